@@ -1,0 +1,356 @@
+//! Configuration: built-in defaults → `herold.toml` → `HEROLD_*` environment (`__` nests) → command-line flags.
+//! Unknown keys are refused by name; every secret can also come from a `*_file`.
+
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize, Serializer};
+use zeroize::Zeroizing;
+
+use crate::crypto::MasterKeySource;
+
+/// A secret value: deserialises like a string, prints as `<redacted>`.
+#[derive(Clone, Deserialize, Default)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+impl Serialize for Secret {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str("<redacted>")
+    }
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where the database, keyring and key file live.
+    pub data_dir: PathBuf,
+    /// Address and port the web server listens on.
+    pub listen: String,
+    /// The URL people use to reach herold (for links, and the Origin check); defaults to `http://<listen>`.
+    pub public_url: Option<String>,
+    /// Trust `X-Forwarded-For` / `X-Forwarded-Proto` from a reverse proxy on the same machine.
+    pub trust_proxy: bool,
+    /// Log filter, e.g. `info` or `herold=debug,info`.
+    pub log: String,
+    /// The master key file; created (mode 0600) on first start. Default: `<data_dir>/master.key`.
+    pub key_file: Option<PathBuf>,
+    /// The master key as 64 hex digits, instead of a key file.
+    pub master_key: Option<Secret>,
+    pub master_key_file: Option<PathBuf>,
+    /// A passphrase the master key is derived from (argon2id), instead of a key file.
+    pub passphrase: Option<Secret>,
+    pub passphrase_file: Option<PathBuf>,
+    /// Connections in the database pool.
+    pub pool_size: u32,
+    pub admin: AdminConfig,
+    pub sms: SmsConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AdminConfig {
+    /// How long an admin stays logged in.
+    pub session_hours: u32,
+    /// Login attempts allowed per client IP and minute.
+    pub login_per_ip_per_minute: u32,
+    /// Login attempts allowed per user name and hour.
+    pub login_per_account_per_hour: u32,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsConfig {
+    /// Country for phone numbers written without +country code (ISO 3166, e.g. DE, AT, CH).
+    pub default_country: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./herold-data"),
+            listen: "127.0.0.1:8080".into(),
+            public_url: None,
+            trust_proxy: false,
+            log: "info".into(),
+            key_file: None,
+            master_key: None,
+            master_key_file: None,
+            passphrase: None,
+            passphrase_file: None,
+            pool_size: 8,
+            admin: AdminConfig {
+                session_hours: 12,
+                login_per_ip_per_minute: 10,
+                login_per_account_per_hour: 20,
+            },
+            sms: SmsConfig {
+                default_country: "DE".into(),
+            },
+        }
+    }
+}
+
+/// Flags given on the command line; they override everything else.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log: Option<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration: {0}")]
+    Figment(String),
+    #[error("the config file {0} does not exist")]
+    MissingFile(String),
+    #[error("reading {path}: {msg}")]
+    SecretFile { path: String, msg: String },
+    #[error("configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads the layers. `file` is `--config` or `HEROLD_CONFIG`; without it `./herold.toml` is read if present.
+    pub fn load(file: Option<&Path>, flags: &Overrides) -> Result<Self, ConfigError> {
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        match file {
+            Some(p) if !p.exists() => {
+                return Err(ConfigError::MissingFile(p.display().to_string()));
+            }
+            Some(p) => fig = fig.merge(Toml::file_exact(p)),
+            None => fig = fig.merge(Toml::file("herold.toml")),
+        }
+        let env = Env::prefixed("HEROLD_").split("__").ignore(&["config"]);
+        fig = fig.merge(env).merge(Serialized::defaults(flags));
+        let cfg: Config = fig.extract().map_err(|e| {
+            ConfigError::Figment(
+                e.into_iter()
+                    .map(|e| e.to_string())
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )
+        })?;
+        cfg.check()?;
+        Ok(cfg)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if self.listen.parse::<std::net::SocketAddr>().is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "listen = {:?} is not an address like 127.0.0.1:8080",
+                self.listen
+            )));
+        }
+        if let Some(u) = &self.public_url {
+            if !(u.starts_with("http://") || u.starts_with("https://")) {
+                return Err(ConfigError::Invalid(
+                    "public_url must start with http:// or https://".into(),
+                ));
+            }
+        }
+        if self
+            .sms
+            .default_country
+            .parse::<phonenumber::country::Id>()
+            .is_err()
+        {
+            return Err(ConfigError::Invalid(format!(
+                "sms.default_country = {:?} is not an ISO country code like DE",
+                self.sms.default_country
+            )));
+        }
+        if self.pool_size == 0 || self.admin.session_hours == 0 {
+            return Err(ConfigError::Invalid(
+                "pool_size and admin.session_hours must be at least 1".into(),
+            ));
+        }
+        if self.admin.login_per_ip_per_minute == 0 || self.admin.login_per_account_per_hour == 0 {
+            return Err(ConfigError::Invalid(
+                "login limits must be at least 1".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    /// Where the master key comes from: `master_key(_file)` > `passphrase(_file)` > the key file.
+    pub fn key_source(&self) -> Result<MasterKeySource, ConfigError> {
+        if let Some(v) = secret(&self.master_key, &self.master_key_file)? {
+            return Ok(MasterKeySource::Hex(v));
+        }
+        if let Some(v) = secret(&self.passphrase, &self.passphrase_file)? {
+            return Ok(MasterKeySource::Passphrase(v));
+        }
+        Ok(MasterKeySource::File {
+            path: self.key_file_path(),
+            create: true,
+        })
+    }
+
+    pub fn key_file_path(&self) -> PathBuf {
+        self.key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"))
+    }
+
+    /// The effective configuration as TOML, secrets redacted.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot print: {e}"))
+    }
+}
+
+fn secret(
+    value: &Option<Secret>,
+    file: &Option<PathBuf>,
+) -> Result<Option<Zeroizing<String>>, ConfigError> {
+    if let Some(v) = value {
+        return Ok(Some(Zeroizing::new(v.expose().trim().to_string())));
+    }
+    if let Some(p) = file {
+        let text = std::fs::read_to_string(p).map_err(|e| ConfigError::SecretFile {
+            path: p.display().to_string(),
+            msg: e.to_string(),
+        })?;
+        return Ok(Some(Zeroizing::new(
+            text.trim_end_matches(['\n', '\r']).to_string(),
+        )));
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn precedence_is_file_then_env_then_flags() {
+        Jail::expect_with(|jail| {
+            jail.create_file(
+                "h.toml",
+                "listen = \"127.0.0.1:9001\"\nlog = \"debug\"\n[sms]\ndefault_country = \"AT\"\n",
+            )?;
+            let p = jail.directory().join("h.toml");
+            let c = Config::load(Some(&p), &Overrides::default()).unwrap();
+            assert_eq!(
+                (
+                    c.listen.as_str(),
+                    c.log.as_str(),
+                    c.sms.default_country.as_str()
+                ),
+                ("127.0.0.1:9001", "debug", "AT")
+            );
+            jail.set_env("HEROLD_LISTEN", "127.0.0.1:9002");
+            jail.set_env("HEROLD_SMS__DEFAULT_COUNTRY", "CH");
+            let c = Config::load(Some(&p), &Overrides::default()).unwrap();
+            assert_eq!(
+                (c.listen.as_str(), c.sms.default_country.as_str()),
+                ("127.0.0.1:9002", "CH")
+            );
+            let flags = Overrides {
+                listen: Some("127.0.0.1:9003".into()),
+                ..Default::default()
+            };
+            let c = Config::load(Some(&p), &flags).unwrap();
+            assert_eq!(c.listen, "127.0.0.1:9003");
+            assert_eq!(c.log, "debug", "untouched keys keep the file's value");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_are_refused_by_name() {
+        Jail::expect_with(|jail| {
+            jail.create_file("h.toml", "lisen = \"127.0.0.1:9001\"\n")?;
+            let err = Config::load(
+                Some(&jail.directory().join("h.toml")),
+                &Overrides::default(),
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains("lisen"), "{err}");
+            jail.clear_env();
+            jail.create_file("ok.toml", "")?;
+            jail.set_env("HEROLD_ADMIN__SESION_HOURS", "3");
+            let err = Config::load(
+                Some(&jail.directory().join("ok.toml")),
+                &Overrides::default(),
+            )
+            .unwrap_err();
+            assert!(err.to_string().contains("sesion_hours"), "{err}");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn secrets_come_from_files_and_never_print() {
+        Jail::expect_with(|jail| {
+            jail.create_file("key", &format!("{}\n", "ab".repeat(32)))?;
+            jail.create_file("h.toml", "master_key_file = \"key\"\n")?;
+            let c = Config::load(
+                Some(&jail.directory().join("h.toml")),
+                &Overrides::default(),
+            )
+            .unwrap();
+            match c.key_source().unwrap() {
+                MasterKeySource::Hex(h) => assert_eq!(h.as_str(), "ab".repeat(32)),
+                other => panic!("wrong source {other:?}"),
+            }
+            jail.set_env("HEROLD_PASSPHRASE", "a very secret passphrase");
+            let c = Config::load(
+                Some(&jail.directory().join("h.toml")),
+                &Overrides::default(),
+            )
+            .unwrap();
+            assert!(!c.to_toml().contains("very secret"));
+            assert!(!format!("{c:?}").contains("very secret"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn bad_values_are_explained() {
+        Jail::expect_with(|jail| {
+            jail.set_env("HEROLD_LISTEN", "localhost");
+            assert!(
+                Config::load(None, &Overrides::default())
+                    .unwrap_err()
+                    .to_string()
+                    .contains("listen")
+            );
+            jail.set_env("HEROLD_LISTEN", "127.0.0.1:1");
+            jail.set_env("HEROLD_SMS__DEFAULT_COUNTRY", "XX");
+            assert!(
+                Config::load(None, &Overrides::default())
+                    .unwrap_err()
+                    .to_string()
+                    .contains("default_country")
+            );
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,297 @@
+//! Channels: what subscribers opt in to, with the wording they are shown and the promised frequency.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::{Invalid, Transport};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ChannelKind {
+    Broadcast,
+    Newsletter,
+}
+
+impl ChannelKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChannelKind::Broadcast => "broadcast",
+            ChannelKind::Newsletter => "newsletter",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        match s {
+            "broadcast" => Ok(Self::Broadcast),
+            "newsletter" => Ok(Self::Newsletter),
+            _ => Err(Invalid::new("kind must be broadcast or newsletter")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OptInMode {
+    /// The first message subscribes.
+    Single,
+    /// The first message asks for a YES/JA; only that subscribes.
+    Double,
+}
+
+impl OptInMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OptInMode::Single => "single",
+            OptInMode::Double => "double",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        match s {
+            "single" => Ok(Self::Single),
+            "double" => Ok(Self::Double),
+            _ => Err(Invalid::new("opt-in mode must be single or double")),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FrequencyPeriod {
+    Day,
+    Week,
+    Month,
+}
+
+impl FrequencyPeriod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Day => "day",
+            Self::Week => "week",
+            Self::Month => "month",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        match s {
+            "day" => Ok(Self::Day),
+            "week" => Ok(Self::Week),
+            "month" => Ok(Self::Month),
+            _ => Err(Invalid::new("frequency period must be day, week or month")),
+        }
+    }
+    pub fn seconds(self) -> i64 {
+        match self {
+            Self::Day => 86_400,
+            Self::Week => 7 * 86_400,
+            Self::Month => 30 * 86_400,
+        }
+    }
+}
+
+/// The declared frequency: at most `max` broadcasts per `period`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Frequency {
+    pub max: u32,
+    pub period: FrequencyPeriod,
+}
+
+impl Frequency {
+    pub fn describe_en(&self) -> String {
+        format!("at most {} per {}", self.max, self.period.as_str())
+    }
+}
+
+/// The texts a subscriber is shown, per language. An empty text means "use the built-in template".
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Texts {
+    #[serde(default)]
+    pub welcome_de: String,
+    #[serde(default)]
+    pub welcome_en: String,
+    #[serde(default)]
+    pub confirm_de: String,
+    #[serde(default)]
+    pub confirm_en: String,
+}
+
+/// What an admin submits to create or change a channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChannelDraft {
+    pub name: String,
+    pub keyword: String,
+    #[serde(default)]
+    pub description: String,
+    pub kind: ChannelKind,
+    pub opt_in: OptInMode,
+    #[serde(default)]
+    pub texts: Texts,
+    pub transports: Vec<Transport>,
+    pub frequency: Option<Frequency>,
+}
+
+impl ChannelDraft {
+    /// Checks and normalises: trims, upper-cases the keyword, sorts transports.
+    pub fn validate(mut self) -> Result<Self, Invalid> {
+        self.name = self.name.trim().to_string();
+        self.keyword = self.keyword.trim().to_uppercase();
+        self.description = self.description.trim().to_string();
+        if self.name.is_empty() || self.name.chars().count() > 80 {
+            return Err(Invalid::new("the name must have 1 to 80 characters"));
+        }
+        let kw_len = self.keyword.chars().count();
+        if !(2..=20).contains(&kw_len) || !self.keyword.chars().all(|c| c.is_alphanumeric()) {
+            return Err(Invalid::new(
+                "the keyword must be 2 to 20 letters or digits, no spaces",
+            ));
+        }
+        if RESERVED_KEYWORDS.contains(&self.keyword.as_str()) {
+            return Err(Invalid::new(format!(
+                "{} is a command word (START, STOP, HELP, …) and cannot be a channel keyword",
+                self.keyword
+            )));
+        }
+        if self.description.chars().count() > 2000 {
+            return Err(Invalid::new(
+                "the description may have at most 2000 characters",
+            ));
+        }
+        for t in [
+            &self.texts.welcome_de,
+            &self.texts.welcome_en,
+            &self.texts.confirm_de,
+            &self.texts.confirm_en,
+        ] {
+            if t.chars().count() > 1000 {
+                return Err(Invalid::new("each text may have at most 1000 characters"));
+            }
+        }
+        self.transports.sort_by_key(|t| t.as_str());
+        self.transports.dedup();
+        if self.transports.is_empty() {
+            return Err(Invalid::new("choose at least one transport"));
+        }
+        if let Some(f) = self.frequency {
+            if f.max == 0 || f.max > 1000 {
+                return Err(Invalid::new(
+                    "the declared frequency must be 1 to 1000 per period",
+                ));
+            }
+        }
+        Ok(self)
+    }
+
+    /// SHA-256 over everything a subscriber is shown when opting in. Changes bump the wording version.
+    pub fn wording_sha256(&self) -> [u8; 32] {
+        let mut h = Sha256::new();
+        for part in [
+            self.name.as_str(),
+            self.description.as_str(),
+            &self.frequency.map(|f| f.describe_en()).unwrap_or_default(),
+            &self.texts.welcome_de,
+            &self.texts.welcome_en,
+            &self.texts.confirm_de,
+            &self.texts.confirm_en,
+        ] {
+            h.update((part.len() as u64).to_be_bytes());
+            h.update(part.as_bytes());
+        }
+        h.finalize().into()
+    }
+}
+
+/// Words of the keyword grammar that cannot name a channel.
+pub const RESERVED_KEYWORDS: &[&str] = &[
+    "START",
+    "JOIN",
+    "SUBSCRIBE",
+    "YES",
+    "UNSTOP",
+    "ANMELDEN",
+    "JA",
+    "STOP",
+    "STOPALL",
+    "UNSUBSCRIBE",
+    "CANCEL",
+    "END",
+    "QUIT",
+    "REVOKE",
+    "OPTOUT",
+    "STOPP",
+    "ABMELDEN",
+    "ENDE",
+    "HELP",
+    "INFO",
+    "HILFE",
+    "MYDATA",
+    "DATEN",
+    "DELETE",
+    "LÖSCHEN",
+    "LOESCHEN",
+];
+
+/// A stored channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Channel {
+    pub id: i64,
+    #[serde(flatten)]
+    pub draft: ChannelDraft,
+    pub wording_version: i64,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn draft() -> ChannelDraft {
+        ChannelDraft {
+            name: " News ".into(),
+            keyword: "news".into(),
+            description: String::new(),
+            kind: ChannelKind::Broadcast,
+            opt_in: OptInMode::Double,
+            texts: Texts::default(),
+            transports: vec![Transport::Sms, Transport::Sandbox, Transport::Sms],
+            frequency: Some(Frequency {
+                max: 2,
+                period: FrequencyPeriod::Week,
+            }),
+        }
+    }
+
+    #[test]
+    fn validation_normalises() {
+        let d = draft().validate().unwrap();
+        assert_eq!(d.name, "News");
+        assert_eq!(d.keyword, "NEWS");
+        assert_eq!(d.transports, vec![Transport::Sandbox, Transport::Sms]);
+    }
+
+    #[test]
+    fn validation_refuses_bad_input() {
+        let mut d = draft();
+        d.keyword = "stop".into();
+        assert!(d.validate().unwrap_err().0.contains("STOP"));
+        let mut d = draft();
+        d.keyword = "two words".into();
+        assert!(d.validate().is_err());
+        let mut d = draft();
+        d.transports.clear();
+        assert!(d.validate().is_err());
+        let mut d = draft();
+        d.frequency = Some(Frequency {
+            max: 0,
+            period: FrequencyPeriod::Day,
+        });
+        assert!(d.validate().is_err());
+    }
+
+    #[test]
+    fn wording_hash_changes_with_texts() {
+        let a = draft().validate().unwrap();
+        let mut b = a.clone();
+        b.texts.welcome_en = "Welcome!".into();
+        assert_ne!(a.wording_sha256(), b.wording_sha256());
+        assert_eq!(a.wording_sha256(), a.clone().wording_sha256());
+    }
+}

@@ -1,0 +1,209 @@
+//! The consent ledger's events and their hash chain: each event's hash covers its fields and the previous hash.
+
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::Invalid;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConsentKind {
+    /// An opt-in message arrived on a double opt-in channel; waiting for YES.
+    OptInRequested,
+    /// The subscriber confirmed (double opt-in) or opted in (single opt-in).
+    OptInConfirmed,
+    /// A pending opt-in was never confirmed.
+    OptInExpired,
+    OptOut,
+    /// An admin or API client added the subscriber with consent collected elsewhere.
+    Import,
+    /// An admin changed a subscription by hand.
+    AdminChange,
+    /// The subscriber's data key was destroyed.
+    Erased,
+}
+
+impl ConsentKind {
+    pub const ALL: [ConsentKind; 7] = [
+        Self::OptInRequested,
+        Self::OptInConfirmed,
+        Self::OptInExpired,
+        Self::OptOut,
+        Self::Import,
+        Self::AdminChange,
+        Self::Erased,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::OptInRequested => "optin_requested",
+            Self::OptInConfirmed => "optin_confirmed",
+            Self::OptInExpired => "optin_expired",
+            Self::OptOut => "optout",
+            Self::Import => "import",
+            Self::AdminChange => "admin_change",
+            Self::Erased => "erased",
+        }
+    }
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| Invalid::new(format!("unknown consent event kind {s:?}")))
+    }
+}
+
+/// One ledger event as stored. `inbound_sealed` is the exact inbound text, sealed with the
+/// subscriber's data key (unreadable after erasure; the hash still covers the sealed bytes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsentEvent {
+    pub id: i64,
+    pub at: i64,
+    pub subscriber: i64,
+    pub channel: Option<i64>,
+    pub transport: Option<String>,
+    pub kind: ConsentKind,
+    pub gateway_message_id: Option<String>,
+    pub inbound_sealed: Option<Vec<u8>>,
+    pub wording_version: Option<i64>,
+    pub wording_sha256: Option<Vec<u8>>,
+    pub actor: String,
+    pub prev_hash: Vec<u8>,
+    pub hash: Vec<u8>,
+}
+
+/// The hash before the first event.
+pub const GENESIS: [u8; 32] = [0; 32];
+
+impl ConsentEvent {
+    /// SHA-256 over every field (length-prefixed, so no two field lists share an encoding) and the previous hash.
+    pub fn compute_hash(&self) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(b"herold-consent-v1");
+        let mut field = |b: &[u8]| {
+            h.update((b.len() as u64).to_be_bytes());
+            h.update(b);
+        };
+        field(&self.id.to_be_bytes());
+        field(&self.at.to_be_bytes());
+        field(&self.subscriber.to_be_bytes());
+        field(&opt_i64(self.channel));
+        field(self.transport.as_deref().unwrap_or("").as_bytes());
+        field(self.kind.as_str().as_bytes());
+        field(self.gateway_message_id.as_deref().unwrap_or("").as_bytes());
+        field(self.inbound_sealed.as_deref().unwrap_or(&[]));
+        field(&opt_i64(self.wording_version));
+        field(self.wording_sha256.as_deref().unwrap_or(&[]));
+        field(self.actor.as_bytes());
+        field(&self.prev_hash);
+        h.finalize().into()
+    }
+}
+
+fn opt_i64(v: Option<i64>) -> Vec<u8> {
+    v.map(|v| v.to_be_bytes().to_vec()).unwrap_or_default()
+}
+
+/// Where a chain check failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ChainError {
+    #[error("event {id}: its hash does not match its contents (edited)")]
+    Edited { id: i64 },
+    #[error("event {id}: it does not follow the event before it (deleted, inserted or reordered)")]
+    Broken { id: i64 },
+    #[error("the newest event is not the recorded head (events at the end were deleted)")]
+    Truncated,
+}
+
+/// Walks events in id order and checks every link; `head` is the recorded (id, hash) of the newest event.
+pub fn verify_chain<I>(events: I, head: Option<(i64, Vec<u8>)>) -> Result<u64, ChainError>
+where
+    I: IntoIterator<Item = ConsentEvent>,
+{
+    let mut prev = GENESIS.to_vec();
+    let mut last = None;
+    let mut n = 0;
+    for ev in events {
+        if ev.prev_hash != prev {
+            return Err(ChainError::Broken { id: ev.id });
+        }
+        if ev.compute_hash().as_slice() != ev.hash.as_slice() {
+            return Err(ChainError::Edited { id: ev.id });
+        }
+        prev = ev.hash.clone();
+        last = Some((ev.id, ev.hash));
+        n += 1;
+    }
+    if last != head {
+        return Err(ChainError::Truncated);
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chain(n: i64) -> Vec<ConsentEvent> {
+        let mut prev = GENESIS.to_vec();
+        (1..=n)
+            .map(|id| {
+                let mut e = ConsentEvent {
+                    id,
+                    at: 1000 + id,
+                    subscriber: 7,
+                    channel: Some(1),
+                    transport: Some("sms".into()),
+                    kind: ConsentKind::OptInConfirmed,
+                    gateway_message_id: None,
+                    inbound_sealed: Some(vec![1, 2, 3]),
+                    wording_version: Some(1),
+                    wording_sha256: Some(vec![9; 32]),
+                    actor: "subscriber".into(),
+                    prev_hash: prev.clone(),
+                    hash: vec![],
+                };
+                e.hash = e.compute_hash().to_vec();
+                prev = e.hash.clone();
+                e
+            })
+            .collect()
+    }
+
+    fn head(c: &[ConsentEvent]) -> Option<(i64, Vec<u8>)> {
+        c.last().map(|e| (e.id, e.hash.clone()))
+    }
+
+    #[test]
+    fn a_clean_chain_verifies() {
+        let c = chain(5);
+        assert_eq!(verify_chain(c.clone(), head(&c)), Ok(5));
+        assert_eq!(verify_chain(vec![], None), Ok(0));
+    }
+
+    #[test]
+    fn tampering_is_found() {
+        let c = chain(5);
+        let h = head(&c);
+        let mut edited = c.clone();
+        edited[2].actor = "admin".into();
+        assert_eq!(
+            verify_chain(edited, h.clone()),
+            Err(ChainError::Edited { id: 3 })
+        );
+        let mut deleted = c.clone();
+        deleted.remove(1);
+        assert_eq!(
+            verify_chain(deleted, h.clone()),
+            Err(ChainError::Broken { id: 3 })
+        );
+        let mut swapped = c.clone();
+        swapped.swap(1, 2);
+        assert!(matches!(
+            verify_chain(swapped, h.clone()),
+            Err(ChainError::Broken { .. })
+        ));
+        let mut truncated = c.clone();
+        truncated.pop();
+        assert_eq!(verify_chain(truncated, h), Err(ChainError::Truncated));
+    }
+}

@@ -1,0 +1,28 @@
+//! Pure types and rules: ids, addresses, roles, channels, subscriptions, consent events, the clock. No I/O.
+
+pub mod address;
+pub mod channel;
+pub mod clock;
+pub mod ids;
+pub mod ledger;
+pub mod role;
+
+pub use address::{Address, E164, MatrixUserId, Transport};
+pub use channel::{
+    Channel, ChannelDraft, ChannelKind, Frequency, FrequencyPeriod, OptInMode, Texts,
+};
+pub use clock::{Clock, SystemClock};
+pub use ids::SubscriberId;
+pub use ledger::{ConsentEvent, ConsentKind};
+pub use role::Role;
+
+/// A rule of the domain was broken by input from outside; the message is safe to show.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct Invalid(pub String);
+
+impl Invalid {
+    pub fn new(msg: impl Into<String>) -> Self {
+        Self(msg.into())
+    }
+}

@@ -1,0 +1,11 @@
+//! herold: a privacy-first, self-hosted broadcast server for SMS and Matrix.
+
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod service;
+pub mod store;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,91 @@
+//! Channels: create, change (bumping the wording version), list, and the dashboard's counts.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::{Result, Service};
+use crate::domain::{Channel, ChannelDraft, Transport};
+use crate::store::channels;
+
+/// Subscriber counts of one channel.
+#[derive(Debug, Clone, Serialize)]
+pub struct ChannelCounts {
+    pub channel: Channel,
+    /// Active subscriptions per transport.
+    pub active: BTreeMap<String, i64>,
+    pub active_total: i64,
+    pub pending_total: i64,
+}
+
+impl Service {
+    pub async fn create_channel(&self, draft: ChannelDraft) -> Result<Channel> {
+        let d = draft.validate()?;
+        let now = self.now();
+        let ch = self
+            .store()
+            .call(move |c| {
+                let id = channels::insert(c, &d, now)?;
+                channels::by_id(c, id)
+            })
+            .await?;
+        tracing::info!(channel = ch.id, "channel created");
+        Ok(ch)
+    }
+
+    pub async fn update_channel(&self, id: i64, draft: ChannelDraft) -> Result<Channel> {
+        let d = draft.validate()?;
+        let now = self.now();
+        let ch = self
+            .store()
+            .call(move |c| {
+                channels::update(c, id, &d, now)?;
+                channels::by_id(c, id)
+            })
+            .await?;
+        tracing::info!(
+            channel = ch.id,
+            wording_version = ch.wording_version,
+            "channel changed"
+        );
+        Ok(ch)
+    }
+
+    pub async fn channel(&self, id: i64) -> Result<Channel> {
+        Ok(self.store().call(move |c| channels::by_id(c, id)).await?)
+    }
+
+    pub async fn channels(&self) -> Result<Vec<Channel>> {
+        Ok(self.store().call(|c| channels::list(c)).await?)
+    }
+
+    /// Every channel with its active subscribers per transport and its pending opt-ins.
+    pub async fn channel_counts(&self) -> Result<Vec<ChannelCounts>> {
+        let (list, counts) = self
+            .store()
+            .call(|c| Ok((channels::list(c)?, channels::counts(c)?)))
+            .await?;
+        Ok(list
+            .into_iter()
+            .map(|channel| {
+                let mut active: BTreeMap<String, i64> = Transport::ALL
+                    .iter()
+                    .map(|t| (t.as_str().to_string(), 0))
+                    .collect();
+                let mut pending_total = 0;
+                for (cid, transport, a, p) in counts.iter().filter(|r| r.0 == channel.id) {
+                    let _ = cid;
+                    *active.entry(transport.clone()).or_default() += a;
+                    pending_total += p;
+                }
+                let active_total = active.values().sum();
+                ChannelCounts {
+                    channel,
+                    active,
+                    active_total,
+                    pending_total,
+                }
+            })
+            .collect())
+    }
+}

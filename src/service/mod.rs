@@ -1,0 +1,127 @@
+//! Use cases and their transaction boundaries: accounts and sessions, channels, subscribers, the ledger, operations.
+
+pub mod auth;
+pub mod channels;
+pub mod ops;
+pub mod subscribers;
+
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+use crate::crypto::Vault;
+use crate::domain::{Clock, Invalid};
+use crate::store::{Store, StoreError};
+
+/// Who did something: recorded in the ledger (and later the audit log).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    Admin { id: i64, username: String },
+    Token { id: i64, name: String },
+    Subscriber,
+    Cli,
+    System,
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Actor::Admin { id, .. } => write!(f, "admin:{id}"),
+            Actor::Token { id, .. } => write!(f, "token:{id}"),
+            Actor::Subscriber => f.write_str("subscriber"),
+            Actor::Cli => f.write_str("cli"),
+            Actor::System => f.write_str("system"),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("storage is unavailable: {0}")]
+    Unavailable(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<Invalid> for ServiceError {
+    fn from(e: Invalid) -> Self {
+        ServiceError::Invalid(e.0)
+    }
+}
+
+impl From<StoreError> for ServiceError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => ServiceError::NotFound,
+            StoreError::Conflict(m) => ServiceError::Conflict(m),
+            StoreError::DiskFull | StoreError::Busy => ServiceError::Unavailable(e.to_string()),
+            e => ServiceError::Internal(e.to_string()),
+        }
+    }
+}
+
+impl From<crate::crypto::CryptoError> for ServiceError {
+    fn from(e: crate::crypto::CryptoError) -> Self {
+        ServiceError::Internal(e.to_string())
+    }
+}
+
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+/// Settings the use cases need.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// ISO country for national phone numbers, e.g. `DE`.
+    pub default_country: String,
+    /// How long an admin session lasts, in seconds.
+    pub session_ttl: i64,
+}
+
+/// The use cases, shared by the web layer, the CLI and the worker.
+#[derive(Clone)]
+pub struct Service {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    store: Store,
+    vault: Arc<Vault>,
+    clock: Arc<dyn Clock>,
+    settings: Settings,
+    setup_token: Mutex<Option<String>>,
+}
+
+impl Service {
+    pub fn new(store: Store, vault: Arc<Vault>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                vault,
+                clock,
+                settings,
+                setup_token: Mutex::new(None),
+            }),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    pub fn vault(&self) -> &Arc<Vault> {
+        &self.inner.vault
+    }
+
+    pub fn now(&self) -> i64 {
+        self.inner.clock.now()
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.inner.settings
+    }
+}

@@ -1,0 +1,75 @@
+//! Operations: verify (integrity and hash chain), backups, key rotation, and the dashboard totals.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::{Result, Service, ServiceError};
+use crate::crypto::MasterKey;
+use crate::crypto::vault::Kek;
+use crate::store::{DataPaths, maintenance, open};
+
+/// What `herold verify` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub main_integrity: Vec<String>,
+    pub keyring_integrity: Vec<String>,
+    pub ledger_events: u64,
+    pub ledger_error: Option<String>,
+}
+
+impl VerifyReport {
+    pub fn ok(&self) -> bool {
+        self.main_integrity.is_empty()
+            && self.keyring_integrity.is_empty()
+            && self.ledger_error.is_none()
+    }
+}
+
+/// Checks both files and the consent ledger's chain; needs no master key.
+pub fn verify(paths: &DataPaths) -> Result<VerifyReport> {
+    let conn = open::open_read_only(paths).map_err(|e| ServiceError::Unavailable(e.to_string()))?;
+    let main_integrity = maintenance::integrity(&conn, "main")?;
+    let keyring_integrity = maintenance::integrity(&conn, "keyring")?;
+    let (ledger_events, ledger_error) = match crate::store::ledger::verify(&conn) {
+        Ok(Ok(n)) => (n, None),
+        Ok(Err(e)) => (0, Some(e.to_string())),
+        Err(e) => (0, Some(format!("the ledger cannot be read: {e}"))),
+    };
+    Ok(VerifyReport {
+        main_integrity,
+        keyring_integrity,
+        ledger_events,
+        ledger_error,
+    })
+}
+
+impl Service {
+    /// Online backup of the data file (contacts stay sealed) or, with `keyring`, of the keyring file.
+    pub async fn backup(&self, dest: &Path, keyring: bool) -> Result<()> {
+        let dest = dest.to_path_buf();
+        let schema = if keyring { "keyring" } else { "main" };
+        self.store()
+            .call(move |c| maintenance::backup(c, schema, &dest))
+            .await?;
+        tracing::info!(schema, "backup written");
+        Ok(())
+    }
+
+    /// Re-wraps every data key under `new` and updates the key-check values; returns the number of keys.
+    pub async fn rotate_key(&self, new: &MasterKey) -> Result<usize> {
+        let kek = Kek::derive(new);
+        let vault = self.vault().clone();
+        let n = self
+            .store()
+            .call(move |c| maintenance::rotate(c, &vault, &kek))
+            .await?;
+        tracing::info!(keys = n, "master key rotated");
+        Ok(n)
+    }
+
+    /// Flushes the WAL into the database files (before copying files by hand, and in tests).
+    pub async fn checkpoint(&self) -> Result<()> {
+        Ok(self.store().call(|c| maintenance::checkpoint(c)).await?)
+    }
+}

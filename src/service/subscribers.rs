@@ -1,0 +1,276 @@
+//! Subscribers: adding with recorded consent, finding by address through the blind index, listing
+//! with masked addresses, and the detail view with consent history.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Actor, Result, Service, ServiceError};
+use crate::domain::{Address, ConsentKind, SubscriberId, Transport};
+use crate::store::ledger::{self, NewEvent};
+use crate::store::subscribers::{self as subs, Filter, NewSubscriber, SubscriptionRow};
+use crate::store::{StoreError, channels};
+
+/// An admin or API client adding a subscriber whose consent was collected elsewhere.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddSubscriber {
+    pub transport: Transport,
+    pub address: String,
+    #[serde(default = "default_language")]
+    pub language: String,
+    pub channels: Vec<i64>,
+    /// Where and how consent was given (kept, sealed, as the ledger's inbound text).
+    pub consent_note: String,
+}
+
+fn default_language() -> String {
+    "de".into()
+}
+
+/// A subscriber as listed: masked addresses only.
+#[derive(Debug, Clone, Serialize)]
+pub struct SubscriberSummary {
+    pub id: String,
+    pub language: String,
+    pub created_at: i64,
+    pub addresses: Vec<MaskedAddress>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MaskedAddress {
+    pub transport: String,
+    pub masked: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct EventView {
+    pub id: i64,
+    pub at: i64,
+    pub kind: String,
+    pub channel_id: Option<i64>,
+    pub transport: Option<String>,
+    pub gateway_message_id: Option<String>,
+    /// The exact inbound text, opened with the subscriber's key; `None` after erasure or when absent.
+    pub inbound_text: Option<String>,
+    pub wording_version: Option<i64>,
+    pub wording_sha256: Option<String>,
+    pub actor: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SubscriberDetail {
+    #[serde(flatten)]
+    pub summary: SubscriberSummary,
+    pub subscriptions: Vec<SubscriptionRow>,
+    pub consent: Vec<EventView>,
+}
+
+fn mask(
+    svc: &Service,
+    id: i64,
+    rows: &[subs::SealedAddress],
+    wrapped: Option<&[u8]>,
+) -> Vec<MaskedAddress> {
+    let key = wrapped.and_then(|w| svc.vault().unwrap_data_key(SubscriberId(id), w).ok());
+    rows.iter()
+        .map(|a| {
+            let masked = key
+                .as_ref()
+                .and_then(|k| k.open_string("address", &a.sealed).ok())
+                .and_then(|plain| {
+                    Transport::parse(&a.transport)
+                        .ok()
+                        .and_then(|t| Address::from_stored(t, &plain).ok())
+                })
+                .map(|addr| addr.masked())
+                .unwrap_or_else(|| "(unreadable)".into());
+            MaskedAddress {
+                transport: a.transport.clone(),
+                masked,
+            }
+        })
+        .collect()
+}
+
+impl Service {
+    /// Adds a subscriber with an active subscription per channel and an `import` ledger event each.
+    pub async fn add_subscriber(&self, actor: &Actor, req: AddSubscriber) -> Result<SubscriberId> {
+        let address = Address::parse(
+            req.transport,
+            &req.address,
+            &self.settings().default_country,
+        )?;
+        if !["de", "en"].contains(&req.language.as_str()) {
+            return Err(ServiceError::Invalid("language must be de or en".into()));
+        }
+        if req.channels.is_empty() {
+            return Err(ServiceError::Invalid("choose at least one channel".into()));
+        }
+        let note = req.consent_note.trim().to_string();
+        if note.is_empty() || note.chars().count() > 1000 {
+            return Err(ServiceError::Invalid(
+                "say where and how consent was given (1 to 1000 characters)".into(),
+            ));
+        }
+        let id = SubscriberId::random();
+        let (key, wrapped) = self.vault().new_data_key(id);
+        let blind = self.vault().blind_index(&address);
+        if self
+            .store()
+            .call(move |c| subs::find_by_index(c, &blind))
+            .await?
+            .is_some()
+        {
+            return Err(ServiceError::Conflict(
+                "this address is already registered".into(),
+            ));
+        }
+        let row = NewSubscriber {
+            id: id.0,
+            language: req.language,
+            wrapped_key: wrapped,
+            blind_index: blind.to_vec(),
+            transport: address.transport().as_str().to_string(),
+            sealed_address: key.seal("address", address.as_str().as_bytes()),
+        };
+        let note_sealed = key.seal("inbound", note.as_bytes());
+        let (now, actor, channel_ids) = (self.now(), actor.to_string(), req.channels);
+        self.store()
+            .call(move |c| {
+                subs::insert_keys(c, std::slice::from_ref(&row))?;
+                let tx = c.transaction()?;
+                subs::insert(&tx, &row, now)?;
+                for ch in channel_ids {
+                    let channel = channels::by_id(&tx, ch).map_err(|e| match e {
+                        StoreError::NotFound => {
+                            StoreError::Conflict(format!("there is no channel {ch}"))
+                        }
+                        e => e,
+                    })?;
+                    subs::insert_subscription(&tx, row.id, ch, "active", now)?;
+                    ledger::append(
+                        &tx,
+                        NewEvent {
+                            at: now,
+                            subscriber: row.id,
+                            channel: Some(ch),
+                            transport: Some(row.transport.clone()),
+                            kind: ConsentKind::Import,
+                            gateway_message_id: None,
+                            inbound_sealed: Some(note_sealed.clone()),
+                            wording_version: Some(channel.wording_version),
+                            wording_sha256: Some(channel.draft.wording_sha256().to_vec()),
+                            actor: actor.clone(),
+                        },
+                    )?;
+                }
+                tx.commit()?;
+                Ok(())
+            })
+            .await?;
+        tracing::info!(subscriber = %id, "subscriber added");
+        Ok(id)
+    }
+
+    /// Finds a subscriber by a full address. A phone number is looked up on every phone transport.
+    pub async fn find_subscriber(&self, input: &str) -> Result<Option<SubscriberId>> {
+        let mut candidates = Vec::new();
+        for t in Transport::ALL {
+            if let Ok(a) = Address::parse(t, input, &self.settings().default_country) {
+                candidates.push(self.vault().blind_index(&a).to_vec());
+            }
+        }
+        if candidates.is_empty() {
+            return Err(ServiceError::Invalid(
+                "enter a full phone number or Matrix id".into(),
+            ));
+        }
+        let found = self
+            .store()
+            .call(move |c| {
+                for b in &candidates {
+                    if let Some(id) = subs::find_by_index(c, b)? {
+                        return Ok(Some(id));
+                    }
+                }
+                Ok(None)
+            })
+            .await?;
+        Ok(found.map(SubscriberId))
+    }
+
+    pub async fn list_subscribers(
+        &self,
+        filter: Filter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<(Vec<SubscriberSummary>, i64)> {
+        let (rows, total, keys) = self
+            .store()
+            .call(move |c| {
+                let (rows, total) = subs::list(c, &filter, limit, offset)?;
+                let keys = rows
+                    .iter()
+                    .map(|r| subs::wrapped_key(c, r.id))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Ok((rows, total, keys))
+            })
+            .await?;
+        let list = rows
+            .iter()
+            .zip(keys)
+            .map(|(r, k)| SubscriberSummary {
+                id: SubscriberId(r.id).to_string(),
+                language: r.language.clone(),
+                created_at: r.created_at,
+                addresses: mask(self, r.id, &r.addresses, k.as_deref()),
+            })
+            .collect();
+        Ok((list, total))
+    }
+
+    pub async fn subscriber_detail(&self, id: SubscriberId) -> Result<SubscriberDetail> {
+        let (row, wrapped, subscriptions, events) = self
+            .store()
+            .call(move |c| {
+                Ok((
+                    subs::get(c, id.0)?,
+                    subs::wrapped_key(c, id.0)?,
+                    subs::subscriptions(c, id.0)?,
+                    ledger::for_subscriber(c, id.0)?,
+                ))
+            })
+            .await?;
+        let key = wrapped
+            .as_deref()
+            .and_then(|w| self.vault().unwrap_data_key(id, w).ok());
+        let consent = events
+            .into_iter()
+            .map(|e| EventView {
+                id: e.id,
+                at: e.at,
+                kind: e.kind.as_str().to_string(),
+                channel_id: e.channel,
+                transport: e.transport,
+                gateway_message_id: e.gateway_message_id,
+                inbound_text: e
+                    .inbound_sealed
+                    .as_deref()
+                    .and_then(|s| key.as_ref().and_then(|k| k.open_string("inbound", s).ok()))
+                    .map(|s| s.to_string()),
+                wording_version: e.wording_version,
+                wording_sha256: e.wording_sha256.map(hex::encode),
+                actor: e.actor,
+            })
+            .collect();
+        Ok(SubscriberDetail {
+            summary: SubscriberSummary {
+                id: id.to_string(),
+                language: row.language.clone(),
+                created_at: row.created_at,
+                addresses: mask(self, id.0, &row.addresses, wrapped.as_deref()),
+            },
+            subscriptions,
+            consent,
+        })
+    }
+}

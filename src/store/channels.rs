@@ -1,0 +1,144 @@
+//! Channels and the subscriber counts shown per channel and transport.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{Result, StoreError};
+use crate::domain::{Channel, ChannelDraft, ChannelKind, Frequency, FrequencyPeriod, OptInMode};
+
+const COLS: &str = "id, name, keyword, description, kind, opt_in, texts, transports, frequency_max, \
+                    frequency_period, wording_version, created_at, updated_at";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Channel> {
+    let bad = |i: usize, msg: String| {
+        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, msg.into())
+    };
+    let kind: String = r.get(4)?;
+    let opt_in: String = r.get(5)?;
+    let texts: String = r.get(6)?;
+    let transports: String = r.get(7)?;
+    let fmax: Option<u32> = r.get(8)?;
+    let fperiod: Option<String> = r.get(9)?;
+    let frequency = match (fmax, fperiod) {
+        (Some(max), Some(p)) => Some(Frequency {
+            max,
+            period: FrequencyPeriod::parse(&p).map_err(|e| bad(9, e.0))?,
+        }),
+        _ => None,
+    };
+    Ok(Channel {
+        id: r.get(0)?,
+        draft: ChannelDraft {
+            name: r.get(1)?,
+            keyword: r.get(2)?,
+            description: r.get(3)?,
+            kind: ChannelKind::parse(&kind).map_err(|e| bad(4, e.0))?,
+            opt_in: OptInMode::parse(&opt_in).map_err(|e| bad(5, e.0))?,
+            texts: serde_json::from_str(&texts).map_err(|e| bad(6, e.to_string()))?,
+            transports: serde_json::from_str(&transports).map_err(|e| bad(7, e.to_string()))?,
+            frequency,
+        },
+        wording_version: r.get(10)?,
+        created_at: r.get(11)?,
+        updated_at: r.get(12)?,
+    })
+}
+
+fn conflict(e: rusqlite::Error, keyword: &str) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(f, _)
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            StoreError::Conflict(format!(
+                "another channel already uses the keyword {keyword}"
+            ))
+        }
+        e => e.into(),
+    }
+}
+
+pub fn insert(conn: &Connection, d: &ChannelDraft, now: i64) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO channels(name, keyword, description, kind, opt_in, texts, transports, frequency_max, \
+         frequency_period, wording_sha256, created_at, updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?11)",
+        params![
+            d.name,
+            d.keyword,
+            d.description,
+            d.kind.as_str(),
+            d.opt_in.as_str(),
+            serde_json::to_string(&d.texts).expect("texts serialise"),
+            serde_json::to_string(&d.transports).expect("transports serialise"),
+            d.frequency.map(|f| f.max),
+            d.frequency.map(|f| f.period.as_str()),
+            d.wording_sha256().as_slice(),
+            now
+        ],
+    )
+    .map_err(|e| conflict(e, &d.keyword))?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Updates a channel; the wording version goes up when what subscribers are shown changed.
+pub fn update(conn: &Connection, id: i64, d: &ChannelDraft, now: i64) -> Result<()> {
+    let n = conn
+        .execute(
+            "UPDATE channels SET name=?2, keyword=?3, description=?4, kind=?5, opt_in=?6, texts=?7, transports=?8, \
+             frequency_max=?9, frequency_period=?10, \
+             wording_version = wording_version + (wording_sha256 IS NOT ?11), wording_sha256=?11, updated_at=?12 \
+             WHERE id = ?1",
+            params![
+                id,
+                d.name,
+                d.keyword,
+                d.description,
+                d.kind.as_str(),
+                d.opt_in.as_str(),
+                serde_json::to_string(&d.texts).expect("texts serialise"),
+                serde_json::to_string(&d.transports).expect("transports serialise"),
+                d.frequency.map(|f| f.max),
+                d.frequency.map(|f| f.period.as_str()),
+                d.wording_sha256().as_slice(),
+                now
+            ],
+        )
+        .map_err(|e| conflict(e, &d.keyword))?;
+    if n == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}
+
+pub fn by_id(conn: &Connection, id: i64) -> Result<Channel> {
+    Ok(conn.query_row(
+        &format!("SELECT {COLS} FROM channels WHERE id = ?1"),
+        [id],
+        row,
+    )?)
+}
+
+pub fn by_keyword(conn: &Connection, keyword: &str) -> Result<Option<Channel>> {
+    Ok(conn
+        .query_row(
+            &format!("SELECT {COLS} FROM channels WHERE keyword = ?1"),
+            [keyword],
+            row,
+        )
+        .optional()?)
+}
+
+pub fn list(conn: &Connection) -> Result<Vec<Channel>> {
+    let mut st = conn.prepare(&format!("SELECT {COLS} FROM channels ORDER BY name"))?;
+    Ok(st.query_map([], row)?.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Active and pending subscriptions per channel and transport: (channel id, transport, active, pending).
+pub fn counts(conn: &Connection) -> Result<Vec<(i64, String, i64, i64)>> {
+    let mut st = conn.prepare(
+        "SELECT s.channel_id, a.transport, sum(s.state = 'active'), sum(s.state = 'pending') \
+         FROM subscriptions s JOIN addresses a ON a.subscriber_id = s.subscriber_id \
+         WHERE s.state IN ('active', 'pending') GROUP BY s.channel_id, a.transport",
+    )?;
+    Ok(st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?)
+}

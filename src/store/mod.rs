@@ -1,0 +1,125 @@
+//! All SQL: the connection pool, PRAGMAs, migrations, and one function per query. Runs on blocking threads.
+
+pub mod admins;
+pub mod channels;
+pub mod ledger;
+pub mod maintenance;
+pub mod open;
+pub mod sessions;
+pub mod subscribers;
+pub mod tokens;
+
+use std::path::{Path, PathBuf};
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::Connection;
+
+pub use open::{DataPaths, open};
+
+pub type Pool = r2d2::Pool<SqliteConnectionManager>;
+pub type Conn = r2d2::PooledConnection<SqliteConnectionManager>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the disk is full; nothing was written")]
+    DiskFull,
+    #[error("the database is busy; try again")]
+    Busy,
+    #[error("database error: {0}")]
+    Sqlite(rusqlite::Error),
+    #[error("database pool: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error(transparent)]
+    Crypto(#[from] crate::crypto::CryptoError),
+    #[error("stored data is inconsistent: {0}")]
+    Corrupt(String),
+    #[error("a storage task failed: {0}")]
+    Task(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode;
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DiskFull) => StoreError::DiskFull,
+            Some(ErrorCode::DatabaseBusy) | Some(ErrorCode::DatabaseLocked) => StoreError::Busy,
+            _ if matches!(e, rusqlite::Error::QueryReturnedNoRows) => StoreError::NotFound,
+            _ => StoreError::Sqlite(e),
+        }
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The two database files: the data, and the keyring attached to every connection as `keyring`.
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool,
+    paths: DataPaths,
+}
+
+impl Store {
+    pub fn paths(&self) -> &DataPaths {
+        &self.paths
+    }
+
+    /// A connection for synchronous callers (CLI commands, tests, benches).
+    pub fn conn(&self) -> Result<Conn> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs `f` with a connection on a blocking thread; panics inside `f` come back as errors.
+    pub async fn call<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| {
+            StoreError::Task(if e.is_panic() {
+                "a storage task panicked".into()
+            } else {
+                e.to_string()
+            })
+        })?
+    }
+}
+
+/// Applied to every connection: WAL, a busy timeout, foreign keys, and the keyring attached.
+fn init_connection(conn: &mut Connection, keyring: &Path) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.pragma_update(None, "foreign_keys", true)?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.execute("ATTACH DATABASE ?1 AS keyring", [keyring.to_string_lossy()])?;
+    Ok(())
+}
+
+fn build_pool(main: PathBuf, keyring: PathBuf, size: u32) -> Result<Pool> {
+    let manager =
+        SqliteConnectionManager::file(main).with_init(move |c| init_connection(c, &keyring));
+    Ok(r2d2::Pool::builder().max_size(size).build(manager)?)
+}
+
+/// Reads one value from a `meta` table (`main` or `keyring`).
+pub fn meta_get(conn: &Connection, schema: &str, key: &str) -> Result<Option<Vec<u8>>> {
+    use rusqlite::OptionalExtension;
+    let sql = format!("SELECT value FROM {schema}.meta WHERE key = ?1");
+    Ok(conn.query_row(&sql, [key], |r| r.get(0)).optional()?)
+}
+
+pub fn meta_set(conn: &Connection, schema: &str, key: &str, value: &[u8]) -> Result<()> {
+    let sql = format!(
+        "INSERT INTO {schema}.meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
+    );
+    conn.execute(&sql, rusqlite::params![key, value])?;
+    Ok(())
+}

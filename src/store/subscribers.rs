@@ -1,0 +1,225 @@
+//! Subscribers, their sealed addresses and blind indexes, their data keys (keyring), and subscriptions.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use super::{Result, StoreError};
+
+/// A sealed address as stored.
+#[derive(Debug, Clone)]
+pub struct SealedAddress {
+    pub transport: String,
+    pub sealed: Vec<u8>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SubscriptionRow {
+    pub id: i64,
+    pub channel_id: i64,
+    pub channel_name: String,
+    pub state: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// One subscriber as listed: pseudonymous columns plus sealed addresses.
+#[derive(Debug, Clone)]
+pub struct SubscriberRow {
+    pub id: i64,
+    pub language: String,
+    pub created_at: i64,
+    pub addresses: Vec<SealedAddress>,
+}
+
+/// A new subscriber, ready to write: everything already sealed and indexed.
+#[derive(Debug, Clone)]
+pub struct NewSubscriber {
+    pub id: i64,
+    pub language: String,
+    pub wrapped_key: Vec<u8>,
+    pub blind_index: Vec<u8>,
+    pub transport: String,
+    pub sealed_address: Vec<u8>,
+}
+
+/// Writes data keys to the keyring in their own transaction. Done before the data rows, so a crash in
+/// between leaves at most an unused key, never sealed data without its key.
+pub fn insert_keys(conn: &mut Connection, subs: &[NewSubscriber]) -> Result<()> {
+    let tx = conn.transaction()?;
+    {
+        let mut st = tx.prepare_cached(
+            "INSERT INTO keyring.data_keys(subscriber_id, wrapped) VALUES (?1, ?2)",
+        )?;
+        for s in subs {
+            st.execute(params![s.id, s.wrapped_key])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Inserts the subscriber and address rows (call inside a transaction).
+pub fn insert(conn: &Connection, s: &NewSubscriber, now: i64) -> Result<()> {
+    conn.prepare_cached("INSERT INTO subscribers(id, language, created_at) VALUES (?1, ?2, ?3)")?
+        .execute(params![s.id, s.language, now])?;
+    let res = conn
+        .prepare_cached("INSERT INTO addresses(blind_index, subscriber_id, transport, sealed) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![s.blind_index, s.id, s.transport, s.sealed_address]);
+    match res {
+        Ok(_) => Ok(()),
+        Err(rusqlite::Error::SqliteFailure(f, _))
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Err(StoreError::Conflict(
+                "this address is already registered".into(),
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub fn find_by_index(conn: &Connection, blind_index: &[u8]) -> Result<Option<i64>> {
+    Ok(conn
+        .query_row(
+            "SELECT subscriber_id FROM addresses WHERE blind_index = ?1",
+            [blind_index],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+pub fn wrapped_key(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
+    Ok(conn
+        .query_row(
+            "SELECT wrapped FROM keyring.data_keys WHERE subscriber_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+pub fn get(conn: &Connection, id: i64) -> Result<SubscriberRow> {
+    let (language, created_at) = conn.query_row(
+        "SELECT language, created_at FROM subscribers WHERE id = ?1",
+        [id],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    Ok(SubscriberRow {
+        id,
+        language,
+        created_at,
+        addresses: addresses(conn, id)?,
+    })
+}
+
+pub fn addresses(conn: &Connection, id: i64) -> Result<Vec<SealedAddress>> {
+    let mut st = conn.prepare_cached(
+        "SELECT transport, sealed FROM addresses WHERE subscriber_id = ?1 ORDER BY transport",
+    )?;
+    Ok(st
+        .query_map([id], |r| {
+            Ok(SealedAddress {
+                transport: r.get(0)?,
+                sealed: r.get(1)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// Filters for the subscriber list.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub channel: Option<i64>,
+    pub state: Option<String>,
+    pub transport: Option<String>,
+}
+
+/// A page of subscribers, newest first, and the total matching the filter.
+pub fn list(
+    conn: &Connection,
+    f: &Filter,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<SubscriberRow>, i64)> {
+    let where_sql = "WHERE (?1 IS NULL OR EXISTS (SELECT 1 FROM subscriptions x WHERE x.subscriber_id = s.id \
+                       AND x.channel_id = ?1 AND (?2 IS NULL OR x.state = ?2))) \
+                     AND (?2 IS NULL OR ?1 IS NOT NULL OR EXISTS (SELECT 1 FROM subscriptions x WHERE x.subscriber_id = s.id AND x.state = ?2)) \
+                     AND (?3 IS NULL OR EXISTS (SELECT 1 FROM addresses a WHERE a.subscriber_id = s.id AND a.transport = ?3))";
+    let total: i64 = conn.query_row(
+        &format!("SELECT count(*) FROM subscribers s {where_sql}"),
+        params![f.channel, f.state, f.transport],
+        |r| r.get(0),
+    )?;
+    let mut st = conn.prepare(&format!(
+        "SELECT s.id, s.language, s.created_at FROM subscribers s {where_sql} ORDER BY s.created_at DESC, s.id LIMIT ?4 OFFSET ?5"
+    ))?;
+    let heads: Vec<(i64, String, i64)> = st
+        .query_map(
+            params![f.channel, f.state, f.transport, limit, offset],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut out = Vec::with_capacity(heads.len());
+    for (id, language, created_at) in heads {
+        out.push(SubscriberRow {
+            id,
+            language,
+            created_at,
+            addresses: addresses(conn, id)?,
+        });
+    }
+    Ok((out, total))
+}
+
+pub fn subscriptions(conn: &Connection, id: i64) -> Result<Vec<SubscriptionRow>> {
+    let mut st = conn.prepare(
+        "SELECT s.id, s.channel_id, c.name, s.state, s.created_at, s.updated_at FROM subscriptions s \
+         JOIN channels c ON c.id = s.channel_id WHERE s.subscriber_id = ?1 ORDER BY s.id",
+    )?;
+    Ok(st
+        .query_map([id], |r| {
+            Ok(SubscriptionRow {
+                id: r.get(0)?,
+                channel_id: r.get(1)?,
+                channel_name: r.get(2)?,
+                state: r.get(3)?,
+                created_at: r.get(4)?,
+                updated_at: r.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// Adds a subscription in `state`; a live one for the same channel is a conflict.
+pub fn insert_subscription(
+    conn: &Connection,
+    subscriber: i64,
+    channel: i64,
+    state: &str,
+    now: i64,
+) -> Result<i64> {
+    let res = conn
+        .prepare_cached(
+            "INSERT INTO subscriptions(subscriber_id, channel_id, state, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+        )?
+        .execute(params![subscriber, channel, state, now]);
+    match res {
+        Ok(_) => Ok(conn.last_insert_rowid()),
+        Err(rusqlite::Error::SqliteFailure(f, _))
+            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
+        {
+            Err(StoreError::Conflict(
+                "already subscribed to this channel".into(),
+            ))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// All (subscriber id, wrapped key) pairs in the keyring, for key rotation.
+pub fn all_wrapped_keys(conn: &Connection) -> Result<Vec<(i64, Vec<u8>)>> {
+    let mut st = conn.prepare("SELECT subscriber_id, wrapped FROM keyring.data_keys")?;
+    Ok(st
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?)
+}

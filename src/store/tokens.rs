@@ -1,0 +1,95 @@
+//! API tokens, stored as SHA-256 hashes with a read or write scope.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use super::{Result, StoreError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Scope {
+    Read,
+    Write,
+}
+
+impl Scope {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Read => "read",
+            Scope::Write => "write",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "read" => Some(Scope::Read),
+            "write" => Some(Scope::Write),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ApiToken {
+    pub id: i64,
+    pub name: String,
+    pub scope: Scope,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiToken> {
+    let scope: String = r.get(2)?;
+    Ok(ApiToken {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        scope: Scope::parse(&scope).unwrap_or(Scope::Read),
+        created_at: r.get(3)?,
+        last_used_at: r.get(4)?,
+    })
+}
+
+pub fn insert(
+    conn: &Connection,
+    name: &str,
+    hash: &[u8],
+    scope: Scope,
+    by: i64,
+    now: i64,
+) -> Result<i64> {
+    conn.execute(
+        "INSERT INTO api_tokens(name, token_hash, scope, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![name, hash, scope.as_str(), by, now],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn list(conn: &Connection) -> Result<Vec<ApiToken>> {
+    let mut st = conn
+        .prepare("SELECT id, name, scope, created_at, last_used_at FROM api_tokens ORDER BY id")?;
+    Ok(st.query_map([], row)?.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Finds a token by hash and records its use.
+pub fn authenticate(conn: &Connection, hash: &[u8], now: i64) -> Result<Option<ApiToken>> {
+    let tok = conn
+        .query_row(
+            "SELECT id, name, scope, created_at, last_used_at FROM api_tokens WHERE token_hash = ?1",
+            [hash],
+            row,
+        )
+        .optional()?;
+    if let Some(t) = &tok {
+        conn.execute(
+            "UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1",
+            params![t.id, now],
+        )?;
+    }
+    Ok(tok)
+}
+
+pub fn remove(conn: &Connection, id: i64) -> Result<()> {
+    if conn.execute("DELETE FROM api_tokens WHERE id = ?1", [id])? == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
+}

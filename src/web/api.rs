@@ -1,0 +1,104 @@
+//! The JSON API under `/api/v1`, authenticated by API tokens (read or write scope).
+
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use super::AppState;
+use super::error::{ApiError, WebError};
+use super::guard::Me;
+use crate::domain::{ChannelDraft, SubscriberId, Transport};
+use crate::service::subscribers::AddSubscriber;
+use crate::store::subscribers::Filter;
+
+type ApiResult = Result<HttpResponse, ApiError>;
+
+pub async fn channels_list(state: web::Data<AppState>) -> ApiResult {
+    Ok(HttpResponse::Ok().json(state.service.channel_counts().await?))
+}
+
+pub async fn channels_get(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult {
+    Ok(HttpResponse::Ok().json(state.service.channel(*id).await?))
+}
+
+pub async fn channels_create(
+    state: web::Data<AppState>,
+    body: web::Json<ChannelDraft>,
+) -> ApiResult {
+    Ok(HttpResponse::Created().json(state.service.create_channel(body.into_inner()).await?))
+}
+
+pub async fn channels_update(
+    state: web::Data<AppState>,
+    id: web::Path<i64>,
+    body: web::Json<ChannelDraft>,
+) -> ApiResult {
+    Ok(HttpResponse::Ok().json(state.service.update_channel(*id, body.into_inner()).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriberQuery {
+    /// A full address: answers with the one subscriber that has it (or 404).
+    address: Option<String>,
+    channel: Option<i64>,
+    state: Option<String>,
+    transport: Option<Transport>,
+    #[serde(default = "default_limit")]
+    limit: i64,
+    #[serde(default)]
+    offset: i64,
+}
+
+fn default_limit() -> i64 {
+    100
+}
+
+pub async fn subscribers_list(
+    state: web::Data<AppState>,
+    q: web::Query<SubscriberQuery>,
+) -> ApiResult {
+    let q = q.into_inner();
+    if let Some(addr) = &q.address {
+        let id = state
+            .service
+            .find_subscriber(addr)
+            .await?
+            .ok_or(WebError::NotFound)?;
+        return Ok(HttpResponse::Ok().json(state.service.subscriber_detail(id).await?));
+    }
+    if let Some(s) = &q.state {
+        if !["active", "pending", "unsubscribed", "expired"].contains(&s.as_str()) {
+            return Err(WebError::BadRequest(
+                "state must be active, pending, unsubscribed or expired".into(),
+            )
+            .into());
+        }
+    }
+    let filter = Filter {
+        channel: q.channel,
+        state: q.state,
+        transport: q.transport.map(|t| t.as_str().to_string()),
+    };
+    let (items, total) = state
+        .service
+        .list_subscribers(filter, q.limit.clamp(1, 1000), q.offset.max(0))
+        .await?;
+    Ok(HttpResponse::Ok().json(serde_json::json!({ "total": total, "items": items })))
+}
+
+pub async fn subscribers_get(state: web::Data<AppState>, id: web::Path<String>) -> ApiResult {
+    let id: SubscriberId = id.parse().map_err(|_| WebError::NotFound)?;
+    Ok(HttpResponse::Ok().json(state.service.subscriber_detail(id).await?))
+}
+
+pub async fn subscribers_create(
+    state: web::Data<AppState>,
+    me: Me,
+    body: web::Json<AddSubscriber>,
+) -> ApiResult {
+    let id = state
+        .service
+        .add_subscriber(&me.0.actor(), body.into_inner())
+        .await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({ "id": id.to_string() })))
+}

@@ -1,0 +1,105 @@
+//! Web errors: a clear message for the person, an opaque page for internal failures (cause logged, never shown).
+
+use actix_web::http::StatusCode;
+use actix_web::http::header::ContentType;
+use actix_web::{HttpResponse, ResponseError};
+use askama::Template;
+
+use crate::service::ServiceError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("not found")]
+    NotFound,
+    #[error("{0}")]
+    Conflict(String),
+    #[error("you may not do this")]
+    Forbidden,
+    #[error("too many attempts; wait a minute and try again")]
+    TooMany,
+    #[error("storage is unavailable right now; try again shortly")]
+    Unavailable,
+    #[error("something went wrong on our side; the details are in the server log")]
+    Internal(String),
+}
+
+impl From<ServiceError> for WebError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Invalid(m) => WebError::BadRequest(m),
+            ServiceError::NotFound => WebError::NotFound,
+            ServiceError::Conflict(m) => WebError::Conflict(m),
+            ServiceError::Unavailable(m) => {
+                tracing::warn!(error = %m, "storage unavailable");
+                WebError::Unavailable
+            }
+            ServiceError::Internal(m) => WebError::Internal(m),
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    status: u16,
+    message: &'a str,
+}
+
+impl ResponseError for WebError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::NotFound => StatusCode::NOT_FOUND,
+            WebError::Conflict(_) => StatusCode::CONFLICT,
+            WebError::Forbidden => StatusCode::FORBIDDEN,
+            WebError::TooMany => StatusCode::TOO_MANY_REQUESTS,
+            WebError::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            WebError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if let WebError::Internal(cause) = self {
+            tracing::error!(%cause, "request failed");
+        }
+        let message = self.to_string();
+        let page = ErrorPage {
+            status: self.status_code().as_u16(),
+            message: &message,
+        };
+        HttpResponse::build(self.status_code())
+            .content_type(ContentType::html())
+            .body(page.render().unwrap_or(message))
+    }
+}
+
+/// The same errors as JSON, for `/api/v1`.
+#[derive(Debug)]
+pub struct ApiError(pub WebError);
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl<E: Into<WebError>> From<E> for ApiError {
+    fn from(e: E) -> Self {
+        ApiError(e.into())
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.0.status_code()
+    }
+    fn error_response(&self) -> HttpResponse {
+        if let WebError::Internal(cause) = &self.0 {
+            tracing::error!(%cause, "API request failed");
+        }
+        HttpResponse::build(self.status_code())
+            .json(serde_json::json!({ "error": self.0.to_string() }))
+    }
+}

@@ -1,0 +1,118 @@
+//! actix routes: the admin UI (askama), the JSON API, public pages; sessions, CSRF, rate limits, security headers.
+//! `web` talks only to `service`; it never runs SQL.
+
+pub mod api;
+pub mod assets;
+pub mod error;
+pub mod guard;
+pub mod pages;
+pub mod routes;
+
+use std::net::{IpAddr, TcpListener};
+use std::num::NonZeroU32;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::{DefaultHeaders, from_fn};
+use actix_web::{App, HttpServer, web};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::service::Service;
+
+pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                       connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+
+/// Shared by every request.
+pub struct AppState {
+    pub service: Service,
+    /// `scheme://host[:port]` of `public_url`, for the Origin check and links.
+    pub public_origin: String,
+    pub public_url: String,
+    /// Whether cookies get `Secure` (public_url is https).
+    pub secure_cookies: bool,
+    pub trust_proxy: bool,
+    pub login_per_ip: Arc<DefaultKeyedRateLimiter<IpAddr>>,
+    pub login_per_account: Arc<DefaultKeyedRateLimiter<String>>,
+}
+
+/// Web settings taken from the configuration.
+#[derive(Debug, Clone)]
+pub struct WebSettings {
+    pub public_url: String,
+    pub trust_proxy: bool,
+    pub login_per_ip_per_minute: u32,
+    pub login_per_account_per_hour: u32,
+}
+
+impl AppState {
+    pub fn new(service: Service, s: &WebSettings) -> Self {
+        let origin: String = s
+            .public_url
+            .splitn(4, '/')
+            .take(3)
+            .collect::<Vec<_>>()
+            .join("/");
+        let per_ip = NonZeroU32::new(s.login_per_ip_per_minute).unwrap_or(NonZeroU32::MIN);
+        let per_account = NonZeroU32::new(s.login_per_account_per_hour).unwrap_or(NonZeroU32::MIN);
+        Self {
+            service,
+            secure_cookies: s.public_url.starts_with("https://"),
+            public_origin: origin,
+            public_url: s.public_url.clone(),
+            trust_proxy: s.trust_proxy,
+            login_per_ip: Arc::new(RateLimiter::keyed(Quota::per_minute(per_ip))),
+            login_per_account: Arc::new(RateLimiter::keyed(Quota::per_hour(per_account))),
+        }
+    }
+}
+
+/// Builds the HTTP server on an already bound listener (tests bind port 0).
+pub fn server(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
+    let state = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(state.clone())
+            .app_data(web::FormConfig::default().limit(256 * 1024))
+            .app_data(web::JsonConfig::default().limit(256 * 1024))
+            .app_data(web::PayloadConfig::default().limit(256 * 1024))
+            .wrap(from_fn(guard::guard))
+            .wrap(
+                DefaultHeaders::new()
+                    .add(("Content-Security-Policy", CSP))
+                    .add(("X-Content-Type-Options", "nosniff"))
+                    .add(("X-Frame-Options", "DENY"))
+                    .add(("Referrer-Policy", "no-referrer"))
+                    .add(("Cross-Origin-Opener-Policy", "same-origin"))
+                    .add((
+                        "Permissions-Policy",
+                        "camera=(), microphone=(), geolocation=()",
+                    )),
+            )
+            .wrap(tracing_actix_web::TracingLogger::<RedactedRootSpan>::new())
+            .configure(routes::configure)
+    })
+    .listen(listener)?
+    .shutdown_timeout(10)
+    .run();
+    Ok(server)
+}
+
+/// Request spans carry the route pattern, never the full URL with its query.
+pub struct RedactedRootSpan;
+
+impl tracing_actix_web::RootSpanBuilder for RedactedRootSpan {
+    fn on_request_start(request: &actix_web::dev::ServiceRequest) -> tracing::Span {
+        let route = request
+            .match_pattern()
+            .unwrap_or_else(|| "unmatched".into());
+        tracing::info_span!("http", method = %request.method(), route = %route, status = tracing::field::Empty)
+    }
+    fn on_request_end<B: actix_web::body::MessageBody>(
+        span: tracing::Span,
+        outcome: &Result<actix_web::dev::ServiceResponse<B>, actix_web::Error>,
+    ) {
+        if let Ok(r) = outcome {
+            span.record("status", r.status().as_u16());
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! Admin accounts (owners only): list, add, reset a password, remove.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{Ctx, ok, render, see_other, when};
+use crate::domain::Role;
+use crate::service::ServiceError;
+use crate::store::admins::Admin;
+use crate::web::AppState;
+use crate::web::error::WebError;
+use crate::web::guard::Me;
+
+#[derive(Template)]
+#[template(path = "admins.html")]
+struct AdminsPage {
+    ctx: Ctx,
+    admins: Vec<Admin>,
+    error: Option<String>,
+}
+
+impl AdminsPage {
+    fn when(&self, ts: &i64) -> String {
+        when(ts)
+    }
+}
+
+async fn page(
+    state: &AppState,
+    me: &Me,
+    status: StatusCode,
+    error: Option<String>,
+) -> Result<HttpResponse, WebError> {
+    render(
+        status,
+        &AdminsPage {
+            ctx: Ctx::new(me)?,
+            admins: state.service.list_admins().await?,
+            error,
+        },
+    )
+}
+
+pub async fn list(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, WebError> {
+    let p = AdminsPage {
+        ctx: Ctx::new(&me)?,
+        admins: state.service.list_admins().await?,
+        error: None,
+    };
+    ok(&p)
+}
+
+#[derive(Deserialize)]
+pub struct NewAdmin {
+    username: String,
+    password: String,
+    role: String,
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    me: Me,
+    f: web::Form<NewAdmin>,
+) -> Result<HttpResponse, WebError> {
+    let f = f.into_inner();
+    let result = match Role::parse(&f.role) {
+        Err(e) => Err(e.0),
+        Ok(role) => match state.service.add_admin(&f.username, f.password, role).await {
+            Ok(_) => Ok(()),
+            Err(ServiceError::Invalid(m) | ServiceError::Conflict(m)) => Err(m),
+            Err(e) => return Err(e.into()),
+        },
+    };
+    match result {
+        Ok(()) => Ok(see_other("/admins")),
+        Err(m) => page(&state, &me, StatusCode::BAD_REQUEST, Some(m)).await,
+    }
+}
+
+#[derive(Deserialize)]
+pub struct ResetPassword {
+    password: String,
+}
+
+pub async fn reset_password(
+    state: web::Data<AppState>,
+    me: Me,
+    id: web::Path<i64>,
+    f: web::Form<ResetPassword>,
+) -> Result<HttpResponse, WebError> {
+    match state
+        .service
+        .set_password(*id, f.into_inner().password)
+        .await
+    {
+        Ok(()) if *id == me.admin()?.id => Ok(see_other("/login")),
+        Ok(()) => Ok(see_other("/admins")),
+        Err(ServiceError::Invalid(m)) => page(&state, &me, StatusCode::BAD_REQUEST, Some(m)).await,
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn remove(
+    state: web::Data<AppState>,
+    me: Me,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, WebError> {
+    match state.service.remove_admin(*id).await {
+        Ok(_) => Ok(see_other("/admins")),
+        Err(ServiceError::Conflict(m)) => page(&state, &me, StatusCode::CONFLICT, Some(m)).await,
+        Err(e) => Err(e.into()),
+    }
+}

@@ -1,0 +1,243 @@
+//! Channel pages: list, detail, create and edit.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{Ctx, ok, render, see_other, when};
+use crate::domain::{
+    Channel, ChannelDraft, ChannelKind, Frequency, FrequencyPeriod, OptInMode, Texts, Transport,
+};
+use crate::service::ServiceError;
+use crate::web::AppState;
+use crate::web::error::WebError;
+use crate::web::guard::Me;
+
+#[derive(Template)]
+#[template(path = "channels.html")]
+struct ListPage {
+    ctx: Ctx,
+    channels: Vec<Channel>,
+}
+
+#[derive(Template)]
+#[template(path = "channel.html")]
+struct ShowPage {
+    ctx: Ctx,
+    ch: Channel,
+}
+
+impl ShowPage {
+    fn when(&self, ts: &i64) -> String {
+        when(ts)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "channel_form.html")]
+struct FormPage {
+    ctx: Ctx,
+    action: String,
+    f: ChannelForm,
+    error: Option<String>,
+}
+
+/// The channel form as posted (checkboxes arrive as optional fields).
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ChannelForm {
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub keyword: String,
+    #[serde(default)]
+    pub description: String,
+    #[serde(default)]
+    pub kind: String,
+    #[serde(default)]
+    pub opt_in: String,
+    #[serde(default)]
+    pub t_sandbox: Option<String>,
+    #[serde(default)]
+    pub t_sms: Option<String>,
+    #[serde(default)]
+    pub t_matrix: Option<String>,
+    #[serde(default)]
+    pub freq_max: String,
+    #[serde(default)]
+    pub freq_period: String,
+    #[serde(default)]
+    pub welcome_de: String,
+    #[serde(default)]
+    pub welcome_en: String,
+    #[serde(default)]
+    pub confirm_de: String,
+    #[serde(default)]
+    pub confirm_en: String,
+}
+
+impl ChannelForm {
+    fn from_channel(c: &Channel) -> Self {
+        let d = &c.draft;
+        let has = |t| d.transports.contains(&t).then(|| "on".to_string());
+        Self {
+            name: d.name.clone(),
+            keyword: d.keyword.clone(),
+            description: d.description.clone(),
+            kind: d.kind.as_str().into(),
+            opt_in: d.opt_in.as_str().into(),
+            t_sandbox: has(Transport::Sandbox),
+            t_sms: has(Transport::Sms),
+            t_matrix: has(Transport::Matrix),
+            freq_max: d.frequency.map(|f| f.max.to_string()).unwrap_or_default(),
+            freq_period: d
+                .frequency
+                .map(|f| f.period.as_str().to_string())
+                .unwrap_or_else(|| "week".into()),
+            welcome_de: d.texts.welcome_de.clone(),
+            welcome_en: d.texts.welcome_en.clone(),
+            confirm_de: d.texts.confirm_de.clone(),
+            confirm_en: d.texts.confirm_en.clone(),
+        }
+    }
+
+    fn blank() -> Self {
+        Self {
+            kind: "broadcast".into(),
+            opt_in: "double".into(),
+            t_sandbox: Some("on".into()),
+            freq_period: "week".into(),
+            ..Default::default()
+        }
+    }
+
+    fn to_draft(&self) -> Result<ChannelDraft, String> {
+        let mut transports = Vec::new();
+        for (on, t) in [
+            (&self.t_sandbox, Transport::Sandbox),
+            (&self.t_sms, Transport::Sms),
+            (&self.t_matrix, Transport::Matrix),
+        ] {
+            if on.is_some() {
+                transports.push(t);
+            }
+        }
+        let frequency = match self.freq_max.trim() {
+            "" => None,
+            n => Some(Frequency {
+                max: n
+                    .parse()
+                    .map_err(|_| "the declared frequency must be a number".to_string())?,
+                period: FrequencyPeriod::parse(&self.freq_period).map_err(|e| e.0)?,
+            }),
+        };
+        Ok(ChannelDraft {
+            name: self.name.clone(),
+            keyword: self.keyword.clone(),
+            description: self.description.clone(),
+            kind: ChannelKind::parse(&self.kind).map_err(|e| e.0)?,
+            opt_in: OptInMode::parse(&self.opt_in).map_err(|e| e.0)?,
+            texts: Texts {
+                welcome_de: self.welcome_de.clone(),
+                welcome_en: self.welcome_en.clone(),
+                confirm_de: self.confirm_de.clone(),
+                confirm_en: self.confirm_en.clone(),
+            },
+            transports,
+            frequency,
+        })
+    }
+}
+
+pub async fn list(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, WebError> {
+    ok(&ListPage {
+        ctx: Ctx::new(&me)?,
+        channels: state.service.channels().await?,
+    })
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    me: Me,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, WebError> {
+    ok(&ShowPage {
+        ctx: Ctx::new(&me)?,
+        ch: state.service.channel(*id).await?,
+    })
+}
+
+pub async fn new_form(me: Me) -> Result<HttpResponse, WebError> {
+    ok(&FormPage {
+        ctx: Ctx::new(&me)?,
+        action: "/channels".into(),
+        f: ChannelForm::blank(),
+        error: None,
+    })
+}
+
+pub async fn edit_form(
+    state: web::Data<AppState>,
+    me: Me,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, WebError> {
+    let ch = state.service.channel(*id).await?;
+    ok(&FormPage {
+        ctx: Ctx::new(&me)?,
+        action: format!("/channels/{}", ch.id),
+        f: ChannelForm::from_channel(&ch),
+        error: None,
+    })
+}
+
+async fn save(
+    state: &AppState,
+    me: &Me,
+    id: Option<i64>,
+    f: ChannelForm,
+) -> Result<HttpResponse, WebError> {
+    let action = id
+        .map(|i| format!("/channels/{i}"))
+        .unwrap_or_else(|| "/channels".into());
+    let result: Result<(), String> = match f.to_draft() {
+        Err(msg) => Err(msg),
+        Ok(draft) => {
+            let r = match id {
+                Some(i) => state.service.update_channel(i, draft).await,
+                None => state.service.create_channel(draft).await,
+            };
+            match r {
+                Ok(ch) => return Ok(see_other(&format!("/channels/{}", ch.id))),
+                Err(ServiceError::Invalid(m) | ServiceError::Conflict(m)) => Err(m),
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    let error = result.err();
+    render(
+        StatusCode::BAD_REQUEST,
+        &FormPage {
+            ctx: Ctx::new(me)?,
+            action,
+            f,
+            error,
+        },
+    )
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    me: Me,
+    f: web::Form<ChannelForm>,
+) -> Result<HttpResponse, WebError> {
+    save(&state, &me, None, f.into_inner()).await
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    me: Me,
+    id: web::Path<i64>,
+    f: web::Form<ChannelForm>,
+) -> Result<HttpResponse, WebError> {
+    save(&state, &me, Some(*id), f.into_inner()).await
+}

@@ -1,0 +1,229 @@
+//! First-owner setup, login (throttled per IP and per account), logout.
+
+use actix_web::cookie::{Cookie, SameSite, time::Duration};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{ok, render, see_other};
+use crate::service::auth::random_token;
+use crate::web::AppState;
+use crate::web::error::WebError;
+use crate::web::guard::{FORM_CSRF_COOKIE, Me, SESSION_COOKIE};
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    csrf: String,
+    error: Option<String>,
+    username: String,
+}
+
+#[derive(Template)]
+#[template(path = "setup.html")]
+struct SetupPage {
+    csrf: String,
+    token: String,
+    error: Option<String>,
+    username: String,
+}
+
+fn secure(req: &HttpRequest, state: &AppState) -> bool {
+    state.secure_cookies || (state.trust_proxy && req.connection_info().scheme() == "https")
+}
+
+fn cookie<'a>(name: &'a str, value: String, secure: bool) -> Cookie<'a> {
+    Cookie::build(name, value)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Strict)
+        .secure(secure)
+        .finish()
+}
+
+/// A fresh anonymous-form CSRF token, set as a cookie and put in the form (double submit).
+fn with_form_token(
+    req: &HttpRequest,
+    state: &AppState,
+    status: StatusCode,
+    page: impl FnOnce(String) -> Result<HttpResponse, WebError>,
+) -> Result<HttpResponse, WebError> {
+    let token = random_token(24);
+    let mut resp = page(token.clone())?;
+    resp.head_mut().status = status;
+    resp.add_cookie(&cookie(FORM_CSRF_COOKIE, token, secure(req, state)))
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok(resp)
+}
+
+fn client_ip(req: &HttpRequest, state: &AppState) -> std::net::IpAddr {
+    let info = req.connection_info();
+    let from_proxy = state
+        .trust_proxy
+        .then(|| info.realip_remote_addr().and_then(|a| a.parse().ok()))
+        .flatten();
+    from_proxy
+        .or_else(|| req.peer_addr().map(|a| a.ip()))
+        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]))
+}
+
+pub async fn login_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+) -> Result<HttpResponse, WebError> {
+    if state.service.admin_count().await? == 0 {
+        return Ok(see_other("/setup"));
+    }
+    with_form_token(&req, &state, StatusCode::OK, |csrf| {
+        ok(&LoginPage {
+            csrf,
+            error: None,
+            username: String::new(),
+        })
+    })
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    username: String,
+    password: String,
+}
+
+pub async fn login_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, WebError> {
+    let form = form.into_inner();
+    let again = |status, msg: &str| {
+        let (msg, username) = (msg.to_string(), form.username.clone());
+        with_form_token(&req, &state, status, move |csrf| {
+            render(
+                status,
+                &LoginPage {
+                    csrf,
+                    error: Some(msg),
+                    username,
+                },
+            )
+        })
+    };
+    let ip = client_ip(&req, &state);
+    let account = form.username.trim().to_lowercase();
+    if state.login_per_ip.check_key(&ip).is_err()
+        || state.login_per_account.check_key(&account).is_err()
+    {
+        tracing::warn!("login throttled");
+        return again(
+            StatusCode::TOO_MANY_REQUESTS,
+            "Too many login attempts. Wait a minute and try again.",
+        );
+    }
+    match state.service.login(&form.username, &form.password).await? {
+        Some(session) => {
+            let mut resp = see_other("/");
+            let c = Cookie::build(SESSION_COOKIE, session.token)
+                .path("/")
+                .http_only(true)
+                .same_site(SameSite::Strict)
+                .secure(secure(&req, &state))
+                .max_age(Duration::seconds(state.service.settings().session_ttl))
+                .finish();
+            resp.add_cookie(&c)
+                .map_err(|e| WebError::Internal(e.to_string()))?;
+            Ok(resp)
+        }
+        None => again(StatusCode::UNAUTHORIZED, "Wrong user name or password."),
+    }
+}
+
+pub async fn logout(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    _me: Me,
+) -> Result<HttpResponse, WebError> {
+    if let Some(c) = req.cookie(SESSION_COOKIE) {
+        state.service.logout(c.value()).await?;
+    }
+    let mut resp = see_other("/login");
+    let mut gone = cookie(SESSION_COOKIE, String::new(), secure(&req, &state));
+    gone.make_removal();
+    resp.add_cookie(&gone)
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok(resp)
+}
+
+#[derive(Deserialize)]
+pub struct SetupQuery {
+    #[serde(default)]
+    token: String,
+}
+
+pub async fn setup_form(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    q: web::Query<SetupQuery>,
+) -> Result<HttpResponse, WebError> {
+    if !state.service.setup_token_valid(&q.token) {
+        return Err(WebError::NotFound);
+    }
+    let token = q.token.clone();
+    with_form_token(&req, &state, StatusCode::OK, |csrf| {
+        ok(&SetupPage {
+            csrf,
+            token,
+            error: None,
+            username: String::new(),
+        })
+    })
+}
+
+#[derive(Deserialize)]
+pub struct SetupForm {
+    token: String,
+    username: String,
+    password: String,
+    password2: String,
+}
+
+pub async fn setup_submit(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    form: web::Form<SetupForm>,
+) -> Result<HttpResponse, WebError> {
+    let form = form.into_inner();
+    if !state.service.setup_token_valid(&form.token) {
+        return Err(WebError::NotFound);
+    }
+    let result = if form.password != form.password2 {
+        Err("The two passwords differ.".to_string())
+    } else {
+        match state
+            .service
+            .create_first_owner(&form.token, &form.username, form.password.clone())
+            .await
+        {
+            Ok(_) => Ok(()),
+            Err(crate::service::ServiceError::Invalid(m)) => Err(m),
+            Err(e) => return Err(e.into()),
+        }
+    };
+    match result {
+        Ok(()) => Ok(see_other("/login")),
+        Err(msg) => {
+            let (token, username) = (form.token.clone(), form.username.clone());
+            with_form_token(&req, &state, StatusCode::BAD_REQUEST, move |csrf| {
+                render(
+                    StatusCode::BAD_REQUEST,
+                    &SetupPage {
+                        csrf,
+                        token,
+                        error: Some(msg),
+                        username,
+                    },
+                )
+            })
+        }
+    }
+}

@@ -1,0 +1,70 @@
+//! Admin UI pages: one file per area, each with its askama page structs beside its handlers.
+
+pub mod account;
+pub mod admins;
+pub mod channels;
+pub mod dashboard;
+pub mod login;
+pub mod misc;
+pub mod subscribers;
+pub mod tokens;
+
+use actix_web::HttpResponse;
+use actix_web::http::header;
+
+use super::error::WebError;
+use super::guard::Me;
+use crate::domain::Role;
+
+/// What every logged-in page's layout needs.
+pub struct Ctx {
+    pub username: String,
+    pub role: Role,
+    pub csrf: String,
+}
+
+impl Ctx {
+    pub fn new(me: &Me) -> Result<Self, WebError> {
+        let admin = me.admin()?;
+        Ok(Self {
+            username: admin.username.clone(),
+            role: admin.role,
+            csrf: me.csrf(),
+        })
+    }
+    pub fn is_editor(&self) -> bool {
+        self.role.allows(Role::Editor)
+    }
+    pub fn is_owner(&self) -> bool {
+        self.role.allows(Role::Owner)
+    }
+}
+
+pub fn see_other(location: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .finish()
+}
+
+/// Renders a page with a status (400 for a form with errors), no caching.
+pub fn render<T: askama::Template>(
+    status: actix_web::http::StatusCode,
+    page: &T,
+) -> Result<HttpResponse, WebError> {
+    let body = page
+        .render()
+        .map_err(|e| WebError::Internal(e.to_string()))?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body))
+}
+
+pub fn ok<T: askama::Template>(page: &T) -> Result<HttpResponse, WebError> {
+    render(actix_web::http::StatusCode::OK, page)
+}
+
+/// Formats a timestamp for pages.
+pub fn when(ts: &i64) -> String {
+    crate::domain::clock::format_utc(*ts)
+}

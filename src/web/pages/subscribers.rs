@@ -1,0 +1,245 @@
+//! Subscriber pages: list with masked addresses and search by full number, detail with consent history, add.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{Ctx, ok, render, see_other, when};
+use crate::domain::{Channel, SubscriberId, Transport};
+use crate::service::ServiceError;
+use crate::service::subscribers::{AddSubscriber, SubscriberDetail, SubscriberSummary};
+use crate::store::subscribers::Filter;
+use crate::web::AppState;
+use crate::web::error::WebError;
+use crate::web::guard::Me;
+
+const PAGE: i64 = 50;
+
+#[derive(Template)]
+#[template(path = "subscribers.html")]
+struct ListPage {
+    ctx: Ctx,
+    q: ListQuery,
+    channels: Vec<Channel>,
+    rows: Vec<SubscriberSummary>,
+    total: i64,
+    message: Option<String>,
+    next_offset: Option<i64>,
+}
+
+impl ListPage {
+    fn when(&self, ts: &i64) -> String {
+        when(ts)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "subscriber.html")]
+struct ShowPage {
+    ctx: Ctx,
+    s: SubscriberDetail,
+}
+
+impl ShowPage {
+    fn when(&self, ts: &i64) -> String {
+        when(ts)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "subscriber_form.html")]
+struct FormPage {
+    ctx: Ctx,
+    channels: Vec<Channel>,
+    f: AddForm,
+    error: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ListQuery {
+    /// A full phone number or Matrix id, looked up through the blind index.
+    #[serde(default)]
+    pub q: String,
+    #[serde(default)]
+    pub channel: String,
+    #[serde(default)]
+    pub state: String,
+    #[serde(default)]
+    pub transport: String,
+    #[serde(default)]
+    pub offset: i64,
+}
+
+impl ListQuery {
+    fn filter(&self) -> Result<Filter, WebError> {
+        let channel = match self.channel.as_str() {
+            "" => None,
+            c => Some(
+                c.parse()
+                    .map_err(|_| WebError::BadRequest("unknown channel".into()))?,
+            ),
+        };
+        let state = match self.state.as_str() {
+            "" => None,
+            s @ ("active" | "pending" | "unsubscribed" | "expired") => Some(s.to_string()),
+            _ => return Err(WebError::BadRequest("unknown state".into())),
+        };
+        let transport = match self.transport.as_str() {
+            "" => None,
+            t => Some(
+                Transport::parse(t)
+                    .map_err(|e| WebError::BadRequest(e.0))?
+                    .as_str()
+                    .to_string(),
+            ),
+        };
+        Ok(Filter {
+            channel,
+            state,
+            transport,
+        })
+    }
+}
+
+pub async fn list(
+    state: web::Data<AppState>,
+    me: Me,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, WebError> {
+    let q = q.into_inner();
+    let ctx = Ctx::new(&me)?;
+    let channels = state.service.channels().await?;
+    if !q.q.trim().is_empty() {
+        // Search by full address: the form is GET, so the number is never put in a link we make;
+        // a hit redirects to the pseudonymous subscriber page.
+        return match state.service.find_subscriber(&q.q).await {
+            Ok(Some(id)) => Ok(see_other(&format!("/subscribers/{id}"))),
+            Ok(None) => {
+                let page = ListPage {
+                    ctx,
+                    q: ListQuery::default(),
+                    channels,
+                    rows: vec![],
+                    total: 0,
+                    message: Some("No subscriber has this address.".into()),
+                    next_offset: None,
+                };
+                render(StatusCode::OK, &page)
+            }
+            Err(ServiceError::Invalid(m)) => {
+                let page = ListPage {
+                    ctx,
+                    q: ListQuery::default(),
+                    channels,
+                    rows: vec![],
+                    total: 0,
+                    message: Some(m),
+                    next_offset: None,
+                };
+                render(StatusCode::BAD_REQUEST, &page)
+            }
+            Err(e) => Err(e.into()),
+        };
+    }
+    let offset = q.offset.max(0);
+    let (rows, total) = state
+        .service
+        .list_subscribers(q.filter()?, PAGE, offset)
+        .await?;
+    let next_offset = (offset + PAGE < total).then_some(offset + PAGE);
+    ok(&ListPage {
+        ctx,
+        q,
+        channels,
+        rows,
+        total,
+        message: None,
+        next_offset,
+    })
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    me: Me,
+    id: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let id: SubscriberId = id.parse().map_err(|_| WebError::NotFound)?;
+    ok(&ShowPage {
+        ctx: Ctx::new(&me)?,
+        s: state.service.subscriber_detail(id).await?,
+    })
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct AddForm {
+    #[serde(default)]
+    pub transport: String,
+    #[serde(default)]
+    pub address: String,
+    #[serde(default)]
+    pub language: String,
+    #[serde(default)]
+    pub channel: String,
+    #[serde(default)]
+    pub consent_note: String,
+}
+
+pub async fn new_form(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, WebError> {
+    let f = AddForm {
+        transport: "sms".into(),
+        language: "de".into(),
+        ..Default::default()
+    };
+    ok(&FormPage {
+        ctx: Ctx::new(&me)?,
+        channels: state.service.channels().await?,
+        f,
+        error: None,
+    })
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    me: Me,
+    f: web::Form<AddForm>,
+) -> Result<HttpResponse, WebError> {
+    let f = f.into_inner();
+    let parsed = Transport::parse(&f.transport)
+        .map_err(|e| e.0)
+        .and_then(|t| {
+            f.channel
+                .parse::<i64>()
+                .map(|c| (t, c))
+                .map_err(|_| "choose a channel".to_string())
+        });
+    let error = match parsed {
+        Err(m) => m,
+        Ok((transport, channel)) => {
+            let req = AddSubscriber {
+                transport,
+                address: f.address.clone(),
+                language: f.language.clone(),
+                channels: vec![channel],
+                consent_note: f.consent_note.clone(),
+            };
+            match state.service.add_subscriber(&me.0.actor(), req).await {
+                Ok(id) => return Ok(see_other(&format!("/subscribers/{id}"))),
+                Err(ServiceError::Invalid(m) | ServiceError::Conflict(m)) => m,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    // The address is not echoed back into the page.
+    let f = AddForm {
+        address: String::new(),
+        ..f
+    };
+    let page = FormPage {
+        ctx: Ctx::new(&me)?,
+        channels: state.service.channels().await?,
+        f,
+        error: Some(error),
+    };
+    render(StatusCode::BAD_REQUEST, &page)
+}

@@ -1,0 +1,94 @@
+//! API tokens (owners only): list, create (the secret is shown once), remove.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::{Ctx, render, see_other, when};
+use crate::service::ServiceError;
+use crate::store::tokens::{ApiToken, Scope};
+use crate::web::AppState;
+use crate::web::error::WebError;
+use crate::web::guard::Me;
+
+#[derive(Template)]
+#[template(path = "tokens.html")]
+struct TokensPage {
+    ctx: Ctx,
+    tokens: Vec<ApiToken>,
+    created: Option<String>,
+    error: Option<String>,
+}
+
+impl TokensPage {
+    fn when(&self, ts: &i64) -> String {
+        when(ts)
+    }
+}
+
+async fn page(
+    state: &AppState,
+    me: &Me,
+    status: StatusCode,
+    created: Option<String>,
+    error: Option<String>,
+) -> Result<HttpResponse, WebError> {
+    let tokens = state.service.list_tokens().await?;
+    render(
+        status,
+        &TokensPage {
+            ctx: Ctx::new(me)?,
+            tokens,
+            created,
+            error,
+        },
+    )
+}
+
+pub async fn list(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, WebError> {
+    page(&state, &me, StatusCode::OK, None, None).await
+}
+
+#[derive(Deserialize)]
+pub struct NewToken {
+    name: String,
+    scope: String,
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    me: Me,
+    f: web::Form<NewToken>,
+) -> Result<HttpResponse, WebError> {
+    let Some(scope) = Scope::parse(&f.scope) else {
+        return page(
+            &state,
+            &me,
+            StatusCode::BAD_REQUEST,
+            None,
+            Some("scope must be read or write".into()),
+        )
+        .await;
+    };
+    match state
+        .service
+        .create_token(me.admin()?.id, &f.name, scope)
+        .await
+    {
+        Ok((_, secret)) => page(&state, &me, StatusCode::OK, Some(secret), None).await,
+        Err(ServiceError::Invalid(m)) => {
+            page(&state, &me, StatusCode::BAD_REQUEST, None, Some(m)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn remove(
+    state: web::Data<AppState>,
+    _me: Me,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, WebError> {
+    state.service.remove_token(*id).await?;
+    Ok(see_other("/tokens"))
+}

@@ -1,0 +1,89 @@
+//! The route table: every route with the access it needs. The guard middleware enforces it, and the
+//! authorisation test compares it with its own expectations, so no route can be added unlisted.
+
+use super::{api, pages};
+
+/// Who may call a route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone (health check, static files, login and setup forms).
+    Public,
+    /// A logged-in admin of at least this role.
+    Viewer,
+    Editor,
+    Owner,
+    /// An API token with the read or write scope.
+    ApiRead,
+    ApiWrite,
+}
+
+impl Access {
+    pub fn is_api(self) -> bool {
+        matches!(self, Access::ApiRead | Access::ApiWrite)
+    }
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct RouteSpec {
+    pub method: &'static str,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+macro_rules! routes {
+    ($( $method:ident $path:literal $access:ident => $handler:path ;)*) => {
+        /// Every route herold serves.
+        pub const ROUTES: &[RouteSpec] = &[
+            $( RouteSpec { method: stringify!($method), path: $path, access: Access::$access } ),*
+        ];
+
+        pub fn configure(cfg: &mut actix_web::web::ServiceConfig) {
+            $( cfg.route($path, actix_web::web::$method().to($handler)); )*
+        }
+    };
+}
+
+routes! {
+    get  "/healthz"                      Public   => pages::misc::healthz;
+    get  "/static/{file:.*}"             Public   => super::assets::serve;
+    get  "/setup"                        Public   => pages::login::setup_form;
+    post "/setup"                        Public   => pages::login::setup_submit;
+    get  "/login"                        Public   => pages::login::login_form;
+    post "/login"                        Public   => pages::login::login_submit;
+    post "/logout"                       Viewer   => pages::login::logout;
+    get  "/"                             Viewer   => pages::dashboard::show;
+    get  "/channels"                     Viewer   => pages::channels::list;
+    get  "/channels/new"                 Editor   => pages::channels::new_form;
+    post "/channels"                     Editor   => pages::channels::create;
+    get  "/channels/{id}"                Viewer   => pages::channels::show;
+    get  "/channels/{id}/edit"           Editor   => pages::channels::edit_form;
+    post "/channels/{id}"                Editor   => pages::channels::update;
+    get  "/subscribers"                  Viewer   => pages::subscribers::list;
+    get  "/subscribers/new"              Editor   => pages::subscribers::new_form;
+    post "/subscribers"                  Editor   => pages::subscribers::create;
+    get  "/subscribers/{id}"             Viewer   => pages::subscribers::show;
+    get  "/account"                      Viewer   => pages::account::show;
+    post "/account/password"             Viewer   => pages::account::change_password;
+    post "/account/language"             Viewer   => pages::account::change_language;
+    get  "/admins"                       Owner    => pages::admins::list;
+    post "/admins"                       Owner    => pages::admins::create;
+    post "/admins/{id}/password"         Owner    => pages::admins::reset_password;
+    post "/admins/{id}/delete"           Owner    => pages::admins::remove;
+    get  "/tokens"                       Owner    => pages::tokens::list;
+    post "/tokens"                       Owner    => pages::tokens::create;
+    post "/tokens/{id}/delete"           Owner    => pages::tokens::remove;
+    get  "/api/v1/channels"              ApiRead  => api::channels_list;
+    post "/api/v1/channels"              ApiWrite => api::channels_create;
+    get  "/api/v1/channels/{id}"         ApiRead  => api::channels_get;
+    put  "/api/v1/channels/{id}"         ApiWrite => api::channels_update;
+    get  "/api/v1/subscribers"           ApiRead  => api::subscribers_list;
+    post "/api/v1/subscribers"           ApiWrite => api::subscribers_create;
+    get  "/api/v1/subscribers/{id}"      ApiRead  => api::subscribers_get;
+}
+
+/// The route spec for a matched pattern and method.
+pub fn lookup(method: &str, pattern: &str) -> Option<&'static RouteSpec> {
+    ROUTES
+        .iter()
+        .find(|r| r.path == pattern && r.method.eq_ignore_ascii_case(method))
+}
