@@ -36,17 +36,13 @@ impl Application {
     /// Opens the data, binds the listener (port 0 picks a free one) and prepares the server.
     pub async fn build(cfg: &Config) -> anyhow::Result<Self> {
         let service = open_service(cfg, true)?;
-        let listener = TcpListener::bind(&cfg.listen)
-            .with_context(|| format!("listening on {}", cfg.listen))?;
+        let listener = TcpListener::bind(&cfg.listen).with_context(|| format!("listening on {}", cfg.listen))?;
         let port = listener.local_addr()?.port();
         let public_url = match &cfg.public_url {
             Some(u) => u.trim_end_matches('/').to_string(),
             None => format!("http://{}:{port}", listener.local_addr()?.ip()),
         };
-        let setup_url = service
-            .setup_token()
-            .await?
-            .map(|t| format!("{public_url}/setup?token={t}"));
+        let setup_url = service.setup_token().await?.map(|t| format!("{public_url}/setup?token={t}"));
         let settings = WebSettings {
             public_url,
             trust_proxy: cfg.trust_proxy,
@@ -54,12 +50,7 @@ impl Application {
             login_per_account_per_hour: cfg.admin.login_per_account_per_hour,
         };
         let server = web::server(listener, AppState::new(service.clone(), &settings))?;
-        Ok(Self {
-            port,
-            server,
-            service,
-            setup_url,
-        })
+        Ok(Self { port, server, service, setup_url })
     }
 
     pub fn port(&self) -> u16 {

@@ -15,11 +15,7 @@ use crate::service::{Service, auth::random_token, ops};
 use crate::store::DataPaths;
 
 #[derive(Debug, Parser)]
-#[command(
-    name = "herold",
-    version,
-    about = "Privacy-first, self-hosted broadcast server for SMS and Matrix"
-)]
+#[command(name = "herold", version, about = "Privacy-first, self-hosted broadcast server for SMS and Matrix")]
 pub struct Cli {
     /// Configuration file (TOML). Default: ./herold.toml if it exists.
     #[arg(long, short = 'c', env = "HEROLD_CONFIG", global = true)]
@@ -96,29 +92,18 @@ pub enum AdminCommand {
 
 fn read_stdin_line() -> anyhow::Result<String> {
     let mut line = String::new();
-    std::io::stdin()
-        .lock()
-        .read_line(&mut line)
-        .context("reading standard input")?;
+    std::io::stdin().lock().read_line(&mut line).context("reading standard input")?;
     Ok(line.trim_end_matches(['\n', '\r']).to_string())
 }
 
 fn password_arg(from_stdin: bool) -> anyhow::Result<(String, bool)> {
-    if from_stdin {
-        Ok((read_stdin_line()?, false))
-    } else {
-        Ok((random_token(18), true))
-    }
+    if from_stdin { Ok((read_stdin_line()?, false)) } else { Ok((random_token(18), true)) }
 }
 
 /// Parses arguments, runs the command, and maps failures to a message and exit code 1.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let flags = Overrides {
-        data_dir: cli.data_dir.clone(),
-        listen: cli.listen.clone(),
-        log: cli.log.clone(),
-    };
+    let flags = Overrides { data_dir: cli.data_dir.clone(), listen: cli.listen.clone(), log: cli.log.clone() };
     let cfg = match Config::load(cli.config.as_deref(), &flags) {
         Ok(c) => c,
         Err(e) => {
@@ -127,10 +112,7 @@ pub fn main() -> ExitCode {
         }
     };
     crate::telemetry::init(&cfg.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("herold: cannot start the runtime: {e}");
@@ -154,10 +136,7 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             app::open_service(&cfg, true)?;
             println!("initialised {}", cfg.data_dir.display());
             if matches!(cfg.key_source()?, MasterKeySource::File { .. }) {
-                println!(
-                    "master key: {} — back it up apart from the data",
-                    cfg.key_file_path().display()
-                );
+                println!("master key: {} — back it up apart from the data", cfg.key_file_path().display());
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -167,37 +146,23 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             print!("{}", cfg.to_toml());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Healthcheck { url } => {
-            healthcheck(url.unwrap_or_else(|| format!("http://{}/healthz", cfg.listen)))
-        }
+        Command::Healthcheck { url } => healthcheck(url.unwrap_or_else(|| format!("http://{}/healthz", cfg.listen))),
         Command::Verify => {
             let paths = DataPaths::new(&cfg.data_dir, cfg.key_file.as_deref());
             let r = ops::verify(&paths)?;
             println!(
                 "database integrity: {}",
-                if r.main_integrity.is_empty() {
-                    "ok".into()
-                } else {
-                    r.main_integrity.join("; ")
-                }
+                if r.main_integrity.is_empty() { "ok".into() } else { r.main_integrity.join("; ") }
             );
             println!(
                 "keyring integrity: {}",
-                if r.keyring_integrity.is_empty() {
-                    "ok".into()
-                } else {
-                    r.keyring_integrity.join("; ")
-                }
+                if r.keyring_integrity.is_empty() { "ok".into() } else { r.keyring_integrity.join("; ") }
             );
             match &r.ledger_error {
                 None => println!("consent ledger: {} events, chain intact", r.ledger_events),
                 Some(e) => println!("consent ledger: BROKEN: {e}"),
             }
-            Ok(if r.ok() {
-                ExitCode::SUCCESS
-            } else {
-                ExitCode::FAILURE
-            })
+            Ok(if r.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::Backup { file, keyring } => {
             let service = app::open_service(&cfg, false)?;
@@ -205,9 +170,7 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             println!("wrote {}", file.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::RotateKey {
-            new_passphrase_stdin,
-        } => rotate_key(&cfg, new_passphrase_stdin).await,
+        Command::RotateKey { new_passphrase_stdin } => rotate_key(&cfg, new_passphrase_stdin).await,
     }
 }
 
@@ -217,9 +180,7 @@ async fn serve(cfg: Config) -> anyhow::Result<ExitCode> {
     tracing::info!(port = app.port(), "herold is listening");
     if let Some(url) = app.setup_url() {
         // Printed to the terminal, not the log: the link creates the first owner and works once.
-        println!(
-            "No admin account yet. Open this link to create the first owner (works once):\n\n  {url}\n"
-        );
+        println!("No admin account yet. Open this link to create the first owner (works once):\n\n  {url}\n");
         let _ = std::io::stdout().flush();
     }
     app.run_until_stopped().await?;
@@ -228,34 +189,19 @@ async fn serve(cfg: Config) -> anyhow::Result<ExitCode> {
 
 async fn admin(cmd: AdminCommand, service: &Service) -> anyhow::Result<ExitCode> {
     match cmd {
-        AdminCommand::Add {
-            username,
-            role,
-            password_stdin,
-        } => {
+        AdminCommand::Add { username, role, password_stdin } => {
             let (pw, generated) = password_arg(password_stdin)?;
-            let a = service
-                .add_admin(&username, pw.clone(), Role::parse(&role)?)
-                .await?;
+            let a = service.add_admin(&username, pw.clone(), Role::parse(&role)?).await?;
             println!("added {} ({})", a.username, a.role.as_str());
             if generated {
                 println!("password: {pw}");
             }
         }
-        AdminCommand::Passwd {
-            username,
-            password_stdin,
-        } => {
-            let a = service
-                .admin_by_name(&username)
-                .await
-                .context("no such admin")?;
+        AdminCommand::Passwd { username, password_stdin } => {
+            let a = service.admin_by_name(&username).await.context("no such admin")?;
             let (pw, generated) = password_arg(password_stdin)?;
             service.set_password(a.id, pw.clone()).await?;
-            println!(
-                "password changed for {}; their sessions have ended",
-                a.username
-            );
+            println!("password changed for {}; their sessions have ended", a.username);
             if generated {
                 println!("password: {pw}");
             }
@@ -266,10 +212,7 @@ async fn admin(cmd: AdminCommand, service: &Service) -> anyhow::Result<ExitCode>
             }
         }
         AdminCommand::Remove { username } => {
-            let a = service
-                .admin_by_name(&username)
-                .await
-                .context("no such admin")?;
+            let a = service.admin_by_name(&username).await.context("no such admin")?;
             service.remove_admin(a.id).await?;
             println!("removed {}", a.username);
         }
@@ -279,19 +222,11 @@ async fn admin(cmd: AdminCommand, service: &Service) -> anyhow::Result<ExitCode>
 
 /// A minimal HTTP/1.0 GET over TCP, so the health check needs nothing else in the container.
 fn healthcheck(url: String) -> anyhow::Result<ExitCode> {
-    let rest = url
-        .strip_prefix("http://")
-        .context("the health URL must start with http://")?;
-    let (host, path) = rest
-        .split_once('/')
-        .map(|(h, p)| (h, format!("/{p}")))
-        .unwrap_or((rest, "/".into()));
-    let addr = std::net::ToSocketAddrs::to_socket_addrs(host)?
-        .next()
-        .context("cannot resolve the health URL")?;
+    let rest = url.strip_prefix("http://").context("the health URL must start with http://")?;
+    let (host, path) = rest.split_once('/').map(|(h, p)| (h, format!("/{p}"))).unwrap_or((rest, "/".into()));
+    let addr = std::net::ToSocketAddrs::to_socket_addrs(host)?.next().context("cannot resolve the health URL")?;
     let timeout = std::time::Duration::from_secs(5);
-    let mut s =
-        std::net::TcpStream::connect_timeout(&addr, timeout).context("herold is not answering")?;
+    let mut s = std::net::TcpStream::connect_timeout(&addr, timeout).context("herold is not answering")?;
     s.set_read_timeout(Some(timeout))?;
     write!(s, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n")?;
     let mut resp = String::new();
@@ -312,9 +247,7 @@ async fn rotate_key(cfg: &Config, new_passphrase_stdin: bool) -> anyhow::Result<
     let (new_key, write_file) = match &source {
         MasterKeySource::Passphrase(_) => {
             if !new_passphrase_stdin {
-                bail!(
-                    "the master key comes from a passphrase: give the new one with --new-passphrase-stdin"
-                );
+                bail!("the master key comes from a passphrase: give the new one with --new-passphrase-stdin");
             }
             let pass = read_stdin_line()?;
             let paths = DataPaths::new(&cfg.data_dir, cfg.key_file.as_deref());
@@ -339,24 +272,16 @@ async fn rotate_key(cfg: &Config, new_passphrase_stdin: bool) -> anyhow::Result<
     service.checkpoint().await?;
     match (staged, write_file) {
         (Some(s), Some(p)) => {
-            std::fs::rename(&s, &p)
-                .with_context(|| format!("moving {} to {}", s.display(), p.display()))?;
-            println!(
-                "re-wrapped {n} data keys; the new master key is in {}",
-                p.display()
-            );
+            std::fs::rename(&s, &p).with_context(|| format!("moving {} to {}", s.display(), p.display()))?;
+            println!("re-wrapped {n} data keys; the new master key is in {}", p.display());
         }
         _ if matches!(source, MasterKeySource::Hex(_)) => {
-            println!(
-                "re-wrapped {n} data keys. Set HEROLD_MASTER_KEY (or master_key) to this new key now:"
-            );
+            println!("re-wrapped {n} data keys. Set HEROLD_MASTER_KEY (or master_key) to this new key now:");
             println!("{}", new_key.to_hex().as_str());
         }
         _ => println!("re-wrapped {n} data keys under the new passphrase"),
     }
-    println!(
-        "older backups of the keyring still open with the old key: keep or destroy them deliberately"
-    );
+    println!("older backups of the keyring still open with the old key: keep or destroy them deliberately");
     Ok(ExitCode::SUCCESS)
 }
 
@@ -365,20 +290,14 @@ struct DataLock(#[allow(dead_code)] std::fs::File);
 
 impl DataLock {
     fn take(cfg: &Config) -> anyhow::Result<Self> {
-        std::fs::create_dir_all(&cfg.data_dir)
-            .with_context(|| format!("creating {}", cfg.data_dir.display()))?;
+        std::fs::create_dir_all(&cfg.data_dir).with_context(|| format!("creating {}", cfg.data_dir.display()))?;
         let path = cfg.data_dir.join("herold.lock");
-        let f = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)?;
+        let f = std::fs::OpenOptions::new().create(true).truncate(false).write(true).open(&path)?;
         match f.try_lock() {
             Ok(()) => Ok(Self(f)),
-            Err(_) => bail!(
-                "another herold is using {} (serve, init or rotate-key); stop it first",
-                cfg.data_dir.display()
-            ),
+            Err(_) => {
+                bail!("another herold is using {} (serve, init or rotate-key); stop it first", cfg.data_dir.display())
+            }
         }
     }
 }

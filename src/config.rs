@@ -92,14 +92,8 @@ impl Default for Config {
             passphrase: None,
             passphrase_file: None,
             pool_size: 8,
-            admin: AdminConfig {
-                session_hours: 12,
-                login_per_ip_per_minute: 10,
-                login_per_account_per_hour: 20,
-            },
-            sms: SmsConfig {
-                default_country: "DE".into(),
-            },
+            admin: AdminConfig { session_hours: 12, login_per_ip_per_minute: 10, login_per_account_per_hour: 20 },
+            sms: SmsConfig { default_country: "DE".into() },
         }
     }
 }
@@ -140,14 +134,9 @@ impl Config {
         }
         let env = Env::prefixed("HEROLD_").split("__").ignore(&["config"]);
         fig = fig.merge(env).merge(Serialized::defaults(flags));
-        let cfg: Config = fig.extract().map_err(|e| {
-            ConfigError::Figment(
-                e.into_iter()
-                    .map(|e| e.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            )
-        })?;
+        let cfg: Config = fig
+            .extract()
+            .map_err(|e| ConfigError::Figment(e.into_iter().map(|e| e.to_string()).collect::<Vec<_>>().join("; ")))?;
         cfg.check()?;
         Ok(cfg)
     }
@@ -161,41 +150,26 @@ impl Config {
         }
         if let Some(u) = &self.public_url {
             if !(u.starts_with("http://") || u.starts_with("https://")) {
-                return Err(ConfigError::Invalid(
-                    "public_url must start with http:// or https://".into(),
-                ));
+                return Err(ConfigError::Invalid("public_url must start with http:// or https://".into()));
             }
         }
-        if self
-            .sms
-            .default_country
-            .parse::<phonenumber::country::Id>()
-            .is_err()
-        {
+        if self.sms.default_country.parse::<phonenumber::country::Id>().is_err() {
             return Err(ConfigError::Invalid(format!(
                 "sms.default_country = {:?} is not an ISO country code like DE",
                 self.sms.default_country
             )));
         }
         if self.pool_size == 0 || self.admin.session_hours == 0 {
-            return Err(ConfigError::Invalid(
-                "pool_size and admin.session_hours must be at least 1".into(),
-            ));
+            return Err(ConfigError::Invalid("pool_size and admin.session_hours must be at least 1".into()));
         }
         if self.admin.login_per_ip_per_minute == 0 || self.admin.login_per_account_per_hour == 0 {
-            return Err(ConfigError::Invalid(
-                "login limits must be at least 1".into(),
-            ));
+            return Err(ConfigError::Invalid("login limits must be at least 1".into()));
         }
         Ok(())
     }
 
     pub fn public_url(&self) -> String {
-        self.public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", self.listen))
-            .trim_end_matches('/')
-            .to_string()
+        self.public_url.clone().unwrap_or_else(|| format!("http://{}", self.listen)).trim_end_matches('/').to_string()
     }
 
     /// Where the master key comes from: `master_key(_file)` > `passphrase(_file)` > the key file.
@@ -206,16 +180,11 @@ impl Config {
         if let Some(v) = secret(&self.passphrase, &self.passphrase_file)? {
             return Ok(MasterKeySource::Passphrase(v));
         }
-        Ok(MasterKeySource::File {
-            path: self.key_file_path(),
-            create: true,
-        })
+        Ok(MasterKeySource::File { path: self.key_file_path(), create: true })
     }
 
     pub fn key_file_path(&self) -> PathBuf {
-        self.key_file
-            .clone()
-            .unwrap_or_else(|| self.data_dir.join("master.key"))
+        self.key_file.clone().unwrap_or_else(|| self.data_dir.join("master.key"))
     }
 
     /// The effective configuration as TOML, secrets redacted.
@@ -224,21 +193,14 @@ impl Config {
     }
 }
 
-fn secret(
-    value: &Option<Secret>,
-    file: &Option<PathBuf>,
-) -> Result<Option<Zeroizing<String>>, ConfigError> {
+fn secret(value: &Option<Secret>, file: &Option<PathBuf>) -> Result<Option<Zeroizing<String>>, ConfigError> {
     if let Some(v) = value {
         return Ok(Some(Zeroizing::new(v.expose().trim().to_string())));
     }
     if let Some(p) = file {
-        let text = std::fs::read_to_string(p).map_err(|e| ConfigError::SecretFile {
-            path: p.display().to_string(),
-            msg: e.to_string(),
-        })?;
-        return Ok(Some(Zeroizing::new(
-            text.trim_end_matches(['\n', '\r']).to_string(),
-        )));
+        let text = std::fs::read_to_string(p)
+            .map_err(|e| ConfigError::SecretFile { path: p.display().to_string(), msg: e.to_string() })?;
+        return Ok(Some(Zeroizing::new(text.trim_end_matches(['\n', '\r']).to_string())));
     }
     Ok(None)
 }
@@ -258,24 +220,14 @@ mod tests {
             let p = jail.directory().join("h.toml");
             let c = Config::load(Some(&p), &Overrides::default()).unwrap();
             assert_eq!(
-                (
-                    c.listen.as_str(),
-                    c.log.as_str(),
-                    c.sms.default_country.as_str()
-                ),
+                (c.listen.as_str(), c.log.as_str(), c.sms.default_country.as_str()),
                 ("127.0.0.1:9001", "debug", "AT")
             );
             jail.set_env("HEROLD_LISTEN", "127.0.0.1:9002");
             jail.set_env("HEROLD_SMS__DEFAULT_COUNTRY", "CH");
             let c = Config::load(Some(&p), &Overrides::default()).unwrap();
-            assert_eq!(
-                (c.listen.as_str(), c.sms.default_country.as_str()),
-                ("127.0.0.1:9002", "CH")
-            );
-            let flags = Overrides {
-                listen: Some("127.0.0.1:9003".into()),
-                ..Default::default()
-            };
+            assert_eq!((c.listen.as_str(), c.sms.default_country.as_str()), ("127.0.0.1:9002", "CH"));
+            let flags = Overrides { listen: Some("127.0.0.1:9003".into()), ..Default::default() };
             let c = Config::load(Some(&p), &flags).unwrap();
             assert_eq!(c.listen, "127.0.0.1:9003");
             assert_eq!(c.log, "debug", "untouched keys keep the file's value");
@@ -287,20 +239,12 @@ mod tests {
     fn unknown_keys_are_refused_by_name() {
         Jail::expect_with(|jail| {
             jail.create_file("h.toml", "lisen = \"127.0.0.1:9001\"\n")?;
-            let err = Config::load(
-                Some(&jail.directory().join("h.toml")),
-                &Overrides::default(),
-            )
-            .unwrap_err();
+            let err = Config::load(Some(&jail.directory().join("h.toml")), &Overrides::default()).unwrap_err();
             assert!(err.to_string().contains("lisen"), "{err}");
             jail.clear_env();
             jail.create_file("ok.toml", "")?;
             jail.set_env("HEROLD_ADMIN__SESION_HOURS", "3");
-            let err = Config::load(
-                Some(&jail.directory().join("ok.toml")),
-                &Overrides::default(),
-            )
-            .unwrap_err();
+            let err = Config::load(Some(&jail.directory().join("ok.toml")), &Overrides::default()).unwrap_err();
             assert!(err.to_string().contains("sesion_hours"), "{err}");
             Ok(())
         });
@@ -311,21 +255,13 @@ mod tests {
         Jail::expect_with(|jail| {
             jail.create_file("key", &format!("{}\n", "ab".repeat(32)))?;
             jail.create_file("h.toml", "master_key_file = \"key\"\n")?;
-            let c = Config::load(
-                Some(&jail.directory().join("h.toml")),
-                &Overrides::default(),
-            )
-            .unwrap();
+            let c = Config::load(Some(&jail.directory().join("h.toml")), &Overrides::default()).unwrap();
             match c.key_source().unwrap() {
                 MasterKeySource::Hex(h) => assert_eq!(h.as_str(), "ab".repeat(32)),
                 other => panic!("wrong source {other:?}"),
             }
             jail.set_env("HEROLD_PASSPHRASE", "a very secret passphrase");
-            let c = Config::load(
-                Some(&jail.directory().join("h.toml")),
-                &Overrides::default(),
-            )
-            .unwrap();
+            let c = Config::load(Some(&jail.directory().join("h.toml")), &Overrides::default()).unwrap();
             assert!(!c.to_toml().contains("very secret"));
             assert!(!format!("{c:?}").contains("very secret"));
             Ok(())
@@ -336,20 +272,10 @@ mod tests {
     fn bad_values_are_explained() {
         Jail::expect_with(|jail| {
             jail.set_env("HEROLD_LISTEN", "localhost");
-            assert!(
-                Config::load(None, &Overrides::default())
-                    .unwrap_err()
-                    .to_string()
-                    .contains("listen")
-            );
+            assert!(Config::load(None, &Overrides::default()).unwrap_err().to_string().contains("listen"));
             jail.set_env("HEROLD_LISTEN", "127.0.0.1:1");
             jail.set_env("HEROLD_SMS__DEFAULT_COUNTRY", "XX");
-            assert!(
-                Config::load(None, &Overrides::default())
-                    .unwrap_err()
-                    .to_string()
-                    .contains("default_country")
-            );
+            assert!(Config::load(None, &Overrides::default()).unwrap_err().to_string().contains("default_country"));
             Ok(())
         });
     }

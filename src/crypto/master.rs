@@ -47,14 +47,10 @@ impl MasterKey {
     pub fn from_hex(s: &str) -> Result<Self, CryptoError> {
         let s = s.trim();
         if s.len() != 64 {
-            return Err(CryptoError::Malformed(format!(
-                "expected 64 hex digits, got {} characters",
-                s.len()
-            )));
+            return Err(CryptoError::Malformed(format!("expected 64 hex digits, got {} characters", s.len())));
         }
         let mut k = Zeroizing::new([0u8; 32]);
-        hex::decode_to_slice(s, k.as_mut())
-            .map_err(|_| CryptoError::Malformed("not hex".into()))?;
+        hex::decode_to_slice(s, k.as_mut()).map_err(|_| CryptoError::Malformed("not hex".into()))?;
         Ok(Self(k))
     }
 
@@ -65,35 +61,28 @@ impl MasterKey {
     /// argon2id (64 MiB, t=3, p=1) over the passphrase.
     pub fn from_passphrase(pass: &str, salt: &[u8]) -> Result<Self, CryptoError> {
         if pass.chars().count() < 12 {
-            return Err(CryptoError::Malformed(
-                "a passphrase needs at least 12 characters".into(),
-            ));
+            return Err(CryptoError::Malformed("a passphrase needs at least 12 characters".into()));
         }
-        let params = argon2::Params::new(64 * 1024, 3, 1, Some(32))
-            .map_err(|e| CryptoError::Password(e.to_string()))?;
+        let params =
+            argon2::Params::new(64 * 1024, 3, 1, Some(32)).map_err(|e| CryptoError::Password(e.to_string()))?;
         let a2 = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
         let mut k = Zeroizing::new([0u8; 32]);
-        a2.hash_password_into(pass.as_bytes(), salt, k.as_mut())
-            .map_err(|e| CryptoError::Password(e.to_string()))?;
+        a2.hash_password_into(pass.as_bytes(), salt, k.as_mut()).map_err(|e| CryptoError::Password(e.to_string()))?;
         Ok(Self(k))
     }
 
     /// Reads a key file, refusing one that group or others can read.
     pub fn read_file(path: &Path) -> Result<Self, CryptoError> {
         check_permissions(path)?;
-        let text = Zeroizing::new(fs::read_to_string(path).map_err(|source| CryptoError::Io {
-            path: path.display().to_string(),
-            source,
-        })?);
+        let text = Zeroizing::new(
+            fs::read_to_string(path).map_err(|source| CryptoError::Io { path: path.display().to_string(), source })?,
+        );
         Self::from_hex(&text)
     }
 
     /// Writes a new key file with mode 0600, refusing to overwrite one.
     pub fn write_new_file(&self, path: &Path) -> Result<(), CryptoError> {
-        let io = |source| CryptoError::Io {
-            path: path.display().to_string(),
-            source,
-        };
+        let io = |source| CryptoError::Io { path: path.display().to_string(), source };
         let mut opts = fs::OpenOptions::new();
         opts.write(true).create_new(true);
         #[cfg(unix)]
@@ -112,16 +101,10 @@ impl MasterKey {
 #[cfg(unix)]
 fn check_permissions(path: &Path) -> Result<(), CryptoError> {
     use std::os::unix::fs::PermissionsExt;
-    let meta = fs::metadata(path).map_err(|source| CryptoError::Io {
-        path: path.display().to_string(),
-        source,
-    })?;
+    let meta = fs::metadata(path).map_err(|source| CryptoError::Io { path: path.display().to_string(), source })?;
     let mode = meta.permissions().mode() & 0o777;
     if mode & 0o077 != 0 {
-        return Err(CryptoError::KeyFilePermissions {
-            path: path.display().to_string(),
-            mode,
-        });
+        return Err(CryptoError::KeyFilePermissions { path: path.display().to_string(), mode });
     }
     Ok(())
 }
@@ -142,18 +125,12 @@ mod tests {
         let k = MasterKey::generate();
         k.write_new_file(&p).unwrap();
         assert_eq!(MasterKey::read_file(&p).unwrap().bytes(), k.bytes());
-        assert!(
-            k.write_new_file(&p).is_err(),
-            "must not overwrite a key file"
-        );
+        assert!(k.write_new_file(&p).is_err(), "must not overwrite a key file");
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
             fs::set_permissions(&p, fs::Permissions::from_mode(0o644)).unwrap();
-            assert!(matches!(
-                MasterKey::read_file(&p),
-                Err(CryptoError::KeyFilePermissions { .. })
-            ));
+            assert!(matches!(MasterKey::read_file(&p), Err(CryptoError::KeyFilePermissions { .. })));
         }
     }
 

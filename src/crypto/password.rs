@@ -23,9 +23,8 @@ pub fn hash(password: &str) -> Result<String, CryptoError> {
 
 /// A hash of a random password with the same parameters, verified when a user does not exist,
 /// so that an unknown user and a wrong password take the same time.
-static DUMMY: LazyLock<String> = LazyLock::new(|| {
-    hash(&hex::encode(rand::random::<[u8; 16]>())).expect("hashing a random password")
-});
+static DUMMY: LazyLock<String> =
+    LazyLock::new(|| hash(&hex::encode(rand::random::<[u8; 16]>())).expect("hashing a random password"));
 
 /// Checks a password against a stored PHC string, or against the dummy hash when `stored` is `None`.
 /// Always does one full argon2 verification.
@@ -37,9 +36,7 @@ pub fn verify(password: &str, stored: Option<&str>) -> bool {
     let Ok(parsed) = PasswordHash::new(phc) else {
         return false;
     };
-    let ok = hasher()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok();
+    let ok = hasher().verify_password(password.as_bytes(), &parsed).is_ok();
     ok && real
 }
 

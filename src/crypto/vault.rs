@@ -45,13 +45,7 @@ fn open_with(key: &[u8; 32], aad: &[u8], sealed: &[u8]) -> Result<Zeroizing<Vec<
     }
     let cipher = XChaCha20Poly1305::new(key.into());
     cipher
-        .decrypt(
-            XNonce::from_slice(&sealed[1..1 + NONCE_LEN]),
-            Payload {
-                msg: &sealed[1 + NONCE_LEN..],
-                aad,
-            },
-        )
+        .decrypt(XNonce::from_slice(&sealed[1..1 + NONCE_LEN]), Payload { msg: &sealed[1 + NONCE_LEN..], aad })
         .map(Zeroizing::new)
         .map_err(|_| CryptoError::Open)
 }
@@ -66,13 +60,9 @@ impl Kek {
     pub fn derive(master: &MasterKey) -> Self {
         let key = hkdf(master.bytes(), "herold/kek/v1");
         let check_key = hkdf(master.bytes(), "herold/key-check/v1");
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(check_key.as_ref()).expect("any key length");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(check_key.as_ref()).expect("any key length");
         mac.update(b"herold key check");
-        Self {
-            key,
-            check: mac.finalize().into_bytes().into(),
-        }
+        Self { key, check: mac.finalize().into_bytes().into() }
     }
 
     /// Stored beside the data; a different master key gives a different value.
@@ -119,10 +109,7 @@ pub struct Vault {
 impl Vault {
     /// `index_secret` is the random secret stored wrapped in the keyring.
     pub fn new(kek: Kek, index_secret: &[u8; 32]) -> Self {
-        Self {
-            kek,
-            index_key: hkdf(index_secret, "herold/blind-index/v1"),
-        }
+        Self { kek, index_key: hkdf(index_secret, "herold/blind-index/v1") }
     }
 
     pub fn kek(&self) -> &Kek {
@@ -131,8 +118,7 @@ impl Vault {
 
     /// HMAC-SHA256 over transport and normalised address, truncated to 128 bits.
     pub fn blind_index(&self, address: &Address) -> [u8; BLIND_INDEX_LEN] {
-        let mut mac =
-            <Hmac<Sha256> as Mac>::new_from_slice(self.index_key.as_ref()).expect("any key length");
+        let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(self.index_key.as_ref()).expect("any key length");
         mac.update(&address.index_input());
         let full = mac.finalize().into_bytes();
         let mut out = [0u8; BLIND_INDEX_LEN];
@@ -148,22 +134,13 @@ impl Vault {
         (DataKey { subscriber, key: k }, wrapped)
     }
 
-    pub fn unwrap_data_key(
-        &self,
-        subscriber: SubscriberId,
-        wrapped: &[u8],
-    ) -> Result<DataKey, CryptoError> {
+    pub fn unwrap_data_key(&self, subscriber: SubscriberId, wrapped: &[u8]) -> Result<DataKey, CryptoError> {
         let key = self.kek.unwrap(wrapped, &data_key_aad(subscriber))?;
         Ok(DataKey { subscriber, key })
     }
 
     /// Re-wraps a data key under another KEK (key rotation).
-    pub fn rewrap_data_key(
-        &self,
-        subscriber: SubscriberId,
-        wrapped: &[u8],
-        new: &Kek,
-    ) -> Result<Vec<u8>, CryptoError> {
+    pub fn rewrap_data_key(&self, subscriber: SubscriberId, wrapped: &[u8], new: &Kek) -> Result<Vec<u8>, CryptoError> {
         let key = self.kek.unwrap(wrapped, &data_key_aad(subscriber))?;
         Ok(new.wrap(&key, &data_key_aad(subscriber)))
     }
@@ -191,15 +168,9 @@ impl DataKey {
         open_with(&self.key, &self.aad(field), sealed)
     }
 
-    pub fn open_string(
-        &self,
-        field: &str,
-        sealed: &[u8],
-    ) -> Result<Zeroizing<String>, CryptoError> {
+    pub fn open_string(&self, field: &str, sealed: &[u8]) -> Result<Zeroizing<String>, CryptoError> {
         let bytes = self.open(field, sealed)?;
-        String::from_utf8(bytes.to_vec())
-            .map(Zeroizing::new)
-            .map_err(|_| CryptoError::Open)
+        String::from_utf8(bytes.to_vec()).map(Zeroizing::new).map_err(|_| CryptoError::Open)
     }
 }
 
@@ -221,14 +192,8 @@ mod tests {
         assert_eq!(&**key.open("address", &sealed).unwrap(), b"+4915112345678");
         assert!(key.open("inbound", &sealed).is_err(), "field is bound");
         let again = v.unwrap_data_key(a, &wrapped).unwrap();
-        assert_eq!(
-            &**again.open("address", &sealed).unwrap(),
-            b"+4915112345678"
-        );
-        assert!(
-            v.unwrap_data_key(SubscriberId(2), &wrapped).is_err(),
-            "subscriber is bound"
-        );
+        assert_eq!(&**again.open("address", &sealed).unwrap(), b"+4915112345678");
+        assert!(v.unwrap_data_key(SubscriberId(2), &wrapped).is_err(), "subscriber is bound");
         let mut tampered = sealed.clone();
         *tampered.last_mut().unwrap() ^= 1;
         assert!(key.open("address", &tampered).is_err());
@@ -243,11 +208,7 @@ mod tests {
         let sandbox = Address::Phone(Transport::Sandbox, n);
         assert_eq!(v.blind_index(&sms), v.blind_index(&sms.clone()));
         assert_ne!(v.blind_index(&sms), v.blind_index(&sandbox));
-        assert_ne!(
-            v.blind_index(&sms),
-            vault().blind_index(&sms),
-            "another key gives another index"
-        );
+        assert_ne!(v.blind_index(&sms), vault().blind_index(&sms), "another key gives another index");
     }
 
     #[test]
@@ -268,14 +229,7 @@ mod tests {
         let new_kek = Kek::derive(&MasterKey::generate());
         let rewrapped = v.rewrap_data_key(s, &wrapped, &new_kek).unwrap();
         let v2 = Vault::new(new_kek, &[7; 32]);
-        assert_eq!(
-            &**v2
-                .unwrap_data_key(s, &rewrapped)
-                .unwrap()
-                .open("address", &sealed)
-                .unwrap(),
-            b"x"
-        );
+        assert_eq!(&**v2.unwrap_data_key(s, &rewrapped).unwrap().open("address", &sealed).unwrap(), b"x");
         assert!(v2.unwrap_data_key(s, &wrapped).is_err());
     }
 }

@@ -50,10 +50,7 @@ impl E164 {
     /// Parses a number as a person would type it; national numbers use `default_country`
     /// (an ISO 3166 code such as `DE`).
     pub fn parse(input: &str, default_country: &str) -> Result<Self, Invalid> {
-        let country = default_country
-            .to_ascii_uppercase()
-            .parse::<phonenumber::country::Id>()
-            .ok();
+        let country = default_country.to_ascii_uppercase().parse::<phonenumber::country::Id>().ok();
         let trimmed = input.trim();
         if trimmed.is_empty() {
             return Err(Invalid::new("the phone number is empty"));
@@ -61,17 +58,12 @@ impl E164 {
         if trimmed.len() > 40 {
             return Err(Invalid::new("the phone number is too long"));
         }
-        let number = phonenumber::parse(country, trimmed).map_err(|_| {
-            Invalid::new("not a phone number (use international form, e.g. +49 151 …)")
-        })?;
+        let number = phonenumber::parse(country, trimmed)
+            .map_err(|_| Invalid::new("not a phone number (use international form, e.g. +49 151 …)"))?;
         if !phonenumber::is_valid(&number) {
-            return Err(Invalid::new(
-                "this phone number does not exist in its country's numbering plan",
-            ));
+            return Err(Invalid::new("this phone number does not exist in its country's numbering plan"));
         }
-        Ok(Self(
-            number.format().mode(phonenumber::Mode::E164).to_string(),
-        ))
+        Ok(Self(number.format().mode(phonenumber::Mode::E164).to_string()))
     }
 
     pub fn as_str(&self) -> &str {
@@ -81,9 +73,7 @@ impl E164 {
     /// `+49 151 ••••• 78`: enough to tell numbers apart on a list, too little to dial.
     pub fn masked(&self) -> String {
         let digits = &self.0[1..];
-        let cc_len = phonenumber::parse(None, &self.0)
-            .map(|n| n.code().value().to_string().len())
-            .unwrap_or(2);
+        let cc_len = phonenumber::parse(None, &self.0).map(|n| n.code().value().to_string().len()).unwrap_or(2);
         let (cc, rest) = digits.split_at(cc_len.min(digits.len()));
         let prefix_len = 3.min(rest.len().saturating_sub(2));
         let tail = &rest[rest.len().saturating_sub(2)..];
@@ -109,13 +99,8 @@ impl MatrixUserId {
         let rest = s.strip_prefix('@').ok_or_else(err)?;
         let (local, server) = rest.split_once(':').ok_or_else(err)?;
         let local_ok = !local.is_empty()
-            && local
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._=-/+".contains(c));
-        let server_ok = !server.is_empty()
-            && server
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
+            && local.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "._=-/+".contains(c));
+        let server_ok = !server.is_empty() && server.chars().all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c));
         if !local_ok || !server_ok || s.len() > 255 {
             return Err(err());
         }
@@ -149,11 +134,7 @@ pub enum Address {
 
 impl Address {
     /// Parses `input` as an address on `transport`.
-    pub fn parse(
-        transport: Transport,
-        input: &str,
-        default_country: &str,
-    ) -> Result<Self, Invalid> {
+    pub fn parse(transport: Transport, input: &str, default_country: &str) -> Result<Self, Invalid> {
         match transport {
             Transport::Matrix => Ok(Address::Matrix(MatrixUserId::parse(input)?)),
             t => Ok(Address::Phone(t, E164::parse(input, default_country)?)),
@@ -219,19 +200,10 @@ mod tests {
 
     #[test]
     fn bad_numbers_are_refused_with_a_reason() {
-        for input in [
-            "",
-            "hello",
-            "12",
-            "+1555123000199999999999999",
-            "+15551230001",
-        ] {
+        for input in ["", "hello", "12", "+1555123000199999999999999", "+15551230001"] {
             let err = E164::parse(input, "DE").unwrap_err();
             assert!(!err.0.is_empty());
-            assert!(
-                !err.0.contains(input) || input.is_empty(),
-                "error echoes the number"
-            );
+            assert!(!err.0.contains(input) || input.is_empty(), "error echoes the number");
         }
     }
 
@@ -248,13 +220,7 @@ mod tests {
     fn matrix_ids_are_checked() {
         assert!(MatrixUserId::parse("@alice:example.org").is_ok());
         assert!(MatrixUserId::parse("@bob:localhost:8448").is_ok());
-        for bad in [
-            "alice:example.org",
-            "@alice",
-            "@Alice:example.org",
-            "@:x",
-            "@a b:x",
-        ] {
+        for bad in ["alice:example.org", "@alice", "@Alice:example.org", "@:x", "@a b:x"] {
             assert!(MatrixUserId::parse(bad).is_err(), "{bad}");
         }
     }

@@ -139,9 +139,7 @@ impl ChannelDraft {
         }
         let kw_len = self.keyword.chars().count();
         if !(2..=20).contains(&kw_len) || !self.keyword.chars().all(|c| c.is_alphanumeric()) {
-            return Err(Invalid::new(
-                "the keyword must be 2 to 20 letters or digits, no spaces",
-            ));
+            return Err(Invalid::new("the keyword must be 2 to 20 letters or digits, no spaces"));
         }
         if RESERVED_KEYWORDS.contains(&self.keyword.as_str()) {
             return Err(Invalid::new(format!(
@@ -150,16 +148,9 @@ impl ChannelDraft {
             )));
         }
         if self.description.chars().count() > 2000 {
-            return Err(Invalid::new(
-                "the description may have at most 2000 characters",
-            ));
+            return Err(Invalid::new("the description may have at most 2000 characters"));
         }
-        for t in [
-            &self.texts.welcome_de,
-            &self.texts.welcome_en,
-            &self.texts.confirm_de,
-            &self.texts.confirm_en,
-        ] {
+        for t in [&self.texts.welcome_de, &self.texts.welcome_en, &self.texts.confirm_de, &self.texts.confirm_en] {
             if t.chars().count() > 1000 {
                 return Err(Invalid::new("each text may have at most 1000 characters"));
             }
@@ -171,9 +162,7 @@ impl ChannelDraft {
         }
         if let Some(f) = self.frequency {
             if f.max == 0 || f.max > 1000 {
-                return Err(Invalid::new(
-                    "the declared frequency must be 1 to 1000 per period",
-                ));
+                return Err(Invalid::new("the declared frequency must be 1 to 1000 per period"));
             }
         }
         Ok(self)
@@ -252,10 +241,7 @@ mod tests {
             opt_in: OptInMode::Double,
             texts: Texts::default(),
             transports: vec![Transport::Sms, Transport::Sandbox, Transport::Sms],
-            frequency: Some(Frequency {
-                max: 2,
-                period: FrequencyPeriod::Week,
-            }),
+            frequency: Some(Frequency { max: 2, period: FrequencyPeriod::Week }),
         }
     }
 
@@ -279,10 +265,7 @@ mod tests {
         d.transports.clear();
         assert!(d.validate().is_err());
         let mut d = draft();
-        d.frequency = Some(Frequency {
-            max: 0,
-            period: FrequencyPeriod::Day,
-        });
+        d.frequency = Some(Frequency { max: 0, period: FrequencyPeriod::Day });
         assert!(d.validate().is_err());
     }
 

@@ -186,22 +186,13 @@ mod tests {
         let h = head(&c);
         let mut edited = c.clone();
         edited[2].actor = "admin".into();
-        assert_eq!(
-            verify_chain(edited, h.clone()),
-            Err(ChainError::Edited { id: 3 })
-        );
+        assert_eq!(verify_chain(edited, h.clone()), Err(ChainError::Edited { id: 3 }));
         let mut deleted = c.clone();
         deleted.remove(1);
-        assert_eq!(
-            verify_chain(deleted, h.clone()),
-            Err(ChainError::Broken { id: 3 })
-        );
+        assert_eq!(verify_chain(deleted, h.clone()), Err(ChainError::Broken { id: 3 }));
         let mut swapped = c.clone();
         swapped.swap(1, 2);
-        assert!(matches!(
-            verify_chain(swapped, h.clone()),
-            Err(ChainError::Broken { .. })
-        ));
+        assert!(matches!(verify_chain(swapped, h.clone()), Err(ChainError::Broken { .. })));
         let mut truncated = c.clone();
         truncated.pop();
         assert_eq!(verify_chain(truncated, h), Err(ChainError::Truncated));

@@ -8,9 +8,7 @@ pub mod ledger;
 pub mod role;
 
 pub use address::{Address, E164, MatrixUserId, Transport};
-pub use channel::{
-    Channel, ChannelDraft, ChannelKind, Frequency, FrequencyPeriod, OptInMode, Texts,
-};
+pub use channel::{Channel, ChannelDraft, ChannelKind, Frequency, FrequencyPeriod, OptInMode, Texts};
 pub use clock::{Clock, SystemClock};
 pub use ids::SubscriberId;
 pub use ledger::{ConsentEvent, ConsentKind};

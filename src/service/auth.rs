@@ -39,30 +39,20 @@ pub enum Principal {
 impl Principal {
     pub fn actor(&self) -> Actor {
         match self {
-            Principal::Admin { admin, .. } => Actor::Admin {
-                id: admin.id,
-                username: admin.username.clone(),
-            },
-            Principal::Token(t) => Actor::Token {
-                id: t.id,
-                name: t.name.clone(),
-            },
+            Principal::Admin { admin, .. } => Actor::Admin { id: admin.id, username: admin.username.clone() },
+            Principal::Token(t) => Actor::Token { id: t.id, name: t.name.clone() },
         }
     }
 }
 
 fn check_username(name: &str) -> Result<String> {
     let name = name.trim();
-    let ok = (2..=64).contains(&name.chars().count())
-        && name
-            .chars()
-            .all(|c| c.is_alphanumeric() || "._-@".contains(c));
+    let ok =
+        (2..=64).contains(&name.chars().count()) && name.chars().all(|c| c.is_alphanumeric() || "._-@".contains(c));
     if ok {
         Ok(name.to_string())
     } else {
-        Err(ServiceError::Invalid(
-            "a user name has 2 to 64 letters, digits or . _ - @".into(),
-        ))
+        Err(ServiceError::Invalid("a user name has 2 to 64 letters, digits or . _ - @".into()))
     }
 }
 
@@ -92,22 +82,13 @@ impl Service {
     pub fn setup_token_valid(&self, token: &str) -> bool {
         use subtle::ConstantTimeEq;
         let slot = self.inner.setup_token.lock().expect("setup token lock");
-        slot.as_deref().is_some_and(|t| {
-            t.len() == token.len() && bool::from(t.as_bytes().ct_eq(token.as_bytes()))
-        })
+        slot.as_deref().is_some_and(|t| t.len() == token.len() && bool::from(t.as_bytes().ct_eq(token.as_bytes())))
     }
 
     /// Creates the first owner with the setup token; the token is then gone.
-    pub async fn create_first_owner(
-        &self,
-        token: &str,
-        username: &str,
-        password: String,
-    ) -> Result<Admin> {
+    pub async fn create_first_owner(&self, token: &str, username: &str, password: String) -> Result<Admin> {
         if !self.setup_token_valid(token) {
-            return Err(ServiceError::Invalid(
-                "this setup link is not valid (any more)".into(),
-            ));
+            return Err(ServiceError::Invalid("this setup link is not valid (any more)".into()));
         }
         let name = check_username(username)?;
         let hash = hash_password(password).await?;
@@ -117,9 +98,7 @@ impl Service {
             .call(move |c| {
                 let tx = c.transaction()?;
                 if admins::count(&tx)? > 0 {
-                    return Err(store::StoreError::Conflict(
-                        "an owner already exists".into(),
-                    ));
+                    return Err(store::StoreError::Conflict("an owner already exists".into()));
                 }
                 let id = admins::insert(&tx, &name, &hash, Role::Owner, now)?;
                 let a = admins::by_id(&tx, id)?;
@@ -128,10 +107,7 @@ impl Service {
             })
             .await?;
         *self.inner.setup_token.lock().expect("setup token lock") = None;
-        tracing::info!(
-            admin = admin.id,
-            "first owner created through the setup link"
-        );
+        tracing::info!(admin = admin.id, "first owner created through the setup link");
         Ok(admin)
     }
 
@@ -156,10 +132,7 @@ impl Service {
 
     pub async fn admin_by_name(&self, username: &str) -> Result<Admin> {
         let name = username.to_string();
-        self.store()
-            .call(move |c| admins::by_username(c, &name))
-            .await?
-            .ok_or(ServiceError::NotFound)
+        self.store().call(move |c| admins::by_username(c, &name)).await?.ok_or(ServiceError::NotFound)
     }
 
     pub async fn remove_admin(&self, id: i64) -> Result<Admin> {
@@ -172,9 +145,7 @@ impl Service {
     pub async fn set_password(&self, id: i64, password: String) -> Result<()> {
         let hash = hash_password(password).await?;
         let now = self.now();
-        self.store()
-            .call(move |c| admins::set_password(c, id, &hash, now))
-            .await?;
+        self.store().call(move |c| admins::set_password(c, id, &hash, now)).await?;
         tracing::info!(admin = id, "password changed; sessions ended");
         Ok(())
     }
@@ -185,19 +156,13 @@ impl Service {
                 return Err(ServiceError::Invalid("language must be de or en".into()));
             }
         }
-        Ok(self
-            .store()
-            .call(move |c| admins::set_language(c, id, language.as_deref()))
-            .await?)
+        Ok(self.store().call(move |c| admins::set_language(c, id, language.as_deref())).await?)
     }
 
     /// Verifies a password (a full argon2 verify even for unknown users) and opens a session.
     pub async fn login(&self, username: &str, password: &str) -> Result<Option<NewSession>> {
         let name = username.trim().to_string();
-        let admin = self
-            .store()
-            .call(move |c| admins::by_username(c, &name))
-            .await?;
+        let admin = self.store().call(move |c| admins::by_username(c, &name)).await?;
         let stored = admin.as_ref().map(|a| a.password_hash.clone());
         let pw = password.to_string();
         let ok = tokio::task::spawn_blocking(move || password::verify(&pw, stored.as_deref()))
@@ -211,42 +176,27 @@ impl Service {
         let csrf = random_token(24);
         let (hash, now, ttl) = (sha256(&token), self.now(), self.settings().session_ttl);
         let (id, c2) = (admin.id, csrf.clone());
-        self.store()
-            .call(move |c| sessions::insert(c, &hash, id, &c2, now, now + ttl))
-            .await?;
+        self.store().call(move |c| sessions::insert(c, &hash, id, &c2, now, now + ttl)).await?;
         tracing::info!(admin = admin.id, "login");
         Ok(Some(NewSession { token, csrf, admin }))
     }
 
     pub async fn session(&self, token: &str) -> Result<Option<Principal>> {
         let (hash, now) = (sha256(token), self.now());
-        let found = self
-            .store()
-            .call(move |c| sessions::lookup(c, &hash, now))
-            .await?;
+        let found = self.store().call(move |c| sessions::lookup(c, &hash, now)).await?;
         Ok(found.map(|(admin, csrf)| Principal::Admin { admin, csrf }))
     }
 
     pub async fn logout(&self, token: &str) -> Result<()> {
         let hash = sha256(token);
-        Ok(self
-            .store()
-            .call(move |c| sessions::delete(c, &hash))
-            .await?)
+        Ok(self.store().call(move |c| sessions::delete(c, &hash)).await?)
     }
 
     /// Creates an API token; the returned secret is shown once and stored only as a hash.
-    pub async fn create_token(
-        &self,
-        by: i64,
-        name: &str,
-        scope: Scope,
-    ) -> Result<(ApiToken, String)> {
+    pub async fn create_token(&self, by: i64, name: &str, scope: Scope) -> Result<(ApiToken, String)> {
         let name = name.trim().to_string();
         if name.is_empty() || name.chars().count() > 80 {
-            return Err(ServiceError::Invalid(
-                "a token needs a name of 1 to 80 characters".into(),
-            ));
+            return Err(ServiceError::Invalid("a token needs a name of 1 to 80 characters".into()));
         }
         let secret = format!("hrd_{}", random_token(32));
         let (hash, now) = (sha256(&secret), self.now());
@@ -254,10 +204,7 @@ impl Service {
             .store()
             .call(move |c| {
                 let id = tokens::insert(c, &name, &hash, scope, by, now)?;
-                Ok(tokens::list(c)?
-                    .into_iter()
-                    .find(|t| t.id == id)
-                    .expect("just inserted"))
+                Ok(tokens::list(c)?.into_iter().find(|t| t.id == id).expect("just inserted"))
             })
             .await?;
         tracing::info!(token = tok.id, scope = scope.as_str(), "API token created");
@@ -276,10 +223,6 @@ impl Service {
 
     pub async fn authenticate_token(&self, secret: &str) -> Result<Option<Principal>> {
         let (hash, now) = (sha256(secret), self.now());
-        Ok(self
-            .store()
-            .call(move |c| tokens::authenticate(c, &hash, now))
-            .await?
-            .map(Principal::Token))
+        Ok(self.store().call(move |c| tokens::authenticate(c, &hash, now)).await?.map(Principal::Token))
     }
 }

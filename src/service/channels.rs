@@ -43,11 +43,7 @@ impl Service {
                 channels::by_id(c, id)
             })
             .await?;
-        tracing::info!(
-            channel = ch.id,
-            wording_version = ch.wording_version,
-            "channel changed"
-        );
+        tracing::info!(channel = ch.id, wording_version = ch.wording_version, "channel changed");
         Ok(ch)
     }
 
@@ -61,17 +57,12 @@ impl Service {
 
     /// Every channel with its active subscribers per transport and its pending opt-ins.
     pub async fn channel_counts(&self) -> Result<Vec<ChannelCounts>> {
-        let (list, counts) = self
-            .store()
-            .call(|c| Ok((channels::list(c)?, channels::counts(c)?)))
-            .await?;
+        let (list, counts) = self.store().call(|c| Ok((channels::list(c)?, channels::counts(c)?))).await?;
         Ok(list
             .into_iter()
             .map(|channel| {
-                let mut active: BTreeMap<String, i64> = Transport::ALL
-                    .iter()
-                    .map(|t| (t.as_str().to_string(), 0))
-                    .collect();
+                let mut active: BTreeMap<String, i64> =
+                    Transport::ALL.iter().map(|t| (t.as_str().to_string(), 0)).collect();
                 let mut pending_total = 0;
                 for (cid, transport, a, p) in counts.iter().filter(|r| r.0 == channel.id) {
                     let _ = cid;
@@ -79,12 +70,7 @@ impl Service {
                     pending_total += p;
                 }
                 let active_total = active.values().sum();
-                ChannelCounts {
-                    channel,
-                    active,
-                    active_total,
-                    pending_total,
-                }
+                ChannelCounts { channel, active, active_total, pending_total }
             })
             .collect())
     }

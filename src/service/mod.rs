@@ -98,15 +98,7 @@ struct Inner {
 
 impl Service {
     pub fn new(store: Store, vault: Arc<Vault>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
-        Self {
-            inner: Arc::new(Inner {
-                store,
-                vault,
-                clock,
-                settings,
-                setup_token: Mutex::new(None),
-            }),
-        }
+        Self { inner: Arc::new(Inner { store, vault, clock, settings, setup_token: Mutex::new(None) }) }
     }
 
     pub fn store(&self) -> &Store {

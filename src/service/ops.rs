@@ -20,9 +20,7 @@ pub struct VerifyReport {
 
 impl VerifyReport {
     pub fn ok(&self) -> bool {
-        self.main_integrity.is_empty()
-            && self.keyring_integrity.is_empty()
-            && self.ledger_error.is_none()
+        self.main_integrity.is_empty() && self.keyring_integrity.is_empty() && self.ledger_error.is_none()
     }
 }
 
@@ -36,12 +34,7 @@ pub fn verify(paths: &DataPaths) -> Result<VerifyReport> {
         Ok(Err(e)) => (0, Some(e.to_string())),
         Err(e) => (0, Some(format!("the ledger cannot be read: {e}"))),
     };
-    Ok(VerifyReport {
-        main_integrity,
-        keyring_integrity,
-        ledger_events,
-        ledger_error,
-    })
+    Ok(VerifyReport { main_integrity, keyring_integrity, ledger_events, ledger_error })
 }
 
 impl Service {
@@ -49,9 +42,7 @@ impl Service {
     pub async fn backup(&self, dest: &Path, keyring: bool) -> Result<()> {
         let dest = dest.to_path_buf();
         let schema = if keyring { "keyring" } else { "main" };
-        self.store()
-            .call(move |c| maintenance::backup(c, schema, &dest))
-            .await?;
+        self.store().call(move |c| maintenance::backup(c, schema, &dest)).await?;
         tracing::info!(schema, "backup written");
         Ok(())
     }
@@ -60,10 +51,7 @@ impl Service {
     pub async fn rotate_key(&self, new: &MasterKey) -> Result<usize> {
         let kek = Kek::derive(new);
         let vault = self.vault().clone();
-        let n = self
-            .store()
-            .call(move |c| maintenance::rotate(c, &vault, &kek))
-            .await?;
+        let n = self.store().call(move |c| maintenance::rotate(c, &vault, &kek)).await?;
         tracing::info!(keys = n, "master key rotated");
         Ok(n)
     }

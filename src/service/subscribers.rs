@@ -64,12 +64,7 @@ pub struct SubscriberDetail {
     pub consent: Vec<EventView>,
 }
 
-fn mask(
-    svc: &Service,
-    id: i64,
-    rows: &[subs::SealedAddress],
-    wrapped: Option<&[u8]>,
-) -> Vec<MaskedAddress> {
+fn mask(svc: &Service, id: i64, rows: &[subs::SealedAddress], wrapped: Option<&[u8]>) -> Vec<MaskedAddress> {
     let key = wrapped.and_then(|w| svc.vault().unwrap_data_key(SubscriberId(id), w).ok());
     rows.iter()
         .map(|a| {
@@ -77,16 +72,11 @@ fn mask(
                 .as_ref()
                 .and_then(|k| k.open_string("address", &a.sealed).ok())
                 .and_then(|plain| {
-                    Transport::parse(&a.transport)
-                        .ok()
-                        .and_then(|t| Address::from_stored(t, &plain).ok())
+                    Transport::parse(&a.transport).ok().and_then(|t| Address::from_stored(t, &plain).ok())
                 })
                 .map(|addr| addr.masked())
                 .unwrap_or_else(|| "(unreadable)".into());
-            MaskedAddress {
-                transport: a.transport.clone(),
-                masked,
-            }
+            MaskedAddress { transport: a.transport.clone(), masked }
         })
         .collect()
 }
@@ -94,11 +84,7 @@ fn mask(
 impl Service {
     /// Adds a subscriber with an active subscription per channel and an `import` ledger event each.
     pub async fn add_subscriber(&self, actor: &Actor, req: AddSubscriber) -> Result<SubscriberId> {
-        let address = Address::parse(
-            req.transport,
-            &req.address,
-            &self.settings().default_country,
-        )?;
+        let address = Address::parse(req.transport, &req.address, &self.settings().default_country)?;
         if !["de", "en"].contains(&req.language.as_str()) {
             return Err(ServiceError::Invalid("language must be de or en".into()));
         }
@@ -107,22 +93,13 @@ impl Service {
         }
         let note = req.consent_note.trim().to_string();
         if note.is_empty() || note.chars().count() > 1000 {
-            return Err(ServiceError::Invalid(
-                "say where and how consent was given (1 to 1000 characters)".into(),
-            ));
+            return Err(ServiceError::Invalid("say where and how consent was given (1 to 1000 characters)".into()));
         }
         let id = SubscriberId::random();
         let (key, wrapped) = self.vault().new_data_key(id);
         let blind = self.vault().blind_index(&address);
-        if self
-            .store()
-            .call(move |c| subs::find_by_index(c, &blind))
-            .await?
-            .is_some()
-        {
-            return Err(ServiceError::Conflict(
-                "this address is already registered".into(),
-            ));
+        if self.store().call(move |c| subs::find_by_index(c, &blind)).await?.is_some() {
+            return Err(ServiceError::Conflict("this address is already registered".into()));
         }
         let row = NewSubscriber {
             id: id.0,
@@ -141,9 +118,7 @@ impl Service {
                 subs::insert(&tx, &row, now)?;
                 for ch in channel_ids {
                     let channel = channels::by_id(&tx, ch).map_err(|e| match e {
-                        StoreError::NotFound => {
-                            StoreError::Conflict(format!("there is no channel {ch}"))
-                        }
+                        StoreError::NotFound => StoreError::Conflict(format!("there is no channel {ch}")),
                         e => e,
                     })?;
                     subs::insert_subscription(&tx, row.id, ch, "active", now)?;
@@ -180,9 +155,7 @@ impl Service {
             }
         }
         if candidates.is_empty() {
-            return Err(ServiceError::Invalid(
-                "enter a full phone number or Matrix id".into(),
-            ));
+            return Err(ServiceError::Invalid("enter a full phone number or Matrix id".into()));
         }
         let found = self
             .store()
@@ -208,10 +181,7 @@ impl Service {
             .store()
             .call(move |c| {
                 let (rows, total) = subs::list(c, &filter, limit, offset)?;
-                let keys = rows
-                    .iter()
-                    .map(|r| subs::wrapped_key(c, r.id))
-                    .collect::<Result<Vec<_>, _>>()?;
+                let keys = rows.iter().map(|r| subs::wrapped_key(c, r.id)).collect::<Result<Vec<_>, _>>()?;
                 Ok((rows, total, keys))
             })
             .await?;
@@ -240,9 +210,7 @@ impl Service {
                 ))
             })
             .await?;
-        let key = wrapped
-            .as_deref()
-            .and_then(|w| self.vault().unwrap_data_key(id, w).ok());
+        let key = wrapped.as_deref().and_then(|w| self.vault().unwrap_data_key(id, w).ok());
         let consent = events
             .into_iter()
             .map(|e| EventView {

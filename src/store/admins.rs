@@ -42,33 +42,19 @@ pub fn insert(conn: &Connection, username: &str, hash: &str, role: Role, now: i6
     );
     match res {
         Ok(_) => Ok(conn.last_insert_rowid()),
-        Err(rusqlite::Error::SqliteFailure(e, _))
-            if e.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            Err(StoreError::Conflict(format!(
-                "an admin named {username:?} already exists"
-            )))
+        Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
+            Err(StoreError::Conflict(format!("an admin named {username:?} already exists")))
         }
         Err(e) => Err(e.into()),
     }
 }
 
 pub fn by_username(conn: &Connection, username: &str) -> Result<Option<Admin>> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {COLS} FROM admins WHERE username = ?1"),
-            [username],
-            row,
-        )
-        .optional()?)
+    Ok(conn.query_row(&format!("SELECT {COLS} FROM admins WHERE username = ?1"), [username], row).optional()?)
 }
 
 pub fn by_id(conn: &Connection, id: i64) -> Result<Admin> {
-    Ok(conn.query_row(
-        &format!("SELECT {COLS} FROM admins WHERE id = ?1"),
-        [id],
-        row,
-    )?)
+    Ok(conn.query_row(&format!("SELECT {COLS} FROM admins WHERE id = ?1"), [id], row)?)
 }
 
 pub fn list(conn: &Connection) -> Result<Vec<Admin>> {
@@ -92,10 +78,7 @@ pub fn set_password(conn: &mut Connection, id: i64, hash: &str, now: i64) -> Res
 }
 
 pub fn set_language(conn: &Connection, id: i64, language: Option<&str>) -> Result<()> {
-    conn.execute(
-        "UPDATE admins SET language = ?2 WHERE id = ?1",
-        params![id, language],
-    )?;
+    conn.execute("UPDATE admins SET language = ?2 WHERE id = ?1", params![id, language])?;
     Ok(())
 }
 
@@ -104,15 +87,9 @@ pub fn remove(conn: &mut Connection, id: i64) -> Result<Admin> {
     let tx = conn.transaction()?;
     let admin = by_id(&tx, id)?;
     if admin.role == Role::Owner {
-        let owners: i64 = tx.query_row(
-            "SELECT count(*) FROM admins WHERE role = 'owner'",
-            [],
-            |r| r.get(0),
-        )?;
+        let owners: i64 = tx.query_row("SELECT count(*) FROM admins WHERE role = 'owner'", [], |r| r.get(0))?;
         if owners <= 1 {
-            return Err(StoreError::Conflict(
-                "the last owner cannot be removed".into(),
-            ));
+            return Err(StoreError::Conflict("the last owner cannot be removed".into()));
         }
     }
     tx.execute("DELETE FROM admins WHERE id = ?1", [id])?;

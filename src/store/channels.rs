@@ -9,9 +9,8 @@ const COLS: &str = "id, name, keyword, description, kind, opt_in, texts, transpo
                     frequency_period, wording_version, created_at, updated_at";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Channel> {
-    let bad = |i: usize, msg: String| {
-        rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, msg.into())
-    };
+    let bad =
+        |i: usize, msg: String| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, msg.into());
     let kind: String = r.get(4)?;
     let opt_in: String = r.get(5)?;
     let texts: String = r.get(6)?;
@@ -19,10 +18,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Channel> {
     let fmax: Option<u32> = r.get(8)?;
     let fperiod: Option<String> = r.get(9)?;
     let frequency = match (fmax, fperiod) {
-        (Some(max), Some(p)) => Some(Frequency {
-            max,
-            period: FrequencyPeriod::parse(&p).map_err(|e| bad(9, e.0))?,
-        }),
+        (Some(max), Some(p)) => Some(Frequency { max, period: FrequencyPeriod::parse(&p).map_err(|e| bad(9, e.0))? }),
         _ => None,
     };
     Ok(Channel {
@@ -45,12 +41,8 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Channel> {
 
 fn conflict(e: rusqlite::Error, keyword: &str) -> StoreError {
     match e {
-        rusqlite::Error::SqliteFailure(f, _)
-            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            StoreError::Conflict(format!(
-                "another channel already uses the keyword {keyword}"
-            ))
+        rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+            StoreError::Conflict(format!("another channel already uses the keyword {keyword}"))
         }
         e => e.into(),
     }
@@ -109,21 +101,11 @@ pub fn update(conn: &Connection, id: i64, d: &ChannelDraft, now: i64) -> Result<
 }
 
 pub fn by_id(conn: &Connection, id: i64) -> Result<Channel> {
-    Ok(conn.query_row(
-        &format!("SELECT {COLS} FROM channels WHERE id = ?1"),
-        [id],
-        row,
-    )?)
+    Ok(conn.query_row(&format!("SELECT {COLS} FROM channels WHERE id = ?1"), [id], row)?)
 }
 
 pub fn by_keyword(conn: &Connection, keyword: &str) -> Result<Option<Channel>> {
-    Ok(conn
-        .query_row(
-            &format!("SELECT {COLS} FROM channels WHERE keyword = ?1"),
-            [keyword],
-            row,
-        )
-        .optional()?)
+    Ok(conn.query_row(&format!("SELECT {COLS} FROM channels WHERE keyword = ?1"), [keyword], row).optional()?)
 }
 
 pub fn list(conn: &Connection) -> Result<Vec<Channel>> {
@@ -138,7 +120,5 @@ pub fn counts(conn: &Connection) -> Result<Vec<(i64, String, i64, i64)>> {
          FROM subscriptions s JOIN addresses a ON a.subscriber_id = s.subscriber_id \
          WHERE s.state IN ('active', 'pending') GROUP BY s.channel_id, a.transport",
     )?;
-    Ok(st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-        .collect::<rusqlite::Result<_>>()?)
+    Ok(st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<rusqlite::Result<_>>()?)
 }

@@ -88,9 +88,8 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConsentEvent> {
         subscriber: r.get(2)?,
         channel: r.get(3)?,
         transport: r.get(4)?,
-        kind: ConsentKind::parse(&kind).map_err(|e| {
-            rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, e.0.into())
-        })?,
+        kind: ConsentKind::parse(&kind)
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, e.0.into()))?,
         gateway_message_id: r.get(6)?,
         inbound_sealed: r.get(7)?,
         wording_version: r.get(8)?,
@@ -102,12 +101,8 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConsentEvent> {
 }
 
 pub fn for_subscriber(conn: &Connection, subscriber: i64) -> Result<Vec<ConsentEvent>> {
-    let mut st = conn.prepare(&format!(
-        "SELECT {COLS} FROM consent_events WHERE subscriber_id = ?1 ORDER BY id"
-    ))?;
-    Ok(st
-        .query_map([subscriber], row)?
-        .collect::<rusqlite::Result<_>>()?)
+    let mut st = conn.prepare(&format!("SELECT {COLS} FROM consent_events WHERE subscriber_id = ?1 ORDER BY id"))?;
+    Ok(st.query_map([subscriber], row)?.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Walks the whole chain in id order; returns the number of events or where it breaks.

@@ -12,19 +12,14 @@ use crate::domain::SubscriberId;
 /// `PRAGMA integrity_check` on a schema; `Ok(vec![])` when healthy.
 pub fn integrity(conn: &Connection, schema: &str) -> Result<Vec<String>> {
     let mut st = conn.prepare(&format!("PRAGMA {schema}.integrity_check"))?;
-    let rows: Vec<String> = st
-        .query_map([], |r| r.get(0))?
-        .collect::<rusqlite::Result<_>>()?;
+    let rows: Vec<String> = st.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
     Ok(if rows == ["ok"] { vec![] } else { rows })
 }
 
 /// Copies one schema (`main` or `keyring`) to `dest` with SQLite's online backup, while others keep writing.
 pub fn backup(conn: &Connection, schema: &str, dest: &Path) -> Result<()> {
     if dest.exists() {
-        return Err(StoreError::Conflict(format!(
-            "{} already exists; choose a new file",
-            dest.display()
-        )));
+        return Err(StoreError::Conflict(format!("{} already exists; choose a new file", dest.display())));
     }
     let name = match schema {
         "main" => rusqlite::MAIN_DB,
@@ -40,24 +35,15 @@ pub fn rotate(conn: &mut Connection, vault: &Vault, new: &Kek) -> Result<usize> 
     let tx = conn.transaction()?;
     let keys = super::subscribers::all_wrapped_keys(&tx)?;
     {
-        let mut st =
-            tx.prepare("UPDATE keyring.data_keys SET wrapped = ?2 WHERE subscriber_id = ?1")?;
+        let mut st = tx.prepare("UPDATE keyring.data_keys SET wrapped = ?2 WHERE subscriber_id = ?1")?;
         for (id, wrapped) in &keys {
-            st.execute(params![
-                id,
-                vault.rewrap_data_key(SubscriberId(*id), wrapped, new)?
-            ])?;
+            st.execute(params![id, vault.rewrap_data_key(SubscriberId(*id), wrapped, new)?])?;
         }
     }
     let wrapped_index = meta_get(&tx, "keyring", "index_secret")?
         .ok_or_else(|| StoreError::Corrupt("the keyring has no blind-index secret".into()))?;
     let secret = vault.kek().unwrap(&wrapped_index, INDEX_SECRET_AAD)?;
-    meta_set(
-        &tx,
-        "keyring",
-        "index_secret",
-        &new.wrap(&secret, INDEX_SECRET_AAD),
-    )?;
+    meta_set(&tx, "keyring", "index_secret", &new.wrap(&secret, INDEX_SECRET_AAD))?;
     meta_set(&tx, "keyring", "key_check", &new.check_value())?;
     meta_set(&tx, "main", "key_check", &new.check_value())?;
     tx.commit()?;

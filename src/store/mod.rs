@@ -84,13 +84,7 @@ impl Store {
             f(&mut conn)
         })
         .await
-        .map_err(|e| {
-            StoreError::Task(if e.is_panic() {
-                "a storage task panicked".into()
-            } else {
-                e.to_string()
-            })
-        })?
+        .map_err(|e| StoreError::Task(if e.is_panic() { "a storage task panicked".into() } else { e.to_string() }))?
     }
 }
 
@@ -104,8 +98,7 @@ fn init_connection(conn: &mut Connection, keyring: &Path) -> rusqlite::Result<()
 }
 
 fn build_pool(main: PathBuf, keyring: PathBuf, size: u32) -> Result<Pool> {
-    let manager =
-        SqliteConnectionManager::file(main).with_init(move |c| init_connection(c, &keyring));
+    let manager = SqliteConnectionManager::file(main).with_init(move |c| init_connection(c, &keyring));
     Ok(r2d2::Pool::builder().max_size(size).build(manager)?)
 }
 

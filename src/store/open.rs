@@ -12,16 +12,10 @@ use super::{Store, StoreError, build_pool, meta_get, meta_set};
 use crate::crypto::vault::{INDEX_SECRET_AAD, Kek};
 use crate::crypto::{CryptoError, MasterKey, MasterKeySource, Vault};
 
-static MAIN_MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
-    Migrations::new(vec![M::up(include_str!(
-        "../../migrations/0001_initial.sql"
-    ))])
-});
-static KEYRING_MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
-    Migrations::new(vec![M::up(include_str!(
-        "../../migrations/keyring/0001_keyring.sql"
-    ))])
-});
+static MAIN_MIGRATIONS: LazyLock<Migrations<'static>> =
+    LazyLock::new(|| Migrations::new(vec![M::up(include_str!("../../migrations/0001_initial.sql"))]));
+static KEYRING_MIGRATIONS: LazyLock<Migrations<'static>> =
+    LazyLock::new(|| Migrations::new(vec![M::up(include_str!("../../migrations/keyring/0001_keyring.sql"))]));
 
 /// Schema versions this binary knows.
 pub const MAIN_SCHEMA: i64 = 1;
@@ -42,9 +36,7 @@ impl DataPaths {
             dir: dir.to_path_buf(),
             main: dir.join("herold.sqlite"),
             keyring: dir.join("keyring.sqlite"),
-            key_file: key_file
-                .map(Path::to_path_buf)
-                .unwrap_or_else(|| dir.join("master.key")),
+            key_file: key_file.map(Path::to_path_buf).unwrap_or_else(|| dir.join("master.key")),
         }
     }
 }
@@ -57,11 +49,7 @@ pub enum OpenError {
         "{file} has schema version {found}, newer than this herold knows ({known}); \
          run the herold release that wrote it, or a newer one"
     )]
-    SchemaTooNew {
-        file: String,
-        found: i64,
-        known: i64,
-    },
+    SchemaTooNew { file: String, found: i64, known: i64 },
     #[error("{present} exists but {missing} does not; restore the missing file from a backup")]
     Incomplete { present: String, missing: String },
     #[error("no data in {0}; run `herold init` or `herold serve` first")]
@@ -84,48 +72,28 @@ struct Preflight {
 }
 
 fn open_existing(path: &Path) -> Result<Connection, OpenError> {
-    Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| OpenError::Store(e.into()))
+    Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+        .map_err(|e| OpenError::Store(e.into()))
 }
 
 fn schema_version(conn: &Connection) -> Result<i64, OpenError> {
-    Ok(conn
-        .pragma_query_value(None, "user_version", |r| r.get(0))
-        .map_err(StoreError::from)?)
+    Ok(conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(StoreError::from)?)
 }
 
 fn has_meta(conn: &Connection) -> Result<bool, OpenError> {
     let n: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'",
-            [],
-            |r| r.get(0),
-        )
+        .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'meta'", [], |r| r.get(0))
         .map_err(StoreError::from)?;
     Ok(n == 1)
 }
 
 fn preflight(paths: &DataPaths) -> Result<Preflight, OpenError> {
-    let mut out = Preflight {
-        main_check: None,
-        keyring_check: None,
-        salt: None,
-    };
-    for (path, known, is_main) in [
-        (&paths.main, MAIN_SCHEMA, true),
-        (&paths.keyring, KEYRING_SCHEMA, false),
-    ] {
+    let mut out = Preflight { main_check: None, keyring_check: None, salt: None };
+    for (path, known, is_main) in [(&paths.main, MAIN_SCHEMA, true), (&paths.keyring, KEYRING_SCHEMA, false)] {
         let conn = open_existing(path)?;
         let found = schema_version(&conn)?;
         if found > known {
-            return Err(OpenError::SchemaTooNew {
-                file: path.display().to_string(),
-                found,
-                known,
-            });
+            return Err(OpenError::SchemaTooNew { file: path.display().to_string(), found, known });
         }
         if has_meta(&conn)? {
             if is_main {
@@ -162,22 +130,16 @@ fn load_master(source: &MasterKeySource, fresh: bool, salt: &[u8]) -> Result<Mas
 
 fn migrate(path: &Path, migrations: &Migrations<'static>) -> Result<Connection, OpenError> {
     let mut conn = Connection::open(path).map_err(StoreError::from)?;
-    conn.pragma_update(None, "journal_mode", "WAL")
-        .map_err(StoreError::from)?;
-    conn.pragma_update(None, "foreign_keys", true)
-        .map_err(StoreError::from)?;
+    conn.pragma_update(None, "journal_mode", "WAL").map_err(StoreError::from)?;
+    conn.pragma_update(None, "foreign_keys", true).map_err(StoreError::from)?;
     migrations
         .to_latest(&mut conn)
-        .map_err(|e| OpenError::Migration {
-            file: path.display().to_string(),
-            msg: e.to_string(),
-        })?;
+        .map_err(|e| OpenError::Migration { file: path.display().to_string(), msg: e.to_string() })?;
     Ok(conn)
 }
 
 fn create_private_dir(dir: &Path) -> Result<(), OpenError> {
-    std::fs::create_dir_all(dir)
-        .map_err(|e| OpenError::Io(format!("creating {}: {e}", dir.display())))?;
+    std::fs::create_dir_all(dir).map_err(|e| OpenError::Io(format!("creating {}: {e}", dir.display())))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
@@ -213,19 +175,9 @@ pub fn open(
     if fresh && !create {
         return Err(OpenError::NotInitialised(paths.dir.display().to_string()));
     }
-    let pre = if fresh {
-        Preflight {
-            main_check: None,
-            keyring_check: None,
-            salt: None,
-        }
-    } else {
-        preflight(paths)?
-    };
+    let pre = if fresh { Preflight { main_check: None, keyring_check: None, salt: None } } else { preflight(paths)? };
     if !fresh && (pre.main_check.is_none() || pre.keyring_check.is_none()) {
-        return Err(OpenError::Store(StoreError::Corrupt(
-            "the key-check value is missing".into(),
-        )));
+        return Err(OpenError::Store(StoreError::Corrupt("the key-check value is missing".into())));
     }
     if fresh {
         create_private_dir(&paths.dir)?;
@@ -250,12 +202,7 @@ pub fn open(
         let mut secret = [0u8; 32];
         rand::rngs::OsRng.fill_bytes(&mut secret);
         meta_set(&keyring, "main", "passphrase_salt", &salt)?;
-        meta_set(
-            &keyring,
-            "main",
-            "index_secret",
-            &kek.wrap(&secret, INDEX_SECRET_AAD),
-        )?;
+        meta_set(&keyring, "main", "index_secret", &kek.wrap(&secret, INDEX_SECRET_AAD))?;
         meta_set(&keyring, "main", "key_check", &kek.check_value())?;
         meta_set(&main, "main", "key_check", &kek.check_value())?;
         secret
@@ -266,13 +213,7 @@ pub fn open(
     };
     drop((keyring, main));
     let pool = build_pool(paths.main.clone(), paths.keyring.clone(), pool_size)?;
-    Ok((
-        Store {
-            pool,
-            paths: paths.clone(),
-        },
-        Arc::new(Vault::new(kek, &index_secret)),
-    ))
+    Ok((Store { pool, paths: paths.clone() }, Arc::new(Vault::new(kek, &index_secret))))
 }
 
 /// Derives the key-check for `source` against an existing installation without opening it for
@@ -290,10 +231,8 @@ pub fn open_read_only(paths: &DataPaths) -> Result<Connection, OpenError> {
             return Err(OpenError::NotInitialised(p.display().to_string()));
         }
     }
-    let conn = Connection::open_with_flags(&paths.main, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(StoreError::from)?;
+    let conn = Connection::open_with_flags(&paths.main, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(StoreError::from)?;
     let uri = format!("file:{}?mode=ro", paths.keyring.display());
-    conn.execute("ATTACH DATABASE ?1 AS keyring", [uri])
-        .map_err(StoreError::from)?;
+    conn.execute("ATTACH DATABASE ?1 AS keyring", [uri]).map_err(StoreError::from)?;
     Ok(conn)
 }

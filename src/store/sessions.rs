@@ -5,14 +5,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use super::Result;
 use super::admins::Admin;
 
-pub fn insert(
-    conn: &Connection,
-    token_hash: &[u8],
-    admin_id: i64,
-    csrf: &str,
-    now: i64,
-    expires: i64,
-) -> Result<()> {
+pub fn insert(conn: &Connection, token_hash: &[u8], admin_id: i64, csrf: &str, now: i64, expires: i64) -> Result<()> {
     conn.execute(
         "INSERT INTO sessions(token_hash, admin_id, csrf_token, created_at, expires_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![token_hash, admin_id, csrf, now, expires],

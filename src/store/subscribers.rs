@@ -47,9 +47,7 @@ pub struct NewSubscriber {
 pub fn insert_keys(conn: &mut Connection, subs: &[NewSubscriber]) -> Result<()> {
     let tx = conn.transaction()?;
     {
-        let mut st = tx.prepare_cached(
-            "INSERT INTO keyring.data_keys(subscriber_id, wrapped) VALUES (?1, ?2)",
-        )?;
+        let mut st = tx.prepare_cached("INSERT INTO keyring.data_keys(subscriber_id, wrapped) VALUES (?1, ?2)")?;
         for s in subs {
             st.execute(params![s.id, s.wrapped_key])?;
         }
@@ -67,12 +65,8 @@ pub fn insert(conn: &Connection, s: &NewSubscriber, now: i64) -> Result<()> {
         .execute(params![s.blind_index, s.id, s.transport, s.sealed_address]);
     match res {
         Ok(_) => Ok(()),
-        Err(rusqlite::Error::SqliteFailure(f, _))
-            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            Err(StoreError::Conflict(
-                "this address is already registered".into(),
-            ))
+        Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+            Err(StoreError::Conflict("this address is already registered".into()))
         }
         Err(e) => Err(e.into()),
     }
@@ -80,49 +74,29 @@ pub fn insert(conn: &Connection, s: &NewSubscriber, now: i64) -> Result<()> {
 
 pub fn find_by_index(conn: &Connection, blind_index: &[u8]) -> Result<Option<i64>> {
     Ok(conn
-        .query_row(
-            "SELECT subscriber_id FROM addresses WHERE blind_index = ?1",
-            [blind_index],
-            |r| r.get(0),
-        )
+        .query_row("SELECT subscriber_id FROM addresses WHERE blind_index = ?1", [blind_index], |r| r.get(0))
         .optional()?)
 }
 
 pub fn wrapped_key(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
     Ok(conn
-        .query_row(
-            "SELECT wrapped FROM keyring.data_keys WHERE subscriber_id = ?1",
-            [id],
-            |r| r.get(0),
-        )
+        .query_row("SELECT wrapped FROM keyring.data_keys WHERE subscriber_id = ?1", [id], |r| r.get(0))
         .optional()?)
 }
 
 pub fn get(conn: &Connection, id: i64) -> Result<SubscriberRow> {
-    let (language, created_at) = conn.query_row(
-        "SELECT language, created_at FROM subscribers WHERE id = ?1",
-        [id],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )?;
-    Ok(SubscriberRow {
-        id,
-        language,
-        created_at,
-        addresses: addresses(conn, id)?,
-    })
+    let (language, created_at) =
+        conn.query_row("SELECT language, created_at FROM subscribers WHERE id = ?1", [id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
+    Ok(SubscriberRow { id, language, created_at, addresses: addresses(conn, id)? })
 }
 
 pub fn addresses(conn: &Connection, id: i64) -> Result<Vec<SealedAddress>> {
-    let mut st = conn.prepare_cached(
-        "SELECT transport, sealed FROM addresses WHERE subscriber_id = ?1 ORDER BY transport",
-    )?;
+    let mut st =
+        conn.prepare_cached("SELECT transport, sealed FROM addresses WHERE subscriber_id = ?1 ORDER BY transport")?;
     Ok(st
-        .query_map([id], |r| {
-            Ok(SealedAddress {
-                transport: r.get(0)?,
-                sealed: r.get(1)?,
-            })
-        })?
+        .query_map([id], |r| Ok(SealedAddress { transport: r.get(0)?, sealed: r.get(1)? }))?
         .collect::<rusqlite::Result<_>>()?)
 }
 
@@ -135,12 +109,7 @@ pub struct Filter {
 }
 
 /// A page of subscribers, newest first, and the total matching the filter.
-pub fn list(
-    conn: &Connection,
-    f: &Filter,
-    limit: i64,
-    offset: i64,
-) -> Result<(Vec<SubscriberRow>, i64)> {
+pub fn list(conn: &Connection, f: &Filter, limit: i64, offset: i64) -> Result<(Vec<SubscriberRow>, i64)> {
     let where_sql = "WHERE (?1 IS NULL OR EXISTS (SELECT 1 FROM subscriptions x WHERE x.subscriber_id = s.id \
                        AND x.channel_id = ?1 AND (?2 IS NULL OR x.state = ?2))) \
                      AND (?2 IS NULL OR ?1 IS NOT NULL OR EXISTS (SELECT 1 FROM subscriptions x WHERE x.subscriber_id = s.id AND x.state = ?2)) \
@@ -154,19 +123,11 @@ pub fn list(
         "SELECT s.id, s.language, s.created_at FROM subscribers s {where_sql} ORDER BY s.created_at DESC, s.id LIMIT ?4 OFFSET ?5"
     ))?;
     let heads: Vec<(i64, String, i64)> = st
-        .query_map(
-            params![f.channel, f.state, f.transport, limit, offset],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?
+        .query_map(params![f.channel, f.state, f.transport, limit, offset], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?;
     let mut out = Vec::with_capacity(heads.len());
     for (id, language, created_at) in heads {
-        out.push(SubscriberRow {
-            id,
-            language,
-            created_at,
-            addresses: addresses(conn, id)?,
-        });
+        out.push(SubscriberRow { id, language, created_at, addresses: addresses(conn, id)? });
     }
     Ok((out, total))
 }
@@ -191,13 +152,7 @@ pub fn subscriptions(conn: &Connection, id: i64) -> Result<Vec<SubscriptionRow>>
 }
 
 /// Adds a subscription in `state`; a live one for the same channel is a conflict.
-pub fn insert_subscription(
-    conn: &Connection,
-    subscriber: i64,
-    channel: i64,
-    state: &str,
-    now: i64,
-) -> Result<i64> {
+pub fn insert_subscription(conn: &Connection, subscriber: i64, channel: i64, state: &str, now: i64) -> Result<i64> {
     let res = conn
         .prepare_cached(
             "INSERT INTO subscriptions(subscriber_id, channel_id, state, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
@@ -205,12 +160,8 @@ pub fn insert_subscription(
         .execute(params![subscriber, channel, state, now]);
     match res {
         Ok(_) => Ok(conn.last_insert_rowid()),
-        Err(rusqlite::Error::SqliteFailure(f, _))
-            if f.code == rusqlite::ErrorCode::ConstraintViolation =>
-        {
-            Err(StoreError::Conflict(
-                "already subscribed to this channel".into(),
-            ))
+        Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
+            Err(StoreError::Conflict("already subscribed to this channel".into()))
         }
         Err(e) => Err(e.into()),
     }
@@ -219,7 +170,5 @@ pub fn insert_subscription(
 /// All (subscriber id, wrapped key) pairs in the keyring, for key rotation.
 pub fn all_wrapped_keys(conn: &Connection) -> Result<Vec<(i64, Vec<u8>)>> {
     let mut st = conn.prepare("SELECT subscriber_id, wrapped FROM keyring.data_keys")?;
-    Ok(st
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?)
+    Ok(st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?)
 }

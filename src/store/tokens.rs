@@ -48,14 +48,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiToken> {
     })
 }
 
-pub fn insert(
-    conn: &Connection,
-    name: &str,
-    hash: &[u8],
-    scope: Scope,
-    by: i64,
-    now: i64,
-) -> Result<i64> {
+pub fn insert(conn: &Connection, name: &str, hash: &[u8], scope: Scope, by: i64, now: i64) -> Result<i64> {
     conn.execute(
         "INSERT INTO api_tokens(name, token_hash, scope, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![name, hash, scope.as_str(), by, now],
@@ -64,8 +57,7 @@ pub fn insert(
 }
 
 pub fn list(conn: &Connection) -> Result<Vec<ApiToken>> {
-    let mut st = conn
-        .prepare("SELECT id, name, scope, created_at, last_used_at FROM api_tokens ORDER BY id")?;
+    let mut st = conn.prepare("SELECT id, name, scope, created_at, last_used_at FROM api_tokens ORDER BY id")?;
     Ok(st.query_map([], row)?.collect::<rusqlite::Result<_>>()?)
 }
 
@@ -79,10 +71,7 @@ pub fn authenticate(conn: &Connection, hash: &[u8], now: i64) -> Result<Option<A
         )
         .optional()?;
     if let Some(t) = &tok {
-        conn.execute(
-            "UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1",
-            params![t.id, now],
-        )?;
+        conn.execute("UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1", params![t.id, now])?;
     }
     Ok(tok)
 }

@@ -20,10 +20,7 @@ pub async fn channels_get(state: web::Data<AppState>, id: web::Path<i64>) -> Api
     Ok(HttpResponse::Ok().json(state.service.channel(*id).await?))
 }
 
-pub async fn channels_create(
-    state: web::Data<AppState>,
-    body: web::Json<ChannelDraft>,
-) -> ApiResult {
+pub async fn channels_create(state: web::Data<AppState>, body: web::Json<ChannelDraft>) -> ApiResult {
     Ok(HttpResponse::Created().json(state.service.create_channel(body.into_inner()).await?))
 }
 
@@ -53,36 +50,19 @@ fn default_limit() -> i64 {
     100
 }
 
-pub async fn subscribers_list(
-    state: web::Data<AppState>,
-    q: web::Query<SubscriberQuery>,
-) -> ApiResult {
+pub async fn subscribers_list(state: web::Data<AppState>, q: web::Query<SubscriberQuery>) -> ApiResult {
     let q = q.into_inner();
     if let Some(addr) = &q.address {
-        let id = state
-            .service
-            .find_subscriber(addr)
-            .await?
-            .ok_or(WebError::NotFound)?;
+        let id = state.service.find_subscriber(addr).await?.ok_or(WebError::NotFound)?;
         return Ok(HttpResponse::Ok().json(state.service.subscriber_detail(id).await?));
     }
     if let Some(s) = &q.state {
         if !["active", "pending", "unsubscribed", "expired"].contains(&s.as_str()) {
-            return Err(WebError::BadRequest(
-                "state must be active, pending, unsubscribed or expired".into(),
-            )
-            .into());
+            return Err(WebError::BadRequest("state must be active, pending, unsubscribed or expired".into()).into());
         }
     }
-    let filter = Filter {
-        channel: q.channel,
-        state: q.state,
-        transport: q.transport.map(|t| t.as_str().to_string()),
-    };
-    let (items, total) = state
-        .service
-        .list_subscribers(filter, q.limit.clamp(1, 1000), q.offset.max(0))
-        .await?;
+    let filter = Filter { channel: q.channel, state: q.state, transport: q.transport.map(|t| t.as_str().to_string()) };
+    let (items, total) = state.service.list_subscribers(filter, q.limit.clamp(1, 1000), q.offset.max(0)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "total": total, "items": items })))
 }
 
@@ -91,14 +71,7 @@ pub async fn subscribers_get(state: web::Data<AppState>, id: web::Path<String>) 
     Ok(HttpResponse::Ok().json(state.service.subscriber_detail(id).await?))
 }
 
-pub async fn subscribers_create(
-    state: web::Data<AppState>,
-    me: Me,
-    body: web::Json<AddSubscriber>,
-) -> ApiResult {
-    let id = state
-        .service
-        .add_subscriber(&me.0.actor(), body.into_inner())
-        .await?;
+pub async fn subscribers_create(state: web::Data<AppState>, me: Me, body: web::Json<AddSubscriber>) -> ApiResult {
+    let id = state.service.add_subscriber(&me.0.actor(), body.into_inner()).await?;
     Ok(HttpResponse::Created().json(serde_json::json!({ "id": id.to_string() })))
 }

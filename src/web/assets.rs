@@ -13,9 +13,7 @@ pub async fn serve(path: web::Path<String>) -> HttpResponse {
         Some(file) => HttpResponse::Ok()
             .insert_header((
                 header::CONTENT_TYPE,
-                mime_guess::from_path(path.as_str())
-                    .first_or_octet_stream()
-                    .as_ref(),
+                mime_guess::from_path(path.as_str()).first_or_octet_stream().as_ref(),
             ))
             .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
             .body(file.data.into_owned()),

@@ -65,13 +65,8 @@ impl ResponseError for WebError {
             tracing::error!(%cause, "request failed");
         }
         let message = self.to_string();
-        let page = ErrorPage {
-            status: self.status_code().as_u16(),
-            message: &message,
-        };
-        HttpResponse::build(self.status_code())
-            .content_type(ContentType::html())
-            .body(page.render().unwrap_or(message))
+        let page = ErrorPage { status: self.status_code().as_u16(), message: &message };
+        HttpResponse::build(self.status_code()).content_type(ContentType::html()).body(page.render().unwrap_or(message))
     }
 }
 
@@ -99,7 +94,6 @@ impl ResponseError for ApiError {
         if let WebError::Internal(cause) = &self.0 {
             tracing::error!(%cause, "API request failed");
         }
-        HttpResponse::build(self.status_code())
-            .json(serde_json::json!({ "error": self.0.to_string() }))
+        HttpResponse::build(self.status_code()).json(serde_json::json!({ "error": self.0.to_string() }))
     }
 }

@@ -33,16 +33,11 @@ fn ct_eq(a: &str, b: &str) -> bool {
 /// An `Origin` (or, without one, `Referer`) header must name this server.
 fn same_origin(req: &ServiceRequest, state: &AppState) -> bool {
     let host_origin = |scheme: &str| format!("{scheme}://{}", req.connection_info().host());
-    let allowed =
-        |o: &str| o == state.public_origin || o == host_origin("http") || o == host_origin("https");
+    let allowed = |o: &str| o == state.public_origin || o == host_origin("http") || o == host_origin("https");
     if let Some(o) = req.headers().get(header::ORIGIN) {
         return o.to_str().map(allowed).unwrap_or(false);
     }
-    if let Some(r) = req
-        .headers()
-        .get(header::REFERER)
-        .and_then(|r| r.to_str().ok())
-    {
+    if let Some(r) = req.headers().get(header::REFERER).and_then(|r| r.to_str().ok()) {
         let origin: String = r.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
         return allowed(&origin);
     }
@@ -51,11 +46,7 @@ fn same_origin(req: &ServiceRequest, state: &AppState) -> bool {
 }
 
 async fn form_token(req: &mut ServiceRequest) -> Result<Option<String>, Error> {
-    if let Some(h) = req
-        .headers()
-        .get("x-csrf-token")
-        .and_then(|v| v.to_str().ok())
-    {
+    if let Some(h) = req.headers().get("x-csrf-token").and_then(|v| v.to_str().ok()) {
         return Ok(Some(h.to_string()));
     }
     let body = req.extract::<Bytes>().await?;
@@ -70,13 +61,8 @@ pub async fn guard(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
-    let state = req
-        .app_data::<Data<AppState>>()
-        .cloned()
-        .expect("AppState is registered");
-    let spec = req
-        .match_pattern()
-        .and_then(|p| routes::lookup(req.method().as_str(), &p));
+    let state = req.app_data::<Data<AppState>>().cloned().expect("AppState is registered");
+    let spec = req.match_pattern().and_then(|p| routes::lookup(req.method().as_str(), &p));
     let Some(spec) = spec else {
         // No such route: actix answers 404/405 and no handler runs.
         return Ok(next.call(req).await?.map_into_boxed_body());
@@ -86,10 +72,7 @@ pub async fn guard(
     let principal = match spec.access {
         Access::Public => None,
         a if a.is_api() => match bearer(&req) {
-            Some(t) => service
-                .authenticate_token(&t)
-                .await
-                .map_err(ApiError::from)?,
+            Some(t) => service.authenticate_token(&t).await.map_err(ApiError::from)?,
             None => None,
         },
         _ => match req.cookie(SESSION_COOKIE) {
@@ -100,19 +83,11 @@ pub async fn guard(
 
     let allowed = match (spec.access, &principal) {
         (Access::Public, _) => true,
-        (Access::Viewer, Some(Principal::Admin { admin, .. })) => {
-            admin.role.allows(crate::domain::Role::Viewer)
-        }
-        (Access::Editor, Some(Principal::Admin { admin, .. })) => {
-            admin.role.allows(crate::domain::Role::Editor)
-        }
-        (Access::Owner, Some(Principal::Admin { admin, .. })) => {
-            admin.role.allows(crate::domain::Role::Owner)
-        }
+        (Access::Viewer, Some(Principal::Admin { admin, .. })) => admin.role.allows(crate::domain::Role::Viewer),
+        (Access::Editor, Some(Principal::Admin { admin, .. })) => admin.role.allows(crate::domain::Role::Editor),
+        (Access::Owner, Some(Principal::Admin { admin, .. })) => admin.role.allows(crate::domain::Role::Owner),
         (Access::ApiRead, Some(Principal::Token(_))) => true,
-        (Access::ApiWrite, Some(Principal::Token(t))) => {
-            t.scope == crate::store::tokens::Scope::Write
-        }
+        (Access::ApiWrite, Some(Principal::Token(t))) => t.scope == crate::store::tokens::Scope::Write,
         _ => false,
     };
     if !allowed {
@@ -121,9 +96,9 @@ pub async fn guard(
                 .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
                 .json(serde_json::json!({ "error": "missing or unknown API token" })),
             (true, true) => ApiError(WebError::Forbidden).error_response(),
-            (false, false) if req.method() == Method::GET => HttpResponse::SeeOther()
-                .insert_header((header::LOCATION, "/login"))
-                .finish(),
+            (false, false) if req.method() == Method::GET => {
+                HttpResponse::SeeOther().insert_header((header::LOCATION, "/login")).finish()
+            }
             (false, false) => HttpResponse::Unauthorized().body("log in first"),
             (false, true) => WebError::Forbidden.error_response(),
         };
@@ -139,10 +114,7 @@ pub async fn guard(
         let given = form_token(&mut req).await?;
         let token_ok = matches!((&expected, &given), (Some(e), Some(g)) if ct_eq(e, g));
         if !token_ok || !same_origin(&req, &state) {
-            tracing::info!(
-                path = spec.path,
-                "refused a request without a valid CSRF token or origin"
-            );
+            tracing::info!(path = spec.path, "refused a request without a valid CSRF token or origin");
             return Ok(deny(req, WebError::Forbidden.error_response()));
         }
     }
@@ -160,13 +132,7 @@ impl actix_web::FromRequest for Me {
     type Error = WebError;
     type Future = std::future::Ready<Result<Self, Self::Error>>;
     fn from_request(req: &actix_web::HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(
-            req.extensions()
-                .get::<Principal>()
-                .cloned()
-                .map(Me)
-                .ok_or(WebError::Forbidden),
-        )
+        std::future::ready(req.extensions().get::<Principal>().cloned().map(Me).ok_or(WebError::Forbidden))
     }
 }
 

@@ -46,12 +46,7 @@ pub struct WebSettings {
 
 impl AppState {
     pub fn new(service: Service, s: &WebSettings) -> Self {
-        let origin: String = s
-            .public_url
-            .splitn(4, '/')
-            .take(3)
-            .collect::<Vec<_>>()
-            .join("/");
+        let origin: String = s.public_url.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
         let per_ip = NonZeroU32::new(s.login_per_ip_per_minute).unwrap_or(NonZeroU32::MIN);
         let per_account = NonZeroU32::new(s.login_per_account_per_hour).unwrap_or(NonZeroU32::MIN);
         Self {
@@ -83,10 +78,7 @@ pub fn server(listener: TcpListener, state: AppState) -> std::io::Result<Server>
                     .add(("X-Frame-Options", "DENY"))
                     .add(("Referrer-Policy", "no-referrer"))
                     .add(("Cross-Origin-Opener-Policy", "same-origin"))
-                    .add((
-                        "Permissions-Policy",
-                        "camera=(), microphone=(), geolocation=()",
-                    )),
+                    .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=()")),
             )
             .wrap(tracing_actix_web::TracingLogger::<RedactedRootSpan>::new())
             .configure(routes::configure)
@@ -102,9 +94,7 @@ pub struct RedactedRootSpan;
 
 impl tracing_actix_web::RootSpanBuilder for RedactedRootSpan {
     fn on_request_start(request: &actix_web::dev::ServiceRequest) -> tracing::Span {
-        let route = request
-            .match_pattern()
-            .unwrap_or_else(|| "unmatched".into());
+        let route = request.match_pattern().unwrap_or_else(|| "unmatched".into());
         tracing::info_span!("http", method = %request.method(), route = %route, status = tracing::field::Empty)
     }
     fn on_request_end<B: actix_web::body::MessageBody>(

@@ -83,7 +83,5 @@ routes! {
 
 /// The route spec for a matched pattern and method.
 pub fn lookup(method: &str, pattern: &str) -> Option<&'static RouteSpec> {
-    ROUTES
-        .iter()
-        .find(|r| r.path == pattern && r.method.eq_ignore_ascii_case(method))
+    ROUTES.iter().find(|r| r.path == pattern && r.method.eq_ignore_ascii_case(method))
 }

@@ -22,11 +22,7 @@ struct AccountPage {
 
 pub async fn show(me: Me) -> Result<HttpResponse, WebError> {
     let language = me.admin()?.language.clone().unwrap_or_default();
-    ok(&AccountPage {
-        ctx: Ctx::new(&me)?,
-        language,
-        error: None,
-    })
+    ok(&AccountPage { ctx: Ctx::new(&me)?, language, error: None })
 }
 
 #[derive(Deserialize)]
@@ -53,22 +49,14 @@ pub async fn change_password(
     } else if f.password != f.password2 {
         "The two new passwords differ.".to_string()
     } else {
-        match state
-            .service
-            .set_password(admin.id, f.password.clone())
-            .await
-        {
+        match state.service.set_password(admin.id, f.password.clone()).await {
             // Every session of this admin has ended, this one too: log in again.
             Ok(()) => return Ok(see_other("/login")),
             Err(ServiceError::Invalid(m)) => m,
             Err(e) => return Err(e.into()),
         }
     };
-    let page = AccountPage {
-        ctx: Ctx::new(&me)?,
-        language: admin.language.unwrap_or_default(),
-        error: Some(error),
-    };
+    let page = AccountPage { ctx: Ctx::new(&me)?, language: admin.language.unwrap_or_default(), error: Some(error) };
     render(StatusCode::BAD_REQUEST, &page)
 }
 

@@ -27,28 +27,12 @@ impl AdminsPage {
     }
 }
 
-async fn page(
-    state: &AppState,
-    me: &Me,
-    status: StatusCode,
-    error: Option<String>,
-) -> Result<HttpResponse, WebError> {
-    render(
-        status,
-        &AdminsPage {
-            ctx: Ctx::new(me)?,
-            admins: state.service.list_admins().await?,
-            error,
-        },
-    )
+async fn page(state: &AppState, me: &Me, status: StatusCode, error: Option<String>) -> Result<HttpResponse, WebError> {
+    render(status, &AdminsPage { ctx: Ctx::new(me)?, admins: state.service.list_admins().await?, error })
 }
 
 pub async fn list(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, WebError> {
-    let p = AdminsPage {
-        ctx: Ctx::new(&me)?,
-        admins: state.service.list_admins().await?,
-        error: None,
-    };
+    let p = AdminsPage { ctx: Ctx::new(&me)?, admins: state.service.list_admins().await?, error: None };
     ok(&p)
 }
 
@@ -59,11 +43,7 @@ pub struct NewAdmin {
     role: String,
 }
 
-pub async fn create(
-    state: web::Data<AppState>,
-    me: Me,
-    f: web::Form<NewAdmin>,
-) -> Result<HttpResponse, WebError> {
+pub async fn create(state: web::Data<AppState>, me: Me, f: web::Form<NewAdmin>) -> Result<HttpResponse, WebError> {
     let f = f.into_inner();
     let result = match Role::parse(&f.role) {
         Err(e) => Err(e.0),
@@ -90,11 +70,7 @@ pub async fn reset_password(
     id: web::Path<i64>,
     f: web::Form<ResetPassword>,
 ) -> Result<HttpResponse, WebError> {
-    match state
-        .service
-        .set_password(*id, f.into_inner().password)
-        .await
-    {
+    match state.service.set_password(*id, f.into_inner().password).await {
         Ok(()) if *id == me.admin()?.id => Ok(see_other("/login")),
         Ok(()) => Ok(see_other("/admins")),
         Err(ServiceError::Invalid(m)) => page(&state, &me, StatusCode::BAD_REQUEST, Some(m)).await,
@@ -102,11 +78,7 @@ pub async fn reset_password(
     }
 }
 
-pub async fn remove(
-    state: web::Data<AppState>,
-    me: Me,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, WebError> {
+pub async fn remove(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
     match state.service.remove_admin(*id).await {
         Ok(_) => Ok(see_other("/admins")),
         Err(ServiceError::Conflict(m)) => page(&state, &me, StatusCode::CONFLICT, Some(m)).await,

@@ -6,9 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{Ctx, ok, render, see_other, when};
-use crate::domain::{
-    Channel, ChannelDraft, ChannelKind, Frequency, FrequencyPeriod, OptInMode, Texts, Transport,
-};
+use crate::domain::{Channel, ChannelDraft, ChannelKind, Frequency, FrequencyPeriod, OptInMode, Texts, Transport};
 use crate::service::ServiceError;
 use crate::web::AppState;
 use crate::web::error::WebError;
@@ -90,10 +88,7 @@ impl ChannelForm {
             t_sms: has(Transport::Sms),
             t_matrix: has(Transport::Matrix),
             freq_max: d.frequency.map(|f| f.max.to_string()).unwrap_or_default(),
-            freq_period: d
-                .frequency
-                .map(|f| f.period.as_str().to_string())
-                .unwrap_or_else(|| "week".into()),
+            freq_period: d.frequency.map(|f| f.period.as_str().to_string()).unwrap_or_else(|| "week".into()),
             welcome_de: d.texts.welcome_de.clone(),
             welcome_en: d.texts.welcome_en.clone(),
             confirm_de: d.texts.confirm_de.clone(),
@@ -113,11 +108,9 @@ impl ChannelForm {
 
     fn to_draft(&self) -> Result<ChannelDraft, String> {
         let mut transports = Vec::new();
-        for (on, t) in [
-            (&self.t_sandbox, Transport::Sandbox),
-            (&self.t_sms, Transport::Sms),
-            (&self.t_matrix, Transport::Matrix),
-        ] {
+        for (on, t) in
+            [(&self.t_sandbox, Transport::Sandbox), (&self.t_sms, Transport::Sms), (&self.t_matrix, Transport::Matrix)]
+        {
             if on.is_some() {
                 transports.push(t);
             }
@@ -125,9 +118,7 @@ impl ChannelForm {
         let frequency = match self.freq_max.trim() {
             "" => None,
             n => Some(Frequency {
-                max: n
-                    .parse()
-                    .map_err(|_| "the declared frequency must be a number".to_string())?,
+                max: n.parse().map_err(|_| "the declared frequency must be a number".to_string())?,
                 period: FrequencyPeriod::parse(&self.freq_period).map_err(|e| e.0)?,
             }),
         };
@@ -150,37 +141,18 @@ impl ChannelForm {
 }
 
 pub async fn list(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, WebError> {
-    ok(&ListPage {
-        ctx: Ctx::new(&me)?,
-        channels: state.service.channels().await?,
-    })
+    ok(&ListPage { ctx: Ctx::new(&me)?, channels: state.service.channels().await? })
 }
 
-pub async fn show(
-    state: web::Data<AppState>,
-    me: Me,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, WebError> {
-    ok(&ShowPage {
-        ctx: Ctx::new(&me)?,
-        ch: state.service.channel(*id).await?,
-    })
+pub async fn show(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
+    ok(&ShowPage { ctx: Ctx::new(&me)?, ch: state.service.channel(*id).await? })
 }
 
 pub async fn new_form(me: Me) -> Result<HttpResponse, WebError> {
-    ok(&FormPage {
-        ctx: Ctx::new(&me)?,
-        action: "/channels".into(),
-        f: ChannelForm::blank(),
-        error: None,
-    })
+    ok(&FormPage { ctx: Ctx::new(&me)?, action: "/channels".into(), f: ChannelForm::blank(), error: None })
 }
 
-pub async fn edit_form(
-    state: web::Data<AppState>,
-    me: Me,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, WebError> {
+pub async fn edit_form(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
     let ch = state.service.channel(*id).await?;
     ok(&FormPage {
         ctx: Ctx::new(&me)?,
@@ -190,15 +162,8 @@ pub async fn edit_form(
     })
 }
 
-async fn save(
-    state: &AppState,
-    me: &Me,
-    id: Option<i64>,
-    f: ChannelForm,
-) -> Result<HttpResponse, WebError> {
-    let action = id
-        .map(|i| format!("/channels/{i}"))
-        .unwrap_or_else(|| "/channels".into());
+async fn save(state: &AppState, me: &Me, id: Option<i64>, f: ChannelForm) -> Result<HttpResponse, WebError> {
+    let action = id.map(|i| format!("/channels/{i}")).unwrap_or_else(|| "/channels".into());
     let result: Result<(), String> = match f.to_draft() {
         Err(msg) => Err(msg),
         Ok(draft) => {
@@ -214,22 +179,10 @@ async fn save(
         }
     };
     let error = result.err();
-    render(
-        StatusCode::BAD_REQUEST,
-        &FormPage {
-            ctx: Ctx::new(me)?,
-            action,
-            f,
-            error,
-        },
-    )
+    render(StatusCode::BAD_REQUEST, &FormPage { ctx: Ctx::new(me)?, action, f, error })
 }
 
-pub async fn create(
-    state: web::Data<AppState>,
-    me: Me,
-    f: web::Form<ChannelForm>,
-) -> Result<HttpResponse, WebError> {
+pub async fn create(state: web::Data<AppState>, me: Me, f: web::Form<ChannelForm>) -> Result<HttpResponse, WebError> {
     save(&state, &me, None, f.into_inner()).await
 }
 

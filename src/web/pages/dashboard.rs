@@ -23,15 +23,6 @@ pub async fn show(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, We
     let rows = state.service.channel_counts().await?;
     let total_active = rows.iter().map(|r| r.active_total).sum();
     let total_pending = rows.iter().map(|r| r.pending_total).sum();
-    let transports = crate::domain::Transport::ALL
-        .iter()
-        .map(|t| t.as_str())
-        .collect();
-    ok(&Dashboard {
-        ctx: Ctx::new(&me)?,
-        rows,
-        transports,
-        total_active,
-        total_pending,
-    })
+    let transports = crate::domain::Transport::ALL.iter().map(|t| t.as_str()).collect();
+    ok(&Dashboard { ctx: Ctx::new(&me)?, rows, transports, total_active, total_pending })
 }

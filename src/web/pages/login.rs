@@ -34,12 +34,7 @@ fn secure(req: &HttpRequest, state: &AppState) -> bool {
 }
 
 fn cookie<'a>(name: &'a str, value: String, secure: bool) -> Cookie<'a> {
-    Cookie::build(name, value)
-        .path("/")
-        .http_only(true)
-        .same_site(SameSite::Strict)
-        .secure(secure)
-        .finish()
+    Cookie::build(name, value).path("/").http_only(true).same_site(SameSite::Strict).secure(secure).finish()
 }
 
 /// A fresh anonymous-form CSRF token, set as a cookie and put in the form (double submit).
@@ -59,29 +54,15 @@ fn with_form_token(
 
 fn client_ip(req: &HttpRequest, state: &AppState) -> std::net::IpAddr {
     let info = req.connection_info();
-    let from_proxy = state
-        .trust_proxy
-        .then(|| info.realip_remote_addr().and_then(|a| a.parse().ok()))
-        .flatten();
-    from_proxy
-        .or_else(|| req.peer_addr().map(|a| a.ip()))
-        .unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]))
+    let from_proxy = state.trust_proxy.then(|| info.realip_remote_addr().and_then(|a| a.parse().ok())).flatten();
+    from_proxy.or_else(|| req.peer_addr().map(|a| a.ip())).unwrap_or(std::net::IpAddr::from([0, 0, 0, 0]))
 }
 
-pub async fn login_form(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-) -> Result<HttpResponse, WebError> {
+pub async fn login_form(req: HttpRequest, state: web::Data<AppState>) -> Result<HttpResponse, WebError> {
     if state.service.admin_count().await? == 0 {
         return Ok(see_other("/setup"));
     }
-    with_form_token(&req, &state, StatusCode::OK, |csrf| {
-        ok(&LoginPage {
-            csrf,
-            error: None,
-            username: String::new(),
-        })
-    })
+    with_form_token(&req, &state, StatusCode::OK, |csrf| ok(&LoginPage { csrf, error: None, username: String::new() }))
 }
 
 #[derive(Deserialize)]
@@ -99,26 +80,14 @@ pub async fn login_submit(
     let again = |status, msg: &str| {
         let (msg, username) = (msg.to_string(), form.username.clone());
         with_form_token(&req, &state, status, move |csrf| {
-            render(
-                status,
-                &LoginPage {
-                    csrf,
-                    error: Some(msg),
-                    username,
-                },
-            )
+            render(status, &LoginPage { csrf, error: Some(msg), username })
         })
     };
     let ip = client_ip(&req, &state);
     let account = form.username.trim().to_lowercase();
-    if state.login_per_ip.check_key(&ip).is_err()
-        || state.login_per_account.check_key(&account).is_err()
-    {
+    if state.login_per_ip.check_key(&ip).is_err() || state.login_per_account.check_key(&account).is_err() {
         tracing::warn!("login throttled");
-        return again(
-            StatusCode::TOO_MANY_REQUESTS,
-            "Too many login attempts. Wait a minute and try again.",
-        );
+        return again(StatusCode::TOO_MANY_REQUESTS, "Too many login attempts. Wait a minute and try again.");
     }
     match state.service.login(&form.username, &form.password).await? {
         Some(session) => {
@@ -130,27 +99,21 @@ pub async fn login_submit(
                 .secure(secure(&req, &state))
                 .max_age(Duration::seconds(state.service.settings().session_ttl))
                 .finish();
-            resp.add_cookie(&c)
-                .map_err(|e| WebError::Internal(e.to_string()))?;
+            resp.add_cookie(&c).map_err(|e| WebError::Internal(e.to_string()))?;
             Ok(resp)
         }
         None => again(StatusCode::UNAUTHORIZED, "Wrong user name or password."),
     }
 }
 
-pub async fn logout(
-    req: HttpRequest,
-    state: web::Data<AppState>,
-    _me: Me,
-) -> Result<HttpResponse, WebError> {
+pub async fn logout(req: HttpRequest, state: web::Data<AppState>, _me: Me) -> Result<HttpResponse, WebError> {
     if let Some(c) = req.cookie(SESSION_COOKIE) {
         state.service.logout(c.value()).await?;
     }
     let mut resp = see_other("/login");
     let mut gone = cookie(SESSION_COOKIE, String::new(), secure(&req, &state));
     gone.make_removal();
-    resp.add_cookie(&gone)
-        .map_err(|e| WebError::Internal(e.to_string()))?;
+    resp.add_cookie(&gone).map_err(|e| WebError::Internal(e.to_string()))?;
     Ok(resp)
 }
 
@@ -170,12 +133,7 @@ pub async fn setup_form(
     }
     let token = q.token.clone();
     with_form_token(&req, &state, StatusCode::OK, |csrf| {
-        ok(&SetupPage {
-            csrf,
-            token,
-            error: None,
-            username: String::new(),
-        })
+        ok(&SetupPage { csrf, token, error: None, username: String::new() })
     })
 }
 
@@ -199,11 +157,7 @@ pub async fn setup_submit(
     let result = if form.password != form.password2 {
         Err("The two passwords differ.".to_string())
     } else {
-        match state
-            .service
-            .create_first_owner(&form.token, &form.username, form.password.clone())
-            .await
-        {
+        match state.service.create_first_owner(&form.token, &form.username, form.password.clone()).await {
             Ok(_) => Ok(()),
             Err(crate::service::ServiceError::Invalid(m)) => Err(m),
             Err(e) => return Err(e.into()),
@@ -214,15 +168,7 @@ pub async fn setup_submit(
         Err(msg) => {
             let (token, username) = (form.token.clone(), form.username.clone());
             with_form_token(&req, &state, StatusCode::BAD_REQUEST, move |csrf| {
-                render(
-                    StatusCode::BAD_REQUEST,
-                    &SetupPage {
-                        csrf,
-                        token,
-                        error: Some(msg),
-                        username,
-                    },
-                )
+                render(StatusCode::BAD_REQUEST, &SetupPage { csrf, token, error: Some(msg), username })
             })
         }
     }

@@ -8,8 +8,6 @@ use crate::web::AppState;
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     match state.service.admin_count().await {
         Ok(_) => HttpResponse::Ok().content_type("text/plain").body("ok"),
-        Err(_) => HttpResponse::ServiceUnavailable()
-            .content_type("text/plain")
-            .body("unavailable"),
+        Err(_) => HttpResponse::ServiceUnavailable().content_type("text/plain").body("unavailable"),
     }
 }

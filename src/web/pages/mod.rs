@@ -26,11 +26,7 @@ pub struct Ctx {
 impl Ctx {
     pub fn new(me: &Me) -> Result<Self, WebError> {
         let admin = me.admin()?;
-        Ok(Self {
-            username: admin.username.clone(),
-            role: admin.role,
-            csrf: me.csrf(),
-        })
+        Ok(Self { username: admin.username.clone(), role: admin.role, csrf: me.csrf() })
     }
     pub fn is_editor(&self) -> bool {
         self.role.allows(Role::Editor)
@@ -41,19 +37,12 @@ impl Ctx {
 }
 
 pub fn see_other(location: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, location))
-        .finish()
+    HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
 }
 
 /// Renders a page with a status (400 for a form with errors), no caching.
-pub fn render<T: askama::Template>(
-    status: actix_web::http::StatusCode,
-    page: &T,
-) -> Result<HttpResponse, WebError> {
-    let body = page
-        .render()
-        .map_err(|e| WebError::Internal(e.to_string()))?;
+pub fn render<T: askama::Template>(status: actix_web::http::StatusCode, page: &T) -> Result<HttpResponse, WebError> {
+    let body = page.render().map_err(|e| WebError::Internal(e.to_string()))?;
     Ok(HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
         .insert_header((header::CACHE_CONTROL, "no-store"))

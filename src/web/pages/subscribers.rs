@@ -75,10 +75,7 @@ impl ListQuery {
     fn filter(&self) -> Result<Filter, WebError> {
         let channel = match self.channel.as_str() {
             "" => None,
-            c => Some(
-                c.parse()
-                    .map_err(|_| WebError::BadRequest("unknown channel".into()))?,
-            ),
+            c => Some(c.parse().map_err(|_| WebError::BadRequest("unknown channel".into()))?),
         };
         let state = match self.state.as_str() {
             "" => None,
@@ -87,26 +84,13 @@ impl ListQuery {
         };
         let transport = match self.transport.as_str() {
             "" => None,
-            t => Some(
-                Transport::parse(t)
-                    .map_err(|e| WebError::BadRequest(e.0))?
-                    .as_str()
-                    .to_string(),
-            ),
+            t => Some(Transport::parse(t).map_err(|e| WebError::BadRequest(e.0))?.as_str().to_string()),
         };
-        Ok(Filter {
-            channel,
-            state,
-            transport,
-        })
+        Ok(Filter { channel, state, transport })
     }
 }
 
-pub async fn list(
-    state: web::Data<AppState>,
-    me: Me,
-    q: web::Query<ListQuery>,
-) -> Result<HttpResponse, WebError> {
+pub async fn list(state: web::Data<AppState>, me: Me, q: web::Query<ListQuery>) -> Result<HttpResponse, WebError> {
     let q = q.into_inner();
     let ctx = Ctx::new(&me)?;
     let channels = state.service.channels().await?;
@@ -143,32 +127,14 @@ pub async fn list(
         };
     }
     let offset = q.offset.max(0);
-    let (rows, total) = state
-        .service
-        .list_subscribers(q.filter()?, PAGE, offset)
-        .await?;
+    let (rows, total) = state.service.list_subscribers(q.filter()?, PAGE, offset).await?;
     let next_offset = (offset + PAGE < total).then_some(offset + PAGE);
-    ok(&ListPage {
-        ctx,
-        q,
-        channels,
-        rows,
-        total,
-        message: None,
-        next_offset,
-    })
+    ok(&ListPage { ctx, q, channels, rows, total, message: None, next_offset })
 }
 
-pub async fn show(
-    state: web::Data<AppState>,
-    me: Me,
-    id: web::Path<String>,
-) -> Result<HttpResponse, WebError> {
+pub async fn show(state: web::Data<AppState>, me: Me, id: web::Path<String>) -> Result<HttpResponse, WebError> {
     let id: SubscriberId = id.parse().map_err(|_| WebError::NotFound)?;
-    ok(&ShowPage {
-        ctx: Ctx::new(&me)?,
-        s: state.service.subscriber_detail(id).await?,
-    })
+    ok(&ShowPage { ctx: Ctx::new(&me)?, s: state.service.subscriber_detail(id).await? })
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -186,33 +152,15 @@ pub struct AddForm {
 }
 
 pub async fn new_form(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, WebError> {
-    let f = AddForm {
-        transport: "sms".into(),
-        language: "de".into(),
-        ..Default::default()
-    };
-    ok(&FormPage {
-        ctx: Ctx::new(&me)?,
-        channels: state.service.channels().await?,
-        f,
-        error: None,
-    })
+    let f = AddForm { transport: "sms".into(), language: "de".into(), ..Default::default() };
+    ok(&FormPage { ctx: Ctx::new(&me)?, channels: state.service.channels().await?, f, error: None })
 }
 
-pub async fn create(
-    state: web::Data<AppState>,
-    me: Me,
-    f: web::Form<AddForm>,
-) -> Result<HttpResponse, WebError> {
+pub async fn create(state: web::Data<AppState>, me: Me, f: web::Form<AddForm>) -> Result<HttpResponse, WebError> {
     let f = f.into_inner();
     let parsed = Transport::parse(&f.transport)
         .map_err(|e| e.0)
-        .and_then(|t| {
-            f.channel
-                .parse::<i64>()
-                .map(|c| (t, c))
-                .map_err(|_| "choose a channel".to_string())
-        });
+        .and_then(|t| f.channel.parse::<i64>().map(|c| (t, c)).map_err(|_| "choose a channel".to_string()));
     let error = match parsed {
         Err(m) => m,
         Ok((transport, channel)) => {
@@ -231,15 +179,7 @@ pub async fn create(
         }
     };
     // The address is not echoed back into the page.
-    let f = AddForm {
-        address: String::new(),
-        ..f
-    };
-    let page = FormPage {
-        ctx: Ctx::new(&me)?,
-        channels: state.service.channels().await?,
-        f,
-        error: Some(error),
-    };
+    let f = AddForm { address: String::new(), ..f };
+    let page = FormPage { ctx: Ctx::new(&me)?, channels: state.service.channels().await?, f, error: Some(error) };
     render(StatusCode::BAD_REQUEST, &page)
 }

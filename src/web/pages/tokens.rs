@@ -35,15 +35,7 @@ async fn page(
     error: Option<String>,
 ) -> Result<HttpResponse, WebError> {
     let tokens = state.service.list_tokens().await?;
-    render(
-        status,
-        &TokensPage {
-            ctx: Ctx::new(me)?,
-            tokens,
-            created,
-            error,
-        },
-    )
+    render(status, &TokensPage { ctx: Ctx::new(me)?, tokens, created, error })
 }
 
 pub async fn list(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, WebError> {
@@ -56,39 +48,18 @@ pub struct NewToken {
     scope: String,
 }
 
-pub async fn create(
-    state: web::Data<AppState>,
-    me: Me,
-    f: web::Form<NewToken>,
-) -> Result<HttpResponse, WebError> {
+pub async fn create(state: web::Data<AppState>, me: Me, f: web::Form<NewToken>) -> Result<HttpResponse, WebError> {
     let Some(scope) = Scope::parse(&f.scope) else {
-        return page(
-            &state,
-            &me,
-            StatusCode::BAD_REQUEST,
-            None,
-            Some("scope must be read or write".into()),
-        )
-        .await;
+        return page(&state, &me, StatusCode::BAD_REQUEST, None, Some("scope must be read or write".into())).await;
     };
-    match state
-        .service
-        .create_token(me.admin()?.id, &f.name, scope)
-        .await
-    {
+    match state.service.create_token(me.admin()?.id, &f.name, scope).await {
         Ok((_, secret)) => page(&state, &me, StatusCode::OK, Some(secret), None).await,
-        Err(ServiceError::Invalid(m)) => {
-            page(&state, &me, StatusCode::BAD_REQUEST, None, Some(m)).await
-        }
+        Err(ServiceError::Invalid(m)) => page(&state, &me, StatusCode::BAD_REQUEST, None, Some(m)).await,
         Err(e) => Err(e.into()),
     }
 }
 
-pub async fn remove(
-    state: web::Data<AppState>,
-    _me: Me,
-    id: web::Path<i64>,
-) -> Result<HttpResponse, WebError> {
+pub async fn remove(state: web::Data<AppState>, _me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
     state.service.remove_token(*id).await?;
     Ok(see_other("/tokens"))
 }

@@ -1,0 +1,101 @@
+//! Test helpers: the real application on port 0 over a temporary data directory, and clients for each role.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use herold::app::Application;
+use herold::config::Config;
+use herold::service::Service;
+use reqwest::redirect::Policy;
+
+pub struct TestApp {
+    pub base: String,
+    pub service: Service,
+    pub setup_url: Option<String>,
+    pub dir: tempfile::TempDir,
+}
+
+pub fn config(dir: &std::path::Path) -> Config {
+    Config {
+        data_dir: dir.join("data"),
+        listen: "127.0.0.1:0".into(),
+        log: "warn".into(),
+        ..Config::default()
+    }
+}
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(tweak: impl FnOnce(&mut Config)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut cfg = config(dir.path());
+        tweak(&mut cfg);
+        let app = Application::build(&cfg).await.expect("the app builds");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let service = app.service().clone();
+        let setup_url = app.setup_url().map(str::to_string);
+        tokio::spawn(app.run_until_stopped());
+        Self { base, service, setup_url, dir }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// A browser-like client: cookies kept, redirects not followed.
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap()
+    }
+
+    /// Creates an admin through the service and returns a logged-in client and its CSRF token.
+    pub async fn admin_client(&self, name: &str, role: herold::domain::Role) -> (reqwest::Client, String) {
+        let pw = format!("{name}-password-123");
+        self.service.add_admin(name, pw.clone(), role).await.unwrap();
+        let c = self.client();
+        let csrf = self.login(&c, name, &pw).await;
+        (c, csrf)
+    }
+
+    /// Logs in (fetching the form first for its CSRF token) and returns the session's CSRF token.
+    pub async fn login(&self, c: &reqwest::Client, user: &str, pw: &str) -> String {
+        let form_csrf = self.form_csrf(c, "/login").await;
+        let r = c
+            .post(self.url("/login"))
+            .form(&[("csrf", form_csrf.as_str()), ("username", user), ("password", pw)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "login of {user} failed");
+        self.form_csrf(c, "/account").await
+    }
+
+    /// GETs a page and returns the value of its `csrf` hidden field.
+    pub async fn form_csrf(&self, c: &reqwest::Client, path: &str) -> String {
+        let html = c.get(self.url(path)).send().await.unwrap().text().await.unwrap();
+        csrf_in(&html).unwrap_or_else(|| panic!("no csrf field on {path}"))
+    }
+}
+
+pub fn csrf_in(html: &str) -> Option<String> {
+    let at = html.find("name=\"csrf\" value=\"")? + "name=\"csrf\" value=\"".len();
+    Some(html[at..].split('"').next()?.to_string())
+}
+
+/// Every spelling of a number someone might grep for.
+pub fn spellings(e164: &str) -> Vec<String> {
+    let digits = &e164[1..];
+    let national = format!("0{}", &digits[2..]);
+    vec![e164.to_string(), digits.to_string(), national, format!("00{digits}"), digits[2..].to_string()]
+}
+
+/// True if `needle` occurs in any of the files.
+pub fn files_contain(paths: &[PathBuf], needle: &[u8]) -> bool {
+    paths.iter().filter_map(|p| std::fs::read(p).ok()).any(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
+}
