@@ -35,8 +35,6 @@ pub async fn channels_update(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriberQuery {
-    /// A full address: answers with the one subscriber that has it (or 404).
-    address: Option<String>,
     channel: Option<i64>,
     state: Option<String>,
     transport: Option<Transport>,
@@ -52,10 +50,6 @@ fn default_limit() -> i64 {
 
 pub async fn subscribers_list(state: web::Data<AppState>, q: web::Query<SubscriberQuery>) -> ApiResult {
     let q = q.into_inner();
-    if let Some(addr) = &q.address {
-        let id = state.service.find_subscriber(addr).await?.ok_or(WebError::NotFound)?;
-        return Ok(HttpResponse::Ok().json(state.service.subscriber_detail(id).await?));
-    }
     if let Some(s) = &q.state {
         if !["active", "pending", "unsubscribed", "expired"].contains(&s.as_str()) {
             return Err(WebError::BadRequest("state must be active, pending, unsubscribed or expired".into()).into());
@@ -74,4 +68,17 @@ pub async fn subscribers_get(state: web::Data<AppState>, id: web::Path<String>) 
 pub async fn subscribers_create(state: web::Data<AppState>, me: Me, body: web::Json<AddSubscriber>) -> ApiResult {
     let id = state.service.add_subscriber(&me.0.actor(), body.into_inner()).await?;
     Ok(HttpResponse::Created().json(serde_json::json!({ "id": id.to_string() })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SearchBody {
+    /// A full phone number or Matrix id. In the body, never in the URL, so that no log or proxy sees it.
+    address: String,
+}
+
+/// Finds the one subscriber with an address (404 when there is none).
+pub async fn subscribers_search(state: web::Data<AppState>, body: web::Json<SearchBody>) -> ApiResult {
+    let id = state.service.find_subscriber(&body.address).await?.ok_or(WebError::NotFound)?;
+    Ok(HttpResponse::Ok().json(state.service.subscriber_detail(id).await?))
 }

@@ -59,6 +59,7 @@ routes! {
     get  "/channels/{id}/edit"           Editor   => pages::channels::edit_form;
     post "/channels/{id}"                Editor   => pages::channels::update;
     get  "/subscribers"                  Viewer   => pages::subscribers::list;
+    post "/subscribers/search"           Viewer   => pages::subscribers::search;
     get  "/subscribers/new"              Editor   => pages::subscribers::new_form;
     post "/subscribers"                  Editor   => pages::subscribers::create;
     get  "/subscribers/{id}"             Viewer   => pages::subscribers::show;
@@ -78,6 +79,7 @@ routes! {
     put  "/api/v1/channels/{id}"         ApiWrite => api::channels_update;
     get  "/api/v1/subscribers"           ApiRead  => api::subscribers_list;
     post "/api/v1/subscribers"           ApiWrite => api::subscribers_create;
+    post "/api/v1/subscribers/search"    ApiRead  => api::subscribers_search;
     get  "/api/v1/subscribers/{id}"      ApiRead  => api::subscribers_get;
 }
 

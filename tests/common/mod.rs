@@ -16,12 +16,7 @@ pub struct TestApp {
 }
 
 pub fn config(dir: &std::path::Path) -> Config {
-    Config {
-        data_dir: dir.join("data"),
-        listen: "127.0.0.1:0".into(),
-        log: "warn".into(),
-        ..Config::default()
-    }
+    Config { data_dir: dir.join("data"), listen: "127.0.0.1:0".into(), log: "warn".into(), ..Config::default() }
 }
 
 impl TestApp {

@@ -58,9 +58,6 @@ struct FormPage {
 
 #[derive(Debug, Clone, Default, Deserialize)]
 pub struct ListQuery {
-    /// A full phone number or Matrix id, looked up through the blind index.
-    #[serde(default)]
-    pub q: String,
     #[serde(default)]
     pub channel: String,
     #[serde(default)]
@@ -94,42 +91,39 @@ pub async fn list(state: web::Data<AppState>, me: Me, q: web::Query<ListQuery>) 
     let q = q.into_inner();
     let ctx = Ctx::new(&me)?;
     let channels = state.service.channels().await?;
-    if !q.q.trim().is_empty() {
-        // Search by full address: the form is GET, so the number is never put in a link we make;
-        // a hit redirects to the pseudonymous subscriber page.
-        return match state.service.find_subscriber(&q.q).await {
-            Ok(Some(id)) => Ok(see_other(&format!("/subscribers/{id}"))),
-            Ok(None) => {
-                let page = ListPage {
-                    ctx,
-                    q: ListQuery::default(),
-                    channels,
-                    rows: vec![],
-                    total: 0,
-                    message: Some("No subscriber has this address.".into()),
-                    next_offset: None,
-                };
-                render(StatusCode::OK, &page)
-            }
-            Err(ServiceError::Invalid(m)) => {
-                let page = ListPage {
-                    ctx,
-                    q: ListQuery::default(),
-                    channels,
-                    rows: vec![],
-                    total: 0,
-                    message: Some(m),
-                    next_offset: None,
-                };
-                render(StatusCode::BAD_REQUEST, &page)
-            }
-            Err(e) => Err(e.into()),
-        };
-    }
     let offset = q.offset.max(0);
     let (rows, total) = state.service.list_subscribers(q.filter()?, PAGE, offset).await?;
     let next_offset = (offset + PAGE < total).then_some(offset + PAGE);
     ok(&ListPage { ctx, q, channels, rows, total, message: None, next_offset })
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SearchForm {
+    /// A full phone number or Matrix id, looked up through the blind index. Posted, so it is never in a URL.
+    q: String,
+}
+
+/// A hit redirects to the pseudonymous subscriber page; a miss shows the list with a message.
+pub async fn search(state: web::Data<AppState>, me: Me, f: web::Form<SearchForm>) -> Result<HttpResponse, WebError> {
+    let (status, message) = match state.service.find_subscriber(&f.q).await {
+        Ok(Some(id)) => return Ok(see_other(&format!("/subscribers/{id}"))),
+        Ok(None) => (StatusCode::OK, "No subscriber has this address.".to_string()),
+        Err(ServiceError::Invalid(m)) => (StatusCode::BAD_REQUEST, m),
+        Err(e) => return Err(e.into()),
+    };
+    let channels = state.service.channels().await?;
+    let (rows, total) = state.service.list_subscribers(Filter::default(), PAGE, 0).await?;
+    let next_offset = (PAGE < total).then_some(PAGE);
+    let page = ListPage {
+        ctx: Ctx::new(&me)?,
+        q: ListQuery::default(),
+        channels,
+        rows,
+        total,
+        message: Some(message),
+        next_offset,
+    };
+    render(status, &page)
 }
 
 pub async fn show(state: web::Data<AppState>, me: Me, id: web::Path<String>) -> Result<HttpResponse, WebError> {

@@ -1,0 +1,629 @@
+//! The admin UI and API against the real application on port 0: setup, login, CSRF, throttling,
+//! the authorisation table over every route, API tokens, subscribers and privacy of pages.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{TestApp, csrf_in};
+use herold::domain::Role;
+use herold::store::tokens::Scope;
+use herold::web::routes::ROUTES;
+
+#[tokio::test]
+async fn setup_link_creates_the_first_owner_once() {
+    let app = TestApp::spawn().await;
+    let url = app.setup_url.clone().expect("a fresh install prints a setup link");
+    let c = app.client();
+    // Without the token there is nothing to see.
+    assert_eq!(c.get(app.url("/setup")).send().await.unwrap().status(), 404);
+    assert_eq!(c.get(app.url("/setup?token=wrong")).send().await.unwrap().status(), 404);
+    // Login redirects to setup while no admin exists.
+    let r = c.get(app.url("/login")).send().await.unwrap();
+    assert_eq!(r.headers()["location"], "/setup");
+
+    let html = c.get(&url).send().await.unwrap().text().await.unwrap();
+    let csrf = csrf_in(&html).unwrap();
+    let token = url.split("token=").nth(1).unwrap();
+    let weak = [
+        ("csrf", csrf.as_str()),
+        ("token", token),
+        ("username", "anna"),
+        ("password", "short"),
+        ("password2", "short"),
+    ];
+    let r = c.post(app.url("/setup")).form(&weak).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("at least 10 characters"));
+
+    let html = c.get(&url).send().await.unwrap().text().await.unwrap();
+    let csrf = csrf_in(&html).unwrap();
+    let good = [
+        ("csrf", csrf.as_str()),
+        ("token", token),
+        ("username", "anna"),
+        ("password", "a good long password"),
+        ("password2", "a good long password"),
+    ];
+    let r = c.post(app.url("/setup")).form(&good).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(app.service.list_admins().await.unwrap()[0].role, Role::Owner);
+    // The link is used up.
+    assert_eq!(c.get(&url).send().await.unwrap().status(), 404);
+    assert!(app.service.setup_token().await.unwrap().is_none());
+
+    let csrf = app.login(&c, "anna", "a good long password").await;
+    assert!(!csrf.is_empty());
+    let dash = c.get(app.url("/")).send().await.unwrap();
+    assert_eq!(dash.status(), 200);
+}
+
+#[tokio::test]
+async fn wrong_passwords_fail_and_sessions_are_cookies_with_the_right_flags() {
+    let app = TestApp::spawn().await;
+    app.service.add_admin("bert", "bert-password-1".into(), Role::Editor).await.unwrap();
+    let c = app.client();
+    let csrf = app.form_csrf(&c, "/login").await;
+    let r = c
+        .post(app.url("/login"))
+        .form(&[("csrf", csrf.as_str()), ("username", "bert"), ("password", "wrong-password")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let csrf = app.form_csrf(&c, "/login").await;
+    let r = c
+        .post(app.url("/login"))
+        .form(&[("csrf", csrf.as_str()), ("username", "bert"), ("password", "bert-password-1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap())
+        .find(|v| v.starts_with("herold_session="));
+    let cookie = cookie.expect("a session cookie");
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict") && cookie.contains("Path=/"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain http on loopback has no Secure flag");
+}
+
+#[tokio::test]
+async fn secure_cookie_when_served_over_https() {
+    let app = TestApp::spawn_with(|c| c.public_url = Some("https://herold.example.org".into())).await;
+    app.service.add_admin("cora", "cora-password-1".into(), Role::Viewer).await.unwrap();
+    let c = app.client();
+    let csrf = app.form_csrf(&c, "/login").await;
+    let r = c
+        .post(app.url("/login"))
+        .header("Origin", "https://herold.example.org")
+        .form(&[("csrf", csrf.as_str()), ("username", "cora"), ("password", "cora-password-1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let cookie = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .map(|v| v.to_str().unwrap().to_string())
+        .find(|v| v.starts_with("herold_session="))
+        .unwrap();
+    assert!(cookie.contains("Secure"), "{cookie}");
+}
+
+#[tokio::test]
+async fn posts_without_csrf_token_or_from_another_origin_are_refused() {
+    let app = TestApp::spawn().await;
+    let (c, csrf) = app.admin_client("olga", Role::Owner).await;
+    let form =
+        [("name", "News"), ("keyword", "NEWS"), ("kind", "broadcast"), ("opt_in", "double"), ("t_sandbox", "on")];
+    // No token.
+    let r = c.post(app.url("/channels")).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    // A wrong token.
+    let mut bad = form.to_vec();
+    bad.push(("csrf", "not-the-token"));
+    assert_eq!(c.post(app.url("/channels")).form(&bad).send().await.unwrap().status(), 403);
+    // The right token from another origin.
+    let mut good = form.to_vec();
+    good.push(("csrf", csrf.as_str()));
+    let r = c.post(app.url("/channels")).header("Origin", "https://evil.example").form(&good).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    // Login without the form token.
+    let anon = app.client();
+    let r = anon
+        .post(app.url("/login"))
+        .form(&[("username", "olga"), ("password", "olga-password-123")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(app.service.channels().await.unwrap().is_empty(), "nothing was created");
+    // With token and same origin it works.
+    let r = c.post(app.url("/channels")).header("Origin", app.base.clone()).form(&good).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(app.service.channels().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn login_is_throttled_per_ip() {
+    let app = TestApp::spawn_with(|c| c.admin.login_per_ip_per_minute = 3).await;
+    app.service.add_admin("dora", "dora-password-1".into(), Role::Viewer).await.unwrap();
+    let c = app.client();
+    let mut statuses = vec![];
+    for _ in 0..5 {
+        let csrf = app.form_csrf(&c, "/login").await;
+        let r = c
+            .post(app.url("/login"))
+            .form(&[("csrf", csrf.as_str()), ("username", "dora"), ("password", "wrong-password")])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 401, 429, 429]);
+    // Even the right password is refused while throttled.
+    let csrf = app.form_csrf(&c, "/login").await;
+    let r = c
+        .post(app.url("/login"))
+        .form(&[("csrf", csrf.as_str()), ("username", "dora"), ("password", "dora-password-1")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 429);
+}
+
+#[tokio::test]
+async fn login_is_throttled_per_account_across_ips() {
+    let app = TestApp::spawn_with(|c| {
+        c.admin.login_per_account_per_hour = 2;
+        c.trust_proxy = true;
+    })
+    .await;
+    app.service.add_admin("emil", "emil-password-1".into(), Role::Viewer).await.unwrap();
+    let c = app.client();
+    let mut statuses = vec![];
+    for i in 0..3 {
+        let csrf = app.form_csrf(&c, "/login").await;
+        let r = c
+            .post(app.url("/login"))
+            .header("X-Forwarded-For", format!("198.51.100.{i}"))
+            .form(&[("csrf", csrf.as_str()), ("username", "emil"), ("password", "wrong-password")])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+    }
+    assert_eq!(statuses, [401, 401, 429]);
+}
+
+#[tokio::test]
+async fn changing_the_password_ends_every_session() {
+    let app = TestApp::spawn().await;
+    let (c1, csrf1) = app.admin_client("fritz", Role::Editor).await;
+    let c2 = app.client();
+    app.login(&c2, "fritz", "fritz-password-123").await;
+    assert_eq!(c2.get(app.url("/channels")).send().await.unwrap().status(), 200);
+    let r = c1
+        .post(app.url("/account/password"))
+        .form(&[
+            ("csrf", csrf1.as_str()),
+            ("current", "fritz-password-123"),
+            ("password", "a brand new password"),
+            ("password2", "a brand new password"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    for c in [&c1, &c2] {
+        let r = c.get(app.url("/channels")).send().await.unwrap();
+        assert_eq!(r.status(), 303, "old sessions are gone");
+        assert_eq!(r.headers()["location"], "/login");
+    }
+    app.login(&c1, "fritz", "a brand new password").await;
+}
+
+#[tokio::test]
+async fn pages_carry_security_headers_and_load_nothing_from_elsewhere() {
+    let app = TestApp::spawn().await;
+    let (c, _) = app.admin_client("gabi", Role::Owner).await;
+    for path in
+        ["/", "/channels", "/channels/new", "/subscribers", "/subscribers/new", "/admins", "/tokens", "/account"]
+    {
+        let r = c.get(app.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let h = r.headers().clone();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(
+            csp.contains("frame-ancestors 'none'")
+                && csp.contains("script-src 'self'")
+                && !csp.contains("unsafe-inline")
+        );
+        assert_eq!(h["referrer-policy"], "no-referrer");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+        let body = r.text().await.unwrap();
+        for bad in ["http://", "https://", "//fonts.", "<script>"] {
+            assert!(!body.contains(bad), "{path} contains {bad}");
+        }
+    }
+    let css = c.get(app.url("/static/herold.css")).send().await.unwrap();
+    assert_eq!(css.status(), 200);
+    assert!(css.headers()["content-type"].to_str().unwrap().starts_with("text/css"));
+    assert_eq!(c.get(app.url("/static/nope.css")).send().await.unwrap().status(), 404);
+}
+
+#[tokio::test]
+async fn channel_texts_are_escaped_in_pages() {
+    let app = TestApp::spawn().await;
+    let (c, csrf) = app.admin_client("hugo", Role::Editor).await;
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "<script>alert(1)</script>"),
+        ("keyword", "XSS"),
+        ("description", "<img src=x onerror=alert(1)>"),
+        ("kind", "broadcast"),
+        ("opt_in", "single"),
+        ("t_sms", "on"),
+    ];
+    let r = c.post(app.url("/channels")).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let loc = r.headers()["location"].to_str().unwrap().to_string();
+    let html = c.get(app.url(&loc)).send().await.unwrap().text().await.unwrap();
+    assert!(!html.contains("<script>alert") && !html.contains("<img src=x"));
+    assert!(html.contains("&lt;script&gt;") || html.contains("&#60;script&#62;"));
+}
+
+#[tokio::test]
+async fn channel_form_validates_and_wording_version_rises_on_change() {
+    let app = TestApp::spawn().await;
+    let (c, csrf) = app.admin_client("ida", Role::Editor).await;
+    let bad = [
+        ("csrf", csrf.as_str()),
+        ("name", "News"),
+        ("keyword", "STOP"),
+        ("kind", "broadcast"),
+        ("opt_in", "double"),
+        ("t_sms", "on"),
+    ];
+    let r = c.post(app.url("/channels")).form(&bad).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("command word"));
+    let good = [
+        ("csrf", csrf.as_str()),
+        ("name", "News"),
+        ("keyword", "news"),
+        ("kind", "broadcast"),
+        ("opt_in", "double"),
+        ("t_sms", "on"),
+        ("freq_max", "2"),
+        ("freq_period", "week"),
+    ];
+    let r = c.post(app.url("/channels")).form(&good).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let ch = app.service.channels().await.unwrap().remove(0);
+    assert_eq!((ch.draft.keyword.as_str(), ch.wording_version), ("NEWS", 1));
+    let dup = c.post(app.url("/channels")).form(&good).send().await.unwrap();
+    assert_eq!(dup.status(), 400, "a keyword is unique");
+    let changed = [
+        ("csrf", csrf.as_str()),
+        ("name", "News"),
+        ("keyword", "news"),
+        ("kind", "broadcast"),
+        ("opt_in", "double"),
+        ("t_sms", "on"),
+        ("freq_max", "3"),
+        ("freq_period", "week"),
+    ];
+    let r = c.post(app.url(&format!("/channels/{}", ch.id))).form(&changed).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(app.service.channel(ch.id).await.unwrap().wording_version, 2);
+}
+
+#[tokio::test]
+async fn subscribers_are_masked_found_by_full_number_and_show_consent() {
+    let app = TestApp::spawn().await;
+    let (c, csrf) = app.admin_client("jana", Role::Editor).await;
+    let good = [
+        ("csrf", csrf.as_str()),
+        ("name", "News"),
+        ("keyword", "news"),
+        ("kind", "broadcast"),
+        ("opt_in", "double"),
+        ("t_sms", "on"),
+    ];
+    c.post(app.url("/channels")).form(&good).send().await.unwrap();
+    let ch = app.service.channels().await.unwrap().remove(0);
+    let add = [
+        ("csrf", csrf.as_str()),
+        ("transport", "sms"),
+        ("address", "0151 2345 6789"),
+        ("language", "de"),
+        ("channel", &ch.id.to_string()),
+        ("consent_note", "paper form at the summer fair"),
+    ];
+    let r = c.post(app.url("/subscribers")).form(&add).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let detail_url = r.headers()["location"].to_str().unwrap().to_string();
+    let again = c.post(app.url("/subscribers")).form(&add).send().await.unwrap();
+    assert_eq!(again.status(), 400);
+    let body = again.text().await.unwrap();
+    assert!(body.contains("already registered"));
+    assert!(!body.contains("2345"), "the number is not echoed back");
+
+    let list = c.get(app.url("/subscribers")).send().await.unwrap().text().await.unwrap();
+    assert!(list.contains("+49 151 ••••• 89"), "masked number shown");
+    assert!(!list.contains("23456789") && !list.contains("+4915123456789"));
+
+    let r = c
+        .post(app.url("/subscribers/search"))
+        .form(&[("csrf", csrf.as_str()), ("q", "+49 151 23456789")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"].to_str().unwrap(), detail_url);
+    let r = c
+        .post(app.url("/subscribers/search"))
+        .form(&[("csrf", csrf.as_str()), ("q", "+49 151 99999999")])
+        .send()
+        .await
+        .unwrap();
+    assert!(r.text().await.unwrap().contains("No subscriber has this address"));
+
+    let detail = c.get(app.url(&detail_url)).send().await.unwrap().text().await.unwrap();
+    assert!(
+        detail.contains("import")
+            && detail.contains("paper form at the summer fair")
+            && detail.contains(&format!("admin:"))
+    );
+    assert!(!detail.contains("23456789"));
+    assert!(!detail_url.contains("151"), "the subscriber URL is pseudonymous");
+}
+
+#[tokio::test]
+async fn api_tokens_have_scopes() {
+    let app = TestApp::spawn().await;
+    let owner = app.service.add_admin("kai", "kai-password-123".into(), Role::Owner).await.unwrap();
+    let (_, read) = app.service.create_token(owner.id, "reader", Scope::Read).await.unwrap();
+    let (_, write) = app.service.create_token(owner.id, "writer", Scope::Write).await.unwrap();
+    let c = app.client();
+    let body = serde_json::json!({
+        "name": "Vereinsnews", "keyword": "verein", "kind": "newsletter", "opt_in": "double",
+        "transports": ["sms", "matrix"], "frequency": { "max": 4, "period": "month" }
+    });
+    let r = c.post(app.url("/api/v1/channels")).bearer_auth(&read).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let r = c.post(app.url("/api/v1/channels")).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = c.post(app.url("/api/v1/channels")).bearer_auth("hrd_forged").json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 401);
+    let r = c.post(app.url("/api/v1/channels")).bearer_auth(&write).json(&body).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let ch: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(ch["keyword"], "VEREIN");
+    let id = ch["id"].as_i64().unwrap();
+
+    let sub = serde_json::json!({ "transport": "matrix", "address": "@lena:example.org", "language": "en", "channels": [id], "consent_note": "signed up at the AGM" });
+    let r = c.post(app.url("/api/v1/subscribers")).bearer_auth(&write).json(&sub).send().await.unwrap();
+    assert_eq!(r.status(), 201);
+    let sid = r.json::<serde_json::Value>().await.unwrap()["id"].as_str().unwrap().to_string();
+    let bad =
+        serde_json::json!({ "transport": "sms", "address": "not a number", "channels": [id], "consent_note": "x" });
+    let r = c.post(app.url("/api/v1/subscribers")).bearer_auth(&write).json(&bad).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.json::<serde_json::Value>().await.unwrap()["error"].as_str().unwrap().contains("phone number"));
+
+    let r = c
+        .post(app.url("/api/v1/subscribers/search"))
+        .bearer_auth(&read)
+        .json(&serde_json::json!({ "address": "@lena:example.org" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let found: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(found["id"], sid.as_str());
+    assert_eq!(found["addresses"][0]["masked"], "@l•••:example.org");
+    assert_eq!(found["consent"][0]["kind"], "import");
+    let text = serde_json::to_string(&found).unwrap();
+    assert!(!text.contains("@lena:example.org"), "the API shows masked addresses only");
+
+    let list: serde_json::Value =
+        c.get(app.url("/api/v1/subscribers")).bearer_auth(&read).send().await.unwrap().json().await.unwrap();
+    assert_eq!(list["total"], 1);
+    let counts: serde_json::Value =
+        c.get(app.url("/api/v1/channels")).bearer_auth(&read).send().await.unwrap().json().await.unwrap();
+    assert_eq!(counts[0]["active"]["matrix"], 1);
+    // A session cookie does not open the API, and a token does not open the admin UI.
+    let r = c.get(app.url("/channels")).bearer_auth(&write).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+}
+
+/// Every route and who may use it. A route added to the router without a line here fails this test.
+const EXPECTED: &[(&str, &str, &str)] = &[
+    ("get", "/healthz", "public"),
+    ("get", "/static/{file:.*}", "public"),
+    ("get", "/setup", "public"),
+    ("post", "/setup", "public"),
+    ("get", "/login", "public"),
+    ("post", "/login", "public"),
+    ("post", "/logout", "viewer"),
+    ("get", "/", "viewer"),
+    ("get", "/channels", "viewer"),
+    ("get", "/channels/new", "editor"),
+    ("post", "/channels", "editor"),
+    ("get", "/channels/{id}", "viewer"),
+    ("get", "/channels/{id}/edit", "editor"),
+    ("post", "/channels/{id}", "editor"),
+    ("get", "/subscribers", "viewer"),
+    ("post", "/subscribers/search", "viewer"),
+    ("get", "/subscribers/new", "editor"),
+    ("post", "/subscribers", "editor"),
+    ("get", "/subscribers/{id}", "viewer"),
+    ("get", "/account", "viewer"),
+    ("post", "/account/password", "viewer"),
+    ("post", "/account/language", "viewer"),
+    ("get", "/admins", "owner"),
+    ("post", "/admins", "owner"),
+    ("post", "/admins/{id}/password", "owner"),
+    ("post", "/admins/{id}/delete", "owner"),
+    ("get", "/tokens", "owner"),
+    ("post", "/tokens", "owner"),
+    ("post", "/tokens/{id}/delete", "owner"),
+    ("get", "/api/v1/channels", "read"),
+    ("post", "/api/v1/channels", "write"),
+    ("get", "/api/v1/channels/{id}", "read"),
+    ("put", "/api/v1/channels/{id}", "write"),
+    ("get", "/api/v1/subscribers", "read"),
+    ("post", "/api/v1/subscribers", "write"),
+    ("post", "/api/v1/subscribers/search", "read"),
+    ("get", "/api/v1/subscribers/{id}", "read"),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Who {
+    Anonymous,
+    Viewer,
+    Editor,
+    Owner,
+    ReadToken,
+    WriteToken,
+}
+
+fn allowed(access: &str, who: Who) -> bool {
+    use Who::*;
+    match access {
+        "public" => true,
+        "viewer" => matches!(who, Viewer | Editor | Owner),
+        "editor" => matches!(who, Editor | Owner),
+        "owner" => who == Owner,
+        "read" => matches!(who, ReadToken | WriteToken),
+        "write" => who == WriteToken,
+        other => panic!("unknown access {other}"),
+    }
+}
+
+#[tokio::test]
+async fn authorisation_table_covers_every_route() {
+    let table: BTreeSet<(String, String)> = EXPECTED.iter().map(|(m, p, _)| (m.to_string(), p.to_string())).collect();
+    let routes: BTreeSet<(String, String)> =
+        ROUTES.iter().map(|r| (r.method.to_string(), r.path.to_string())).collect();
+    assert_eq!(
+        routes.difference(&table).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "routes without an entry in EXPECTED"
+    );
+    assert_eq!(
+        table.difference(&routes).collect::<Vec<_>>(),
+        Vec::<&(String, String)>::new(),
+        "entries for routes that do not exist"
+    );
+
+    let app = TestApp::spawn().await;
+    let (viewer, viewer_csrf) = app.admin_client("viewer1", Role::Viewer).await;
+    let (editor, editor_csrf) = app.admin_client("editor1", Role::Editor).await;
+    let (owner, owner_csrf) = app.admin_client("owner1", Role::Owner).await;
+    let owner_id = app.service.admin_by_name("owner1").await.unwrap().id;
+    let (_, read) = app.service.create_token(owner_id, "r", Scope::Read).await.unwrap();
+    let (_, write) = app.service.create_token(owner_id, "w", Scope::Write).await.unwrap();
+    // Things the routes with ids act on: a dummy admin and token that may be changed or removed.
+    let dummy = app.service.add_admin("dummy", "dummy-password-1".into(), Role::Viewer).await.unwrap();
+    let (dummy_token, _) = app.service.create_token(owner_id, "dummy", Scope::Read).await.unwrap();
+    let ch = app
+        .service
+        .create_channel(herold::domain::ChannelDraft {
+            name: "Auth".into(),
+            keyword: "AUTH".into(),
+            description: String::new(),
+            kind: herold::domain::ChannelKind::Broadcast,
+            opt_in: herold::domain::OptInMode::Single,
+            texts: Default::default(),
+            transports: vec![herold::domain::Transport::Sms],
+            frequency: None,
+        })
+        .await
+        .unwrap();
+    let sub = app
+        .service
+        .add_subscriber(
+            &herold::service::Actor::Cli,
+            herold::service::subscribers::AddSubscriber {
+                transport: herold::domain::Transport::Sms,
+                address: "+4915112340000".into(),
+                language: "de".into(),
+                channels: vec![ch.id],
+                consent_note: "test".into(),
+            },
+        )
+        .await
+        .unwrap();
+
+    let concrete = |path: &str| -> String {
+        let id = if path.starts_with("/admins") {
+            dummy.id.to_string()
+        } else if path.starts_with("/tokens") {
+            dummy_token.id.to_string()
+        } else if path.contains("subscribers") {
+            sub.to_string()
+        } else {
+            ch.id.to_string()
+        };
+        path.replace("{file:.*}", "herold.css").replace("{id}", &id)
+    };
+
+    let mut checked = 0;
+    // /logout last, so that sessions stay alive for the other routes.
+    let mut routes: Vec<_> = EXPECTED.to_vec();
+    routes.sort_by_key(|(_, p, _)| *p == "/logout");
+    for (method, path, access) in routes {
+        for who in [Who::Anonymous, Who::ReadToken, Who::WriteToken, Who::Viewer, Who::Editor, Who::Owner] {
+            let anon = app.client();
+            let (client, csrf) = match who {
+                Who::Viewer => (&viewer, viewer_csrf.clone()),
+                Who::Editor => (&editor, editor_csrf.clone()),
+                Who::Owner => (&owner, owner_csrf.clone()),
+                _ => (&anon, String::new()),
+            };
+            let url = app.url(&concrete(path));
+            let mut req = match method {
+                "get" => client.get(&url),
+                "post" => client.post(&url),
+                "put" => client.put(&url),
+                m => panic!("method {m}"),
+            };
+            match who {
+                Who::ReadToken => req = req.bearer_auth(&read),
+                Who::WriteToken => req = req.bearer_auth(&write),
+                _ => {}
+            }
+            if path.starts_with("/api/") {
+                if method != "get" {
+                    req = req.json(&serde_json::json!({}));
+                }
+            } else if method == "post" {
+                // Public forms carry their double-submit token; sessions carry theirs.
+                let token = if access == "public" { app.form_csrf(client, "/login").await } else { csrf.clone() };
+                req = req.form(&[("csrf", token.as_str())]);
+            }
+            let r = req.send().await.unwrap();
+            let status = r.status().as_u16();
+            let to_login = status == 303 && r.headers().get("location").is_some_and(|l| l == "/login");
+            let denied =
+                status == 401 || status == 403 || (to_login && path != "/logout" && path != "/account/password");
+            if allowed(access, who) {
+                assert!(
+                    !denied || (path == "/admins/{id}/password" && status == 303),
+                    "{who:?} should reach {method} {path}, got {status}"
+                );
+            } else {
+                assert!(denied, "{who:?} must not reach {method} {path}, got {status}");
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, EXPECTED.len() * 6);
+}
