@@ -94,3 +94,62 @@ pub fn spellings(e164: &str) -> Vec<String> {
 pub fn files_contain(paths: &[PathBuf], needle: &[u8]) -> bool {
     paths.iter().filter_map(|p| std::fs::read(p).ok()).any(|bytes| bytes.windows(needle.len()).any(|w| w == needle))
 }
+
+/// Opens (creating) an installation in `dir` through the library, as the binary would.
+pub fn open_service(dir: &std::path::Path) -> Service {
+    let cfg = config(dir);
+    herold::app::open_service(&cfg, true).expect("open the data directory")
+}
+
+/// A channel with sensible defaults.
+pub async fn channel(service: &Service, keyword: &str) -> herold::domain::Channel {
+    use herold::domain::*;
+    service
+        .create_channel(ChannelDraft {
+            name: format!("{keyword} channel"),
+            keyword: keyword.into(),
+            description: String::new(),
+            kind: ChannelKind::Broadcast,
+            opt_in: OptInMode::Double,
+            texts: Texts::default(),
+            transports: vec![Transport::Sms, Transport::Matrix, Transport::Sandbox],
+            frequency: None,
+        })
+        .await
+        .unwrap()
+}
+
+/// Adds a subscriber on `transport` with an import event.
+pub async fn subscriber(
+    service: &Service,
+    transport: herold::domain::Transport,
+    address: &str,
+    channel: i64,
+) -> herold::domain::SubscriberId {
+    service
+        .add_subscriber(
+            &herold::service::Actor::Cli,
+            herold::service::subscribers::AddSubscriber {
+                transport,
+                address: address.into(),
+                language: "de".into(),
+                channels: vec![channel],
+                consent_note: "signed the list at the club house".into(),
+            },
+        )
+        .await
+        .unwrap()
+}
+
+/// Test phone numbers that pass libphonenumber's validation (German mobile ranges).
+pub fn test_numbers(n: usize) -> Vec<String> {
+    (0..n).map(|i| format!("+4915{}{:08}", [1, 2, 7][i % 3], 30_000_000 + i * 7919)).collect()
+}
+
+/// The files of an installation, with their WAL files.
+pub fn data_files(data: &std::path::Path) -> Vec<PathBuf> {
+    ["herold.sqlite", "herold.sqlite-wal", "keyring.sqlite", "keyring.sqlite-wal"]
+        .iter()
+        .map(|f| data.join(f))
+        .collect()
+}
