@@ -148,10 +148,10 @@ impl Config {
                 self.listen
             )));
         }
-        if let Some(u) = &self.public_url {
-            if !(u.starts_with("http://") || u.starts_with("https://")) {
-                return Err(ConfigError::Invalid("public_url must start with http:// or https://".into()));
-            }
+        if let Some(u) = &self.public_url
+            && !(u.starts_with("http://") || u.starts_with("https://"))
+        {
+            return Err(ConfigError::Invalid("public_url must start with http:// or https://".into()));
         }
         if self.sms.default_country.parse::<phonenumber::country::Id>().is_err() {
             return Err(ConfigError::Invalid(format!(
@@ -206,6 +206,7 @@ fn secret(value: &Option<Secret>, file: &Option<PathBuf>) -> Result<Option<Zeroi
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)]
 mod tests {
     use super::*;
     use figment::Jail;

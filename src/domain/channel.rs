@@ -160,10 +160,10 @@ impl ChannelDraft {
         if self.transports.is_empty() {
             return Err(Invalid::new("choose at least one transport"));
         }
-        if let Some(f) = self.frequency {
-            if f.max == 0 || f.max > 1000 {
-                return Err(Invalid::new("the declared frequency must be 1 to 1000 per period"));
-            }
+        if let Some(f) = self.frequency
+            && (f.max == 0 || f.max > 1000)
+        {
+            return Err(Invalid::new("the declared frequency must be 1 to 1000 per period"));
         }
         Ok(self)
     }

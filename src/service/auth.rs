@@ -151,10 +151,10 @@ impl Service {
     }
 
     pub async fn set_language(&self, id: i64, language: Option<String>) -> Result<()> {
-        if let Some(l) = &language {
-            if !["de", "en"].contains(&l.as_str()) {
-                return Err(ServiceError::Invalid("language must be de or en".into()));
-            }
+        if let Some(l) = &language
+            && !["de", "en"].contains(&l.as_str())
+        {
+            return Err(ServiceError::Invalid("language must be de or en".into()));
         }
         Ok(self.store().call(move |c| admins::set_language(c, id, language.as_deref())).await?)
     }

@@ -50,10 +50,10 @@ fn default_limit() -> i64 {
 
 pub async fn subscribers_list(state: web::Data<AppState>, q: web::Query<SubscriberQuery>) -> ApiResult {
     let q = q.into_inner();
-    if let Some(s) = &q.state {
-        if !["active", "pending", "unsubscribed", "expired"].contains(&s.as_str()) {
-            return Err(WebError::BadRequest("state must be active, pending, unsubscribed or expired".into()).into());
-        }
+    if let Some(s) = &q.state
+        && !["active", "pending", "unsubscribed", "expired"].contains(&s.as_str())
+    {
+        return Err(WebError::BadRequest("state must be active, pending, unsubscribed or expired".into()).into());
     }
     let filter = Filter { channel: q.channel, state: q.state, transport: q.transport.map(|t| t.as_str().to_string()) };
     let (items, total) = state.service.list_subscribers(filter, q.limit.clamp(1, 1000), q.offset.max(0)).await?;
