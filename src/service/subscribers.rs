@@ -64,6 +64,13 @@ pub struct SubscriberDetail {
     pub consent: Vec<EventView>,
 }
 
+/// A subscriber ready to write.
+struct Prepared {
+    row: NewSubscriber,
+    note_sealed: Vec<u8>,
+    channels: Vec<i64>,
+}
+
 fn mask(svc: &Service, id: i64, rows: &[subs::SealedAddress], wrapped: Option<&[u8]>) -> Vec<MaskedAddress> {
     let key = wrapped.and_then(|w| svc.vault().unwrap_data_key(SubscriberId(id), w).ok());
     rows.iter()
@@ -84,6 +91,46 @@ fn mask(svc: &Service, id: i64, rows: &[subs::SealedAddress], wrapped: Option<&[
 impl Service {
     /// Adds a subscriber with an active subscription per channel and an `import` ledger event each.
     pub async fn add_subscriber(&self, actor: &Actor, req: AddSubscriber) -> Result<SubscriberId> {
+        Ok(self.add_subscribers(actor, vec![req]).await?.remove(0))
+    }
+
+    /// Adds many subscribers in one transaction (all or none): data keys first, in the keyring, then
+    /// subscribers, addresses, subscriptions and one `import` ledger event per subscription.
+    pub async fn add_subscribers(&self, actor: &Actor, reqs: Vec<AddSubscriber>) -> Result<Vec<SubscriberId>> {
+        let mut rows = Vec::with_capacity(reqs.len());
+        let mut seen = std::collections::HashSet::with_capacity(reqs.len());
+        for req in reqs {
+            let p = self.prepare(req)?;
+            if !seen.insert(p.row.blind_index.clone()) {
+                return Err(ServiceError::Conflict("the same address is in the list twice".into()));
+            }
+            rows.push(p);
+        }
+        let ids: Vec<SubscriberId> = rows.iter().map(|p| SubscriberId(p.row.id)).collect();
+        let (now, actor) = (self.now(), actor.to_string());
+        self.store()
+            .call(move |c| {
+                for p in &rows {
+                    if subs::find_by_index(c, &p.row.blind_index)?.is_some() {
+                        return Err(StoreError::Conflict("this address is already registered".into()));
+                    }
+                }
+                let keys: Vec<NewSubscriber> = rows.iter().map(|p| p.row.clone()).collect();
+                subs::insert_keys(c, &keys)?;
+                let written = write_rows(c, &rows, now, &actor);
+                if written.is_err() {
+                    // Nothing refers to the new keys: take them out again (best effort; an orphan key is harmless).
+                    let _ = subs::delete_keys(c, &keys);
+                }
+                written
+            })
+            .await?;
+        tracing::info!(count = ids.len(), "subscribers added");
+        Ok(ids)
+    }
+
+    /// Validates one request and seals it under a fresh data key.
+    fn prepare(&self, req: AddSubscriber) -> Result<Prepared> {
         let address = Address::parse(req.transport, &req.address, &self.settings().default_country)?;
         if !["de", "en"].contains(&req.language.as_str()) {
             return Err(ServiceError::Invalid("language must be de or en".into()));
@@ -91,59 +138,24 @@ impl Service {
         if req.channels.is_empty() {
             return Err(ServiceError::Invalid("choose at least one channel".into()));
         }
-        let note = req.consent_note.trim().to_string();
+        let note = req.consent_note.trim();
         if note.is_empty() || note.chars().count() > 1000 {
             return Err(ServiceError::Invalid("say where and how consent was given (1 to 1000 characters)".into()));
         }
         let id = SubscriberId::random();
         let (key, wrapped) = self.vault().new_data_key(id);
-        let blind = self.vault().blind_index(&address);
-        if self.store().call(move |c| subs::find_by_index(c, &blind)).await?.is_some() {
-            return Err(ServiceError::Conflict("this address is already registered".into()));
-        }
-        let row = NewSubscriber {
-            id: id.0,
-            language: req.language,
-            wrapped_key: wrapped,
-            blind_index: blind.to_vec(),
-            transport: address.transport().as_str().to_string(),
-            sealed_address: key.seal("address", address.as_str().as_bytes()),
-        };
-        let note_sealed = key.seal("inbound", note.as_bytes());
-        let (now, actor, channel_ids) = (self.now(), actor.to_string(), req.channels);
-        self.store()
-            .call(move |c| {
-                subs::insert_keys(c, std::slice::from_ref(&row))?;
-                let tx = c.transaction()?;
-                subs::insert(&tx, &row, now)?;
-                for ch in channel_ids {
-                    let channel = channels::by_id(&tx, ch).map_err(|e| match e {
-                        StoreError::NotFound => StoreError::Conflict(format!("there is no channel {ch}")),
-                        e => e,
-                    })?;
-                    subs::insert_subscription(&tx, row.id, ch, "active", now)?;
-                    ledger::append(
-                        &tx,
-                        NewEvent {
-                            at: now,
-                            subscriber: row.id,
-                            channel: Some(ch),
-                            transport: Some(row.transport.clone()),
-                            kind: ConsentKind::Import,
-                            gateway_message_id: None,
-                            inbound_sealed: Some(note_sealed.clone()),
-                            wording_version: Some(channel.wording_version),
-                            wording_sha256: Some(channel.draft.wording_sha256().to_vec()),
-                            actor: actor.clone(),
-                        },
-                    )?;
-                }
-                tx.commit()?;
-                Ok(())
-            })
-            .await?;
-        tracing::info!(subscriber = %id, "subscriber added");
-        Ok(id)
+        Ok(Prepared {
+            row: NewSubscriber {
+                id: id.0,
+                language: req.language,
+                wrapped_key: wrapped,
+                blind_index: self.vault().blind_index(&address).to_vec(),
+                transport: address.transport().as_str().to_string(),
+                sealed_address: key.seal("address", address.as_str().as_bytes()),
+            },
+            note_sealed: key.seal("inbound", note.as_bytes()),
+            channels: req.channels,
+        })
     }
 
     /// Finds a subscriber by a full address. A phone number is looked up on every phone transport.
@@ -241,4 +253,43 @@ impl Service {
             consent,
         })
     }
+}
+
+/// Writes subscribers, addresses, subscriptions and their ledger events in one transaction.
+fn write_rows(c: &mut rusqlite::Connection, rows: &[Prepared], now: i64, actor: &str) -> Result<(), StoreError> {
+    let tx = c.transaction()?;
+    let mut channel_cache = std::collections::HashMap::new();
+    for p in rows {
+        subs::insert(&tx, &p.row, now)?;
+        for &ch in &p.channels {
+            let channel = match channel_cache.get(&ch) {
+                Some(c) => c,
+                None => {
+                    let c = channels::by_id(&tx, ch).map_err(|e| match e {
+                        StoreError::NotFound => StoreError::Conflict(format!("there is no channel {ch}")),
+                        e => e,
+                    })?;
+                    channel_cache.entry(ch).or_insert(c)
+                }
+            };
+            subs::insert_subscription(&tx, p.row.id, ch, "active", now)?;
+            ledger::append(
+                &tx,
+                NewEvent {
+                    at: now,
+                    subscriber: p.row.id,
+                    channel: Some(ch),
+                    transport: Some(p.row.transport.clone()),
+                    kind: ConsentKind::Import,
+                    gateway_message_id: None,
+                    inbound_sealed: Some(p.note_sealed.clone()),
+                    wording_version: Some(channel.wording_version),
+                    wording_sha256: Some(channel.draft.wording_sha256().to_vec()),
+                    actor: actor.to_string(),
+                },
+            )?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
 }

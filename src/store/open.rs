@@ -17,6 +17,11 @@ static MAIN_MIGRATIONS: LazyLock<Migrations<'static>> =
 static KEYRING_MIGRATIONS: LazyLock<Migrations<'static>> =
     LazyLock::new(|| Migrations::new(vec![M::up(include_str!("../../migrations/keyring/0001_keyring.sql"))]));
 
+/// The data file's migrations (for tests that migrate step by step).
+pub fn main_migrations() -> &'static Migrations<'static> {
+    &MAIN_MIGRATIONS
+}
+
 /// Schema versions this binary knows.
 pub const MAIN_SCHEMA: i64 = 1;
 pub const KEYRING_SCHEMA: i64 = 1;

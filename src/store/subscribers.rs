@@ -56,6 +56,15 @@ pub fn insert_keys(conn: &mut Connection, subs: &[NewSubscriber]) -> Result<()> 
     Ok(())
 }
 
+/// Removes data keys that were written for subscribers whose rows were then not written.
+pub fn delete_keys(conn: &Connection, subs: &[NewSubscriber]) -> Result<()> {
+    let mut st = conn.prepare_cached("DELETE FROM keyring.data_keys WHERE subscriber_id = ?1")?;
+    for s in subs {
+        st.execute([s.id])?;
+    }
+    Ok(())
+}
+
 /// Inserts the subscriber and address rows (call inside a transaction).
 pub fn insert(conn: &Connection, s: &NewSubscriber, now: i64) -> Result<()> {
     conn.prepare_cached("INSERT INTO subscribers(id, language, created_at) VALUES (?1, ?2, ?3)")?

@@ -1,0 +1,132 @@
+//! The store and the services on real SQLite files: migrations, all-or-nothing imports, the ledger.
+
+mod common;
+
+use common::{channel, open_service, subscriber, test_numbers};
+use herold::domain::Transport;
+use herold::service::subscribers::AddSubscriber;
+use herold::service::{Actor, ServiceError};
+use herold::store::open::{MAIN_SCHEMA, main_migrations};
+
+#[test]
+fn migrations_apply_to_a_fresh_database_and_from_every_earlier_version() {
+    let m = main_migrations();
+    m.validate().expect("migrations are valid SQL in order");
+    for from in 0..MAIN_SCHEMA as usize {
+        let dir = tempfile::tempdir().unwrap();
+        let mut c = rusqlite::Connection::open(dir.path().join("db")).unwrap();
+        m.to_version(&mut c, from).unwrap();
+        m.to_latest(&mut c).unwrap();
+        let v: i64 = c.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+        assert_eq!(v, MAIN_SCHEMA, "from version {from}");
+        let tables: i64 = c
+            .query_row("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'consent_events'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(tables, 1);
+    }
+}
+
+#[tokio::test]
+async fn reopening_keeps_data_and_the_blind_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let numbers = test_numbers(3);
+    {
+        let s = open_service(dir.path());
+        let ch = channel(&s, "NEWS").await;
+        for n in &numbers {
+            subscriber(&s, Transport::Sandbox, n, ch.id).await;
+        }
+    }
+    let s = open_service(dir.path());
+    for n in &numbers {
+        assert!(s.find_subscriber(n).await.unwrap().is_some());
+    }
+    // The same number on another transport is another address.
+    let ch = s.channels().await.unwrap().remove(0);
+    subscriber(&s, Transport::Sms, &numbers[0], ch.id).await;
+    assert!(s.add_subscriber(&Actor::Cli, req(Transport::Sms, &numbers[0], ch.id)).await.is_err());
+}
+
+fn req(transport: Transport, address: &str, channel: i64) -> AddSubscriber {
+    AddSubscriber {
+        transport,
+        address: address.into(),
+        language: "en".into(),
+        channels: vec![channel],
+        consent_note: "web form".into(),
+    }
+}
+
+fn count(dir: &std::path::Path, file: &str, table: &str) -> i64 {
+    let c = rusqlite::Connection::open(dir.join("data").join(file)).unwrap();
+    c.query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0)).unwrap()
+}
+
+#[tokio::test]
+async fn an_import_is_all_or_nothing_and_leaves_no_orphan_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_service(dir.path());
+    let ch = channel(&s, "NEWS").await;
+    let n = test_numbers(4);
+    // One request names a channel that does not exist: nothing is written.
+    let batch = vec![req(Transport::Sms, &n[0], ch.id), req(Transport::Sms, &n[1], 999)];
+    match s.add_subscribers(&Actor::Cli, batch).await {
+        Err(ServiceError::Conflict(m)) => assert!(m.contains("no channel 999"), "{m}"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    // A malformed address is refused before anything is written.
+    let batch = vec![req(Transport::Sms, &n[0], ch.id), req(Transport::Sms, "12", ch.id)];
+    assert!(matches!(s.add_subscribers(&Actor::Cli, batch).await, Err(ServiceError::Invalid(_))));
+    // The same address twice in one list.
+    let batch = vec![req(Transport::Sms, &n[2], ch.id), req(Transport::Sms, &n[2], ch.id)];
+    assert!(matches!(s.add_subscribers(&Actor::Cli, batch).await, Err(ServiceError::Conflict(_))));
+    s.checkpoint().await.unwrap();
+    assert_eq!(count(dir.path(), "herold.sqlite", "subscribers"), 0);
+    assert_eq!(count(dir.path(), "herold.sqlite", "consent_events"), 0);
+    assert_eq!(count(dir.path(), "keyring.sqlite", "data_keys"), 0);
+
+    let ok = vec![req(Transport::Sms, &n[0], ch.id), req(Transport::Matrix, "@x:example.org", ch.id)];
+    let ids = s.add_subscribers(&Actor::Cli, ok).await.unwrap();
+    assert_eq!(ids.len(), 2);
+    s.checkpoint().await.unwrap();
+    assert_eq!(count(dir.path(), "keyring.sqlite", "data_keys"), 2);
+    let report = herold::service::ops::verify(s.store().paths()).unwrap();
+    assert!(report.ok(), "{report:?}");
+    assert_eq!(report.ledger_events, 2);
+}
+
+#[tokio::test]
+async fn the_ledger_refuses_updates_and_deletes() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_service(dir.path());
+    let ch = channel(&s, "NEWS").await;
+    subscriber(&s, Transport::Sms, &test_numbers(1)[0], ch.id).await;
+    let c = s.store().conn().unwrap();
+    let err = c.execute("UPDATE consent_events SET actor = 'x'", []).unwrap_err();
+    assert!(err.to_string().contains("append-only"), "{err}");
+    let err = c.execute("DELETE FROM consent_events", []).unwrap_err();
+    assert!(err.to_string().contains("append-only"), "{err}");
+}
+
+#[tokio::test]
+async fn consent_events_record_wording_and_the_exact_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_service(dir.path());
+    let ch = channel(&s, "NEWS").await;
+    let id = subscriber(&s, Transport::Sms, &test_numbers(1)[0], ch.id).await;
+    let d = s.subscriber_detail(id).await.unwrap();
+    let e = &d.consent[0];
+    assert_eq!(e.kind, "import");
+    assert_eq!(e.channel_id, Some(ch.id));
+    assert_eq!(e.wording_version, Some(1));
+    assert_eq!(e.wording_sha256.as_deref(), Some(hex_of(ch.draft.wording_sha256()).as_str()));
+    assert_eq!(e.inbound_text.as_deref(), Some("signed the list at the club house"));
+    assert_eq!(e.actor, "cli");
+    assert_eq!(d.subscriptions[0].state, "active");
+}
+
+fn hex_of(b: [u8; 32]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
