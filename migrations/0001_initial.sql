@@ -52,6 +52,20 @@ CREATE TABLE channels (
     updated_at       INTEGER NOT NULL
 );
 
+-- Every wording a channel has shown, by version: what a subscriber agreed to. Append-only.
+CREATE TABLE channel_wordings (
+    channel_id INTEGER NOT NULL REFERENCES channels(id),
+    version    INTEGER NOT NULL,
+    sha256     BLOB NOT NULL,
+    content    TEXT NOT NULL,               -- canonical JSON; sha256 is over exactly these bytes
+    created_at INTEGER NOT NULL,
+    PRIMARY KEY (channel_id, version)
+) WITHOUT ROWID;
+CREATE TRIGGER channel_wordings_no_update BEFORE UPDATE ON channel_wordings
+BEGIN SELECT RAISE(ABORT, 'wordings are append-only'); END;
+CREATE TRIGGER channel_wordings_no_delete BEFORE DELETE ON channel_wordings
+BEGIN SELECT RAISE(ABORT, 'wordings are append-only'); END;
+
 -- Pseudonymous: a random id, a language, a date. The data key is in the keyring file.
 CREATE TABLE subscribers (
     id         INTEGER PRIMARY KEY,
@@ -80,7 +94,8 @@ CREATE TABLE subscriptions (
 CREATE UNIQUE INDEX subscriptions_live ON subscriptions(subscriber_id, channel_id) WHERE state IN ('pending', 'active');
 CREATE INDEX subscriptions_channel_state ON subscriptions(channel_id, state);
 
--- The consent ledger: append-only and hash-chained. The head (newest id and hash) is kept in meta.
+-- The consent ledger: append-only and hash-chained. Each hash covers the event, the SHA-256 of its
+-- wording (from channel_wordings) and the previous event's hash. The head (newest id and hash) is in meta.
 CREATE TABLE consent_events (
     id                 INTEGER PRIMARY KEY,
     at                 INTEGER NOT NULL,
@@ -91,9 +106,7 @@ CREATE TABLE consent_events (
     gateway_message_id TEXT,
     inbound_sealed     BLOB,
     wording_version    INTEGER,
-    wording_sha256     BLOB,
     actor              TEXT NOT NULL,
-    prev_hash          BLOB NOT NULL,
     hash               BLOB NOT NULL
 );
 CREATE INDEX consent_events_subscriber ON consent_events(subscriber_id);

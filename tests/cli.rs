@@ -131,7 +131,12 @@ async fn files_on_disk_hold_no_number_or_matrix_id_in_clear() {
 
 fn tamper(data: &Path, sql: &str) {
     let c = rusqlite::Connection::open(data.join("herold.sqlite")).unwrap();
-    c.execute_batch("DROP TRIGGER consent_events_no_update; DROP TRIGGER consent_events_no_delete;").unwrap();
+    // An attacker with the file drops the append-only triggers first.
+    c.execute_batch(
+        "DROP TRIGGER consent_events_no_update; DROP TRIGGER consent_events_no_delete; \
+         DROP TRIGGER channel_wordings_no_update;",
+    )
+    .unwrap();
     c.execute_batch(sql).unwrap();
 }
 
@@ -155,6 +160,16 @@ async fn verify_finds_edited_deleted_and_reordered_ledger_rows() {
         ("edited kind", "UPDATE consent_events SET kind = 'optout' WHERE id = 3"),
         ("deleted", "DELETE FROM consent_events WHERE id = 2"),
         ("deleted last", "DELETE FROM consent_events WHERE id = 4"),
+        (
+            "inserted",
+            "INSERT INTO consent_events SELECT id + 10, at, subscriber_id, channel_id, transport, kind, \
+             gateway_message_id, inbound_sealed, wording_version, actor, hash FROM consent_events WHERE id = 4",
+        ),
+        ("wording edited", "UPDATE channel_wordings SET content = replace(content, 'NEWS', 'VIEWS')"),
+        (
+            "wording and its hash edited",
+            "UPDATE channel_wordings SET content = replace(content, 'NEWS', 'VIEWS'), sha256 = zeroblob(32)",
+        ),
         (
             "reordered",
             "UPDATE consent_events SET id = 100 WHERE id = 2; UPDATE consent_events SET id = 2 WHERE id = 3; UPDATE consent_events SET id = 3 WHERE id = 100;",

@@ -168,23 +168,34 @@ impl ChannelDraft {
         Ok(self)
     }
 
-    /// SHA-256 over everything a subscriber is shown when opting in. Changes bump the wording version.
-    pub fn wording_sha256(&self) -> [u8; 32] {
-        let mut h = Sha256::new();
-        for part in [
-            self.name.as_str(),
-            self.description.as_str(),
-            &self.frequency.map(|f| f.describe_en()).unwrap_or_default(),
-            &self.texts.welcome_de,
-            &self.texts.welcome_en,
-            &self.texts.confirm_de,
-            &self.texts.confirm_en,
-        ] {
-            h.update((part.len() as u64).to_be_bytes());
-            h.update(part.as_bytes());
-        }
-        h.finalize().into()
+    /// Everything a subscriber is shown when opting in, as canonical JSON. A change is a new wording version.
+    pub fn wording(&self) -> String {
+        let w = Wording {
+            name: &self.name,
+            description: &self.description,
+            frequency: self.frequency.map(|f| f.describe_en()).unwrap_or_default(),
+            texts: &self.texts,
+        };
+        serde_json::to_string(&w).expect("a wording serialises")
     }
+
+    /// SHA-256 of [`Self::wording`].
+    pub fn wording_sha256(&self) -> [u8; 32] {
+        wording_sha256(&self.wording())
+    }
+}
+
+#[derive(Serialize)]
+struct Wording<'a> {
+    name: &'a str,
+    description: &'a str,
+    frequency: String,
+    texts: &'a Texts,
+}
+
+/// SHA-256 over a stored wording's exact bytes.
+pub fn wording_sha256(content: &str) -> [u8; 32] {
+    Sha256::digest(content.as_bytes()).into()
 }
 
 /// Words of the keyword grammar that cannot name a channel.

@@ -52,8 +52,9 @@ impl ConsentKind {
     }
 }
 
-/// One ledger event as stored. `inbound_sealed` is the exact inbound text, sealed with the
-/// subscriber's data key (unreadable after erasure; the hash still covers the sealed bytes).
+/// One ledger event. `inbound_sealed` is the exact inbound text, sealed with the subscriber's data key
+/// (unreadable after erasure; the hash still covers the sealed bytes). `wording_sha256` comes from the
+/// channel's stored wording and `prev_hash` from the event before; neither is stored in the row.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsentEvent {
     pub id: i64,
@@ -106,15 +107,17 @@ fn opt_i64(v: Option<i64>) -> Vec<u8> {
 /// Where a chain check failed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ChainError {
-    #[error("event {id}: its hash does not match its contents (edited)")]
-    Edited { id: i64 },
-    #[error("event {id}: it does not follow the event before it (deleted, inserted or reordered)")]
-    Broken { id: i64 },
+    #[error(
+        "event {id}: its hash does not match (it, its wording, or an event before it was edited, deleted, inserted or reordered)"
+    )]
+    Mismatch { id: i64 },
     #[error("the newest event is not the recorded head (events at the end were deleted)")]
     Truncated,
+    #[error("wording version {version} of channel {channel} does not match its SHA-256 (edited)")]
+    Wording { channel: i64, version: i64 },
 }
 
-/// Walks events in id order and checks every link; `head` is the recorded (id, hash) of the newest event.
+/// Walks events in id order, linking each to the previous hash, and checks every hash and the head.
 pub fn verify_chain<I>(events: I, head: Option<(i64, Vec<u8>)>) -> Result<u64, ChainError>
 where
     I: IntoIterator<Item = ConsentEvent>,
@@ -122,12 +125,10 @@ where
     let mut prev = GENESIS.to_vec();
     let mut last = None;
     let mut n = 0;
-    for ev in events {
-        if ev.prev_hash != prev {
-            return Err(ChainError::Broken { id: ev.id });
-        }
+    for mut ev in events {
+        ev.prev_hash = prev;
         if ev.compute_hash().as_slice() != ev.hash.as_slice() {
-            return Err(ChainError::Edited { id: ev.id });
+            return Err(ChainError::Mismatch { id: ev.id });
         }
         prev = ev.hash.clone();
         last = Some((ev.id, ev.hash));
@@ -186,13 +187,16 @@ mod tests {
         let h = head(&c);
         let mut edited = c.clone();
         edited[2].actor = "admin".into();
-        assert_eq!(verify_chain(edited, h.clone()), Err(ChainError::Edited { id: 3 }));
+        assert_eq!(verify_chain(edited, h.clone()), Err(ChainError::Mismatch { id: 3 }));
         let mut deleted = c.clone();
         deleted.remove(1);
-        assert_eq!(verify_chain(deleted, h.clone()), Err(ChainError::Broken { id: 3 }));
+        assert_eq!(verify_chain(deleted, h.clone()), Err(ChainError::Mismatch { id: 3 }));
         let mut swapped = c.clone();
         swapped.swap(1, 2);
-        assert!(matches!(verify_chain(swapped, h.clone()), Err(ChainError::Broken { .. })));
+        assert_eq!(verify_chain(swapped, h.clone()), Err(ChainError::Mismatch { id: 3 }));
+        let mut wording = c.clone();
+        wording[0].wording_sha256 = Some(vec![8; 32]);
+        assert_eq!(verify_chain(wording, h.clone()), Err(ChainError::Mismatch { id: 1 }));
         let mut truncated = c.clone();
         truncated.pop();
         assert_eq!(verify_chain(truncated, h), Err(ChainError::Truncated));

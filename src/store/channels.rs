@@ -48,8 +48,27 @@ fn conflict(e: rusqlite::Error, keyword: &str) -> StoreError {
     }
 }
 
-pub fn insert(conn: &Connection, d: &ChannelDraft, now: i64) -> Result<i64> {
+/// Records a wording version (what subscribers of that version were shown).
+fn insert_wording(conn: &Connection, channel: i64, version: i64, d: &ChannelDraft, now: i64) -> Result<()> {
     conn.execute(
+        "INSERT INTO channel_wordings(channel_id, version, sha256, content, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![channel, version, d.wording_sha256().as_slice(), d.wording(), now],
+    )?;
+    Ok(())
+}
+
+/// The wording a channel showed at `version`, as stored.
+pub fn wording(conn: &Connection, channel: i64, version: i64) -> Result<String> {
+    Ok(conn.query_row(
+        "SELECT content FROM channel_wordings WHERE channel_id = ?1 AND version = ?2",
+        params![channel, version],
+        |r| r.get(0),
+    )?)
+}
+
+pub fn insert(conn: &Connection, d: &ChannelDraft, now: i64) -> Result<i64> {
+    let tx = conn.unchecked_transaction()?;
+    tx.execute(
         "INSERT INTO channels(name, keyword, description, kind, opt_in, texts, transports, frequency_max, \
          frequency_period, wording_sha256, created_at, updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?11)",
         params![
@@ -67,12 +86,16 @@ pub fn insert(conn: &Connection, d: &ChannelDraft, now: i64) -> Result<i64> {
         ],
     )
     .map_err(|e| conflict(e, &d.keyword))?;
-    Ok(conn.last_insert_rowid())
+    let id = tx.last_insert_rowid();
+    insert_wording(&tx, id, 1, d, now)?;
+    tx.commit()?;
+    Ok(id)
 }
 
 /// Updates a channel; the wording version goes up when what subscribers are shown changed.
 pub fn update(conn: &Connection, id: i64, d: &ChannelDraft, now: i64) -> Result<()> {
-    let n = conn
+    let tx = conn.unchecked_transaction()?;
+    let n = tx
         .execute(
             "UPDATE channels SET name=?2, keyword=?3, description=?4, kind=?5, opt_in=?6, texts=?7, transports=?8, \
              frequency_max=?9, frequency_period=?10, \
@@ -97,11 +120,21 @@ pub fn update(conn: &Connection, id: i64, d: &ChannelDraft, now: i64) -> Result<
     if n == 0 {
         return Err(StoreError::NotFound);
     }
+    let version: i64 = tx.query_row("SELECT wording_version FROM channels WHERE id = ?1", [id], |r| r.get(0))?;
+    let known: i64 = tx.query_row(
+        "SELECT count(*) FROM channel_wordings WHERE channel_id = ?1 AND version = ?2",
+        params![id, version],
+        |r| r.get(0),
+    )?;
+    if known == 0 {
+        insert_wording(&tx, id, version, d, now)?;
+    }
+    tx.commit()?;
     Ok(())
 }
 
 pub fn by_id(conn: &Connection, id: i64) -> Result<Channel> {
-    Ok(conn.query_row(&format!("SELECT {COLS} FROM channels WHERE id = ?1"), [id], row)?)
+    Ok(conn.prepare_cached(&format!("SELECT {COLS} FROM channels WHERE id = ?1"))?.query_row([id], row)?)
 }
 
 pub fn by_keyword(conn: &Connection, keyword: &str) -> Result<Option<Channel>> {

@@ -17,6 +17,7 @@ pub struct NewEvent {
     pub gateway_message_id: Option<String>,
     pub inbound_sealed: Option<Vec<u8>>,
     pub wording_version: Option<i64>,
+    /// The SHA-256 stored with that wording version; hashed, not stored in the event row.
     pub wording_sha256: Option<Vec<u8>>,
     pub actor: String,
 }
@@ -51,34 +52,33 @@ pub fn append(conn: &Connection, e: NewEvent) -> Result<ConsentEvent> {
         hash: vec![],
     };
     ev.hash = ev.compute_hash().to_vec();
-    conn.execute(
+    conn.prepare_cached(
         "INSERT INTO consent_events(id, at, subscriber_id, channel_id, transport, kind, gateway_message_id, \
-         inbound_sealed, wording_version, wording_sha256, actor, prev_hash, hash) \
-         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)",
-        params![
-            ev.id,
-            ev.at,
-            ev.subscriber,
-            ev.channel,
-            ev.transport,
-            ev.kind.as_str(),
-            ev.gateway_message_id,
-            ev.inbound_sealed,
-            ev.wording_version,
-            ev.wording_sha256,
-            ev.actor,
-            ev.prev_hash,
-            ev.hash
-        ],
-    )?;
+         inbound_sealed, wording_version, actor, hash) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)",
+    )?
+    .execute(params![
+        ev.id,
+        ev.at,
+        ev.subscriber,
+        ev.channel,
+        ev.transport,
+        ev.kind.as_str(),
+        ev.gateway_message_id,
+        ev.inbound_sealed,
+        ev.wording_version,
+        ev.actor,
+        ev.hash
+    ])?;
     let mut head = ev.id.to_be_bytes().to_vec();
     head.extend_from_slice(&ev.hash);
     meta_set(conn, "main", "ledger_head", &head)?;
     Ok(ev)
 }
 
-const COLS: &str = "id, at, subscriber_id, channel_id, transport, kind, gateway_message_id, inbound_sealed, \
-                    wording_version, wording_sha256, actor, prev_hash, hash";
+/// Events joined with the SHA-256 of their wording.
+const SELECT: &str = "SELECT e.id, e.at, e.subscriber_id, e.channel_id, e.transport, e.kind, e.gateway_message_id, \
+     e.inbound_sealed, e.wording_version, w.sha256, e.actor, e.hash FROM consent_events e \
+     LEFT JOIN channel_wordings w ON w.channel_id = e.channel_id AND w.version = e.wording_version";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConsentEvent> {
     let kind: String = r.get(5)?;
@@ -95,20 +95,30 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConsentEvent> {
         wording_version: r.get(8)?,
         wording_sha256: r.get(9)?,
         actor: r.get(10)?,
-        prev_hash: r.get(11)?,
-        hash: r.get(12)?,
+        prev_hash: vec![],
+        hash: r.get(11)?,
     })
 }
 
 pub fn for_subscriber(conn: &Connection, subscriber: i64) -> Result<Vec<ConsentEvent>> {
-    let mut st = conn.prepare(&format!("SELECT {COLS} FROM consent_events WHERE subscriber_id = ?1 ORDER BY id"))?;
+    let mut st = conn.prepare(&format!("{SELECT} WHERE e.subscriber_id = ?1 ORDER BY e.id"))?;
     Ok(st.query_map([subscriber], row)?.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Walks the whole chain in id order; returns the number of events or where it breaks.
+/// Checks every stored wording against its SHA-256, then walks the whole chain in id order; returns
+/// the number of events or where it breaks.
 pub fn verify(conn: &Connection) -> Result<Result<u64, ChainError>> {
+    let mut st = conn.prepare("SELECT channel_id, version, sha256, content FROM channel_wordings")?;
+    let mut rows = st.query([])?;
+    while let Some(r) = rows.next()? {
+        let (channel, version, sha, content): (i64, i64, Vec<u8>, String) =
+            (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
+        if crate::domain::channel::wording_sha256(&content).as_slice() != sha.as_slice() {
+            return Ok(Err(ChainError::Wording { channel, version }));
+        }
+    }
     let head = head(conn)?;
-    let mut st = conn.prepare(&format!("SELECT {COLS} FROM consent_events ORDER BY id"))?;
+    let mut st = conn.prepare(&format!("{SELECT} ORDER BY e.id"))?;
     let mut rows = st.query([])?;
     let mut events = Vec::new();
     let mut parse_error = None;
@@ -122,7 +132,7 @@ pub fn verify(conn: &Connection) -> Result<Result<u64, ChainError>> {
         }
     }
     if let Some(id) = parse_error {
-        return Ok(Err(ChainError::Edited { id }));
+        return Ok(Err(ChainError::Mismatch { id }));
     }
     Ok(verify_chain(events, head))
 }

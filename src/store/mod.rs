@@ -93,6 +93,7 @@ fn init_connection(conn: &mut Connection, keyring: &Path) -> rusqlite::Result<()
     conn.busy_timeout(std::time::Duration::from_secs(5))?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "cache_size", -16_000)?;
     conn.execute("ATTACH DATABASE ?1 AS keyring", [keyring.to_string_lossy()])?;
     Ok(())
 }
@@ -106,13 +107,13 @@ fn build_pool(main: PathBuf, keyring: PathBuf, size: u32) -> Result<Pool> {
 pub fn meta_get(conn: &Connection, schema: &str, key: &str) -> Result<Option<Vec<u8>>> {
     use rusqlite::OptionalExtension;
     let sql = format!("SELECT value FROM {schema}.meta WHERE key = ?1");
-    Ok(conn.query_row(&sql, [key], |r| r.get(0)).optional()?)
+    Ok(conn.prepare_cached(&sql)?.query_row([key], |r| r.get(0)).optional()?)
 }
 
 pub fn meta_set(conn: &Connection, schema: &str, key: &str, value: &[u8]) -> Result<()> {
     let sql = format!(
         "INSERT INTO {schema}.meta(key, value) VALUES (?1, ?2) ON CONFLICT(key) DO UPDATE SET value = excluded.value"
     );
-    conn.execute(&sql, rusqlite::params![key, value])?;
+    conn.prepare_cached(&sql)?.execute(rusqlite::params![key, value])?;
     Ok(())
 }

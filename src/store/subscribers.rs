@@ -83,7 +83,8 @@ pub fn insert(conn: &Connection, s: &NewSubscriber, now: i64) -> Result<()> {
 
 pub fn find_by_index(conn: &Connection, blind_index: &[u8]) -> Result<Option<i64>> {
     Ok(conn
-        .query_row("SELECT subscriber_id FROM addresses WHERE blind_index = ?1", [blind_index], |r| r.get(0))
+        .prepare_cached("SELECT subscriber_id FROM addresses WHERE blind_index = ?1")?
+        .query_row([blind_index], |r| r.get(0))
         .optional()?)
 }
 
