@@ -331,3 +331,30 @@ fn admin_commands_manage_accounts() {
     let o = run(herold(dir.path()).args(["admin", "passwd", "nobody"]));
     assert!(!o.status.success() && text(&o).contains("no such admin"));
 }
+
+#[test]
+fn a_passphrase_can_be_the_master_key_and_can_be_rotated() {
+    let dir = tempfile::tempdir().unwrap();
+    let pass = "correct horse battery staple";
+    let o = run(herold(dir.path()).arg("init").env("HEROLD_PASSPHRASE", pass));
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(!dir.path().join("data/master.key").exists(), "no key file with a passphrase");
+    assert!(run(herold(dir.path()).args(["admin", "list"]).env("HEROLD_PASSPHRASE", pass)).status.success());
+    let o = run(herold(dir.path()).args(["admin", "list"]).env("HEROLD_PASSPHRASE", "wrong horse battery staple"));
+    assert!(text(&o).contains("master key is wrong"), "{}", text(&o));
+    let o = run(herold(dir.path()).args(["admin", "list"]).env("HEROLD_PASSPHRASE", "short"));
+    assert!(text(&o).contains("at least 12 characters"), "{}", text(&o));
+
+    let new = "a completely new passphrase";
+    let mut rotate = herold(dir.path());
+    rotate.args(["rotate-key", "--new-passphrase-stdin"]).env("HEROLD_PASSPHRASE", pass).stdin(Stdio::piped());
+    rotate.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let mut child = rotate.spawn().unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(format!("{new}\n").as_bytes()).unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", text(&o));
+    assert!(run(herold(dir.path()).args(["admin", "list"]).env("HEROLD_PASSPHRASE", new)).status.success());
+    let o = run(herold(dir.path()).args(["admin", "list"]).env("HEROLD_PASSPHRASE", pass));
+    assert!(text(&o).contains("master key is wrong"));
+}
