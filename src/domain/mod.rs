@@ -4,8 +4,10 @@ pub mod address;
 pub mod channel;
 pub mod clock;
 pub mod ids;
+pub mod keywords;
 pub mod ledger;
 pub mod role;
+pub mod segments;
 
 pub use address::{Address, E164, MatrixUserId, Transport};
 pub use channel::{Channel, ChannelDraft, ChannelKind, Frequency, FrequencyPeriod, OptInMode, Texts};
