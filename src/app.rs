@@ -5,11 +5,17 @@ use std::sync::Arc;
 
 use anyhow::Context;
 
+use std::collections::HashMap;
+
 use crate::config::Config;
+use crate::domain::Transport as Kind;
 use crate::domain::{Clock, SystemClock};
 use crate::service::{Service, Settings};
 use crate::store::{self, DataPaths};
+use crate::transport::Transport;
+use crate::transport::sandbox::Sandbox;
 use crate::web::{self, AppState, WebSettings};
+use crate::worker::{Worker, WorkerSettings};
 
 /// Opens the data directory (creating it on first start when `create`) and builds the service.
 pub fn open_service(cfg: &Config, create: bool) -> anyhow::Result<Service> {
@@ -20,8 +26,27 @@ pub fn open_service(cfg: &Config, create: bool) -> anyhow::Result<Service> {
     let settings = Settings {
         default_country: cfg.sms.default_country.clone(),
         session_ttl: i64::from(cfg.admin.session_hours) * 3600,
+        default_language: cfg.conversation.default_language.clone(),
+        confirm_hours: i64::from(cfg.conversation.confirm_hours),
+        auto_reply: cfg.conversation.auto_reply,
     };
     Ok(Service::new(store, vault, clock, settings))
+}
+
+/// The transports this installation has, by kind. Only here are concrete transports named.
+pub fn transports(cfg: &Config) -> HashMap<Kind, Arc<dyn Transport>> {
+    let mut map: HashMap<Kind, Arc<dyn Transport>> = HashMap::new();
+    map.insert(Kind::Sandbox, Arc::new(Sandbox::new(cfg.delivery.sandbox_per_second)));
+    map
+}
+
+pub fn worker_settings(cfg: &Config) -> WorkerSettings {
+    WorkerSettings {
+        batch: i64::from(cfg.delivery.batch),
+        lease_seconds: i64::from(cfg.delivery.lease_seconds),
+        max_attempts: i64::from(cfg.delivery.max_attempts),
+        concurrency: 32,
+    }
 }
 
 /// A built, bound, not yet running application.
@@ -29,6 +54,7 @@ pub struct Application {
     port: u16,
     server: actix_web::dev::Server,
     service: Service,
+    worker: Worker,
     setup_url: Option<String>,
 }
 
@@ -50,7 +76,8 @@ impl Application {
             login_per_account_per_hour: cfg.admin.login_per_account_per_hour,
         };
         let server = web::server(listener, AppState::new(service.clone(), &settings))?;
-        Ok(Self { port, server, service, setup_url })
+        let worker = Worker::new(service.clone(), transports(cfg), worker_settings(cfg));
+        Ok(Self { port, server, service, worker, setup_url })
     }
 
     pub fn port(&self) -> u16 {
@@ -66,9 +93,15 @@ impl Application {
         self.setup_url.as_deref()
     }
 
-    /// Runs until SIGINT/SIGTERM (actix handles both and drains requests).
+    /// Runs the web server and the delivery worker until SIGINT/SIGTERM (actix drains requests; the
+    /// worker finishes its round, and anything it leased but did not record is leased again later).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        self.server.await?;
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let worker = tokio::spawn(self.worker.run(stopped));
+        let result = self.server.await;
+        let _ = stop.send(true);
+        let _ = worker.await;
+        result?;
         Ok(())
     }
 }

@@ -58,6 +58,32 @@ pub struct Config {
     pub pool_size: u32,
     pub admin: AdminConfig,
     pub sms: SmsConfig,
+    pub conversation: ConversationConfig,
+    pub delivery: DeliveryConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationConfig {
+    /// Language of a new subscriber whose first word does not tell (de or en).
+    pub default_language: String,
+    /// How long a double opt-in waits for YES/JA.
+    pub confirm_hours: u32,
+    /// Acknowledge messages that are not commands (they go to the inbox either way).
+    pub auto_reply: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeliveryConfig {
+    /// Deliveries leased per worker round.
+    pub batch: u32,
+    /// Seconds a leased delivery stays with a worker before it returns to the queue.
+    pub lease_seconds: u32,
+    /// Attempts before a delivery counts as failed.
+    pub max_attempts: u32,
+    /// Sandbox sends per second (0: unlimited).
+    pub sandbox_per_second: u32,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -94,6 +120,8 @@ impl Default for Config {
             pool_size: 8,
             admin: AdminConfig { session_hours: 12, login_per_ip_per_minute: 10, login_per_account_per_hour: 20 },
             sms: SmsConfig { default_country: "DE".into() },
+            conversation: ConversationConfig { default_language: "de".into(), confirm_hours: 48, auto_reply: false },
+            delivery: DeliveryConfig { batch: 500, lease_seconds: 60, max_attempts: 8, sandbox_per_second: 0 },
         }
     }
 }
@@ -158,6 +186,18 @@ impl Config {
                 "sms.default_country = {:?} is not an ISO country code like DE",
                 self.sms.default_country
             )));
+        }
+        if !["de", "en"].contains(&self.conversation.default_language.as_str()) {
+            return Err(ConfigError::Invalid("conversation.default_language must be de or en".into()));
+        }
+        if self.conversation.confirm_hours == 0 || self.delivery.batch == 0 || self.delivery.lease_seconds < 5 {
+            return Err(ConfigError::Invalid(
+                "conversation.confirm_hours and delivery.batch must be at least 1, delivery.lease_seconds at least 5"
+                    .into(),
+            ));
+        }
+        if self.delivery.max_attempts == 0 {
+            return Err(ConfigError::Invalid("delivery.max_attempts must be at least 1".into()));
         }
         if self.pool_size == 0 || self.admin.session_hours == 0 {
             return Err(ConfigError::Invalid("pool_size and admin.session_hours must be at least 1".into()));

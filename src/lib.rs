@@ -8,4 +8,6 @@ pub mod domain;
 pub mod service;
 pub mod store;
 pub mod telemetry;
+pub mod transport;
 pub mod web;
+pub mod worker;

@@ -460,6 +460,19 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("get", "/subscribers/new", "editor"),
     ("post", "/subscribers", "editor"),
     ("get", "/subscribers/{id}", "viewer"),
+    ("get", "/broadcasts", "viewer"),
+    ("get", "/broadcasts/new", "editor"),
+    ("post", "/broadcasts/preview", "editor"),
+    ("post", "/broadcasts", "editor"),
+    ("get", "/broadcasts/{id}", "viewer"),
+    ("get", "/broadcasts/{id}/progress", "viewer"),
+    ("post", "/broadcasts/{id}/pause", "editor"),
+    ("post", "/broadcasts/{id}/resume", "editor"),
+    ("post", "/broadcasts/{id}/cancel", "editor"),
+    ("get", "/inbox", "viewer"),
+    ("get", "/sandbox", "editor"),
+    ("get", "/sandbox/screen", "editor"),
+    ("post", "/sandbox", "editor"),
     ("get", "/account", "viewer"),
     ("post", "/account/password", "viewer"),
     ("post", "/account/language", "viewer"),
@@ -558,8 +571,27 @@ async fn authorisation_table_covers_every_route() {
         .await
         .unwrap();
 
+    let (broadcast, _) = app
+        .service
+        .create_broadcast(
+            &herold::service::Actor::Cli,
+            herold::service::broadcasts::Compose {
+                kind: herold::domain::ChannelKind::Broadcast,
+                title: String::new(),
+                body: "Hallo".into(),
+                channels: vec![ch.id],
+                send_at: Some(app.service.now() + 86_400),
+                deadline: None,
+                override_frequency: false,
+                idempotency_key: "auth-table".into(),
+            },
+        )
+        .await
+        .unwrap();
     let concrete = |path: &str| -> String {
-        let id = if path.starts_with("/admins") {
+        let id = if path.starts_with("/broadcasts") {
+            broadcast.id.to_string()
+        } else if path.starts_with("/admins") {
             dummy.id.to_string()
         } else if path.starts_with("/tokens") {
             dummy_token.id.to_string()

@@ -6,6 +6,8 @@ pub mod clock;
 pub mod ids;
 pub mod keywords;
 pub mod ledger;
+pub mod markdown;
+pub mod replies;
 pub mod role;
 pub mod segments;
 

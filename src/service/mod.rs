@@ -1,7 +1,10 @@
 //! Use cases and their transaction boundaries: accounts and sessions, channels, subscribers, the ledger, operations.
 
 pub mod auth;
+pub mod broadcasts;
 pub mod channels;
+pub mod conversation;
+pub mod delivery;
 pub mod ops;
 pub mod subscribers;
 
@@ -80,6 +83,12 @@ pub struct Settings {
     pub default_country: String,
     /// How long an admin session lasts, in seconds.
     pub session_ttl: i64,
+    /// Language of a new subscriber whose first message does not tell (`de` or `en`).
+    pub default_language: String,
+    /// How long a double opt-in waits for YES/JA, in hours.
+    pub confirm_hours: i64,
+    /// Answer messages that are not commands with a short acknowledgement.
+    pub auto_reply: bool,
 }
 
 /// The use cases, shared by the web layer, the CLI and the worker.
@@ -94,11 +103,22 @@ struct Inner {
     clock: Arc<dyn Clock>,
     settings: Settings,
     setup_token: Mutex<Option<String>>,
+    /// Wakes the delivery worker when rows were queued.
+    outbox_ready: tokio::sync::Notify,
 }
 
 impl Service {
     pub fn new(store: Store, vault: Arc<Vault>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
-        Self { inner: Arc::new(Inner { store, vault, clock, settings, setup_token: Mutex::new(None) }) }
+        Self {
+            inner: Arc::new(Inner {
+                store,
+                vault,
+                clock,
+                settings,
+                setup_token: Mutex::new(None),
+                outbox_ready: tokio::sync::Notify::new(),
+            }),
+        }
     }
 
     pub fn store(&self) -> &Store {
@@ -115,5 +135,15 @@ impl Service {
 
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
+    }
+
+    /// Tells the delivery worker that the outbox has new rows.
+    pub fn wake_worker(&self) {
+        self.inner.outbox_ready.notify_one();
+    }
+
+    /// Waits until rows are queued (or `timeout` passes).
+    pub async fn outbox_ready(&self, timeout: std::time::Duration) {
+        let _ = tokio::time::timeout(timeout, self.inner.outbox_ready.notified()).await;
     }
 }

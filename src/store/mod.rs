@@ -1,10 +1,13 @@
 //! All SQL: the connection pool, PRAGMAs, migrations, and one function per query. Runs on blocking threads.
 
 pub mod admins;
+pub mod broadcasts;
 pub mod channels;
+pub mod conversation;
 pub mod ledger;
 pub mod maintenance;
 pub mod open;
+pub mod outbox;
 pub mod sessions;
 pub mod subscribers;
 pub mod tokens;

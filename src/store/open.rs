@@ -12,8 +12,12 @@ use super::{Store, StoreError, build_pool, meta_get, meta_set};
 use crate::crypto::vault::{INDEX_SECRET_AAD, Kek};
 use crate::crypto::{CryptoError, MasterKey, MasterKeySource, Vault};
 
-static MAIN_MIGRATIONS: LazyLock<Migrations<'static>> =
-    LazyLock::new(|| Migrations::new(vec![M::up(include_str!("../../migrations/0001_initial.sql"))]));
+static MAIN_MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
+    Migrations::new(vec![
+        M::up(include_str!("../../migrations/0001_initial.sql")),
+        M::up(include_str!("../../migrations/0002_conversation_delivery.sql")),
+    ])
+});
 static KEYRING_MIGRATIONS: LazyLock<Migrations<'static>> =
     LazyLock::new(|| Migrations::new(vec![M::up(include_str!("../../migrations/keyring/0001_keyring.sql"))]));
 
@@ -23,7 +27,7 @@ pub fn main_migrations() -> &'static Migrations<'static> {
 }
 
 /// Schema versions this binary knows.
-pub const MAIN_SCHEMA: i64 = 1;
+pub const MAIN_SCHEMA: i64 = 2;
 pub const KEYRING_SCHEMA: i64 = 1;
 
 /// Where the files of one installation live.

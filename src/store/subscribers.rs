@@ -163,11 +163,24 @@ pub fn subscriptions(conn: &Connection, id: i64) -> Result<Vec<SubscriptionRow>>
 
 /// Adds a subscription in `state`; a live one for the same channel is a conflict.
 pub fn insert_subscription(conn: &Connection, subscriber: i64, channel: i64, state: &str, now: i64) -> Result<i64> {
+    insert_subscription_until(conn, subscriber, channel, state, now, None)
+}
+
+/// Adds a subscription that expires at `expires_at` unless confirmed (double opt-in).
+pub fn insert_subscription_until(
+    conn: &Connection,
+    subscriber: i64,
+    channel: i64,
+    state: &str,
+    now: i64,
+    expires_at: Option<i64>,
+) -> Result<i64> {
     let res = conn
         .prepare_cached(
-            "INSERT INTO subscriptions(subscriber_id, channel_id, state, created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?4)",
+            "INSERT INTO subscriptions(subscriber_id, channel_id, state, created_at, updated_at, expires_at) \
+             VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
         )?
-        .execute(params![subscriber, channel, state, now]);
+        .execute(params![subscriber, channel, state, now, expires_at]);
     match res {
         Ok(_) => Ok(conn.last_insert_rowid()),
         Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
@@ -181,4 +194,55 @@ pub fn insert_subscription(conn: &Connection, subscriber: i64, channel: i64, sta
 pub fn all_wrapped_keys(conn: &Connection) -> Result<Vec<(i64, Vec<u8>)>> {
     let mut st = conn.prepare("SELECT subscriber_id, wrapped FROM keyring.data_keys")?;
     Ok(st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?)
+}
+
+/// A pending or active subscription.
+#[derive(Debug, Clone)]
+pub struct LiveSubscription {
+    pub id: i64,
+    pub channel_id: i64,
+    pub state: String,
+    pub expires_at: Option<i64>,
+}
+
+pub fn live(conn: &Connection, subscriber: i64) -> Result<Vec<LiveSubscription>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, channel_id, state, expires_at FROM subscriptions \
+         WHERE subscriber_id = ?1 AND state IN ('pending', 'active') ORDER BY id",
+    )?;
+    Ok(st
+        .query_map([subscriber], |r| {
+            Ok(LiveSubscription { id: r.get(0)?, channel_id: r.get(1)?, state: r.get(2)?, expires_at: r.get(3)? })
+        })?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+pub fn set_state(conn: &Connection, id: i64, state: &str, now: i64) -> Result<()> {
+    conn.prepare_cached("UPDATE subscriptions SET state = ?2, updated_at = ?3, expires_at = NULL WHERE id = ?1")?
+        .execute(params![id, state, now])?;
+    Ok(())
+}
+
+/// Pending opt-ins past their time: (subscription, subscriber, channel).
+pub fn due_expiries(conn: &Connection, now: i64, limit: i64) -> Result<Vec<(i64, i64, i64)>> {
+    let mut st = conn.prepare_cached(
+        "SELECT id, subscriber_id, channel_id FROM subscriptions WHERE state = 'pending' AND expires_at <= ?1 LIMIT ?2",
+    )?;
+    Ok(st
+        .query_map(params![now, limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?)
+}
+
+/// The sealed address of a subscriber on one transport.
+pub fn address_on(conn: &Connection, subscriber: i64, transport: &str) -> Result<Option<Vec<u8>>> {
+    Ok(conn
+        .prepare_cached("SELECT sealed FROM addresses WHERE subscriber_id = ?1 AND transport = ?2")?
+        .query_row(params![subscriber, transport], |r| r.get(0))
+        .optional()?)
+}
+
+pub fn set_language(conn: &Connection, subscriber: i64, language: &str) -> Result<()> {
+    conn.prepare_cached("UPDATE subscribers SET language = ?2 WHERE id = ?1")?
+        .execute(params![subscriber, language])?;
+    Ok(())
 }

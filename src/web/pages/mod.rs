@@ -2,10 +2,13 @@
 
 pub mod account;
 pub mod admins;
+pub mod broadcasts;
 pub mod channels;
 pub mod dashboard;
+pub mod inbox;
 pub mod login;
 pub mod misc;
+pub mod sandbox;
 pub mod subscribers;
 pub mod tokens;
 

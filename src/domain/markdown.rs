@@ -1,0 +1,95 @@
+//! Newsletter bodies: Markdown to sanitised HTML (for Matrix) and to plain text (for SMS).
+
+use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd, html};
+
+/// Sanitised HTML: the tags Matrix clients render, no scripts, no styles, no images from elsewhere.
+pub fn to_html(markdown: &str) -> String {
+    let mut raw = String::new();
+    html::push_html(&mut raw, Parser::new_ext(markdown, Options::ENABLE_STRIKETHROUGH));
+    ammonia::Builder::default()
+        .tags(
+            [
+                "p",
+                "br",
+                "strong",
+                "em",
+                "del",
+                "a",
+                "ul",
+                "ol",
+                "li",
+                "blockquote",
+                "code",
+                "pre",
+                "h1",
+                "h2",
+                "h3",
+                "h4",
+                "hr",
+            ]
+            .into(),
+        )
+        .link_rel(Some("noopener noreferrer"))
+        .url_schemes(["https", "http", "mailto", "tel", "sms"].into())
+        .clean(&raw)
+        .to_string()
+}
+
+/// Plain text: formatting dropped, links as `text (url)`, list items with `- `, paragraphs apart.
+pub fn to_text(markdown: &str) -> String {
+    let mut out = String::new();
+    let mut link: Option<String> = None;
+    for ev in Parser::new_ext(markdown, Options::ENABLE_STRIKETHROUGH) {
+        match ev {
+            Event::Text(t) | Event::Code(t) => out.push_str(&t),
+            Event::SoftBreak => out.push(' '),
+            Event::HardBreak => out.push('\n'),
+            Event::Start(Tag::Item) => out.push_str("- "),
+            Event::Start(Tag::Link { dest_url, .. }) => link = Some(dest_url.to_string()),
+            Event::End(TagEnd::Link) => {
+                if let Some(url) = link.take()
+                    && !out.ends_with(url.as_str())
+                {
+                    out.push_str(&format!(" ({url})"));
+                }
+            }
+            Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::CodeBlock | TagEnd::BlockQuote(_)) => {
+                out.push_str("\n\n")
+            }
+            Event::End(TagEnd::Item) => out.push('\n'),
+            Event::End(TagEnd::List(_)) => out.push('\n'),
+            Event::Rule => out.push_str("\n---\n"),
+            _ => {}
+        }
+    }
+    let lines: Vec<&str> = out.lines().map(str::trim_end).collect();
+    let mut text = lines.join("\n");
+    while text.contains("\n\n\n") {
+        text = text.replace("\n\n\n", "\n\n");
+    }
+    text.trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_is_sanitised() {
+        let h = to_html(
+            "**Sommerfest** am *Samstag*\n\n<script>alert(1)</script>\n\n[Anmeldung](https://example.org/a)\n\n<img src=x onerror=alert(1)>",
+        );
+        assert!(h.contains("<strong>Sommerfest</strong>") && h.contains("<em>Samstag</em>"));
+        assert!(h.contains("href=\"https://example.org/a\""));
+        assert!(!h.contains("<script") && !h.contains("onerror") && !h.contains("<img"));
+        assert!(!to_html("[x](javascript:alert(1))").contains("javascript"));
+    }
+
+    #[test]
+    fn text_keeps_words_and_links() {
+        let t = to_text(
+            "# Neues\n\n**Sommerfest** am *Samstag*.\n\n- Kuchen\n- Musik\n\nMehr: [hier](https://example.org/a)",
+        );
+        assert_eq!(t, "Neues\n\nSommerfest am Samstag.\n\n- Kuchen\n- Musik\n\nMehr: hier (https://example.org/a)");
+    }
+}

@@ -1,0 +1,234 @@
+//! Broadcasts and newsletters: preview (encoding, segments, audience), create with an idempotency key,
+//! the declared frequency, schedule, pause, resume, cancel, and progress with rate and ETA.
+
+use serde::{Deserialize, Serialize};
+
+use super::{Actor, Result, Service, ServiceError};
+use crate::domain::segments::{self, Segments};
+use crate::domain::{ChannelKind, markdown};
+use crate::store::broadcasts::{self, Broadcast, NewBroadcast};
+use crate::store::{channels, outbox};
+
+/// SMS broadcasts longer than this many parts are refused (a newsletter links to its archive instead).
+pub const MAX_SMS_PARTS: u32 = 10;
+pub const MAX_BODY_CHARS: usize = 20_000;
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Compose {
+    pub kind: ChannelKind,
+    #[serde(default)]
+    pub title: String,
+    pub body: String,
+    pub channels: Vec<i64>,
+    /// Unix time to send at; `None` sends now.
+    pub send_at: Option<i64>,
+    /// Nothing is delivered after this time.
+    pub deadline: Option<i64>,
+    /// Send even though a channel's declared frequency is used up (audited).
+    #[serde(default)]
+    pub override_frequency: bool,
+    /// The same key twice creates one broadcast.
+    pub idempotency_key: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Preview {
+    pub sms_text: String,
+    pub html: Option<String>,
+    pub segments: Segments,
+    /// Recipients per transport (distinct subscribers).
+    pub audience: Vec<(String, i64)>,
+    /// SMS segments in total: segments × SMS and sandbox recipients.
+    pub total_segments: i64,
+}
+
+/// A broadcast with its live figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct Progress {
+    #[serde(flatten)]
+    pub broadcast: Broadcast,
+    pub queued: i64,
+    pub percent: f64,
+    /// Deliveries per minute over the last minute.
+    pub rate_per_minute: i64,
+    pub eta_seconds: Option<i64>,
+}
+
+fn render(kind: ChannelKind, title: &str, body: &str) -> (String, Option<String>) {
+    match kind {
+        ChannelKind::Broadcast => (body.trim().to_string(), None),
+        ChannelKind::Newsletter => {
+            let text = markdown::to_text(body);
+            let html = markdown::to_html(body);
+            let title = title.trim();
+            if title.is_empty() {
+                (text, Some(html))
+            } else {
+                let esc = ammonia::clean_text(title);
+                (format!("{title}\n\n{text}"), Some(format!("<h3>{esc}</h3>{html}")))
+            }
+        }
+    }
+}
+
+impl Service {
+    pub async fn preview(&self, kind: ChannelKind, title: &str, body: &str, channels: Vec<i64>) -> Result<Preview> {
+        let (sms_text, html) = render(kind, title, body);
+        let segments = segments::count(&sms_text);
+        let audience = self.store().call(move |c| outbox::audience(c, &channels)).await?;
+        let sms: i64 = audience.iter().filter(|(t, _)| t != "matrix").map(|(_, n)| n).sum();
+        Ok(Preview { total_segments: sms * i64::from(segments.parts), sms_text, html, segments, audience })
+    }
+
+    /// Creates (or, for a known idempotency key, returns) a broadcast; one due now is materialised at once.
+    pub async fn create_broadcast(&self, actor: &Actor, c: Compose) -> Result<(Broadcast, bool)> {
+        let body = c.body.trim().to_string();
+        if body.is_empty() {
+            return Err(ServiceError::Invalid("the message is empty".into()));
+        }
+        if body.chars().count() > MAX_BODY_CHARS {
+            return Err(ServiceError::Invalid(format!("the message is longer than {MAX_BODY_CHARS} characters")));
+        }
+        if c.channels.is_empty() {
+            return Err(ServiceError::Invalid("choose at least one channel".into()));
+        }
+        let key = c.idempotency_key.trim().to_string();
+        if key.is_empty() || key.len() > 100 {
+            return Err(ServiceError::Invalid("a broadcast needs an idempotency key of 1 to 100 characters".into()));
+        }
+        let (sms_text, html) = render(c.kind, &c.title, &body);
+        let parts = segments::count(&sms_text).parts;
+        if parts > MAX_SMS_PARTS {
+            return Err(ServiceError::Invalid(format!(
+                "as SMS this is {parts} parts; at most {MAX_SMS_PARTS} are sent. Shorten it."
+            )));
+        }
+        let now = self.now();
+        let send_at = c.send_at.unwrap_or(now).max(now);
+        if let Some(d) = c.deadline
+            && d <= send_at
+        {
+            return Err(ServiceError::Invalid("the deadline must be after the send time".into()));
+        }
+        let chans = c.channels.clone();
+        let existing = self
+            .store()
+            .call(move |conn| chans.iter().map(|id| channels::by_id(conn, *id)).collect::<Result<Vec<_>, _>>());
+        let chosen = existing.await.map_err(|e| match ServiceError::from(e) {
+            ServiceError::NotFound => ServiceError::Invalid("one of the channels does not exist".into()),
+            e => e,
+        })?;
+        for ch in &chosen {
+            let Some(f) = ch.draft.frequency else { continue };
+            let (id, since) = (ch.id, send_at - f.period.seconds());
+            let used = self.store().call(move |conn| broadcasts::count_for_channel_since(conn, id, since)).await?;
+            if used >= i64::from(f.max) && !c.override_frequency {
+                return Err(ServiceError::Invalid(format!(
+                    "{} promised {}; {used} already went out or are planned. Send anyway only with an override.",
+                    ch.draft.name,
+                    f.describe_en()
+                )));
+            }
+            if used >= i64::from(f.max) {
+                tracing::warn!(channel = ch.id, actor = %actor, "declared frequency overridden");
+            }
+        }
+        let new = NewBroadcast {
+            kind: c.kind.as_str().into(),
+            title: c.title.trim().into(),
+            body,
+            sms_text,
+            html,
+            idempotency_key: key,
+            send_at,
+            deadline: c.deadline,
+            frequency_override: c.override_frequency,
+            created_by: actor.to_string(),
+            channels: c.channels,
+        };
+        let (id, created) = self.store().call(move |conn| broadcasts::insert(conn, &new, now)).await?;
+        if created {
+            tracing::info!(broadcast = id, actor = %actor, "broadcast created");
+            self.start_due_broadcasts().await?;
+        }
+        Ok((self.broadcast(id).await?, created))
+    }
+
+    /// Materialises every scheduled broadcast whose time has come.
+    pub async fn start_due_broadcasts(&self) -> Result<usize> {
+        let now = self.now();
+        let started = self
+            .store()
+            .call(move |c| {
+                let due = broadcasts::due(c, now)?;
+                for id in &due {
+                    let n = outbox::materialise(c, *id, now)?;
+                    tracing::info!(broadcast = id, deliveries = n, "broadcast started");
+                }
+                Ok(due.len())
+            })
+            .await?;
+        if started > 0 {
+            self.wake_worker();
+        }
+        Ok(started)
+    }
+
+    pub async fn broadcast(&self, id: i64) -> Result<Broadcast> {
+        Ok(self.store().call(move |c| broadcasts::get(c, id)).await?)
+    }
+
+    pub async fn broadcasts(&self, limit: i64) -> Result<Vec<Broadcast>> {
+        Ok(self.store().call(move |c| broadcasts::list(c, limit)).await?)
+    }
+
+    pub async fn progress(&self, id: i64) -> Result<Progress> {
+        let now = self.now();
+        let (b, rate) =
+            self.store().call(move |c| Ok((broadcasts::get(c, id)?, outbox::recent_rate(c, id, now, 60)?))).await?;
+        let done = b.sent + b.failed + b.cancelled;
+        let queued = (b.total - done).max(0);
+        let percent = if b.total == 0 { 100.0 } else { done as f64 * 100.0 / b.total as f64 };
+        let eta_seconds = (rate > 0 && queued > 0).then(|| queued * 60 / rate);
+        Ok(Progress { broadcast: b, queued, percent, rate_per_minute: rate, eta_seconds })
+    }
+
+    pub async fn pause_broadcast(&self, id: i64, reason: &str) -> Result<()> {
+        let (now, reason) = (self.now(), reason.to_string());
+        self.store()
+            .call(move |c| broadcasts::transition(c, id, &["sending", "scheduled"], "paused", Some(&reason), now))
+            .await?;
+        tracing::info!(broadcast = id, "broadcast paused");
+        Ok(())
+    }
+
+    pub async fn resume_broadcast(&self, id: i64) -> Result<()> {
+        let now = self.now();
+        self.store()
+            .call(move |c| {
+                let b = broadcasts::get(c, id)?;
+                let to = if b.started_at.is_some() { "sending" } else { "scheduled" };
+                broadcasts::transition(c, id, &["paused"], to, None, now)
+            })
+            .await?;
+        self.start_due_broadcasts().await?;
+        self.wake_worker();
+        tracing::info!(broadcast = id, "broadcast resumed");
+        Ok(())
+    }
+
+    pub async fn cancel_broadcast(&self, id: i64) -> Result<()> {
+        let now = self.now();
+        self.store()
+            .call(move |c| {
+                let tx = c.transaction()?;
+                broadcasts::transition(&tx, id, &["scheduled", "sending", "paused"], "cancelled", None, now)?;
+                outbox::cancel_broadcast(&tx, id, "broadcast cancelled", now)?;
+                tx.commit()?;
+                Ok(())
+            })
+            .await?;
+        tracing::info!(broadcast = id, "broadcast cancelled");
+        Ok(())
+    }
+}

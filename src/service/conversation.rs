@@ -1,0 +1,457 @@
+//! The inbound pipeline every transport feeds: address → subscriber (created pseudonymously on first
+//! contact) → keyword grammar → opt-in, confirmation, opt-out, help, data request, or the admin inbox.
+//! Every consent step is a ledger event with the exact text (sealed); every reply goes through the outbox.
+
+use rusqlite::Connection;
+use serde::Serialize;
+
+use super::{Result, Service};
+use crate::crypto::{DataKey, Vault};
+use crate::domain::keywords::{self, Command, Lang, Verb};
+use crate::domain::{Address, Channel, ConsentKind, OptInMode, SubscriberId, Transport, replies};
+use crate::store::ledger::{self, NewEvent};
+use crate::store::subscribers::{self as subs, NewSubscriber};
+use crate::store::{StoreError, channels, conversation, outbox};
+
+/// Longest inbound text kept (longer texts are cut, and the cut is marked).
+pub const MAX_INBOUND_BYTES: usize = 16 * 1024;
+
+/// A message that arrived on a transport.
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    pub transport: Transport,
+    /// The sender as the transport gives it (a phone number or Matrix id).
+    pub from: String,
+    pub text: String,
+    /// The gateway's id for this message: a retry with the same id is recognised and ignored.
+    pub gateway_message_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// Seen before (same gateway message id): nothing done again.
+    Duplicate,
+    Pending,
+    Subscribed,
+    AlreadySubscribed,
+    OptedOut,
+    NotSubscribed,
+    ChooseChannel,
+    Help,
+    MyData,
+    DeleteRequested,
+    Inbox,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Received {
+    pub subscriber: String,
+    pub outcome: Outcome,
+    pub replies: usize,
+}
+
+struct Ctx<'a> {
+    vault: &'a Vault,
+    key: DataKey,
+    subscriber: i64,
+    transport: Transport,
+    lang: Lang,
+    now: i64,
+    inbound_sealed: Vec<u8>,
+    gateway_id: Option<String>,
+    replies: Vec<String>,
+    confirm_hours: i64,
+}
+
+impl Ctx<'_> {
+    fn event(&self, kind: ConsentKind, ch: &Channel) -> NewEvent {
+        NewEvent {
+            at: self.now,
+            subscriber: self.subscriber,
+            channel: Some(ch.id),
+            transport: Some(self.transport.as_str().into()),
+            kind,
+            gateway_message_id: self.gateway_id.clone(),
+            inbound_sealed: Some(self.inbound_sealed.clone()),
+            wording_version: Some(ch.wording_version),
+            wording_sha256: Some(ch.draft.wording_sha256().to_vec()),
+            actor: "subscriber".into(),
+        }
+    }
+}
+
+impl Service {
+    /// Handles one inbound message durably: when this returns `Ok`, the message, its ledger events and
+    /// the replies are committed.
+    pub async fn receive(&self, msg: Inbound) -> Result<Received> {
+        let address = Address::parse(msg.transport, &msg.from, &self.settings().default_country)?;
+        let mut text = msg.text;
+        if text.len() > MAX_INBOUND_BYTES {
+            let mut cut = MAX_INBOUND_BYTES;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
+            text.push_str(" […]");
+        }
+        let command = keywords::parse(&text);
+        let (vault, now) = (self.vault().clone(), self.now());
+        let settings = self.settings().clone();
+        let received = self
+            .store()
+            .call(move |c| {
+                let blind = vault.blind_index(&address).to_vec();
+                let (subscriber, key) = find_or_create(c, &vault, &address, &blind, &settings.default_language, now)?;
+                let tx = c.transaction()?;
+                if let Some(g) = &msg.gateway_message_id
+                    && !conversation::first_time(&tx, msg.transport.as_str(), g, now)?
+                {
+                    return Ok(Received {
+                        subscriber: SubscriberId(subscriber).to_string(),
+                        outcome: Outcome::Duplicate,
+                        replies: 0,
+                    });
+                }
+                let stored_lang: String =
+                    tx.query_row("SELECT language FROM subscribers WHERE id = ?1", [subscriber], |r| r.get(0))?;
+                let lang = match &command {
+                    Command::Keyword { lang: Some(l), .. } => {
+                        subs::set_language(&tx, subscriber, l.code())?;
+                        *l
+                    }
+                    _ => Lang::parse(&stored_lang).unwrap_or(Lang::De),
+                };
+                let mut ctx = Ctx {
+                    inbound_sealed: key.seal("inbound", text.as_bytes()),
+                    vault: &vault,
+                    key,
+                    subscriber,
+                    transport: msg.transport,
+                    lang,
+                    now,
+                    gateway_id: msg.gateway_message_id.clone(),
+                    replies: vec![],
+                    confirm_hours: settings.confirm_hours,
+                };
+                if msg.transport == Transport::Sandbox {
+                    conversation::insert_sandbox_inbound(&tx, subscriber, &ctx.inbound_sealed, now)?;
+                }
+                let outcome = dispatch(&tx, &mut ctx, &command, settings.auto_reply)?;
+                for r in &ctx.replies {
+                    let sealed = ctx.key.seal("reply", r.as_bytes());
+                    outbox::enqueue_reply(&tx, subscriber, msg.transport.as_str(), &sealed, now)?;
+                }
+                tx.commit()?;
+                let _ = ctx.vault;
+                Ok(Received { subscriber: SubscriberId(subscriber).to_string(), outcome, replies: ctx.replies.len() })
+            })
+            .await?;
+        if received.replies > 0 {
+            self.wake_worker();
+        }
+        tracing::info!(subscriber = %received.subscriber, outcome = ?received.outcome, "inbound message handled");
+        Ok(received)
+    }
+
+    /// Expires pending opt-ins past their time; returns how many.
+    pub async fn expire_pending(&self) -> Result<usize> {
+        let now = self.now();
+        Ok(self
+            .store()
+            .call(move |c| {
+                let due = subs::due_expiries(c, now, 1000)?;
+                let tx = c.transaction()?;
+                for (id, subscriber, channel) in &due {
+                    subs::set_state(&tx, *id, "expired", now)?;
+                    let ch = channels::by_id(&tx, *channel)?;
+                    ledger::append(
+                        &tx,
+                        NewEvent {
+                            at: now,
+                            subscriber: *subscriber,
+                            channel: Some(*channel),
+                            transport: None,
+                            kind: ConsentKind::OptInExpired,
+                            gateway_message_id: None,
+                            inbound_sealed: None,
+                            wording_version: Some(ch.wording_version),
+                            wording_sha256: Some(ch.draft.wording_sha256().to_vec()),
+                            actor: "system".into(),
+                        },
+                    )?;
+                }
+                tx.commit()?;
+                Ok(due.len())
+            })
+            .await?)
+    }
+}
+
+/// Finds the subscriber with this address, or creates a pseudonymous one (data key first, in the keyring).
+fn find_or_create(
+    c: &mut Connection,
+    vault: &Vault,
+    address: &Address,
+    blind: &[u8],
+    language: &str,
+    now: i64,
+) -> Result<(i64, DataKey), StoreError> {
+    if let Some(id) = subs::find_by_index(c, blind)? {
+        let wrapped =
+            subs::wrapped_key(c, id)?.ok_or_else(|| StoreError::Corrupt("a subscriber has no data key".into()))?;
+        return Ok((id, vault.unwrap_data_key(SubscriberId(id), &wrapped)?));
+    }
+    let id = SubscriberId::random();
+    let (key, wrapped) = vault.new_data_key(id);
+    let row = NewSubscriber {
+        id: id.0,
+        language: language.into(),
+        wrapped_key: wrapped,
+        blind_index: blind.to_vec(),
+        transport: address.transport().as_str().into(),
+        sealed_address: key.seal("address", address.as_str().as_bytes()),
+    };
+    subs::insert_keys(c, std::slice::from_ref(&row))?;
+    if let Err(e) = subs::insert(c, &row, now) {
+        let _ = subs::delete_keys(c, std::slice::from_ref(&row));
+        return Err(e);
+    }
+    Ok((id.0, key))
+}
+
+/// Channels one can join on this transport.
+fn open_channels(c: &Connection, t: Transport) -> Result<Vec<Channel>, StoreError> {
+    Ok(channels::list(c)?.into_iter().filter(|ch| ch.draft.transports.contains(&t)).collect())
+}
+
+fn dispatch(c: &Connection, ctx: &mut Ctx<'_>, command: &Command, auto_reply: bool) -> Result<Outcome, StoreError> {
+    let Command::Keyword { verb, channel, all, .. } = command else {
+        conversation::insert_inbox(
+            c,
+            ctx.subscriber,
+            ctx.transport.as_str(),
+            ctx.gateway_id.as_deref(),
+            &ctx.inbound_sealed,
+            ctx.now,
+        )?;
+        if auto_reply {
+            ctx.replies.push(match ctx.lang {
+                Lang::De => "Danke, deine Nachricht ist angekommen. Hilfe: HILFE".into(),
+                Lang::En => "Thanks, your message has arrived. Help: HELP".into(),
+            });
+        }
+        return Ok(Outcome::Inbox);
+    };
+    let live = subs::live(c, ctx.subscriber)?;
+    match verb {
+        Verb::Yes if live.iter().any(|s| s.state == "pending") => {
+            for s in live.iter().filter(|s| s.state == "pending") {
+                let ch = channels::by_id(c, s.channel_id)?;
+                subs::set_state(c, s.id, "active", ctx.now)?;
+                ledger::append(c, ctx.event(ConsentKind::OptInConfirmed, &ch))?;
+                ctx.replies.push(replies::welcome(&ch, ctx.lang));
+            }
+            Ok(Outcome::Subscribed)
+        }
+        Verb::OptIn | Verb::Yes => opt_in(c, ctx, channel.as_deref(), &live),
+        Verb::OptOut => {
+            let mut leaving = Vec::new();
+            for s in &live {
+                let ch = channels::by_id(c, s.channel_id)?;
+                if *all || channel.is_none() || channel.as_deref() == Some(ch.draft.keyword.as_str()) {
+                    leaving.push((s.id, ch));
+                }
+            }
+            if leaving.is_empty() {
+                ctx.replies.push(replies::not_subscribed(ctx.lang));
+                return Ok(Outcome::NotSubscribed);
+            }
+            // The confirmation is queued first (replies go ahead of broadcasts) and is the last message:
+            // the same transaction cancels every queued broadcast delivery this address no longer wants.
+            let names: Vec<String> = leaving.iter().map(|(_, ch)| ch.draft.name.clone()).collect();
+            ctx.replies.push(replies::goodbye(&names, ctx.lang));
+            for (id, ch) in &leaving {
+                subs::set_state(c, *id, "unsubscribed", ctx.now)?;
+                ledger::append(c, ctx.event(ConsentKind::OptOut, ch))?;
+            }
+            outbox::cancel_for_subscriber(c, ctx.subscriber, ctx.now)?;
+            Ok(Outcome::OptedOut)
+        }
+        Verb::Help => {
+            let mut active = Vec::new();
+            for s in live.iter().filter(|s| s.state == "active") {
+                let ch = channels::by_id(c, s.channel_id)?;
+                active.push((ch.draft.name.clone(), ch.draft.keyword.clone()));
+            }
+            ctx.replies.push(replies::help(&active, ctx.lang));
+            Ok(Outcome::Help)
+        }
+        Verb::MyData => {
+            let created: i64 =
+                c.query_row("SELECT created_at FROM subscribers WHERE id = ?1", [ctx.subscriber], |r| r.get(0))?;
+            let since = crate::domain::clock::format_utc(created);
+            let mut names = Vec::new();
+            for s in &live {
+                names.push(channels::by_id(c, s.channel_id)?.draft.name);
+            }
+            let inbox = conversation::inbox_count_for(c, ctx.subscriber)? as usize;
+            ctx.replies.push(replies::my_data(&since, &names, inbox, ctx.lang));
+            Ok(Outcome::MyData)
+        }
+        Verb::Delete => {
+            // Erasure by message is confirmed by an admin until self-service erasure lands; the request
+            // itself is kept in the inbox so it cannot be missed.
+            conversation::insert_inbox(
+                c,
+                ctx.subscriber,
+                ctx.transport.as_str(),
+                ctx.gateway_id.as_deref(),
+                &ctx.inbound_sealed,
+                ctx.now,
+            )?;
+            ctx.replies.push(replies::delete_received(ctx.lang));
+            Ok(Outcome::DeleteRequested)
+        }
+    }
+}
+
+fn opt_in(
+    c: &Connection,
+    ctx: &mut Ctx<'_>,
+    keyword: Option<&str>,
+    live: &[subs::LiveSubscription],
+) -> Result<Outcome, StoreError> {
+    let open = open_channels(c, ctx.transport)?;
+    let chosen = match keyword {
+        Some(k) => open.iter().find(|ch| ch.draft.keyword == k),
+        None if open.len() == 1 => open.first(),
+        None => None,
+    };
+    let Some(ch) = chosen else {
+        let kws: Vec<String> = open.iter().map(|ch| ch.draft.keyword.clone()).collect();
+        ctx.replies.push(replies::choose_channel(&kws, ctx.lang));
+        return Ok(Outcome::ChooseChannel);
+    };
+    if let Some(s) = live.iter().find(|s| s.channel_id == ch.id) {
+        if s.state == "active" {
+            ctx.replies.push(replies::already(ch, ctx.lang));
+            return Ok(Outcome::AlreadySubscribed);
+        }
+        // Pending: ask again, without a second request event.
+        ctx.replies.push(replies::confirm_request(ch, ctx.lang, ctx.confirm_hours));
+        return Ok(Outcome::Pending);
+    }
+    match ch.draft.opt_in {
+        OptInMode::Double => {
+            let expires = ctx.now + ctx.confirm_hours * 3600;
+            subs::insert_subscription_until(c, ctx.subscriber, ch.id, "pending", ctx.now, Some(expires))?;
+            ledger::append(c, ctx.event(ConsentKind::OptInRequested, ch))?;
+            ctx.replies.push(replies::confirm_request(ch, ctx.lang, ctx.confirm_hours));
+            Ok(Outcome::Pending)
+        }
+        OptInMode::Single => {
+            subs::insert_subscription(c, ctx.subscriber, ch.id, "active", ctx.now)?;
+            ledger::append(c, ctx.event(ConsentKind::OptInConfirmed, ch))?;
+            ctx.replies.push(replies::welcome(ch, ctx.lang));
+            Ok(Outcome::Subscribed)
+        }
+    }
+}
+
+/// A line on a sandbox phone's screen, opened.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScreenLine {
+    pub at: i64,
+    /// Typed by the phone (true) or sent by herold.
+    pub inbound: bool,
+    pub text: String,
+    pub state: String,
+}
+
+/// An inbox message, opened for admins.
+#[derive(Debug, Clone, Serialize)]
+pub struct InboxMessage {
+    pub id: i64,
+    pub subscriber: String,
+    pub transport: String,
+    pub text: String,
+    pub received_at: i64,
+}
+
+impl Service {
+    /// The sandbox phones: pseudonymous id and number.
+    pub async fn sandbox_phones(&self) -> Result<Vec<(String, String)>> {
+        let vault = self.vault().clone();
+        Ok(self
+            .store()
+            .call(move |c| {
+                let mut out = Vec::new();
+                for (id, sealed) in conversation::sandbox_phones(c)? {
+                    let Some(w) = subs::wrapped_key(c, id)? else { continue };
+                    let key = vault.unwrap_data_key(SubscriberId(id), &w)?;
+                    out.push((SubscriberId(id).to_string(), key.open_string("address", &sealed)?.to_string()));
+                }
+                Ok(out)
+            })
+            .await?)
+    }
+
+    /// The last messages on one sandbox phone's screen, oldest first.
+    pub async fn sandbox_screen(&self, phone: SubscriberId) -> Result<Vec<ScreenLine>> {
+        let vault = self.vault().clone();
+        Ok(self
+            .store()
+            .call(move |c| {
+                let Some(w) = subs::wrapped_key(c, phone.0)? else { return Ok(vec![]) };
+                let key = vault.unwrap_data_key(phone, &w)?;
+                let lines = conversation::sandbox_screen(c, phone.0, 100)?;
+                Ok(lines
+                    .into_iter()
+                    .map(|l| {
+                        let text = match (&l.sealed, l.plain) {
+                            (Some(s), _) => key
+                                .open_string(if l.inbound { "inbound" } else { "reply" }, s)
+                                .map(|t| t.to_string())
+                                .unwrap_or_else(|_| "(unreadable)".into()),
+                            (None, Some(p)) => p,
+                            (None, None) => String::new(),
+                        };
+                        ScreenLine { at: l.at, inbound: l.inbound, text, state: l.state }
+                    })
+                    .collect())
+            })
+            .await?)
+    }
+
+    /// The admin inbox, newest first, with texts opened.
+    pub async fn inbox(&self, limit: i64, offset: i64) -> Result<(Vec<InboxMessage>, i64)> {
+        let vault = self.vault().clone();
+        Ok(self
+            .store()
+            .call(move |c| {
+                let (rows, total) = conversation::inbox(c, limit, offset)?;
+                let mut out = Vec::with_capacity(rows.len());
+                for r in rows {
+                    let id = SubscriberId(r.subscriber_id);
+                    let text = match subs::wrapped_key(c, r.subscriber_id)? {
+                        Some(w) => vault
+                            .unwrap_data_key(id, &w)?
+                            .open_string("inbound", &r.text_sealed)
+                            .map(|t| t.to_string())
+                            .unwrap_or_else(|_| "(unreadable)".into()),
+                        None => "(erased)".into(),
+                    };
+                    out.push(InboxMessage {
+                        id: r.id,
+                        subscriber: id.to_string(),
+                        transport: r.transport,
+                        text,
+                        received_at: r.received_at,
+                    });
+                }
+                Ok((out, total))
+            })
+            .await?)
+    }
+}

@@ -1,0 +1,102 @@
+//! The delivery side of the outbox for the worker: lease due rows and turn them into messages (opening
+//! addresses with each subscriber's key), record outcomes, and run the periodic chores.
+
+use std::collections::HashMap;
+
+use super::{Result, Service};
+use crate::domain::{Address, SubscriberId, Transport};
+use crate::store::StoreError;
+use crate::store::broadcasts::{self, Broadcast};
+use crate::store::outbox::{self, Claimed, Outcome};
+use crate::store::subscribers as subs;
+
+/// A leased delivery ready to send.
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub claimed: Claimed,
+    pub transport: Transport,
+    pub to: Address,
+    pub text: String,
+    pub html: Option<String>,
+}
+
+impl Service {
+    /// Leases up to `limit` due deliveries. Rows that cannot be sent (deadline passed, address gone)
+    /// are recorded at once and not returned.
+    pub async fn lease_jobs(&self, limit: i64, lease_seconds: i64) -> Result<Vec<Job>> {
+        let (vault, now) = (self.vault().clone(), self.now());
+        self.store()
+            .call(move |c| {
+                let claimed = outbox::claim(c, now, lease_seconds, limit)?;
+                let mut cache: HashMap<i64, Broadcast> = HashMap::new();
+                let mut jobs = Vec::with_capacity(claimed.len());
+                let mut dropped = Vec::new();
+                for cl in claimed {
+                    let broadcast = match cl.broadcast_id {
+                        Some(b) if !cache.contains_key(&b) => {
+                            cache.insert(b, broadcasts::get(c, b)?);
+                            cache.get(&b)
+                        }
+                        Some(b) => cache.get(&b),
+                        None => None,
+                    };
+                    if let Some(b) = broadcast
+                        && b.deadline.is_some_and(|d| d <= now)
+                    {
+                        dropped.push((cl, Outcome::Cancel { reason: "deadline passed".into() }));
+                        continue;
+                    }
+                    let id = SubscriberId(cl.subscriber_id);
+                    let (Some(wrapped), Some(sealed), Ok(transport)) = (
+                        subs::wrapped_key(c, cl.subscriber_id)?,
+                        subs::address_on(c, cl.subscriber_id, &cl.transport)?,
+                        Transport::parse(&cl.transport),
+                    ) else {
+                        dropped.push((cl, Outcome::Cancel { reason: "address no longer stored".into() }));
+                        continue;
+                    };
+                    let key = vault.unwrap_data_key(id, &wrapped)?;
+                    let plain = key.open_string("address", &sealed)?;
+                    let to = Address::from_stored(transport, &plain).map_err(|e| StoreError::Corrupt(e.0))?;
+                    let (text, html) = match (&cl.body_sealed, broadcast) {
+                        (Some(body), _) => (key.open_string("reply", body)?.to_string(), None),
+                        (None, Some(b)) => (b.sms_text.clone(), b.html.clone()),
+                        (None, None) => {
+                            dropped.push((cl, Outcome::Failed { error: "a delivery without a body".into() }));
+                            continue;
+                        }
+                    };
+                    jobs.push(Job { claimed: cl, transport, to, text, html });
+                }
+                if !dropped.is_empty() {
+                    outbox::record(c, &dropped, now)?;
+                }
+                Ok(jobs)
+            })
+            .await
+            .map_err(Into::into)
+    }
+
+    /// Records the outcomes of a batch in one transaction.
+    pub async fn record_outcomes(&self, results: Vec<(Claimed, Outcome)>) -> Result<()> {
+        let now = self.now();
+        Ok(self.store().call(move |c| outbox::record(c, &results, now)).await?)
+    }
+
+    /// Periodic chores: expired leases back to the queue, due schedules started, stale opt-ins expired.
+    pub async fn chores(&self) -> Result<()> {
+        let now = self.now();
+        let reclaimed = self.store().call(move |c| outbox::reclaim_expired(c, now)).await?;
+        if reclaimed > 0 {
+            tracing::warn!(deliveries = reclaimed, "leases ran out; the deliveries are queued again");
+        }
+        self.start_due_broadcasts().await?;
+        self.expire_pending().await?;
+        Ok(())
+    }
+
+    /// Deliveries queued or leased (for tests and the idle check).
+    pub async fn outbox_pending(&self) -> Result<i64> {
+        Ok(self.store().call(|c| outbox::pending(c)).await?)
+    }
+}

@@ -1,0 +1,161 @@
+//! Broadcasts and newsletters: creation (idempotent by key), state, progress counters, schedules.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use super::{Result, StoreError};
+
+#[derive(Debug, Clone)]
+pub struct NewBroadcast {
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub sms_text: String,
+    pub html: Option<String>,
+    pub idempotency_key: String,
+    pub send_at: i64,
+    pub deadline: Option<i64>,
+    pub frequency_override: bool,
+    pub created_by: String,
+    pub channels: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Broadcast {
+    pub id: i64,
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub sms_text: String,
+    pub html: Option<String>,
+    pub state: String,
+    pub pause_reason: Option<String>,
+    pub send_at: i64,
+    pub deadline: Option<i64>,
+    pub frequency_override: bool,
+    pub created_by: String,
+    pub created_at: i64,
+    pub started_at: Option<i64>,
+    pub finished_at: Option<i64>,
+    pub total: i64,
+    pub sent: i64,
+    pub delivered: i64,
+    pub failed: i64,
+    pub cancelled: i64,
+    pub channels: Vec<i64>,
+}
+
+const COLS: &str = "id, kind, title, body, sms_text, html, state, pause_reason, send_at, deadline, frequency_override, \
+                    created_by, created_at, started_at, finished_at, total, sent, delivered, failed, cancelled";
+
+fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Broadcast> {
+    Ok(Broadcast {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        title: r.get(2)?,
+        body: r.get(3)?,
+        sms_text: r.get(4)?,
+        html: r.get(5)?,
+        state: r.get(6)?,
+        pause_reason: r.get(7)?,
+        send_at: r.get(8)?,
+        deadline: r.get(9)?,
+        frequency_override: r.get(10)?,
+        created_by: r.get(11)?,
+        created_at: r.get(12)?,
+        started_at: r.get(13)?,
+        finished_at: r.get(14)?,
+        total: r.get(15)?,
+        sent: r.get(16)?,
+        delivered: r.get(17)?,
+        failed: r.get(18)?,
+        cancelled: r.get(19)?,
+        channels: vec![],
+    })
+}
+
+fn channels_of(conn: &Connection, id: i64) -> Result<Vec<i64>> {
+    let mut st =
+        conn.prepare_cached("SELECT channel_id FROM broadcast_channels WHERE broadcast_id = ?1 ORDER BY channel_id")?;
+    Ok(st.query_map([id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Creates a broadcast, or returns the one already created with the same idempotency key (`false`).
+pub fn insert(conn: &Connection, b: &NewBroadcast, now: i64) -> Result<(i64, bool)> {
+    let tx = conn.unchecked_transaction()?;
+    if let Some(id) = tx
+        .query_row("SELECT id FROM broadcasts WHERE idempotency_key = ?1", [&b.idempotency_key], |r| r.get(0))
+        .optional()?
+    {
+        return Ok((id, false));
+    }
+    tx.execute(
+        "INSERT INTO broadcasts(kind, title, body, sms_text, html, state, idempotency_key, send_at, deadline, \
+         frequency_override, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 'scheduled', ?6, ?7, ?8, ?9, ?10, ?11)",
+        params![
+            b.kind,
+            b.title,
+            b.body,
+            b.sms_text,
+            b.html,
+            b.idempotency_key,
+            b.send_at,
+            b.deadline,
+            b.frequency_override,
+            b.created_by,
+            now
+        ],
+    )?;
+    let id = tx.last_insert_rowid();
+    for ch in &b.channels {
+        tx.execute("INSERT INTO broadcast_channels(broadcast_id, channel_id) VALUES (?1, ?2)", params![id, ch])?;
+    }
+    tx.commit()?;
+    Ok((id, true))
+}
+
+pub fn get(conn: &Connection, id: i64) -> Result<Broadcast> {
+    let mut b = conn.prepare_cached(&format!("SELECT {COLS} FROM broadcasts WHERE id = ?1"))?.query_row([id], row)?;
+    b.channels = channels_of(conn, id)?;
+    Ok(b)
+}
+
+pub fn list(conn: &Connection, limit: i64) -> Result<Vec<Broadcast>> {
+    let mut st = conn.prepare(&format!("SELECT {COLS} FROM broadcasts ORDER BY id DESC LIMIT ?1"))?;
+    let mut out: Vec<Broadcast> = st.query_map([limit], row)?.collect::<rusqlite::Result<_>>()?;
+    for b in &mut out {
+        b.channels = channels_of(conn, b.id)?;
+    }
+    Ok(out)
+}
+
+/// Moves a broadcast between states; `from` lists the states it may leave.
+pub fn transition(conn: &Connection, id: i64, from: &[&str], to: &str, reason: Option<&str>, now: i64) -> Result<()> {
+    let current: String = conn.query_row("SELECT state FROM broadcasts WHERE id = ?1", [id], |r| r.get(0))?;
+    if !from.contains(&current.as_str()) {
+        return Err(StoreError::Conflict(format!("the broadcast is {current}; it cannot become {to}")));
+    }
+    let finished = matches!(to, "cancelled" | "done").then_some(now);
+    conn.execute(
+        "UPDATE broadcasts SET state = ?2, pause_reason = ?3, finished_at = coalesce(?4, finished_at) WHERE id = ?1",
+        params![id, to, reason, finished],
+    )?;
+    Ok(())
+}
+
+/// Scheduled broadcasts whose time has come.
+pub fn due(conn: &Connection, now: i64) -> Result<Vec<i64>> {
+    let mut st =
+        conn.prepare_cached("SELECT id FROM broadcasts WHERE state = 'scheduled' AND send_at <= ?1 ORDER BY send_at")?;
+    Ok(st.query_map([now], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Broadcasts to a channel that were sent or are planned from `since` on (for the declared frequency).
+pub fn count_for_channel_since(conn: &Connection, channel: i64, since: i64) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM broadcasts b JOIN broadcast_channels c ON c.broadcast_id = b.id \
+         WHERE c.channel_id = ?1 AND b.state != 'cancelled' AND b.send_at >= ?2",
+        params![channel, since],
+        |r| r.get(0),
+    )?)
+}

@@ -1,0 +1,109 @@
+//! The conversation's own rows: inbound idempotency, the admin inbox, and the sandbox phones' typed messages.
+
+use rusqlite::{Connection, params};
+use serde::Serialize;
+
+use super::Result;
+
+/// Records an inbound message id; `false` when it was seen before (a gateway retry).
+pub fn first_time(conn: &Connection, transport: &str, gateway_message_id: &str, now: i64) -> Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "INSERT OR IGNORE INTO inbound_seen(transport, gateway_message_id, received_at) VALUES (?1, ?2, ?3)",
+        )?
+        .execute(params![transport, gateway_message_id, now])?;
+    Ok(n == 1)
+}
+
+pub fn insert_inbox(
+    conn: &Connection,
+    subscriber: i64,
+    transport: &str,
+    gateway_message_id: Option<&str>,
+    sealed: &[u8],
+    now: i64,
+) -> Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO inbox(subscriber_id, transport, gateway_message_id, text_sealed, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![subscriber, transport, gateway_message_id, sealed, now])?;
+    Ok(conn.last_insert_rowid())
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct InboxRow {
+    pub id: i64,
+    pub subscriber_id: i64,
+    pub transport: String,
+    #[serde(skip)]
+    pub text_sealed: Vec<u8>,
+    pub received_at: i64,
+}
+
+pub fn inbox(conn: &Connection, limit: i64, offset: i64) -> Result<(Vec<InboxRow>, i64)> {
+    let total = conn.query_row("SELECT count(*) FROM inbox", [], |r| r.get(0))?;
+    let mut st = conn.prepare(
+        "SELECT id, subscriber_id, transport, text_sealed, received_at FROM inbox ORDER BY id DESC LIMIT ?1 OFFSET ?2",
+    )?;
+    let rows = st
+        .query_map(params![limit, offset], |r| {
+            Ok(InboxRow {
+                id: r.get(0)?,
+                subscriber_id: r.get(1)?,
+                transport: r.get(2)?,
+                text_sealed: r.get(3)?,
+                received_at: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok((rows, total))
+}
+
+pub fn inbox_count_for(conn: &Connection, subscriber: i64) -> Result<i64> {
+    Ok(conn.query_row("SELECT count(*) FROM inbox WHERE subscriber_id = ?1", [subscriber], |r| r.get(0))?)
+}
+
+pub fn insert_sandbox_inbound(conn: &Connection, subscriber: i64, sealed: &[u8], now: i64) -> Result<()> {
+    conn.prepare_cached("INSERT INTO sandbox_inbound(subscriber_id, text_sealed, at) VALUES (?1, ?2, ?3)")?
+        .execute(params![subscriber, sealed, now])?;
+    Ok(())
+}
+
+/// One line on a sandbox phone's screen: typed by the phone (`inbound`) or sent by herold.
+#[derive(Debug, Clone)]
+pub struct ScreenLine {
+    pub at: i64,
+    pub inbound: bool,
+    /// Sealed with the subscriber's key (typed text, replies) or plain broadcast text.
+    pub sealed: Option<Vec<u8>>,
+    pub plain: Option<String>,
+    pub state: String,
+}
+
+/// The conversation of one sandbox phone, oldest first (the last `limit` lines).
+pub fn sandbox_screen(conn: &Connection, subscriber: i64, limit: i64) -> Result<Vec<ScreenLine>> {
+    let mut st = conn.prepare(
+        "SELECT at, inbound, sealed, plain, state FROM ( \
+           SELECT at, 1 AS inbound, text_sealed AS sealed, NULL AS plain, 'received' AS state, id AS k FROM sandbox_inbound WHERE subscriber_id = ?1 \
+           UNION ALL \
+           SELECT d.updated_at, 0, d.body_sealed, b.sms_text, d.state, d.id FROM deliveries d LEFT JOIN broadcasts b ON b.id = d.broadcast_id \
+           WHERE d.subscriber_id = ?1 AND d.transport = 'sandbox' AND d.state IN ('sent', 'delivered') \
+         ) ORDER BY at DESC, inbound ASC, k DESC LIMIT ?2",
+    )?;
+    let mut lines: Vec<ScreenLine> = st
+        .query_map(params![subscriber, limit], |r| {
+            Ok(ScreenLine { at: r.get(0)?, inbound: r.get(1)?, sealed: r.get(2)?, plain: r.get(3)?, state: r.get(4)? })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    lines.reverse();
+    Ok(lines)
+}
+
+/// Subscribers that have a sandbox address (the test phones), newest first.
+pub fn sandbox_phones(conn: &Connection) -> Result<Vec<(i64, Vec<u8>)>> {
+    let mut st = conn.prepare(
+        "SELECT a.subscriber_id, a.sealed FROM addresses a JOIN subscribers s ON s.id = a.subscriber_id \
+         WHERE a.transport = 'sandbox' ORDER BY s.created_at DESC LIMIT 50",
+    )?;
+    Ok(st.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?)
+}

@@ -1,0 +1,242 @@
+//! The durable outbox: materialising a broadcast with one `INSERT … SELECT`, leasing rows to workers,
+//! recording results and keeping each broadcast's counters.
+
+use std::collections::HashMap;
+
+use rusqlite::{Connection, params};
+
+use super::Result;
+
+/// Writes one delivery row per (subscriber, transport) for every active subscription in the broadcast's
+/// channels on the channel's transports; a subscriber in several channels gets it once. Returns the count.
+pub fn materialise(conn: &Connection, broadcast: i64, now: i64) -> Result<i64> {
+    let tx = conn.unchecked_transaction()?;
+    let n = tx.execute(
+        "INSERT OR IGNORE INTO deliveries(broadcast_id, subscriber_id, transport, state, next_attempt_at, updated_at) \
+         SELECT DISTINCT ?1, s.subscriber_id, a.transport, 'queued', ?2, ?2 \
+         FROM broadcast_channels bc \
+         JOIN channels c ON c.id = bc.channel_id \
+         JOIN subscriptions s ON s.channel_id = bc.channel_id AND s.state = 'active' \
+         JOIN addresses a ON a.subscriber_id = s.subscriber_id \
+         WHERE bc.broadcast_id = ?1 AND EXISTS (SELECT 1 FROM json_each(c.transports) j WHERE j.value = a.transport)",
+        params![broadcast, now],
+    )? as i64;
+    tx.execute(
+        "UPDATE broadcasts SET total = total + ?2, state = 'sending', started_at = ?3 WHERE id = ?1",
+        params![broadcast, n, now],
+    )?;
+    tx.execute(
+        "UPDATE broadcasts SET state = 'done', finished_at = ?2 WHERE id = ?1 AND total = 0",
+        params![broadcast, now],
+    )?;
+    tx.commit()?;
+    Ok(n)
+}
+
+/// Queues a direct message (a reply), sealed with the subscriber's key, ahead of broadcasts.
+pub fn enqueue_reply(conn: &Connection, subscriber: i64, transport: &str, sealed: &[u8], now: i64) -> Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO deliveries(subscriber_id, transport, body_sealed, priority, state, next_attempt_at, updated_at) \
+         VALUES (?1, ?2, ?3, 0, 'queued', ?4, ?4)",
+    )?
+    .execute(params![subscriber, transport, sealed, now])?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// A delivery leased to a worker.
+#[derive(Debug, Clone)]
+pub struct Claimed {
+    pub id: i64,
+    pub broadcast_id: Option<i64>,
+    pub subscriber_id: i64,
+    pub transport: String,
+    pub body_sealed: Option<Vec<u8>>,
+    pub attempts: i64,
+}
+
+/// Leases up to `limit` due rows (replies first) of running broadcasts until `now + lease`.
+pub fn claim(conn: &Connection, now: i64, lease: i64, limit: i64) -> Result<Vec<Claimed>> {
+    let mut st = conn.prepare_cached(
+        "UPDATE deliveries SET state = 'sending', lease_until = ?2, attempts = attempts + 1, updated_at = ?1 \
+         WHERE id IN (SELECT d.id FROM deliveries d WHERE d.state = 'queued' AND d.next_attempt_at <= ?1 \
+           AND (d.broadcast_id IS NULL OR d.broadcast_id IN (SELECT id FROM broadcasts WHERE state = 'sending')) \
+           ORDER BY d.priority, d.id LIMIT ?3) \
+         RETURNING id, broadcast_id, subscriber_id, transport, body_sealed, attempts",
+    )?;
+    let mut rows: Vec<Claimed> = st
+        .query_map(params![now, now + lease, limit], |r| {
+            Ok(Claimed {
+                id: r.get(0)?,
+                broadcast_id: r.get(1)?,
+                subscriber_id: r.get(2)?,
+                transport: r.get(3)?,
+                body_sealed: r.get(4)?,
+                attempts: r.get(5)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    rows.sort_by_key(|c| c.id);
+    Ok(rows)
+}
+
+/// Returns rows whose lease ran out (a worker died) to the queue.
+pub fn reclaim_expired(conn: &Connection, now: i64) -> Result<usize> {
+    Ok(conn
+        .prepare_cached(
+            "UPDATE deliveries SET state = 'queued', lease_until = NULL, updated_at = ?1 \
+             WHERE state = 'sending' AND lease_until < ?1",
+        )?
+        .execute([now])?)
+}
+
+/// What happened to one leased delivery.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Sent {
+        gateway_id: String,
+    },
+    /// Try again at `at` (transient error).
+    Retry {
+        at: i64,
+        error: String,
+    },
+    Failed {
+        error: String,
+    },
+    /// Not attempted (broadcast paused or cancelled meanwhile): back to the queue, attempt not counted.
+    Release,
+    /// Not sent and never will be (deadline passed, subscriber gone).
+    Cancel {
+        reason: String,
+    },
+}
+
+/// Records a batch of outcomes in one transaction and updates the broadcasts' counters.
+pub fn record(conn: &Connection, results: &[(Claimed, Outcome)], now: i64) -> Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    let mut counts: HashMap<i64, (i64, i64, i64)> = HashMap::new();
+    for (c, outcome) in results {
+        let bump = |counts: &mut HashMap<i64, (i64, i64, i64)>, i: usize| {
+            if let Some(b) = c.broadcast_id {
+                let e = counts.entry(b).or_default();
+                match i {
+                    0 => e.0 += 1,
+                    1 => e.1 += 1,
+                    _ => e.2 += 1,
+                }
+            }
+        };
+        match outcome {
+            Outcome::Sent { gateway_id } => {
+                tx.prepare_cached(
+                    "UPDATE deliveries SET state = 'sent', gateway_id = ?2, lease_until = NULL, error = NULL, updated_at = ?3 WHERE id = ?1",
+                )?
+                .execute(params![c.id, gateway_id, now])?;
+                bump(&mut counts, 0);
+            }
+            Outcome::Retry { at, error } => {
+                tx.prepare_cached(
+                    "UPDATE deliveries SET state = 'queued', next_attempt_at = ?2, error = ?3, lease_until = NULL, updated_at = ?4 WHERE id = ?1",
+                )?
+                .execute(params![c.id, at, error, now])?;
+            }
+            Outcome::Failed { error } => {
+                tx.prepare_cached(
+                    "UPDATE deliveries SET state = 'failed', error = ?2, lease_until = NULL, updated_at = ?3 WHERE id = ?1",
+                )?
+                .execute(params![c.id, error, now])?;
+                bump(&mut counts, 1);
+            }
+            Outcome::Release => {
+                tx.prepare_cached(
+                    "UPDATE deliveries SET state = 'queued', attempts = attempts - 1, lease_until = NULL, updated_at = ?2 WHERE id = ?1",
+                )?
+                .execute(params![c.id, now])?;
+            }
+            Outcome::Cancel { reason } => {
+                tx.prepare_cached(
+                    "UPDATE deliveries SET state = 'cancelled', error = ?2, lease_until = NULL, updated_at = ?3 WHERE id = ?1",
+                )?
+                .execute(params![c.id, reason, now])?;
+                bump(&mut counts, 2);
+            }
+        }
+    }
+    for (b, (sent, failed, cancelled)) in counts {
+        bump_counters(&tx, b, sent, failed, cancelled, now)?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn bump_counters(conn: &Connection, b: i64, sent: i64, failed: i64, cancelled: i64, now: i64) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE broadcasts SET sent = sent + ?2, failed = failed + ?3, cancelled = cancelled + ?4 WHERE id = ?1",
+    )?
+    .execute(params![b, sent, failed, cancelled])?;
+    conn.prepare_cached(
+        "UPDATE broadcasts SET state = 'done', finished_at = ?2 \
+         WHERE id = ?1 AND state IN ('sending', 'paused') AND sent + failed + cancelled >= total",
+    )?
+    .execute(params![b, now])?;
+    Ok(())
+}
+
+/// After an opt-out: cancels every queued broadcast delivery to this subscriber for which none of the
+/// broadcast's channels still has them as an active subscriber.
+pub fn cancel_for_subscriber(conn: &Connection, subscriber: i64, now: i64) -> Result<usize> {
+    let mut st = conn.prepare_cached(
+        "UPDATE deliveries SET state = 'cancelled', error = 'opted out', updated_at = ?2 \
+         WHERE subscriber_id = ?1 AND state = 'queued' AND broadcast_id IS NOT NULL \
+         AND NOT EXISTS (SELECT 1 FROM broadcast_channels bc JOIN subscriptions s ON s.channel_id = bc.channel_id \
+             WHERE bc.broadcast_id = deliveries.broadcast_id AND s.subscriber_id = ?1 AND s.state = 'active') \
+         RETURNING broadcast_id",
+    )?;
+    let ids: Vec<i64> = st.query_map(params![subscriber, now], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    let mut per: HashMap<i64, i64> = HashMap::new();
+    for b in &ids {
+        *per.entry(*b).or_default() += 1;
+    }
+    for (b, n) in per {
+        bump_counters(conn, b, 0, 0, n, now)?;
+    }
+    Ok(ids.len())
+}
+
+/// Cancels every queued delivery of a broadcast (the broadcast was cancelled or its deadline passed).
+pub fn cancel_broadcast(conn: &Connection, broadcast: i64, reason: &str, now: i64) -> Result<usize> {
+    let n = conn.execute(
+        "UPDATE deliveries SET state = 'cancelled', error = ?2, updated_at = ?3 WHERE broadcast_id = ?1 AND state = 'queued'",
+        params![broadcast, reason, now],
+    )?;
+    conn.execute("UPDATE broadcasts SET cancelled = cancelled + ?2 WHERE id = ?1", params![broadcast, n as i64])?;
+    Ok(n)
+}
+
+/// Queued or leased rows left (for the worker's idle check and tests).
+pub fn pending(conn: &Connection) -> Result<i64> {
+    Ok(conn.query_row("SELECT count(*) FROM deliveries WHERE state IN ('queued', 'sending')", [], |r| r.get(0))?)
+}
+
+/// Distinct active subscribers per transport that a broadcast to `channels` would reach.
+pub fn audience(conn: &Connection, channels: &[i64]) -> Result<Vec<(String, i64)>> {
+    let list = serde_json::to_string(channels).expect("ids serialise");
+    let mut st = conn.prepare(
+        "SELECT a.transport, count(DISTINCT s.subscriber_id) FROM subscriptions s \
+         JOIN channels c ON c.id = s.channel_id \
+         JOIN addresses a ON a.subscriber_id = s.subscriber_id \
+         WHERE s.state = 'active' AND s.channel_id IN (SELECT value FROM json_each(?1)) \
+           AND EXISTS (SELECT 1 FROM json_each(c.transports) j WHERE j.value = a.transport) \
+         GROUP BY a.transport ORDER BY a.transport",
+    )?;
+    Ok(st.query_map([list], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Deliveries per minute of a broadcast over its last `minutes` minutes (for the rate and ETA).
+pub fn recent_rate(conn: &Connection, broadcast: i64, now: i64, window: i64) -> Result<i64> {
+    Ok(conn.query_row(
+        "SELECT count(*) FROM deliveries WHERE broadcast_id = ?1 AND state IN ('sent', 'delivered', 'failed') AND updated_at > ?2",
+        params![broadcast, now - window],
+        |r| r.get(0),
+    )?)
+}

@@ -1,0 +1,44 @@
+//! `Transport`: how a message leaves herold. Errors are classed transient (retry), permanent (give up)
+//! or misconfigured (pause and tell the admin). Concrete transports live in submodules.
+
+pub mod sandbox;
+
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+
+use crate::domain::Address;
+
+/// One message for one address.
+#[derive(Debug, Clone)]
+pub struct OutboundMessage {
+    /// The outbox row; transports that support it use it as their idempotency key.
+    pub delivery_id: i64,
+    pub to: Address,
+    pub text: String,
+    /// Formatted version for transports that show HTML (Matrix newsletters).
+    pub html: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Receipt {
+    /// The gateway's id for the message (for delivery reports).
+    pub gateway_id: String,
+}
+
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum SendError {
+    #[error("temporary failure: {reason}")]
+    Transient { reason: String, retry_after: Option<Duration> },
+    #[error("permanent failure: {0}")]
+    Permanent(String),
+    #[error("transport misconfigured: {0}")]
+    Misconfigured(String),
+}
+
+pub trait Transport: Send + Sync + 'static {
+    /// Sends one message. Must not log the address or the text.
+    fn send<'a>(&'a self, msg: &'a OutboundMessage) -> BoxFuture<'a, Result<Receipt, SendError>>;
+    /// Sends per second this transport takes, in SMS segments (`None`: no limit).
+    fn segments_per_second(&self) -> Option<f64>;
+}

@@ -1,0 +1,206 @@
+//! Broadcasts: list, compose with a server-side preview (encoding, segments, audience), send or
+//! schedule, and the progress page with pause, resume and cancel.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use super::{Ctx, ok, render, see_other, when};
+use crate::domain::{Channel, ChannelKind};
+use crate::service::ServiceError;
+use crate::service::auth::random_token;
+use crate::service::broadcasts::{Compose, Preview, Progress};
+use crate::store::broadcasts::Broadcast;
+use crate::web::AppState;
+use crate::web::error::WebError;
+use crate::web::guard::Me;
+
+#[derive(Template)]
+#[template(path = "broadcasts.html")]
+struct ListPage {
+    ctx: Ctx,
+    broadcasts: Vec<Broadcast>,
+}
+
+impl ListPage {
+    fn when(&self, ts: &i64) -> String {
+        when(ts)
+    }
+}
+
+#[derive(Template)]
+#[template(path = "compose.html")]
+struct ComposePage {
+    ctx: Ctx,
+    channels: Vec<Channel>,
+    f: ComposeForm,
+    preview: Option<Preview>,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "broadcast.html")]
+struct ShowPage {
+    ctx: Ctx,
+    p: Progress,
+}
+
+#[derive(Template)]
+#[template(path = "broadcast_progress.html")]
+struct ProgressPartial {
+    p: Progress,
+}
+
+impl ShowPage {
+    fn when(&self, ts: &i64) -> String {
+        when(ts)
+    }
+}
+
+/// The compose form as posted; channels arrive as repeated `channel` fields.
+#[derive(Debug, Clone, Default)]
+pub struct ComposeForm {
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+    pub channels: Vec<i64>,
+    pub send_at: String,
+    pub deadline: String,
+    pub override_frequency: bool,
+    pub idempotency_key: String,
+}
+
+impl ComposeForm {
+    fn from_pairs(pairs: Vec<(String, String)>) -> Self {
+        let mut f = ComposeForm::default();
+        for (k, v) in pairs {
+            match k.as_str() {
+                "kind" => f.kind = v,
+                "title" => f.title = v,
+                "body" => f.body = v,
+                "channel" => f.channels.extend(v.parse::<i64>().ok()),
+                "send_at" => f.send_at = v,
+                "deadline" => f.deadline = v,
+                "override_frequency" => f.override_frequency = true,
+                "idempotency_key" => f.idempotency_key = v,
+                _ => {}
+            }
+        }
+        f
+    }
+
+    fn kind(&self) -> Result<ChannelKind, String> {
+        ChannelKind::parse(&self.kind).map_err(|e| e.0)
+    }
+
+    fn has(&self, channel: &i64) -> bool {
+        self.channels.contains(channel)
+    }
+
+    fn compose(&self) -> Result<Compose, String> {
+        Ok(Compose {
+            kind: self.kind()?,
+            title: self.title.clone(),
+            body: self.body.clone(),
+            channels: self.channels.clone(),
+            send_at: parse_time(&self.send_at)?,
+            deadline: parse_time(&self.deadline)?,
+            override_frequency: self.override_frequency,
+            idempotency_key: self.idempotency_key.clone(),
+        })
+    }
+}
+
+/// `2026-11-23T18:30` (from a datetime-local input, read as UTC) or empty.
+fn parse_time(s: &str) -> Result<Option<i64>, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
+    time::PrimitiveDateTime::parse(s, &fmt)
+        .map(|t| Some(t.assume_utc().unix_timestamp()))
+        .map_err(|_| format!("{s:?} is not a time like 2026-12-24T18:00"))
+}
+
+pub async fn list(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, WebError> {
+    ok(&ListPage { ctx: Ctx::new(&me)?, broadcasts: state.service.broadcasts(100).await? })
+}
+
+pub async fn new_form(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, WebError> {
+    let f = ComposeForm { kind: "broadcast".into(), idempotency_key: random_token(16), ..Default::default() };
+    ok(&ComposePage { ctx: Ctx::new(&me)?, channels: state.service.channels().await?, f, preview: None, error: None })
+}
+
+async fn compose_page(
+    state: &AppState,
+    me: &Me,
+    f: ComposeForm,
+    status: StatusCode,
+    error: Option<String>,
+) -> Result<HttpResponse, WebError> {
+    let preview = match f.kind() {
+        Ok(kind) if !f.body.trim().is_empty() => {
+            Some(state.service.preview(kind, &f.title, &f.body, f.channels.clone()).await?)
+        }
+        _ => None,
+    };
+    render(status, &ComposePage { ctx: Ctx::new(me)?, channels: state.service.channels().await?, f, preview, error })
+}
+
+pub async fn preview(
+    state: web::Data<AppState>,
+    me: Me,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, WebError> {
+    compose_page(&state, &me, ComposeForm::from_pairs(form.into_inner()), StatusCode::OK, None).await
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    me: Me,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, WebError> {
+    let f = ComposeForm::from_pairs(form.into_inner());
+    let error = match f.compose() {
+        Err(m) => m,
+        Ok(c) => match state.service.create_broadcast(&me.0.actor(), c).await {
+            Ok((b, _)) => return Ok(see_other(&format!("/broadcasts/{}", b.id))),
+            Err(ServiceError::Invalid(m) | ServiceError::Conflict(m)) => m,
+            Err(e) => return Err(e.into()),
+        },
+    };
+    compose_page(&state, &me, f, StatusCode::BAD_REQUEST, Some(error)).await
+}
+
+pub async fn show(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
+    ok(&ShowPage { ctx: Ctx::new(&me)?, p: state.service.progress(*id).await? })
+}
+
+pub async fn progress(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
+    ok(&ProgressPartial { p: state.service.progress(*id).await? })
+}
+
+async fn act(state: &AppState, id: i64, what: &str) -> Result<HttpResponse, WebError> {
+    let r = match what {
+        "pause" => state.service.pause_broadcast(id, "paused by an admin").await,
+        "resume" => state.service.resume_broadcast(id).await,
+        _ => state.service.cancel_broadcast(id).await,
+    };
+    match r {
+        Ok(()) | Err(ServiceError::Conflict(_)) => Ok(see_other(&format!("/broadcasts/{id}"))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn pause(state: web::Data<AppState>, _me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
+    act(&state, *id, "pause").await
+}
+
+pub async fn resume(state: web::Data<AppState>, _me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
+    act(&state, *id, "resume").await
+}
+
+pub async fn cancel(state: web::Data<AppState>, _me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
+    act(&state, *id, "cancel").await
+}

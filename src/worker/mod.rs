@@ -1,0 +1,177 @@
+//! The delivery worker: leases due rows, paces them per transport in SMS segments, sends them with
+//! bounded concurrency, retries with backoff and jitter, pauses a failing broadcast, records results.
+
+mod pacing;
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use rand::Rng;
+
+use crate::domain::Transport as Kind;
+use crate::domain::segments;
+use crate::service::Service;
+use crate::service::delivery::Job;
+use crate::store::outbox::{Claimed, Outcome};
+use crate::transport::{OutboundMessage, SendError, Transport};
+use pacing::Bucket;
+
+#[derive(Debug, Clone)]
+pub struct WorkerSettings {
+    pub batch: i64,
+    pub lease_seconds: i64,
+    pub max_attempts: i64,
+    /// Messages in flight at once.
+    pub concurrency: usize,
+}
+
+/// Recent outcomes per broadcast, to pause one whose attempts mostly fail.
+const WINDOW: usize = 50;
+const MIN_SAMPLES: usize = 20;
+const FAIL_SHARE: f64 = 0.8;
+
+pub struct Worker {
+    service: Service,
+    transports: HashMap<Kind, (Arc<dyn Transport>, Option<Bucket>)>,
+    settings: WorkerSettings,
+    recent: HashMap<i64, VecDeque<bool>>,
+}
+
+/// Exponential backoff (10 s · 2^(attempt-1), at most an hour) with ±50 % jitter.
+pub fn backoff(attempt: i64) -> i64 {
+    let base = (10i64 << (attempt - 1).clamp(0, 9)).min(3600);
+    let jitter = rand::thread_rng().gen_range(0.5..1.5);
+    ((base as f64) * jitter) as i64
+}
+
+impl Worker {
+    pub fn new(service: Service, transports: HashMap<Kind, Arc<dyn Transport>>, settings: WorkerSettings) -> Self {
+        let transports = transports
+            .into_iter()
+            .map(|(k, t)| {
+                let bucket = t.segments_per_second().map(Bucket::new);
+                (k, (t, bucket))
+            })
+            .collect();
+        Self { service, transports, settings, recent: HashMap::new() }
+    }
+
+    /// Runs until `stop` turns true: chores every few seconds, deliveries whenever there are any.
+    pub async fn run(mut self, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let mut last_chores = std::time::Instant::now() - Duration::from_secs(60);
+        loop {
+            if *stop.borrow() {
+                return;
+            }
+            if last_chores.elapsed() >= Duration::from_secs(5) {
+                if let Err(e) = self.service.chores().await {
+                    tracing::error!(error = %e, "delivery chores failed");
+                }
+                last_chores = std::time::Instant::now();
+            }
+            match self.run_once().await {
+                Ok(0) => {
+                    tokio::select! {
+                        _ = self.service.outbox_ready(Duration::from_secs(1)) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "delivery round failed; retrying shortly");
+                    tokio::time::sleep(Duration::from_secs(2)).await;
+                }
+            }
+        }
+    }
+
+    /// One round: lease a batch, send it, record the results. Returns how many were leased.
+    pub async fn run_once(&mut self) -> crate::service::Result<usize> {
+        let jobs = self.service.lease_jobs(self.settings.batch, self.settings.lease_seconds).await?;
+        let n = jobs.len();
+        if n == 0 {
+            return Ok(0);
+        }
+        let max_attempts = self.settings.max_attempts;
+        let transports = &self.transports;
+        let results: Vec<(Claimed, Outcome, Option<String>)> = futures_util::stream::iter(jobs)
+            .map(|job| async move { send_one(transports, job, max_attempts).await })
+            .buffer_unordered(self.settings.concurrency)
+            .collect()
+            .await;
+        self.watch_failures(&results).await;
+        self.service.record_outcomes(results.into_iter().map(|(c, o, _)| (c, o)).collect()).await?;
+        Ok(n)
+    }
+
+    /// Pauses a broadcast when most of its recent attempts failed, and says why.
+    async fn watch_failures(&mut self, results: &[(Claimed, Outcome, Option<String>)]) {
+        let mut to_pause = Vec::new();
+        for (c, o, err) in results {
+            let Some(b) = c.broadcast_id else { continue };
+            let failed = matches!(o, Outcome::Failed { .. } | Outcome::Retry { .. });
+            let w = self.recent.entry(b).or_default();
+            w.push_back(failed);
+            if w.len() > WINDOW {
+                w.pop_front();
+            }
+            let fails = w.iter().filter(|f| **f).count();
+            if w.len() >= MIN_SAMPLES && fails as f64 >= FAIL_SHARE * w.len() as f64 {
+                to_pause.push((b, fails, w.len(), err.clone().unwrap_or_default()));
+                w.clear();
+            }
+        }
+        for (b, fails, total, err) in to_pause {
+            let reason = format!("paused by herold: {fails} of the last {total} attempts failed ({err})");
+            match self.service.pause_broadcast(b, &reason).await {
+                Ok(()) => tracing::warn!(broadcast = b, fails, total, "broadcast paused: most attempts fail"),
+                Err(e) => tracing::debug!(broadcast = b, error = %e, "could not pause"),
+            }
+        }
+    }
+}
+
+async fn send_one(
+    transports: &HashMap<Kind, (Arc<dyn Transport>, Option<Bucket>)>,
+    job: Job,
+    max_attempts: i64,
+) -> (Claimed, Outcome, Option<String>) {
+    let Job { claimed, transport, to, text, html } = job;
+    let Some((t, bucket)) = transports.get(&transport) else {
+        let err = format!("no {transport} transport is configured");
+        return (claimed, Outcome::Retry { at: now() + 300, error: err.clone() }, Some(err));
+    };
+    if let Some(b) = bucket {
+        let parts = if transport == Kind::Matrix { 1 } else { segments::count(&text).parts.max(1) };
+        b.take(parts).await;
+    }
+    let msg = OutboundMessage { delivery_id: claimed.id, to, text, html };
+    let outcome = match t.send(&msg).await {
+        Ok(r) => Outcome::Sent { gateway_id: r.gateway_id },
+        Err(SendError::Transient { reason, retry_after }) if claimed.attempts < max_attempts => {
+            if let (Some(b), Some(after)) = (bucket, retry_after) {
+                b.hold(after);
+            }
+            let wait = retry_after.map(|d| d.as_secs() as i64).unwrap_or_else(|| backoff(claimed.attempts));
+            Outcome::Retry { at: now() + wait.max(1), error: reason }
+        }
+        Err(SendError::Transient { reason, .. }) => {
+            Outcome::Failed { error: format!("gave up after {max_attempts} attempts: {reason}") }
+        }
+        Err(SendError::Permanent(e)) => Outcome::Failed { error: e },
+        Err(SendError::Misconfigured(e)) => {
+            Outcome::Retry { at: now() + 300, error: format!("transport misconfigured: {e}") }
+        }
+    };
+    let err = match &outcome {
+        Outcome::Failed { error } | Outcome::Retry { error, .. } => Some(error.clone()),
+        _ => None,
+    };
+    (claimed, outcome, err)
+}
+
+fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
