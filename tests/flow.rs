@@ -1,0 +1,290 @@
+//! Conversation and delivery end to end: the sandbox phone through HTTP on the real application
+//! (with its worker running), and the outbox driven step by step through the worker.
+
+mod common;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::{TestApp, channel, open_service, test_numbers};
+use herold::domain::{ChannelDraft, ChannelKind, OptInMode, Role, Transport};
+use herold::service::Actor;
+use herold::service::broadcasts::Compose;
+use herold::service::conversation::{Inbound, Outcome};
+use herold::transport::sandbox::Sandbox;
+use herold::worker::{Worker, WorkerSettings};
+
+/// Polls `path` until its body contains `needle` (the worker delivers in the background).
+async fn wait_for(app: &TestApp, c: &reqwest::Client, path: &str, needle: &str) -> String {
+    let mut body = String::new();
+    for _ in 0..100 {
+        body = c.get(app.url(path)).send().await.unwrap().text().await.unwrap();
+        if body.contains(needle) {
+            return body;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{path} never showed {needle:?}; last body:\n{body}");
+}
+
+async fn type_on(app: &TestApp, c: &reqwest::Client, csrf: &str, number: &str, text: &str) -> String {
+    let r =
+        c.post(app.url("/sandbox")).form(&[("csrf", csrf), ("number", number), ("text", text)]).send().await.unwrap();
+    assert_eq!(r.status(), 303, "typing {text:?}");
+    let loc = r.headers()["location"].to_str().unwrap().to_string();
+    loc.split("phone=").nth(1).unwrap().to_string()
+}
+
+#[tokio::test]
+async fn subscribe_confirm_broadcast_stop_and_nothing_more_through_http() {
+    let app = TestApp::spawn().await;
+    let (c, csrf) = app.admin_client("olga", Role::Owner).await;
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "Vereinsnews"),
+        ("keyword", "news"),
+        ("kind", "broadcast"),
+        ("opt_in", "double"),
+        ("t_sandbox", "on"),
+        ("freq_max", "2"),
+        ("freq_period", "week"),
+    ];
+    assert_eq!(c.post(app.url("/channels")).form(&form).send().await.unwrap().status(), 303);
+    let number = &test_numbers(1)[0];
+
+    // Opt in by message: a confirmation request comes back, nothing is active yet.
+    let phone = type_on(&app, &c, &csrf, number, "Start news.").await;
+    let screen = format!("/sandbox/screen?phone={phone}");
+    wait_for(&app, &c, &screen, "Antworte JA").await;
+    let dash = c.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    assert!(dash.contains("<strong>0</strong> active subscriptions · <strong>1</strong> waiting"), "{dash}");
+
+    // Confirm with JA: welcome with the declared frequency and how to leave.
+    type_on(&app, &c, &csrf, number, "Ja").await;
+    let s = wait_for(&app, &c, &screen, "Willkommen bei Vereinsnews").await;
+    assert!(s.contains("höchstens 2 pro Woche") && s.contains("STOP NEWS"), "{s}");
+
+    // A broadcast; the same form submitted twice sends once.
+    let ch = app.service.channels().await.unwrap().remove(0);
+    let key = "compose-form-1";
+    let send = [
+        ("csrf", csrf.as_str()),
+        ("idempotency_key", key),
+        ("channel", &ch.id.to_string()),
+        ("kind", "broadcast"),
+        ("body", "Grüße! Sommerfest am Samstag um 15 Uhr."),
+    ];
+    let first = c.post(app.url("/broadcasts")).form(&send).send().await.unwrap();
+    assert_eq!(first.status(), 303);
+    let again = c.post(app.url("/broadcasts")).form(&send).send().await.unwrap();
+    assert_eq!(again.headers()["location"], first.headers()["location"], "a double submit is one broadcast");
+    let page = first.headers()["location"].to_str().unwrap().to_string();
+    let progress = wait_for(&app, &c, &format!("{page}/progress"), "100 %").await;
+    assert!(progress.contains("sent 1 of 1"), "{progress}");
+    wait_for(&app, &c, &screen, "Sommerfest am Samstag").await;
+    assert_eq!(app.service.broadcasts(10).await.unwrap().len(), 1);
+
+    // STOP: the confirmation is the last message.
+    type_on(&app, &c, &csrf, number, "STOP").await;
+    wait_for(&app, &c, &screen, "Abgemeldet von Vereinsnews").await;
+    let send2 = [
+        ("csrf", csrf.as_str()),
+        ("idempotency_key", "compose-form-2"),
+        ("channel", &ch.id.to_string()),
+        ("kind", "broadcast"),
+        ("body", "Nachricht nach dem STOP"),
+    ];
+    let r = c.post(app.url("/broadcasts")).form(&send2).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let b2 = r.headers()["location"].to_str().unwrap().to_string();
+    let p2 = wait_for(&app, &c, &format!("{b2}/progress"), "done").await;
+    assert!(p2.contains("sent 0 of 0"), "{p2}");
+    // The declared frequency (2 per week) is now used up: a third needs an override.
+    let send3 = [
+        ("csrf", csrf.as_str()),
+        ("idempotency_key", "compose-form-3"),
+        ("channel", &ch.id.to_string()),
+        ("kind", "broadcast"),
+        ("body", "Noch eine"),
+    ];
+    let r = c.post(app.url("/broadcasts")).form(&send3).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("override"));
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let s = c.get(app.url(&screen)).send().await.unwrap().text().await.unwrap();
+    assert!(!s.contains("nach dem STOP"));
+    let last_out = s.rfind("bubble out").unwrap();
+    assert!(s[last_out..].contains("Abgemeldet"), "the goodbye is the last message herold sent");
+
+    // The ledger holds each step with the exact text, and its chain is intact.
+    let id = app.service.find_subscriber(number).await.unwrap().unwrap();
+    let d = app.service.subscriber_detail(id).await.unwrap();
+    let steps: Vec<(&str, Option<&str>)> =
+        d.consent.iter().map(|e| (e.kind.as_str(), e.inbound_text.as_deref())).collect();
+    assert_eq!(
+        steps,
+        [("optin_requested", Some("Start news.")), ("optin_confirmed", Some("Ja")), ("optout", Some("STOP"))]
+    );
+    let report = herold::service::ops::verify(app.service.store().paths()).unwrap();
+    assert!(report.ok() && report.ledger_events == 3, "{report:?}");
+
+    // Opting in again later is a new, separate consent.
+    type_on(&app, &c, &csrf, number, "START NEWS").await;
+    let d = app.service.subscriber_detail(id).await.unwrap();
+    assert_eq!(d.subscriptions.len(), 2);
+    assert_eq!(d.consent.last().unwrap().kind, "optin_requested");
+}
+
+#[tokio::test]
+async fn other_texts_land_in_the_inbox_as_text() {
+    let app = TestApp::spawn().await;
+    let (c, csrf) = app.admin_client("paul", Role::Editor).await;
+    let number = &test_numbers(2)[1];
+    let evil = "<script>alert(1)</script><img src=x onerror=alert(2)> Wann ist das Treffen?";
+    type_on(&app, &c, &csrf, number, evil).await;
+    let inbox = c.get(app.url("/inbox")).send().await.unwrap().text().await.unwrap();
+    assert!(inbox.contains("Wann ist das Treffen?"));
+    assert!(!inbox.contains("<script>alert") && !inbox.contains("<img src=x"));
+    assert!(inbox.contains("&lt;script&gt;") || inbox.contains("&#60;script&#62;"));
+    // A phone number in the sandbox form is refused with a reason, not a panic.
+    let r = c
+        .post(app.url("/sandbox"))
+        .form(&[("csrf", csrf.as_str()), ("number", "12"), ("text", "hi")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+}
+
+fn sandbox_worker(service: &herold::service::Service, batch: i64) -> Worker {
+    let mut t: HashMap<Transport, Arc<dyn herold::transport::Transport>> = HashMap::new();
+    t.insert(Transport::Sandbox, Arc::new(Sandbox::new(0)));
+    Worker::new(service.clone(), t, WorkerSettings { batch, lease_seconds: 60, max_attempts: 3, concurrency: 8 })
+}
+
+async fn drain(w: &mut Worker) -> usize {
+    let mut n = 0;
+    loop {
+        let k = w.run_once().await.unwrap();
+        if k == 0 {
+            return n;
+        }
+        n += k;
+    }
+}
+
+fn inbound(number: &str, text: &str, gateway: Option<&str>) -> Inbound {
+    Inbound {
+        transport: Transport::Sandbox,
+        from: number.into(),
+        text: text.into(),
+        gateway_message_id: gateway.map(Into::into),
+    }
+}
+
+#[tokio::test]
+async fn a_stop_mid_broadcast_prevents_every_later_send() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_service(dir.path());
+    let ch = s
+        .create_channel(ChannelDraft {
+            name: "Alarm".into(),
+            keyword: "ALARM".into(),
+            description: String::new(),
+            kind: ChannelKind::Broadcast,
+            opt_in: OptInMode::Single,
+            texts: Default::default(),
+            transports: vec![Transport::Sandbox],
+            frequency: None,
+        })
+        .await
+        .unwrap();
+    let numbers = test_numbers(10);
+    for n in &numbers {
+        assert_eq!(s.receive(inbound(n, "START", None)).await.unwrap().outcome, Outcome::Subscribed);
+    }
+    let mut w = sandbox_worker(&s, 4);
+    drain(&mut w).await; // the welcomes
+    let compose = Compose {
+        kind: ChannelKind::Broadcast,
+        title: String::new(),
+        body: "Wasser abgestellt 10-12 Uhr".into(),
+        channels: vec![ch.id],
+        send_at: None,
+        deadline: None,
+        override_frequency: false,
+        idempotency_key: "k1".into(),
+    };
+    let (b, created) = s.create_broadcast(&Actor::Cli, compose.clone()).await.unwrap();
+    assert!(created && b.total == 10);
+    let (again, created) = s.create_broadcast(&Actor::Cli, compose).await.unwrap();
+    assert!(!created && again.id == b.id, "the idempotency key makes one broadcast");
+    assert_eq!(w.run_once().await.unwrap(), 4); // 4 of 10 sent
+    // The last subscriber leaves before their turn.
+    let last = numbers.last().unwrap();
+    assert_eq!(s.receive(inbound(last, "stop", Some("gw-1"))).await.unwrap().outcome, Outcome::OptedOut);
+    // A gateway retry of the same STOP is recognised and changes nothing.
+    assert_eq!(s.receive(inbound(last, "stop", Some("gw-1"))).await.unwrap().outcome, Outcome::Duplicate);
+    drain(&mut w).await;
+    let p = s.progress(b.id).await.unwrap();
+    assert_eq!(
+        (p.broadcast.state.as_str(), p.broadcast.sent, p.broadcast.cancelled, p.broadcast.total),
+        ("done", 9, 1, 10)
+    );
+    let id = s.find_subscriber(last).await.unwrap().unwrap();
+    let screen = s.sandbox_screen(id).await.unwrap();
+    let out: Vec<&str> = screen.iter().filter(|l| !l.inbound).map(|l| l.text.as_str()).collect();
+    assert!(out.last().unwrap().starts_with("Abgemeldet"), "{out:?}");
+    assert!(!out.iter().any(|t| t.contains("Wasser")), "{out:?}");
+    let d = s.subscriber_detail(id).await.unwrap();
+    assert_eq!(d.consent.iter().filter(|e| e.kind == "optout").count(), 1, "one ledger event for a retried STOP");
+}
+
+#[tokio::test]
+async fn help_mydata_unknown_channels_and_pending_expiry() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_service(dir.path());
+    channel(&s, "NEWS").await;
+    channel(&s, "SPORT").await;
+    let n = &test_numbers(1)[0];
+    let mut w = sandbox_worker(&s, 50);
+    let r = s.receive(inbound(n, "START", None)).await.unwrap();
+    assert_eq!(r.outcome, Outcome::ChooseChannel, "two channels: which one?");
+    assert_eq!(s.receive(inbound(n, "START unknownchannel", None)).await.unwrap().outcome, Outcome::ChooseChannel);
+    assert_eq!(s.receive(inbound(n, "JOIN sport", None)).await.unwrap().outcome, Outcome::Pending);
+    assert_eq!(s.receive(inbound(n, "HELP", None)).await.unwrap().outcome, Outcome::Help);
+    assert_eq!(s.receive(inbound(n, "MYDATA", None)).await.unwrap().outcome, Outcome::MyData);
+    assert_eq!(s.receive(inbound(n, "", None)).await.unwrap().outcome, Outcome::Inbox);
+    assert_eq!(s.receive(inbound(n, &"x".repeat(10_000), None)).await.unwrap().outcome, Outcome::Inbox);
+    drain(&mut w).await;
+    let id = s.find_subscriber(n).await.unwrap().unwrap();
+    let out: Vec<String> =
+        s.sandbox_screen(id).await.unwrap().into_iter().filter(|l| !l.inbound).map(|l| l.text).collect();
+    assert!(out[0].contains("START NEWS") && out[0].contains("START SPORT"), "{out:?}");
+    assert!(out[2].contains("Reply YES"), "JOIN is English: {out:?}");
+    assert!(out[3].starts_with("herold: START"), "{out:?}");
+    assert!(out[4].contains("Stored since") && out[4].contains("SPORT channel"), "{out:?}");
+    assert_eq!(s.inbox(10, 0).await.unwrap().1, 2);
+    // Nothing expires before its time.
+    assert_eq!(s.expire_pending().await.unwrap(), 0);
+}
+
+#[tokio::test]
+async fn expired_leases_return_to_the_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_service(dir.path());
+    let n = &test_numbers(1)[0];
+    channel(&s, "NEWS").await;
+    s.receive(inbound(n, "START NEWS", None)).await.unwrap();
+    // A worker leases the reply and dies before recording anything.
+    let leased = s.lease_jobs(10, 1).await.unwrap();
+    assert_eq!(leased.len(), 1);
+    assert!(s.lease_jobs(10, 1).await.unwrap().is_empty(), "a leased row is not leased twice");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    s.chores().await.unwrap();
+    let again = s.lease_jobs(10, 60).await.unwrap();
+    assert_eq!(again.len(), 1);
+    assert_eq!(again[0].claimed.id, leased[0].claimed.id);
+    assert_eq!(again[0].claimed.attempts, 2);
+}
