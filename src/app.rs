@@ -34,10 +34,14 @@ pub fn open_service(cfg: &Config, create: bool) -> anyhow::Result<Service> {
 }
 
 /// The transports this installation has, by kind. Only here are concrete transports named.
-pub fn transports(cfg: &Config) -> HashMap<Kind, Arc<dyn Transport>> {
+pub fn transports(cfg: &Config) -> anyhow::Result<HashMap<Kind, Arc<dyn Transport>>> {
     let mut map: HashMap<Kind, Arc<dyn Transport>> = HashMap::new();
-    map.insert(Kind::Sandbox, Arc::new(Sandbox::new(cfg.delivery.sandbox_per_second)));
-    map
+    let mut sandbox = Sandbox::new(cfg.delivery.sandbox_per_second);
+    if let Some(p) = &cfg.delivery.sandbox_log {
+        sandbox = sandbox.with_log(p).with_context(|| format!("opening delivery.sandbox_log {}", p.display()))?;
+    }
+    map.insert(Kind::Sandbox, Arc::new(sandbox));
+    Ok(map)
 }
 
 pub fn worker_settings(cfg: &Config) -> WorkerSettings {
@@ -62,6 +66,7 @@ impl Application {
     /// Opens the data, binds the listener (port 0 picks a free one) and prepares the server.
     pub async fn build(cfg: &Config) -> anyhow::Result<Self> {
         let service = open_service(cfg, true)?;
+        service.reclaim_leases_at_start().await?;
         let listener = TcpListener::bind(&cfg.listen).with_context(|| format!("listening on {}", cfg.listen))?;
         let port = listener.local_addr()?.port();
         let public_url = match &cfg.public_url {
@@ -76,7 +81,7 @@ impl Application {
             login_per_account_per_hour: cfg.admin.login_per_account_per_hour,
         };
         let server = web::server(listener, AppState::new(service.clone(), &settings))?;
-        let worker = Worker::new(service.clone(), transports(cfg), worker_settings(cfg));
+        let worker = Worker::new(service.clone(), transports(cfg)?, worker_settings(cfg));
         Ok(Self { port, server, service, worker, setup_url })
     }
 

@@ -84,6 +84,8 @@ pub struct DeliveryConfig {
     pub max_attempts: u32,
     /// Sandbox sends per second (0: unlimited).
     pub sandbox_per_second: u32,
+    /// Append every sandbox delivery id to this file (for load and crash tests).
+    pub sandbox_log: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -121,7 +123,13 @@ impl Default for Config {
             admin: AdminConfig { session_hours: 12, login_per_ip_per_minute: 10, login_per_account_per_hour: 20 },
             sms: SmsConfig { default_country: "DE".into() },
             conversation: ConversationConfig { default_language: "de".into(), confirm_hours: 48, auto_reply: false },
-            delivery: DeliveryConfig { batch: 500, lease_seconds: 60, max_attempts: 8, sandbox_per_second: 0 },
+            delivery: DeliveryConfig {
+                batch: 500,
+                lease_seconds: 60,
+                max_attempts: 8,
+                sandbox_per_second: 0,
+                sandbox_log: None,
+            },
         }
     }
 }

@@ -95,6 +95,17 @@ impl Service {
         Ok(())
     }
 
+    /// At start (the data directory is locked, so no other worker runs): every leased row goes back to
+    /// the queue at once instead of waiting for its lease to run out.
+    pub async fn reclaim_leases_at_start(&self) -> Result<usize> {
+        let now = self.now();
+        let n = self.store().call(move |c| outbox::reclaim_all(c, now)).await?;
+        if n > 0 {
+            tracing::warn!(deliveries = n, "deliveries were in flight when herold stopped; they are queued again");
+        }
+        Ok(n)
+    }
+
     /// Deliveries queued or leased (for tests and the idle check).
     pub async fn outbox_pending(&self) -> Result<i64> {
         Ok(self.store().call(|c| outbox::pending(c)).await?)

@@ -89,6 +89,14 @@ pub fn reclaim_expired(conn: &Connection, now: i64) -> Result<usize> {
         .execute([now])?)
 }
 
+/// Returns every leased row to the queue: at start, when no worker of this installation can hold a lease.
+pub fn reclaim_all(conn: &Connection, now: i64) -> Result<usize> {
+    Ok(conn.execute(
+        "UPDATE deliveries SET state = 'queued', lease_until = NULL, updated_at = ?1 WHERE state = 'sending'",
+        [now],
+    )?)
+}
+
 /// What happened to one leased delivery.
 #[derive(Debug, Clone)]
 pub enum Outcome {

@@ -1,6 +1,10 @@
 //! The built-in sandbox: messages "sent" to a sandbox phone are shown on its screen in the admin UI
 //! (the screen reads them from the outbox), so herold can be tried with no gateway at all.
 
+use std::io::Write;
+use std::path::Path;
+use std::sync::Mutex;
+
 use futures_util::future::BoxFuture;
 
 use super::{OutboundMessage, Receipt, SendError, Transport};
@@ -8,12 +12,21 @@ use crate::domain::Address;
 
 pub struct Sandbox {
     per_second: Option<f64>,
+    /// When set, every delivery id is appended here as the phone "receives" it (load and crash tests).
+    log: Option<Mutex<std::fs::File>>,
 }
 
 impl Sandbox {
     /// `per_second` of 0 means unlimited.
     pub fn new(per_second: u32) -> Self {
-        Self { per_second: (per_second > 0).then_some(f64::from(per_second)) }
+        Self { per_second: (per_second > 0).then_some(f64::from(per_second)), log: None }
+    }
+
+    /// Also appends each received delivery id to `path`.
+    pub fn with_log(mut self, path: &Path) -> std::io::Result<Self> {
+        let f = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        self.log = Some(Mutex::new(f));
+        Ok(self)
     }
 }
 
@@ -22,6 +35,13 @@ impl Transport for Sandbox {
         Box::pin(async move {
             match &msg.to {
                 Address::Phone(crate::domain::Transport::Sandbox, _) => {
+                    if let Some(log) = &self.log {
+                        let mut f = log.lock().expect("sandbox log lock");
+                        writeln!(f, "{}", msg.delivery_id).map_err(|e| SendError::Transient {
+                            reason: format!("sandbox log: {e}"),
+                            retry_after: None,
+                        })?;
+                    }
                     Ok(Receipt { gateway_id: format!("sandbox-{}", msg.delivery_id) })
                 }
                 _ => Err(SendError::Permanent("the sandbox only reaches sandbox phones".into())),

@@ -143,7 +143,7 @@ pub async fn subscriber(
 
 /// Test phone numbers that pass libphonenumber's validation (German mobile ranges).
 pub fn test_numbers(n: usize) -> Vec<String> {
-    (0..n).map(|i| format!("+4915{}{:08}", [1, 2, 7][i % 3], 30_000_000 + i * 7919)).collect()
+    (0..n).map(|i| format!("+4915{}{:08}", [1, 2, 7][i % 3], 30_000_000 + i * 37)).collect()
 }
 
 /// The files of an installation, with their WAL files.

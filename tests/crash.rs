@@ -1,0 +1,150 @@
+//! `kill -9` of the real binary in the middle of a sandbox send to 20,000 recipients, several times:
+//! afterwards every recipient has the message, duplicates per crash are at most the rows in flight,
+//! and `herold verify` is clean.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use common::{open_service, test_numbers};
+use herold::domain::{ChannelDraft, ChannelKind, OptInMode, Transport};
+use herold::service::Actor;
+use herold::service::broadcasts::Compose;
+use herold::service::subscribers::AddSubscriber;
+
+const RECIPIENTS: usize = 20_000;
+const BATCH: usize = 200;
+const CRASHES: usize = 3;
+
+fn start(dir: &Path, log: &Path) -> Child {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_herold"));
+    c.current_dir(dir)
+        .args(["--data-dir", "data", "--listen", "127.0.0.1:0", "--log", "warn", "serve"])
+        .env("HEROLD_DELIVERY__SANDBOX_LOG", log)
+        .env("HEROLD_DELIVERY__BATCH", BATCH.to_string())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    c.spawn().expect("start herold")
+}
+
+fn lines(log: &Path) -> usize {
+    std::fs::read_to_string(log).map(|s| s.lines().count()).unwrap_or(0)
+}
+
+fn broadcast_state(dir: &Path) -> (String, i64) {
+    let c = rusqlite::Connection::open_with_flags(
+        dir.join("data/herold.sqlite"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .unwrap();
+    c.busy_timeout(Duration::from_secs(5)).unwrap();
+    c.query_row("SELECT state, sent FROM broadcasts", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_during_a_large_send_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = open_service(dir.path());
+        let ch = s
+            .create_channel(ChannelDraft {
+                name: "Crash".into(),
+                keyword: "CRASH".into(),
+                description: String::new(),
+                kind: ChannelKind::Broadcast,
+                opt_in: OptInMode::Single,
+                texts: Default::default(),
+                transports: vec![Transport::Sandbox],
+                frequency: None,
+            })
+            .await
+            .unwrap();
+        for chunk in test_numbers(RECIPIENTS).chunks(2000) {
+            let reqs = chunk
+                .iter()
+                .map(|n| AddSubscriber {
+                    transport: Transport::Sandbox,
+                    address: n.clone(),
+                    language: "de".into(),
+                    channels: vec![ch.id],
+                    consent_note: "crash test".into(),
+                })
+                .collect();
+            s.add_subscribers(&Actor::Cli, reqs).await.unwrap();
+        }
+        let compose = Compose {
+            kind: ChannelKind::Broadcast,
+            title: String::new(),
+            body: "Probealarm".into(),
+            channels: vec![ch.id],
+            send_at: None,
+            deadline: None,
+            override_frequency: false,
+            idempotency_key: "crash".into(),
+        };
+        let (b, _) = s.create_broadcast(&Actor::Cli, compose).await.unwrap();
+        assert_eq!(b.total, RECIPIENTS as i64);
+    }
+    let log = dir.path().join("received.log");
+    let mut before = 0;
+    for round in 0..CRASHES {
+        let mut child = start(dir.path(), &log);
+        // Let it deliver a while (a different amount each round), then kill it hard.
+        let target = before + 1500 + round * 700;
+        let t = Instant::now();
+        while lines(&log) < target {
+            assert!(t.elapsed() < Duration::from_secs(120), "round {round}: no progress");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        before = lines(&log);
+        assert!(before < RECIPIENTS, "the send finished before the kill: make it larger");
+    }
+    let mut child = start(dir.path(), &log);
+    let t = Instant::now();
+    loop {
+        let (state, sent) = broadcast_state(dir.path());
+        if state == "done" {
+            assert_eq!(sent, RECIPIENTS as i64);
+            break;
+        }
+        assert!(t.elapsed() < Duration::from_secs(180), "not done after restart: {state} {sent}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+
+    let text = std::fs::read_to_string(&log).unwrap();
+    let mut seen: HashMap<i64, usize> = HashMap::new();
+    for l in text.lines() {
+        *seen.entry(l.parse().unwrap()).or_default() += 1;
+    }
+    let c = rusqlite::Connection::open(dir.path().join("data/herold.sqlite")).unwrap();
+    let ids: Vec<i64> = c
+        .prepare("SELECT id FROM deliveries WHERE broadcast_id IS NOT NULL")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    assert_eq!(ids.len(), RECIPIENTS);
+    let missing = ids.iter().filter(|id| !seen.contains_key(id)).count();
+    assert_eq!(missing, 0, "every recipient got the message");
+    let duplicates: usize = seen.values().map(|n| n - 1).sum();
+    println!(
+        "crash test: {RECIPIENTS} recipients, {CRASHES} kill -9, {duplicates} duplicates (bound {})",
+        CRASHES * BATCH
+    );
+    assert!(duplicates <= CRASHES * BATCH, "{duplicates} duplicates for {CRASHES} crashes of {BATCH} in flight");
+    drop(c);
+    let o = Command::new(env!("CARGO_BIN_EXE_herold"))
+        .current_dir(dir.path())
+        .args(["--data-dir", "data", "verify"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+}
