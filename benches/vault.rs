@@ -20,6 +20,10 @@ fn file_size(p: &std::path::Path) -> u64 {
 }
 
 fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("run with `cargo bench --bench vault`");
+        return;
+    }
     let n: usize = std::env::var("HEROLD_BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
     println!("herold vault/store bench, N = {n}");
 

@@ -80,7 +80,7 @@ CREATE TABLE addresses (
     transport     TEXT NOT NULL CHECK (transport IN ('sandbox', 'sms', 'matrix')),
     sealed        BLOB NOT NULL
 ) WITHOUT ROWID;
-CREATE INDEX addresses_subscriber ON addresses(subscriber_id);
+CREATE INDEX addresses_subscriber ON addresses(subscriber_id, transport);
 
 CREATE TABLE subscriptions (
     id            INTEGER PRIMARY KEY,
@@ -92,7 +92,7 @@ CREATE TABLE subscriptions (
 );
 -- At most one live subscription per subscriber and channel; a new opt-in after leaving is a new row.
 CREATE UNIQUE INDEX subscriptions_live ON subscriptions(subscriber_id, channel_id) WHERE state IN ('pending', 'active');
-CREATE INDEX subscriptions_channel_state ON subscriptions(channel_id, state);
+CREATE INDEX subscriptions_channel_state ON subscriptions(channel_id, state, subscriber_id);
 
 -- The consent ledger: append-only and hash-chained. Each hash covers the event, the SHA-256 of its
 -- wording (from channel_wordings) and the previous event's hash. The head (newest id and hash) is in meta.

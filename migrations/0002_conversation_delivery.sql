@@ -81,8 +81,10 @@ CREATE TABLE deliveries (
     error           TEXT,
     updated_at      INTEGER NOT NULL
 );
-CREATE UNIQUE INDEX deliveries_once ON deliveries(broadcast_id, subscriber_id, transport) WHERE broadcast_id IS NOT NULL;
+-- Once per (broadcast, subscriber, transport). Materialising appends to it in order; an opt-out and the
+-- sandbox screen find a subscriber's rows through it per broadcast (replies: broadcast_id IS NULL).
+-- No state column in it, so that a state change does not rewrite it.
+CREATE UNIQUE INDEX deliveries_once ON deliveries(broadcast_id, subscriber_id, transport);
 CREATE INDEX deliveries_queue ON deliveries(priority, id) WHERE state = 'queued';
 CREATE INDEX deliveries_leased ON deliveries(lease_until) WHERE state = 'sending';
-CREATE INDEX deliveries_subscriber ON deliveries(subscriber_id, state);
 CREATE INDEX deliveries_gateway ON deliveries(gateway_id) WHERE gateway_id IS NOT NULL;

@@ -86,8 +86,12 @@ pub fn sandbox_screen(conn: &Connection, subscriber: i64, limit: i64) -> Result<
         "SELECT at, inbound, sealed, plain, state FROM ( \
            SELECT at, 1 AS inbound, text_sealed AS sealed, NULL AS plain, 'received' AS state, id AS k FROM sandbox_inbound WHERE subscriber_id = ?1 \
            UNION ALL \
-           SELECT d.updated_at, 0, d.body_sealed, b.sms_text, d.state, d.id FROM deliveries d LEFT JOIN broadcasts b ON b.id = d.broadcast_id \
-           WHERE d.subscriber_id = ?1 AND d.transport = 'sandbox' AND d.state IN ('sent', 'delivered') \
+           SELECT d.updated_at, 0, d.body_sealed, NULL, d.state, d.id FROM deliveries d \
+           WHERE d.broadcast_id IS NULL AND d.subscriber_id = ?1 AND d.transport = 'sandbox' AND d.state IN ('sent', 'delivered') \
+           UNION ALL \
+           SELECT d.updated_at, 0, NULL, b.sms_text, d.state, d.id FROM broadcasts b JOIN deliveries d ON d.broadcast_id = b.id \
+           AND d.subscriber_id = ?1 AND d.transport = 'sandbox' WHERE b.id IN (SELECT id FROM broadcasts ORDER BY id DESC LIMIT 50) \
+           AND d.state IN ('sent', 'delivered') \
          ) ORDER BY at DESC, inbound ASC, k DESC LIMIT ?2",
     )?;
     let mut lines: Vec<ScreenLine> = st

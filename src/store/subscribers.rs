@@ -90,7 +90,8 @@ pub fn find_by_index(conn: &Connection, blind_index: &[u8]) -> Result<Option<i64
 
 pub fn wrapped_key(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
     Ok(conn
-        .query_row("SELECT wrapped FROM keyring.data_keys WHERE subscriber_id = ?1", [id], |r| r.get(0))
+        .prepare_cached("SELECT wrapped FROM keyring.data_keys WHERE subscriber_id = ?1")?
+        .query_row([id], |r| r.get(0))
         .optional()?)
 }
 

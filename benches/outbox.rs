@@ -1,0 +1,155 @@
+//! Prints figures for the outbox: materialising a broadcast for 100,000 and 1,000,000 recipients,
+//! peak memory, and the worker's throughput to the sandbox (our own overhead per delivery).
+//! Run: `cargo bench --bench outbox` (`HEROLD_BENCH_QUICK=1` for 10× smaller sizes).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Instant;
+
+use herold::config::Config;
+use herold::domain::{ChannelDraft, ChannelKind, OptInMode, Transport};
+use herold::service::Actor;
+use herold::service::broadcasts::Compose;
+use herold::service::subscribers::AddSubscriber;
+use herold::transport::sandbox::Sandbox;
+use herold::worker::{Worker, WorkerSettings};
+
+fn rss_kb(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| s.lines().find(|l| l.starts_with(field)).and_then(|l| l.split_whitespace().nth(1)?.parse().ok()))
+        .unwrap_or(0)
+}
+
+fn draft(keyword: &str) -> ChannelDraft {
+    ChannelDraft {
+        name: keyword.into(),
+        keyword: keyword.into(),
+        description: String::new(),
+        kind: ChannelKind::Broadcast,
+        opt_in: OptInMode::Single,
+        texts: Default::default(),
+        transports: vec![Transport::Sandbox],
+        frequency: None,
+    }
+}
+
+fn compose(channel: i64, key: &str) -> Compose {
+    Compose {
+        kind: ChannelKind::Broadcast,
+        title: String::new(),
+        body: "Probealarm: bitte nicht antworten.".into(),
+        channels: vec![channel],
+        send_at: None,
+        deadline: None,
+        override_frequency: false,
+        idempotency_key: key.into(),
+    }
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("run with `cargo bench --bench outbox`");
+        return;
+    }
+    let quick = std::env::var("HEROLD_BENCH_QUICK").is_ok();
+    let scale = if quick { 10 } else { 1 };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+
+    // 1. Materialising: recipients are inserted directly (random bytes stand in for sealed addresses;
+    //    materialising reads ids only), then one INSERT … SELECT per broadcast is timed.
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = Config { data_dir: dir.path().join("data"), log: "warn".into(), ..Config::default() };
+    let service = herold::app::open_service(&cfg, true).unwrap();
+    let sizes = [100_000 / scale, 1_000_000 / scale];
+    let mut channel_ids = vec![];
+    for (i, n) in sizes.iter().enumerate() {
+        let ch = rt.block_on(service.create_channel(draft(&format!("SIZE{i}")))).unwrap();
+        channel_ids.push(ch.id);
+        let mut c = rusqlite::Connection::open(cfg.data_dir.join("herold.sqlite")).unwrap();
+        let tx = c.transaction().unwrap();
+        {
+            let mut sub = tx.prepare("INSERT INTO subscribers(id, language, created_at) VALUES (?1, 'de', 0)").unwrap();
+            let mut addr = tx
+                .prepare("INSERT INTO addresses(blind_index, subscriber_id, transport, sealed) VALUES (?1, ?2, 'sandbox', ?3)")
+                .unwrap();
+            let mut s = tx
+                .prepare("INSERT INTO subscriptions(subscriber_id, channel_id, state, created_at, updated_at) VALUES (?1, ?2, 'active', 0, 0)")
+                .unwrap();
+            for k in 0..*n {
+                let id = (i as i64) * 10_000_000 + k as i64 + 1;
+                sub.execute([id]).unwrap();
+                addr.execute(rusqlite::params![rand::random::<[u8; 16]>().to_vec(), id, vec![0u8; 54]]).unwrap();
+                s.execute([id, ch.id]).unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+    let rss_before = rss_kb("VmRSS:");
+    for (n, ch) in sizes.iter().zip(&channel_ids) {
+        let t = Instant::now();
+        let (b, _) = rt.block_on(service.create_broadcast(&Actor::Cli, compose(*ch, &format!("m{n}")))).unwrap();
+        let secs = t.elapsed().as_secs_f64();
+        assert_eq!(b.total, *n as i64);
+        let target = if *n >= 1_000_000 { "≤ 2 s" } else { "≤ 0.25 s" };
+        println!(
+            "materialise outbox for {n:>9} recipients: {secs:>7.3} s ({:.0} rows/s; target {target})",
+            *n as f64 / secs
+        );
+    }
+    println!(
+        "memory: RSS {} MB before materialising, peak (VmHWM, whole bench process) {} MB (target ≤ 150 MB)",
+        rss_before / 1024,
+        rss_kb("VmHWM:") / 1024
+    );
+    drop(service);
+
+    // 2. Worker throughput to the sandbox with real subscribers (sealed addresses, data keys).
+    let n = 100_000 / scale;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = Config { data_dir: dir.path().join("data"), log: "warn".into(), ..Config::default() };
+    let service = herold::app::open_service(&cfg, true).unwrap();
+    let ch = rt.block_on(service.create_channel(draft("WORK"))).unwrap();
+    for chunk in (0..n).collect::<Vec<_>>().chunks(2000) {
+        let reqs = chunk
+            .iter()
+            .map(|i| AddSubscriber {
+                transport: Transport::Sandbox,
+                address: format!("+49151{:08}", 10_000_000 + i),
+                language: "de".into(),
+                channels: vec![ch.id],
+                consent_note: "bench".into(),
+            })
+            .collect();
+        rt.block_on(service.add_subscribers(&Actor::Cli, reqs)).unwrap();
+    }
+    rt.block_on(service.create_broadcast(&Actor::Cli, compose(ch.id, "w"))).unwrap();
+    let mut transports: HashMap<Transport, Arc<dyn herold::transport::Transport>> = HashMap::new();
+    transports.insert(Transport::Sandbox, Arc::new(Sandbox::new(0)));
+    let settings = WorkerSettings { batch: 1000, lease_seconds: 60, max_attempts: 8, concurrency: 64 };
+    let mut worker = Worker::new(service.clone(), transports, settings);
+    let t = Instant::now();
+    let mut done = 0;
+    loop {
+        let k = rt.block_on(worker.run_once()).unwrap();
+        if k == 0 {
+            break;
+        }
+        done += k;
+    }
+    let secs = t.elapsed().as_secs_f64();
+    assert_eq!(done, n);
+    println!("worker to the sandbox: {n} deliveries in {secs:.2} s = {:.0}/s (target ≥ 50,000/s)", n as f64 / secs);
+    // Reference in the same run: the crypto alone (unwrap the data key, open the address) per delivery.
+    let vault = service.vault().clone();
+    let id = herold::domain::SubscriberId(1);
+    let (key, wrapped) = vault.new_data_key(id);
+    let sealed = key.seal("address", b"+4915110000000");
+    let t = Instant::now();
+    for _ in 0..n {
+        let k = vault.unwrap_data_key(id, &wrapped).unwrap();
+        std::hint::black_box(k.open("address", &sealed).unwrap());
+    }
+    let secs = t.elapsed().as_secs_f64();
+    println!("reference, crypto alone per delivery: {:.0}/s", n as f64 / secs);
+}
