@@ -221,8 +221,24 @@ async fn a_stop_mid_broadcast_prevents_every_later_send() {
     let (again, created) = s.create_broadcast(&Actor::Cli, compose).await.unwrap();
     assert!(!created && again.id == b.id, "the idempotency key makes one broadcast");
     assert_eq!(w.run_once().await.unwrap(), 4); // 4 of 10 sent
-    // The last subscriber leaves before their turn.
-    let last = numbers.last().unwrap();
+    // A subscriber whose delivery is still queued leaves before their turn.
+    let queued: i64 = s
+        .store()
+        .conn()
+        .unwrap()
+        .query_row(
+            "SELECT subscriber_id FROM deliveries WHERE broadcast_id = ?1 AND state = 'queued' LIMIT 1",
+            [b.id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let mut last = None;
+    for n in &numbers {
+        if s.find_subscriber(n).await.unwrap().unwrap().0 == queued {
+            last = Some(n.clone());
+        }
+    }
+    let last = &last.unwrap();
     assert_eq!(s.receive(inbound(last, "stop", Some("gw-1"))).await.unwrap().outcome, Outcome::OptedOut);
     // A gateway retry of the same STOP is recognised and changes nothing.
     assert_eq!(s.receive(inbound(last, "stop", Some("gw-1"))).await.unwrap().outcome, Outcome::Duplicate);
@@ -287,4 +303,156 @@ async fn expired_leases_return_to_the_queue() {
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].claimed.id, leased[0].claimed.id);
     assert_eq!(again[0].claimed.attempts, 2);
+}
+
+/// A transport whose answers a test scripts: it stands in for a gateway's error replies (the real
+/// gateways have their own tests against real peers).
+struct Scripted {
+    answer: Box<dyn Fn(i64) -> Result<(), herold::transport::SendError> + Send + Sync>,
+}
+
+impl herold::transport::Transport for Scripted {
+    fn send<'a>(
+        &'a self,
+        msg: &'a herold::transport::OutboundMessage,
+    ) -> futures_util::future::BoxFuture<'a, Result<herold::transport::Receipt, herold::transport::SendError>> {
+        let r = (self.answer)(msg.delivery_id)
+            .map(|()| herold::transport::Receipt { gateway_id: format!("s-{}", msg.delivery_id) });
+        Box::pin(async move { r })
+    }
+    fn segments_per_second(&self) -> Option<f64> {
+        None
+    }
+}
+
+async fn broadcast_to_many(n: usize) -> (tempfile::TempDir, herold::service::Service, i64) {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_service(dir.path());
+    let ch = channel(&s, "NEWS").await;
+    let reqs = test_numbers(n)
+        .into_iter()
+        .map(|a| herold::service::subscribers::AddSubscriber {
+            transport: Transport::Sandbox,
+            address: a,
+            language: "de".into(),
+            channels: vec![ch.id],
+            consent_note: "test".into(),
+        })
+        .collect();
+    s.add_subscribers(&Actor::Cli, reqs).await.unwrap();
+    let compose = Compose {
+        kind: ChannelKind::Broadcast,
+        title: String::new(),
+        body: "Hallo".into(),
+        channels: vec![ch.id],
+        send_at: None,
+        deadline: None,
+        override_frequency: false,
+        idempotency_key: "x".into(),
+    };
+    let (b, _) = s.create_broadcast(&Actor::Cli, compose).await.unwrap();
+    (dir, s, b.id)
+}
+
+fn scripted_worker(s: &herold::service::Service, t: Scripted) -> Worker {
+    let mut map: HashMap<Transport, Arc<dyn herold::transport::Transport>> = HashMap::new();
+    map.insert(Transport::Sandbox, Arc::new(t));
+    Worker::new(s.clone(), map, WorkerSettings { batch: 100, lease_seconds: 60, max_attempts: 3, concurrency: 4 })
+}
+
+#[tokio::test]
+async fn transient_errors_retry_after_the_gateways_wait_and_permanent_ones_fail() {
+    use herold::transport::SendError;
+    let (_dir, s, b) = broadcast_to_many(6).await;
+    let tried = Arc::new(std::sync::Mutex::new(std::collections::HashSet::new()));
+    let seen = tried.clone();
+    let mut w = scripted_worker(
+        &s,
+        Scripted {
+            answer: Box::new(move |id| {
+                if id % 3 == 0 {
+                    return Err(SendError::Permanent("number does not exist".into()));
+                }
+                if seen.lock().unwrap().insert(id) {
+                    Err(SendError::Transient { reason: "429".into(), retry_after: Some(Duration::from_secs(1)) })
+                } else {
+                    Ok(())
+                }
+            }),
+        },
+    );
+    w.run_once().await.unwrap();
+    let p = s.progress(b).await.unwrap();
+    assert_eq!((p.broadcast.sent, p.broadcast.failed), (0, 2), "permanent errors fail at once");
+    assert_eq!(w.run_once().await.unwrap(), 0, "nothing is retried before Retry-After");
+    tokio::time::sleep(Duration::from_millis(2100)).await;
+    drain(&mut w).await;
+    let p = s.progress(b).await.unwrap();
+    assert_eq!((p.broadcast.state.as_str(), p.broadcast.sent, p.broadcast.failed), ("done", 4, 2));
+}
+
+#[tokio::test]
+async fn a_broadcast_whose_attempts_mostly_fail_pauses_itself_and_says_why() {
+    use herold::transport::SendError;
+    let (_dir, s, b) = broadcast_to_many(30).await;
+    let mut w = scripted_worker(
+        &s,
+        Scripted {
+            answer: Box::new(|_| {
+                Err(SendError::Transient { reason: "gateway answered 500".into(), retry_after: None })
+            }),
+        },
+    );
+    w.run_once().await.unwrap();
+    let p = s.progress(b).await.unwrap();
+    assert_eq!(p.broadcast.state, "paused");
+    let reason = p.broadcast.pause_reason.unwrap();
+    assert!(reason.contains("of the last") && reason.contains("gateway answered 500"), "{reason}");
+    // Nothing more is leased while paused; resuming and cancelling work.
+    assert_eq!(s.lease_jobs(100, 60).await.unwrap().len(), 0);
+    s.resume_broadcast(b).await.unwrap();
+    assert_eq!(s.broadcast(b).await.unwrap().state, "sending");
+    s.cancel_broadcast(b).await.unwrap();
+    let p = s.progress(b).await.unwrap();
+    assert_eq!(p.broadcast.state, "cancelled");
+    assert_eq!(p.broadcast.cancelled, 30);
+}
+
+#[tokio::test]
+async fn nothing_is_delivered_after_the_deadline_and_schedules_wait() {
+    let (_dir, s, _) = broadcast_to_many(3).await;
+    let ch = s.channels().await.unwrap().remove(0);
+    let now = s.now();
+    let later = Compose {
+        kind: ChannelKind::Newsletter,
+        title: "Herbstbrief".into(),
+        body: "**Neu:** Treffen am *Freitag*.\n\n- Kuchen\n- Musik".into(),
+        channels: vec![ch.id],
+        send_at: Some(now + 3600),
+        deadline: Some(now + 7200),
+        override_frequency: false,
+        idempotency_key: "later".into(),
+    };
+    let (b, _) = s.create_broadcast(&Actor::Cli, later).await.unwrap();
+    assert_eq!((b.state.as_str(), b.total), ("scheduled", 0), "not materialised before its time");
+    assert_eq!(b.sms_text, "Herbstbrief\n\nNeu: Treffen am Freitag.\n\n- Kuchen\n- Musik");
+    assert!(b.html.as_deref().unwrap().contains("<strong>Neu:</strong>"));
+    let bad = Compose { deadline: Some(now - 1), idempotency_key: "bad".into(), ..compose_now(ch.id) };
+    assert!(s.create_broadcast(&Actor::Cli, bad).await.is_err(), "a deadline before the send time is refused");
+    let long = Compose { body: "A".repeat(153 * 10 + 1), idempotency_key: "long".into(), ..compose_now(ch.id) };
+    let err = s.create_broadcast(&Actor::Cli, long).await.unwrap_err().to_string();
+    assert!(err.contains("11 parts"), "{err}");
+}
+
+fn compose_now(channel: i64) -> Compose {
+    Compose {
+        kind: ChannelKind::Broadcast,
+        title: String::new(),
+        body: "Hallo".into(),
+        channels: vec![channel],
+        send_at: None,
+        deadline: None,
+        override_frequency: false,
+        idempotency_key: "now".into(),
+    }
 }
