@@ -31,6 +31,7 @@ fn draft(keyword: &str) -> ChannelDraft {
         texts: Default::default(),
         transports: vec![Transport::Sandbox],
         frequency: None,
+        public_archive: false,
     }
 }
 

@@ -73,6 +73,7 @@ fn main() {
             texts: Default::default(),
             transports: vec![Transport::Sms],
             frequency: None,
+            public_archive: false,
         }))
         .unwrap();
     rt.block_on(service.checkpoint()).unwrap();

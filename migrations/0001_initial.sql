@@ -46,6 +46,7 @@ CREATE TABLE channels (
     transports       TEXT NOT NULL,            -- JSON list
     frequency_max    INTEGER,
     frequency_period TEXT CHECK (frequency_period IN ('day', 'week', 'month')),
+    public_archive   INTEGER NOT NULL DEFAULT 0,   -- newsletters: past issues on a public page
     wording_version  INTEGER NOT NULL DEFAULT 1,
     wording_sha256   BLOB NOT NULL,
     created_at       INTEGER NOT NULL,

@@ -30,7 +30,9 @@ pub fn open_service(cfg: &Config, create: bool) -> anyhow::Result<Service> {
         confirm_hours: i64::from(cfg.conversation.confirm_hours),
         auto_reply: cfg.conversation.auto_reply,
     };
-    Ok(Service::new(store, vault, clock, settings))
+    let service = Service::new(store, vault, clock, settings);
+    service.set_public_url(&cfg.public_url());
+    Ok(service)
 }
 
 /// The transports this installation has, by kind. Only here are concrete transports named.
@@ -65,6 +67,7 @@ pub struct Application {
 impl Application {
     /// Opens the data, binds the listener (port 0 picks a free one) and prepares the server.
     pub async fn build(cfg: &Config) -> anyhow::Result<Self> {
+        // The key is checked (and the data opened) before anything else, the port included.
         let service = open_service(cfg, true)?;
         service.reclaim_leases_at_start().await?;
         let listener = TcpListener::bind(&cfg.listen).with_context(|| format!("listening on {}", cfg.listen))?;
@@ -73,6 +76,7 @@ impl Application {
             Some(u) => u.trim_end_matches('/').to_string(),
             None => format!("http://{}:{port}", listener.local_addr()?.ip()),
         };
+        service.set_public_url(&public_url);
         let setup_url = service.setup_token().await?.map(|t| format!("{public_url}/setup?token={t}"));
         let settings = WebSettings {
             public_url,

@@ -59,6 +59,7 @@ async fn kill_9_during_a_large_send_loses_nothing() {
                 texts: Default::default(),
                 transports: vec![Transport::Sandbox],
                 frequency: None,
+                public_archive: false,
             })
             .await
             .unwrap();

@@ -197,6 +197,7 @@ async fn a_stop_mid_broadcast_prevents_every_later_send() {
             texts: Default::default(),
             transports: vec![Transport::Sandbox],
             frequency: None,
+            public_archive: false,
         })
         .await
         .unwrap();
@@ -455,4 +456,57 @@ fn compose_now(channel: i64) -> Compose {
         override_frequency: false,
         idempotency_key: "now".into(),
     }
+}
+
+#[tokio::test]
+async fn a_long_newsletter_goes_out_as_a_link_to_its_public_archive() {
+    let app = TestApp::spawn().await;
+    let s = &app.service;
+    let mut draft = ChannelDraft {
+        name: "Vereinsbrief".into(),
+        keyword: "BRIEF".into(),
+        description: "Monatlich".into(),
+        kind: ChannelKind::Newsletter,
+        opt_in: OptInMode::Single,
+        texts: Default::default(),
+        transports: vec![Transport::Sandbox],
+        frequency: None,
+        public_archive: true,
+    };
+    let ch = s.create_channel(draft.clone()).await.unwrap();
+    draft.keyword = "GEHEIM".into();
+    draft.public_archive = false;
+    let closed = s.create_channel(draft).await.unwrap();
+    let body = format!(
+        "## Rückblick\n\n{}\n\n**Termine:** Sommerfest, <script>x</script>",
+        "Viel los im Verein. ".repeat(120)
+    );
+    let c = Compose {
+        kind: ChannelKind::Newsletter,
+        title: "Herbst".into(),
+        body: body.clone(),
+        channels: vec![ch.id],
+        send_at: None,
+        deadline: None,
+        override_frequency: false,
+        idempotency_key: "long".into(),
+    };
+    let (b, _) = s.create_broadcast(&Actor::Cli, c.clone()).await.unwrap();
+    let link = format!("{}/n/brief/{}", app.base, b.id);
+    assert!(b.sms_text.starts_with("Herbst: Rückblick") && b.sms_text.ends_with(&link), "{}", b.sms_text);
+    assert!(herold::domain::segments::count(&b.sms_text).parts <= 2);
+    let closed_c = Compose { channels: vec![closed.id], idempotency_key: "long2".into(), ..c };
+    let err = s.create_broadcast(&Actor::Cli, closed_c).await.unwrap_err().to_string();
+    assert!(err.contains("public archive"), "{err}");
+
+    let anon = app.client();
+    let list = anon.get(app.url("/n/brief")).send().await.unwrap();
+    assert_eq!(list.status(), 200);
+    assert!(list.headers().get("set-cookie").is_none(), "the archive sets no cookie");
+    assert!(list.text().await.unwrap().contains("Herbst"));
+    let issue = anon.get(&link).send().await.unwrap().text().await.unwrap();
+    assert!(issue.contains("<h2>Rückblick</h2>") && issue.contains("<strong>Termine:</strong>"));
+    assert!(!issue.contains("<script>x"));
+    assert_eq!(anon.get(app.url("/n/geheim")).send().await.unwrap().status(), 404);
+    assert_eq!(anon.get(app.url("/n/brief/99999")).send().await.unwrap().status(), 404);
 }

@@ -447,6 +447,8 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("post", "/setup", "public"),
     ("get", "/login", "public"),
     ("post", "/login", "public"),
+    ("get", "/n/{keyword}", "public"),
+    ("get", "/n/{keyword}/{id}", "public"),
     ("post", "/logout", "viewer"),
     ("get", "/", "viewer"),
     ("get", "/channels", "viewer"),
@@ -553,6 +555,7 @@ async fn authorisation_table_covers_every_route() {
             texts: Default::default(),
             transports: vec![herold::domain::Transport::Sms],
             frequency: None,
+            public_archive: false,
         })
         .await
         .unwrap();
@@ -600,7 +603,7 @@ async fn authorisation_table_covers_every_route() {
         } else {
             ch.id.to_string()
         };
-        path.replace("{file:.*}", "herold.css").replace("{id}", &id)
+        path.replace("{file:.*}", "herold.css").replace("{keyword}", "auth").replace("{id}", &id)
     };
 
     let mut checked = 0;

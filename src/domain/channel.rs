@@ -126,6 +126,9 @@ pub struct ChannelDraft {
     pub texts: Texts,
     pub transports: Vec<Transport>,
     pub frequency: Option<Frequency>,
+    /// Newsletters only: past issues on a public page (`/n/<keyword>`), without tracking.
+    #[serde(default)]
+    pub public_archive: bool,
 }
 
 impl ChannelDraft {
@@ -253,6 +256,7 @@ mod tests {
             texts: Texts::default(),
             transports: vec![Transport::Sms, Transport::Sandbox, Transport::Sms],
             frequency: Some(Frequency { max: 2, period: FrequencyPeriod::Week }),
+            public_archive: false,
         }
     }
 

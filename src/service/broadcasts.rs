@@ -71,7 +71,38 @@ fn render(kind: ChannelKind, title: &str, body: &str) -> (String, Option<String>
     }
 }
 
+/// The start of a long newsletter and its archive link, in at most two SMS parts.
+fn shorten(title: &str, text: &str, url: &str) -> String {
+    let body = text.strip_prefix(title).unwrap_or(text).trim();
+    let mut n = body.chars().count().min(300);
+    loop {
+        let excerpt: String = body.chars().take(n).collect();
+        let excerpt = excerpt.rsplit_once(' ').map(|(a, _)| a).unwrap_or(&excerpt);
+        let msg =
+            if title.is_empty() { format!("{excerpt} … {url}") } else { format!("{title}: {excerpt} … {url}") };
+        if segments::count(&msg).parts <= 2 || n == 0 {
+            return msg;
+        }
+        n = n.saturating_sub(20);
+    }
+}
+
 impl Service {
+    /// Newsletters of a channel with a public archive (404 otherwise).
+    pub async fn archive(&self, keyword: &str) -> Result<(crate::domain::Channel, Vec<Broadcast>)> {
+        let kw = keyword.to_uppercase();
+        self.store()
+            .call(move |c| {
+                let ch = channels::by_keyword(c, &kw)?
+                    .filter(|ch| ch.draft.public_archive)
+                    .ok_or(crate::store::StoreError::NotFound)?;
+                let list = broadcasts::archive(c, ch.id, 200)?;
+                Ok((ch, list))
+            })
+            .await
+            .map_err(Into::into)
+    }
+
     pub async fn preview(&self, kind: ChannelKind, title: &str, body: &str, channels: Vec<i64>) -> Result<Preview> {
         let (sms_text, html) = render(kind, title, body);
         let segments = segments::count(&sms_text);
@@ -98,11 +129,6 @@ impl Service {
         }
         let (sms_text, html) = render(c.kind, &c.title, &body);
         let parts = segments::count(&sms_text).parts;
-        if parts > MAX_SMS_PARTS {
-            return Err(ServiceError::Invalid(format!(
-                "as SMS this is {parts} parts; at most {MAX_SMS_PARTS} are sent. Shorten it."
-            )));
-        }
         let now = self.now();
         let send_at = c.send_at.unwrap_or(now).max(now);
         if let Some(d) = c.deadline
@@ -118,6 +144,15 @@ impl Service {
             ServiceError::NotFound => ServiceError::Invalid("one of the channels does not exist".into()),
             e => e,
         })?;
+        // A newsletter too long for SMS goes out as a short text with a link to its archive page.
+        let archive = chosen.iter().find(|ch| ch.draft.public_archive && c.kind == ChannelKind::Newsletter);
+        if parts > MAX_SMS_PARTS && archive.is_none() {
+            return Err(ServiceError::Invalid(format!(
+                "as SMS this is {parts} parts; at most {MAX_SMS_PARTS} are sent. Shorten it{}.",
+                if c.kind == ChannelKind::Newsletter { ", or turn on the channel's public archive" } else { "" }
+            )));
+        }
+        let archive_keyword = archive.map(|ch| ch.draft.keyword.to_lowercase());
         for ch in &chosen {
             let Some(f) = ch.draft.frequency else { continue };
             let (id, since) = (ch.id, send_at - f.period.seconds());
@@ -146,7 +181,23 @@ impl Service {
             created_by: actor.to_string(),
             channels: c.channels,
         };
-        let (id, created) = self.store().call(move |conn| broadcasts::insert(conn, &new, now)).await?;
+        let (title, base) = (new.title.clone(), self.public_url());
+        let (id, created) = self
+            .store()
+            .call(move |conn| {
+                let tx = conn.transaction()?;
+                let (id, created) = broadcasts::insert(&tx, &new, now)?;
+                if created
+                    && parts > MAX_SMS_PARTS
+                    && let Some(kw) = archive_keyword
+                {
+                    let url = format!("{base}/n/{kw}/{id}");
+                    broadcasts::set_sms_text(&tx, id, &shorten(&title, &new.sms_text, &url))?;
+                }
+                tx.commit()?;
+                Ok((id, created))
+            })
+            .await?;
         if created {
             tracing::info!(broadcast = id, actor = %actor, "broadcast created");
             self.start_due_broadcasts().await?;

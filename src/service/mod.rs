@@ -105,6 +105,8 @@ struct Inner {
     setup_token: Mutex<Option<String>>,
     /// Wakes the delivery worker when rows were queued.
     outbox_ready: tokio::sync::Notify,
+    /// The public address of this server, for links in messages (known once the listener is bound).
+    public_url: Mutex<String>,
 }
 
 impl Service {
@@ -117,6 +119,7 @@ impl Service {
                 settings,
                 setup_token: Mutex::new(None),
                 outbox_ready: tokio::sync::Notify::new(),
+                public_url: Mutex::new("http://127.0.0.1:8080".into()),
             }),
         }
     }
@@ -135,6 +138,14 @@ impl Service {
 
     pub fn settings(&self) -> &Settings {
         &self.inner.settings
+    }
+
+    pub fn public_url(&self) -> String {
+        self.inner.public_url.lock().expect("public url lock").clone()
+    }
+
+    pub fn set_public_url(&self, url: &str) {
+        *self.inner.public_url.lock().expect("public url lock") = url.trim_end_matches('/').to_string();
     }
 
     /// Tells the delivery worker that the outbox has new rows.

@@ -81,8 +81,8 @@ fn channels_of(conn: &Connection, id: i64) -> Result<Vec<i64>> {
 }
 
 /// Creates a broadcast, or returns the one already created with the same idempotency key (`false`).
-pub fn insert(conn: &Connection, b: &NewBroadcast, now: i64) -> Result<(i64, bool)> {
-    let tx = conn.unchecked_transaction()?;
+/// Call inside a transaction.
+pub fn insert(tx: &Connection, b: &NewBroadcast, now: i64) -> Result<(i64, bool)> {
     if let Some(id) = tx
         .query_row("SELECT id FROM broadcasts WHERE idempotency_key = ?1", [&b.idempotency_key], |r| r.get(0))
         .optional()?
@@ -110,7 +110,6 @@ pub fn insert(conn: &Connection, b: &NewBroadcast, now: i64) -> Result<(i64, boo
     for ch in &b.channels {
         tx.execute("INSERT INTO broadcast_channels(broadcast_id, channel_id) VALUES (?1, ?2)", params![id, ch])?;
     }
-    tx.commit()?;
     Ok((id, true))
 }
 
@@ -158,4 +157,19 @@ pub fn count_for_channel_since(conn: &Connection, channel: i64, since: i64) -> R
         params![channel, since],
         |r| r.get(0),
     )?)
+}
+
+/// Replaces the SMS text (a too-long newsletter gets a short version with its archive link).
+pub fn set_sms_text(conn: &Connection, id: i64, text: &str) -> Result<()> {
+    conn.execute("UPDATE broadcasts SET sms_text = ?2 WHERE id = ?1", params![id, text])?;
+    Ok(())
+}
+
+/// Newsletters of a channel that went out (or are going out), newest first: the public archive.
+pub fn archive(conn: &Connection, channel: i64, limit: i64) -> Result<Vec<Broadcast>> {
+    let mut st = conn.prepare(&format!(
+        "SELECT {COLS} FROM broadcasts WHERE kind = 'newsletter' AND state IN ('sending', 'done') \
+         AND id IN (SELECT broadcast_id FROM broadcast_channels WHERE channel_id = ?1) ORDER BY send_at DESC LIMIT ?2"
+    ))?;
+    Ok(st.query_map(params![channel, limit], row)?.collect::<rusqlite::Result<_>>()?)
 }

@@ -6,7 +6,7 @@ use super::{Result, StoreError};
 use crate::domain::{Channel, ChannelDraft, ChannelKind, Frequency, FrequencyPeriod, OptInMode};
 
 const COLS: &str = "id, name, keyword, description, kind, opt_in, texts, transports, frequency_max, \
-                    frequency_period, wording_version, created_at, updated_at";
+                    frequency_period, wording_version, created_at, updated_at, public_archive";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Channel> {
     let bad =
@@ -32,6 +32,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Channel> {
             texts: serde_json::from_str(&texts).map_err(|e| bad(6, e.to_string()))?,
             transports: serde_json::from_str(&transports).map_err(|e| bad(7, e.to_string()))?,
             frequency,
+            public_archive: r.get(13)?,
         },
         wording_version: r.get(10)?,
         created_at: r.get(11)?,
@@ -70,7 +71,8 @@ pub fn insert(conn: &Connection, d: &ChannelDraft, now: i64) -> Result<i64> {
     let tx = conn.unchecked_transaction()?;
     tx.execute(
         "INSERT INTO channels(name, keyword, description, kind, opt_in, texts, transports, frequency_max, \
-         frequency_period, wording_sha256, created_at, updated_at) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?11)",
+         frequency_period, wording_sha256, created_at, updated_at, public_archive) \
+         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?11,?12)",
         params![
             d.name,
             d.keyword,
@@ -82,7 +84,8 @@ pub fn insert(conn: &Connection, d: &ChannelDraft, now: i64) -> Result<i64> {
             d.frequency.map(|f| f.max),
             d.frequency.map(|f| f.period.as_str()),
             d.wording_sha256().as_slice(),
-            now
+            now,
+            d.public_archive
         ],
     )
     .map_err(|e| conflict(e, &d.keyword))?;
@@ -99,8 +102,8 @@ pub fn update(conn: &Connection, id: i64, d: &ChannelDraft, now: i64) -> Result<
         .execute(
             "UPDATE channels SET name=?2, keyword=?3, description=?4, kind=?5, opt_in=?6, texts=?7, transports=?8, \
              frequency_max=?9, frequency_period=?10, \
-             wording_version = wording_version + (wording_sha256 IS NOT ?11), wording_sha256=?11, updated_at=?12 \
-             WHERE id = ?1",
+             wording_version = wording_version + (wording_sha256 IS NOT ?11), wording_sha256=?11, updated_at=?12, \
+             public_archive=?13 WHERE id = ?1",
             params![
                 id,
                 d.name,
@@ -113,7 +116,8 @@ pub fn update(conn: &Connection, id: i64, d: &ChannelDraft, now: i64) -> Result<
                 d.frequency.map(|f| f.max),
                 d.frequency.map(|f| f.period.as_str()),
                 d.wording_sha256().as_slice(),
-                now
+                now,
+                d.public_archive
             ],
         )
         .map_err(|e| conflict(e, &d.keyword))?;

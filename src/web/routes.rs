@@ -50,6 +50,8 @@ routes! {
     post "/setup"                        Public   => pages::login::setup_submit;
     get  "/login"                        Public   => pages::login::login_form;
     post "/login"                        Public   => pages::login::login_submit;
+    get  "/n/{keyword}"                  Public   => pages::archive::list;
+    get  "/n/{keyword}/{id}"             Public   => pages::archive::show;
     post "/logout"                       Viewer   => pages::login::logout;
     get  "/"                             Viewer   => pages::dashboard::show;
     get  "/channels"                     Viewer   => pages::channels::list;

@@ -114,6 +114,7 @@ pub async fn channel(service: &Service, keyword: &str) -> herold::domain::Channe
             texts: Texts::default(),
             transports: vec![Transport::Sms, Transport::Matrix, Transport::Sandbox],
             frequency: None,
+            public_archive: false,
         })
         .await
         .unwrap()

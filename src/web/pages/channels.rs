@@ -72,6 +72,8 @@ pub struct ChannelForm {
     pub confirm_de: String,
     #[serde(default)]
     pub confirm_en: String,
+    #[serde(default)]
+    pub public_archive: Option<String>,
 }
 
 impl ChannelForm {
@@ -93,6 +95,7 @@ impl ChannelForm {
             welcome_en: d.texts.welcome_en.clone(),
             confirm_de: d.texts.confirm_de.clone(),
             confirm_en: d.texts.confirm_en.clone(),
+            public_archive: d.public_archive.then(|| "on".to_string()),
         }
     }
 
@@ -136,6 +139,7 @@ impl ChannelForm {
             },
             transports,
             frequency,
+            public_archive: self.public_archive.is_some(),
         })
     }
 }

@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admins;
+pub mod archive;
 pub mod broadcasts;
 pub mod channels;
 pub mod dashboard;

@@ -1,0 +1,48 @@
+//! The public newsletter archive of a channel: past issues, no cookies, no tracking.
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+
+use super::{ok, when};
+use crate::domain::Channel;
+use crate::store::broadcasts::Broadcast;
+use crate::web::AppState;
+use crate::web::error::WebError;
+
+#[derive(Template)]
+#[template(path = "archive.html")]
+struct ArchivePage {
+    ch: Channel,
+    issues: Vec<Broadcast>,
+}
+
+#[derive(Template)]
+#[template(path = "archive_issue.html")]
+struct IssuePage {
+    ch: Channel,
+    issue: Broadcast,
+}
+
+impl ArchivePage {
+    fn when(&self, ts: &i64) -> String {
+        when(ts)
+    }
+}
+
+impl IssuePage {
+    fn when(&self, ts: &i64) -> String {
+        when(ts)
+    }
+}
+
+pub async fn list(state: web::Data<AppState>, keyword: web::Path<String>) -> Result<HttpResponse, WebError> {
+    let (ch, issues) = state.service.archive(&keyword).await?;
+    ok(&ArchivePage { ch, issues })
+}
+
+pub async fn show(state: web::Data<AppState>, path: web::Path<(String, i64)>) -> Result<HttpResponse, WebError> {
+    let (keyword, id) = path.into_inner();
+    let (ch, issues) = state.service.archive(&keyword).await?;
+    let issue = issues.into_iter().find(|b| b.id == id).ok_or(WebError::NotFound)?;
+    ok(&IssuePage { ch, issue })
+}
