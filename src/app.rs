@@ -19,10 +19,14 @@ use crate::worker::{Worker, WorkerSettings};
 
 /// Opens the data directory (creating it on first start when `create`) and builds the service.
 pub fn open_service(cfg: &Config, create: bool) -> anyhow::Result<Service> {
+    open_service_with_clock(cfg, create, Arc::new(SystemClock))
+}
+
+/// [`open_service`] with a clock of the caller's (tests move time instead of sleeping).
+pub fn open_service_with_clock(cfg: &Config, create: bool, clock: Arc<dyn Clock>) -> anyhow::Result<Service> {
     let paths = DataPaths::new(&cfg.data_dir, cfg.key_file.as_deref());
     let source = cfg.key_source()?;
     let (store, vault) = store::open(&paths, &source, create, cfg.pool_size)?;
-    let clock: Arc<dyn Clock> = Arc::new(SystemClock);
     let settings = Settings {
         default_country: cfg.sms.default_country.clone(),
         session_ttl: i64::from(cfg.admin.session_hours) * 3600,

@@ -510,3 +510,75 @@ async fn a_long_newsletter_goes_out_as_a_link_to_its_public_archive() {
     assert_eq!(anon.get(app.url("/n/geheim")).send().await.unwrap().status(), 404);
     assert_eq!(anon.get(app.url("/n/brief/99999")).send().await.unwrap().status(), 404);
 }
+
+#[tokio::test]
+async fn time_moves_pending_opt_ins_expire_and_deadlines_stop_delivery() {
+    use herold::domain::clock::ManualClock;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(1_800_000_000));
+    let s = common::open_service_at(dir.path(), clock.clone());
+    let news = channel(&s, "NEWS").await;
+    let n = test_numbers(3);
+    assert_eq!(s.receive(inbound(&n[0], "START NEWS", None)).await.unwrap().outcome, Outcome::Pending);
+    clock.advance(47 * 3600);
+    assert_eq!(s.expire_pending().await.unwrap(), 0);
+    clock.advance(2 * 3600);
+    assert_eq!(s.expire_pending().await.unwrap(), 1, "48 hours without JA");
+    let id = s.find_subscriber(&n[0]).await.unwrap().unwrap();
+    let d = s.subscriber_detail(id).await.unwrap();
+    assert_eq!(d.subscriptions[0].state, "expired");
+    assert_eq!(d.consent.last().unwrap().kind, "optin_expired");
+    // JA after expiry confirms nothing; it opts in anew (a new, separate consent).
+    assert_eq!(s.receive(inbound(&n[0], "JA", None)).await.unwrap().outcome, Outcome::Pending);
+
+    // One subscriber in two channels gets a broadcast to both once.
+    let sport = channel(&s, "SPORT").await;
+    for (num, kw) in [(&n[1], "NEWS"), (&n[1], "SPORT"), (&n[2], "SPORT")] {
+        s.receive(inbound(num, &format!("START {kw}"), None)).await.unwrap();
+        s.receive(inbound(num, "YES", None)).await.unwrap();
+    }
+    let both = Compose {
+        kind: ChannelKind::Broadcast,
+        title: String::new(),
+        body: "Beide".into(),
+        channels: vec![news.id, sport.id],
+        send_at: None,
+        deadline: Some(s.now() + 600),
+        override_frequency: false,
+        idempotency_key: "both".into(),
+    };
+    let (b, _) = s.create_broadcast(&Actor::Cli, both).await.unwrap();
+    assert_eq!(b.total, 2, "n[1] once although in both channels, n[2] once");
+    // The deadline passes before the worker gets to it: nothing goes out.
+    clock.advance(601);
+    let mut w = sandbox_worker(&s, 100);
+    drain(&mut w).await;
+    let p = s.progress(b.id).await.unwrap();
+    assert_eq!((p.broadcast.state.as_str(), p.broadcast.sent, p.broadcast.cancelled), ("done", 0, 2));
+}
+
+#[tokio::test]
+async fn delivery_reports_update_the_counters_once() {
+    let (_dir, s, b) = broadcast_to_many(3).await;
+    let mut w = sandbox_worker(&s, 100);
+    drain(&mut w).await;
+    let conn = s.store().conn().unwrap();
+    let gids: Vec<String> = conn
+        .prepare("SELECT gateway_id FROM deliveries WHERE broadcast_id = ?1 ORDER BY id")
+        .unwrap()
+        .query_map([b], |r| r.get(0))
+        .unwrap()
+        .map(|r| r.unwrap())
+        .collect();
+    drop(conn);
+    assert!(s.delivery_report(Transport::Sandbox, &gids[0], true, None).await.unwrap());
+    assert!(
+        !s.delivery_report(Transport::Sandbox, &gids[0], true, None).await.unwrap(),
+        "a repeated report counts once"
+    );
+    assert!(s.delivery_report(Transport::Sandbox, &gids[1], false, Some("absent subscriber".into())).await.unwrap());
+    assert!(!s.delivery_report(Transport::Sandbox, "nope", true, None).await.unwrap());
+    assert!(!s.delivery_report(Transport::Sms, &gids[2], true, None).await.unwrap(), "ids are per transport");
+    let p = s.progress(b).await.unwrap();
+    assert_eq!((p.broadcast.sent, p.broadcast.delivered, p.broadcast.failed), (2, 1, 1));
+}

@@ -13,7 +13,7 @@ pub mod segments;
 
 pub use address::{Address, E164, MatrixUserId, Transport};
 pub use channel::{Channel, ChannelDraft, ChannelKind, Frequency, FrequencyPeriod, OptInMode, Texts};
-pub use clock::{Clock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock};
 pub use ids::SubscriberId;
 pub use ledger::{ConsentEvent, ConsentKind};
 pub use role::Role;

@@ -111,3 +111,20 @@ impl Service {
         Ok(self.store().call(|c| outbox::pending(c)).await?)
     }
 }
+
+impl Service {
+    /// Applies a gateway's delivery report; `false` when the gateway id is unknown or already reported.
+    pub async fn delivery_report(
+        &self,
+        transport: Transport,
+        gateway_id: &str,
+        delivered: bool,
+        error: Option<String>,
+    ) -> Result<bool> {
+        let (now, gid) = (self.now(), gateway_id.to_string());
+        Ok(self
+            .store()
+            .call(move |c| outbox::report(c, transport.as_str(), &gid, delivered, error.as_deref(), now))
+            .await?)
+    }
+}

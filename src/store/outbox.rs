@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use super::Result;
 
@@ -262,4 +262,36 @@ pub fn recent_rate(conn: &Connection, broadcast: i64, now: i64, window: i64) -> 
         params![broadcast, now - window],
         |r| r.get(0),
     )?)
+}
+
+/// A delivery report from a gateway: `sent` becomes `delivered`, or `failed` (moving the count from
+/// sent to failed). Returns `false` when no sent delivery has that gateway id (unknown or repeated).
+pub fn report(
+    conn: &Connection,
+    transport: &str,
+    gateway_id: &str,
+    delivered: bool,
+    error: Option<&str>,
+    now: i64,
+) -> Result<bool> {
+    let tx = conn.unchecked_transaction()?;
+    let to = if delivered { "delivered" } else { "failed" };
+    let hit: Option<Option<i64>> = tx
+        .prepare_cached(
+            "UPDATE deliveries SET state = ?3, error = ?4, updated_at = ?5 \
+             WHERE gateway_id = ?2 AND transport = ?1 AND state = 'sent' RETURNING broadcast_id",
+        )?
+        .query_row(params![transport, gateway_id, to, error, now], |r| r.get(0))
+        .optional()?;
+    let Some(broadcast) = hit else { return Ok(false) };
+    if let Some(b) = broadcast {
+        let sql = if delivered {
+            "UPDATE broadcasts SET delivered = delivered + 1 WHERE id = ?1"
+        } else {
+            "UPDATE broadcasts SET sent = sent - 1, failed = failed + 1 WHERE id = ?1"
+        };
+        tx.prepare_cached(sql)?.execute([b])?;
+    }
+    tx.commit()?;
+    Ok(true)
 }

@@ -96,8 +96,9 @@ impl Worker {
         }
         let max_attempts = self.settings.max_attempts;
         let transports = &self.transports;
+        let now = self.service.now();
         let results: Vec<(Claimed, Outcome, Option<String>)> = futures_util::stream::iter(jobs)
-            .map(|job| async move { send_one(transports, job, max_attempts).await })
+            .map(|job| async move { send_one(transports, job, max_attempts, now).await })
             .buffer_unordered(self.settings.concurrency)
             .collect()
             .await;
@@ -137,11 +138,12 @@ async fn send_one(
     transports: &HashMap<Kind, (Arc<dyn Transport>, Option<Bucket>)>,
     job: Job,
     max_attempts: i64,
+    now: i64,
 ) -> (Claimed, Outcome, Option<String>) {
     let Job { claimed, transport, to, text, html } = job;
     let Some((t, bucket)) = transports.get(&transport) else {
         let err = format!("no {transport} transport is configured");
-        return (claimed, Outcome::Retry { at: now() + 300, error: err.clone() }, Some(err));
+        return (claimed, Outcome::Retry { at: now + 300, error: err.clone() }, Some(err));
     };
     if let Some(b) = bucket {
         let parts = if transport == Kind::Matrix { 1 } else { segments::count(&text).parts.max(1) };
@@ -155,14 +157,14 @@ async fn send_one(
                 b.hold(after);
             }
             let wait = retry_after.map(|d| d.as_secs() as i64).unwrap_or_else(|| backoff(claimed.attempts));
-            Outcome::Retry { at: now() + wait.max(1), error: reason }
+            Outcome::Retry { at: now + wait.max(1), error: reason }
         }
         Err(SendError::Transient { reason, .. }) => {
             Outcome::Failed { error: format!("gave up after {max_attempts} attempts: {reason}") }
         }
         Err(SendError::Permanent(e)) => Outcome::Failed { error: e },
         Err(SendError::Misconfigured(e)) => {
-            Outcome::Retry { at: now() + 300, error: format!("transport misconfigured: {e}") }
+            Outcome::Retry { at: now + 300, error: format!("transport misconfigured: {e}") }
         }
     };
     let err = match &outcome {
@@ -170,8 +172,4 @@ async fn send_one(
         _ => None,
     };
     (claimed, outcome, err)
-}
-
-fn now() -> i64 {
-    time::OffsetDateTime::now_utc().unix_timestamp()
 }

@@ -154,3 +154,8 @@ pub fn data_files(data: &std::path::Path) -> Vec<PathBuf> {
         .map(|f| data.join(f))
         .collect()
 }
+
+/// Opens an installation whose clock only moves when the test says so.
+pub fn open_service_at(dir: &std::path::Path, clock: std::sync::Arc<herold::domain::clock::ManualClock>) -> Service {
+    herold::app::open_service_with_clock(&config(dir), true, clock).expect("open the data directory")
+}
