@@ -10,7 +10,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{open_service, test_numbers};
-use herold::domain::{ChannelDraft, ChannelKind, OptInMode, Transport};
+use herold::domain::{ChannelKind, OptInMode, Transport};
 use herold::service::Actor;
 use herold::service::broadcasts::Compose;
 use herold::service::subscribers::AddSubscriber;
@@ -49,20 +49,7 @@ async fn kill_9_during_a_large_send_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     {
         let s = open_service(dir.path());
-        let ch = s
-            .create_channel(ChannelDraft {
-                name: "Crash".into(),
-                keyword: "CRASH".into(),
-                description: String::new(),
-                kind: ChannelKind::Broadcast,
-                opt_in: OptInMode::Single,
-                texts: Default::default(),
-                transports: vec![Transport::Sandbox],
-                frequency: None,
-                public_archive: false,
-            })
-            .await
-            .unwrap();
+        let ch = s.create_channel(common::draft("CRASH", OptInMode::Single, &[Transport::Sandbox])).await.unwrap();
         for chunk in test_numbers(RECIPIENTS).chunks(2000) {
             let reqs = chunk
                 .iter()

@@ -187,20 +187,7 @@ fn inbound(number: &str, text: &str, gateway: Option<&str>) -> Inbound {
 async fn a_stop_mid_broadcast_prevents_every_later_send() {
     let dir = tempfile::tempdir().unwrap();
     let s = open_service(dir.path());
-    let ch = s
-        .create_channel(ChannelDraft {
-            name: "Alarm".into(),
-            keyword: "ALARM".into(),
-            description: String::new(),
-            kind: ChannelKind::Broadcast,
-            opt_in: OptInMode::Single,
-            texts: Default::default(),
-            transports: vec![Transport::Sandbox],
-            frequency: None,
-            public_archive: false,
-        })
-        .await
-        .unwrap();
+    let ch = s.create_channel(common::draft("ALARM", OptInMode::Single, &[Transport::Sandbox])).await.unwrap();
     let numbers = test_numbers(10);
     for n in &numbers {
         assert_eq!(s.receive(inbound(n, "START", None)).await.unwrap().outcome, Outcome::Subscribed);

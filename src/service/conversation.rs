@@ -65,6 +65,18 @@ struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// Keeps the inbound text (sealed) in the admin inbox.
+    fn to_inbox(&self, c: &Connection) -> Result<i64, StoreError> {
+        conversation::insert_inbox(
+            c,
+            self.subscriber,
+            self.transport.as_str(),
+            self.gateway_id.as_deref(),
+            &self.inbound_sealed,
+            self.now,
+        )
+    }
+
     fn event(&self, kind: ConsentKind, ch: &Channel) -> NewEvent {
         NewEvent {
             at: self.now,
@@ -227,14 +239,7 @@ fn open_channels(c: &Connection, t: Transport) -> Result<Vec<Channel>, StoreErro
 
 fn dispatch(c: &Connection, ctx: &mut Ctx<'_>, command: &Command, auto_reply: bool) -> Result<Outcome, StoreError> {
     let Command::Keyword { verb, channel, all, .. } = command else {
-        conversation::insert_inbox(
-            c,
-            ctx.subscriber,
-            ctx.transport.as_str(),
-            ctx.gateway_id.as_deref(),
-            &ctx.inbound_sealed,
-            ctx.now,
-        )?;
+        ctx.to_inbox(c)?;
         if auto_reply {
             ctx.replies.push(match ctx.lang {
                 Lang::De => "Danke, deine Nachricht ist angekommen. Hilfe: HILFE".into(),
@@ -302,14 +307,7 @@ fn dispatch(c: &Connection, ctx: &mut Ctx<'_>, command: &Command, auto_reply: bo
         Verb::Delete => {
             // Erasure by message is confirmed by an admin until self-service erasure lands; the request
             // itself is kept in the inbox so it cannot be missed.
-            conversation::insert_inbox(
-                c,
-                ctx.subscriber,
-                ctx.transport.as_str(),
-                ctx.gateway_id.as_deref(),
-                &ctx.inbound_sealed,
-                ctx.now,
-            )?;
+            ctx.to_inbox(c)?;
             ctx.replies.push(replies::delete_received(ctx.lang));
             Ok(Outcome::DeleteRequested)
         }

@@ -101,23 +101,30 @@ pub fn open_service(dir: &std::path::Path) -> Service {
     herold::app::open_service(&cfg, true).expect("open the data directory")
 }
 
-/// A channel with sensible defaults.
+/// A channel draft: broadcast, no frequency, no archive.
+pub fn draft(
+    keyword: &str,
+    opt_in: herold::domain::OptInMode,
+    transports: &[herold::domain::Transport],
+) -> herold::domain::ChannelDraft {
+    herold::domain::ChannelDraft {
+        name: format!("{keyword} channel"),
+        keyword: keyword.into(),
+        description: String::new(),
+        kind: herold::domain::ChannelKind::Broadcast,
+        opt_in,
+        texts: Default::default(),
+        transports: transports.to_vec(),
+        frequency: None,
+        public_archive: false,
+    }
+}
+
+/// A double opt-in channel on every transport.
 pub async fn channel(service: &Service, keyword: &str) -> herold::domain::Channel {
-    use herold::domain::*;
-    service
-        .create_channel(ChannelDraft {
-            name: format!("{keyword} channel"),
-            keyword: keyword.into(),
-            description: String::new(),
-            kind: ChannelKind::Broadcast,
-            opt_in: OptInMode::Double,
-            texts: Texts::default(),
-            transports: vec![Transport::Sms, Transport::Matrix, Transport::Sandbox],
-            frequency: None,
-            public_archive: false,
-        })
-        .await
-        .unwrap()
+    use herold::domain::{OptInMode, Transport};
+    let d = draft(keyword, OptInMode::Double, &[Transport::Sms, Transport::Matrix, Transport::Sandbox]);
+    service.create_channel(d).await.unwrap()
 }
 
 /// Adds a subscriber on `transport` with an import event.
