@@ -125,8 +125,7 @@ impl Service {
                         replies: 0,
                     });
                 }
-                let stored_lang: String =
-                    tx.query_row("SELECT language FROM subscribers WHERE id = ?1", [subscriber], |r| r.get(0))?;
+                let (stored_lang, _) = subs::language_and_since(&tx, subscriber)?;
                 let lang = match &command {
                     Command::Keyword { lang: Some(l), .. } => {
                         subs::set_language(&tx, subscriber, l.code())?;
@@ -293,8 +292,7 @@ fn dispatch(c: &Connection, ctx: &mut Ctx<'_>, command: &Command, auto_reply: bo
             Ok(Outcome::Help)
         }
         Verb::MyData => {
-            let created: i64 =
-                c.query_row("SELECT created_at FROM subscribers WHERE id = ?1", [ctx.subscriber], |r| r.get(0))?;
+            let (_, created) = subs::language_and_since(c, ctx.subscriber)?;
             let since = crate::domain::clock::format_utc(created);
             let mut names = Vec::new();
             for s in &live {

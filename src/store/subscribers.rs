@@ -247,3 +247,10 @@ pub fn set_language(conn: &Connection, subscriber: i64, language: &str) -> Resul
         .execute(params![subscriber, language])?;
     Ok(())
 }
+
+/// A subscriber's language and the time they were first stored.
+pub fn language_and_since(conn: &Connection, subscriber: i64) -> Result<(String, i64)> {
+    Ok(conn
+        .prepare_cached("SELECT language, created_at FROM subscribers WHERE id = ?1")?
+        .query_row([subscriber], |r| Ok((r.get(0)?, r.get(1)?)))?)
+}
