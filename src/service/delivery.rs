@@ -47,11 +47,9 @@ impl Service {
                         continue;
                     }
                     let id = SubscriberId(cl.subscriber_id);
-                    let (Some(wrapped), Some(sealed), Ok(transport)) = (
-                        subs::wrapped_key(c, cl.subscriber_id)?,
-                        subs::address_on(c, cl.subscriber_id, &cl.transport)?,
-                        Transport::parse(&cl.transport),
-                    ) else {
+                    let (Some((wrapped, sealed)), Ok(transport)) =
+                        (subs::key_and_address(c, cl.subscriber_id, &cl.transport)?, Transport::parse(&cl.transport))
+                    else {
                         dropped.push((cl, Outcome::Cancel { reason: "address no longer stored".into() }));
                         continue;
                     };

@@ -72,7 +72,8 @@ pub struct Claimed {
 pub fn claim(conn: &Connection, now: i64, lease: i64, limit: i64) -> Result<Vec<Claimed>> {
     let mut st = conn.prepare_cached(
         "UPDATE deliveries SET state = 'sending', lease_until = ?2, attempts = attempts + 1, updated_at = ?1 \
-         WHERE id IN (SELECT d.id FROM deliveries d WHERE d.state = 'queued' AND d.next_attempt_at <= ?1 \
+         WHERE id IN (SELECT d.id FROM deliveries d INDEXED BY deliveries_queue \
+           WHERE d.state = 'queued' AND d.next_attempt_at <= ?1 \
            AND (d.broadcast_id IS NULL OR d.broadcast_id IN (SELECT id FROM broadcasts WHERE state = 'sending')) \
            ORDER BY d.priority, d.id LIMIT ?3) \
          RETURNING id, broadcast_id, subscriber_id, transport, body_sealed, attempts",

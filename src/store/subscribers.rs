@@ -234,14 +234,6 @@ pub fn due_expiries(conn: &Connection, now: i64, limit: i64) -> Result<Vec<(i64,
         .collect::<rusqlite::Result<_>>()?)
 }
 
-/// The sealed address of a subscriber on one transport.
-pub fn address_on(conn: &Connection, subscriber: i64, transport: &str) -> Result<Option<Vec<u8>>> {
-    Ok(conn
-        .prepare_cached("SELECT sealed FROM addresses WHERE subscriber_id = ?1 AND transport = ?2")?
-        .query_row(params![subscriber, transport], |r| r.get(0))
-        .optional()?)
-}
-
 pub fn set_language(conn: &Connection, subscriber: i64, language: &str) -> Result<()> {
     conn.prepare_cached("UPDATE subscribers SET language = ?2 WHERE id = ?1")?
         .execute(params![subscriber, language])?;
@@ -253,4 +245,15 @@ pub fn language_and_since(conn: &Connection, subscriber: i64) -> Result<(String,
     Ok(conn
         .prepare_cached("SELECT language, created_at FROM subscribers WHERE id = ?1")?
         .query_row([subscriber], |r| Ok((r.get(0)?, r.get(1)?)))?)
+}
+
+/// The wrapped data key and the sealed address on one transport, in one lookup (the delivery path).
+pub fn key_and_address(conn: &Connection, subscriber: i64, transport: &str) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT k.wrapped, a.sealed FROM addresses a JOIN keyring.data_keys k ON k.subscriber_id = a.subscriber_id \
+             WHERE a.subscriber_id = ?1 AND a.transport = ?2",
+        )?
+        .query_row(params![subscriber, transport], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
 }
