@@ -23,7 +23,7 @@ pub fn materialise(conn: &Connection, broadcast: i64, now: i64) -> Result<i64> {
     tx.pragma_update(None, "cache_size", -65_536)?;
     let n = tx.execute(
         &format!(
-            "WITH allowed(channel_id, transport) AS ( \
+            "WITH allowed(channel_id, transport) AS MATERIALIZED ( \
                SELECT bc.channel_id, j.value FROM broadcast_channels bc JOIN channels c ON c.id = bc.channel_id, \
                json_each(c.transports) j WHERE bc.broadcast_id = ?1) \
              INSERT INTO deliveries(broadcast_id, subscriber_id, transport, state, next_attempt_at, updated_at) \
