@@ -569,3 +569,36 @@ async fn delivery_reports_update_the_counters_once() {
     let p = s.progress(b).await.unwrap();
     assert_eq!((p.broadcast.sent, p.broadcast.delivered, p.broadcast.failed), (2, 1, 1));
 }
+
+#[tokio::test]
+async fn the_preview_names_encoding_parts_and_cost_and_auto_reply_answers_the_inbox() {
+    let app = TestApp::spawn_with(|c| c.conversation.auto_reply = true).await;
+    let (c, csrf) = app.admin_client("vera", Role::Editor).await;
+    let ch = app.service.create_channel(common::draft("NEWS", OptInMode::Single, &[Transport::Sandbox])).await.unwrap();
+    for n in test_numbers(3) {
+        app.service.receive(inbound(&n, "START", None)).await.unwrap();
+    }
+    let preview = |body: &'static str| {
+        let c = c.clone();
+        let (url, csrf, id) = (app.url("/broadcasts/preview"), csrf.clone(), ch.id.to_string());
+        async move {
+            let form = [
+                ("csrf", csrf.as_str()),
+                ("idempotency_key", "p"),
+                ("channel", &id),
+                ("kind", "broadcast"),
+                ("body", body),
+            ];
+            c.post(url).form(&form).send().await.unwrap().text().await.unwrap()
+        }
+    };
+    let gsm = preview("Grüße aus Köln: Straßenfest am Samstag").await;
+    assert!(gsm.contains("<strong>GSM-7</strong>, 38 septets, <strong>1</strong> part(s)"), "{gsm}");
+    assert!(gsm.contains("sandbox 3") && gsm.contains("SMS segments in total: <strong>3</strong>"), "{gsm}");
+    let ucs = preview("Sommerfest 🎉 am Samstag").await;
+    assert!(ucs.contains("<strong>UCS-2</strong>") && ucs.contains("<mark>🎉</mark>"), "{ucs}");
+    assert_eq!(app.service.broadcasts(10).await.unwrap().len(), 0, "a preview sends nothing");
+
+    let phone = type_on(&app, &c, &csrf, &test_numbers(4)[3], "Hallo, wann ist das Treffen?").await;
+    wait_for(&app, &c, &format!("/sandbox/screen?phone={phone}"), "Danke, deine Nachricht ist angekommen").await;
+}
