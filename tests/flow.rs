@@ -602,3 +602,22 @@ async fn the_preview_names_encoding_parts_and_cost_and_auto_reply_answers_the_in
     let phone = type_on(&app, &c, &csrf, &test_numbers(4)[3], "Hallo, wann ist das Treffen?").await;
     wait_for(&app, &c, &format!("/sandbox/screen?phone={phone}"), "Danke, deine Nachricht ist angekommen").await;
 }
+
+#[tokio::test]
+async fn a_delivery_that_cannot_be_opened_fails_alone() {
+    let (_dir, s, b) = broadcast_to_many(3).await;
+    let conn = s.store().conn().unwrap();
+    // Damage one sealed address (as a bad restore or a bit flip would).
+    let n = conn
+        .execute(
+            "UPDATE addresses SET sealed = zeroblob(60) WHERE blind_index = (SELECT min(blind_index) FROM addresses)",
+            [],
+        )
+        .unwrap();
+    assert_eq!(n, 1);
+    drop(conn);
+    let mut w = sandbox_worker(&s, 100);
+    drain(&mut w).await;
+    let p = s.progress(b).await.unwrap();
+    assert_eq!((p.broadcast.state.as_str(), p.broadcast.sent, p.broadcast.failed), ("done", 2, 1));
+}

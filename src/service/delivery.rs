@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use super::{Result, Service};
 use crate::domain::{Address, SubscriberId, Transport};
-use crate::store::StoreError;
 use crate::store::broadcasts::{self, Broadcast};
 use crate::store::outbox::{self, Claimed, Outcome};
 use crate::store::subscribers as subs;
@@ -53,14 +52,25 @@ impl Service {
                         dropped.push((cl, Outcome::Cancel { reason: "address no longer stored".into() }));
                         continue;
                     };
-                    let key = vault.unwrap_data_key(id, &wrapped)?;
-                    let plain = key.open_string("address", &sealed)?;
-                    let to = Address::from_stored(transport, &plain).map_err(|e| StoreError::Corrupt(e.0))?;
-                    let (text, html) = match (&cl.body_sealed, broadcast) {
-                        (Some(body), _) => (key.open_string("reply", body)?.to_string(), None),
-                        (None, Some(b)) => (b.sms_text.clone(), b.html.clone()),
-                        (None, None) => {
-                            dropped.push((cl, Outcome::Failed { error: "a delivery without a body".into() }));
+                    // A row that cannot be opened fails alone; it never stops the rest of the batch.
+                    let opened = (|| -> Result<(Address, String, Option<String>), String> {
+                        let key = vault.unwrap_data_key(id, &wrapped).map_err(|e| e.to_string())?;
+                        let plain = key.open_string("address", &sealed).map_err(|e| e.to_string())?;
+                        let to = Address::from_stored(transport, &plain).map_err(|e| e.0)?;
+                        match (&cl.body_sealed, broadcast) {
+                            (Some(body), _) => {
+                                let text = key.open_string("reply", body).map_err(|e| e.to_string())?;
+                                Ok((to, text.to_string(), None))
+                            }
+                            (None, Some(b)) => Ok((to, b.sms_text.clone(), b.html.clone())),
+                            (None, None) => Err("a delivery without a body".into()),
+                        }
+                    })();
+                    let (to, text, html) = match opened {
+                        Ok(v) => v,
+                        Err(error) => {
+                            tracing::error!(delivery = cl.id, %error, "a delivery cannot be prepared; it fails");
+                            dropped.push((cl, Outcome::Failed { error }));
                             continue;
                         }
                     };
