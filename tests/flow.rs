@@ -163,6 +163,14 @@ fn sandbox_worker(service: &herold::service::Service, batch: i64) -> Worker {
     Worker::new(service.clone(), t, WorkerSettings { batch, lease_seconds: 60, max_attempts: 3, concurrency: 8 })
 }
 
+/// Leases one batch, sends it and records the outcomes (the worker reads a batch one round after it
+/// leases it, and records its outcomes one round after sending).
+async fn one_batch(w: &mut Worker) {
+    w.run_once().await.unwrap();
+    w.run_once().await.unwrap();
+    w.flush().await.unwrap();
+}
+
 async fn drain(w: &mut Worker) -> usize {
     let mut n = 0;
     loop {
@@ -369,7 +377,7 @@ async fn transient_errors_retry_after_the_gateways_wait_and_permanent_ones_fail(
             }),
         },
     );
-    w.run_once().await.unwrap();
+    one_batch(&mut w).await;
     let p = s.progress(b).await.unwrap();
     assert_eq!((p.broadcast.sent, p.broadcast.failed), (0, 2), "permanent errors fail at once");
     assert_eq!(w.run_once().await.unwrap(), 0, "nothing is retried before Retry-After");
@@ -391,7 +399,7 @@ async fn a_broadcast_whose_attempts_mostly_fail_pauses_itself_and_says_why() {
             }),
         },
     );
-    w.run_once().await.unwrap();
+    one_batch(&mut w).await;
     let p = s.progress(b).await.unwrap();
     assert_eq!(p.broadcast.state, "paused");
     let reason = p.broadcast.pause_reason.unwrap();
@@ -620,4 +628,30 @@ async fn a_delivery_that_cannot_be_opened_fails_alone() {
     drain(&mut w).await;
     let p = s.progress(b).await.unwrap();
     assert_eq!((p.broadcast.state.as_str(), p.broadcast.sent, p.broadcast.failed), ("done", 2, 1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_messages_and_the_worker_never_see_a_busy_database() {
+    let app = TestApp::spawn().await;
+    app.service.create_channel(common::draft("NEWS", OptInMode::Single, &[Transport::Sandbox])).await.unwrap();
+    let numbers = test_numbers(60);
+    let tasks: Vec<_> = numbers
+        .iter()
+        .map(|n| {
+            let s = app.service.clone();
+            let n = n.clone();
+            tokio::spawn(async move { s.receive(inbound(&n, "START", None)).await })
+        })
+        .collect();
+    for t in tasks {
+        let r = t.await.unwrap().expect("no busy error while others write");
+        assert_eq!(r.outcome, Outcome::Subscribed);
+    }
+    for _ in 0..200 {
+        if app.service.outbox_pending().await.unwrap() == 0 {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("the worker did not send the 60 welcomes");
 }

@@ -96,7 +96,7 @@ impl Service {
         let admin = self
             .store()
             .call(move |c| {
-                let tx = c.transaction()?;
+                let tx = crate::store::write_tx(c)?;
                 if admins::count(&tx)? > 0 {
                     return Err(store::StoreError::Conflict("an owner already exists".into()));
                 }

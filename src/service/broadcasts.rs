@@ -185,7 +185,7 @@ impl Service {
         let (id, created) = self
             .store()
             .call(move |conn| {
-                let tx = conn.transaction()?;
+                let tx = crate::store::write_tx(conn)?;
                 let (id, created) = broadcasts::insert(&tx, &new, now)?;
                 if created
                     && parts > MAX_SMS_PARTS
@@ -272,7 +272,7 @@ impl Service {
         let now = self.now();
         self.store()
             .call(move |c| {
-                let tx = c.transaction()?;
+                let tx = crate::store::write_tx(c)?;
                 broadcasts::transition(&tx, id, &["scheduled", "sending", "paused"], "cancelled", None, now)?;
                 outbox::cancel_broadcast(&tx, id, "broadcast cancelled", now)?;
                 tx.commit()?;

@@ -115,7 +115,7 @@ impl Service {
             .call(move |c| {
                 let blind = vault.blind_index(&address).to_vec();
                 let (subscriber, key) = find_or_create(c, &vault, &address, &blind, &settings.default_language, now)?;
-                let tx = c.transaction()?;
+                let tx = crate::store::write_tx(c)?;
                 if let Some(g) = &msg.gateway_message_id
                     && !conversation::first_time(&tx, msg.transport.as_str(), g, now)?
                 {
@@ -172,7 +172,7 @@ impl Service {
             .store()
             .call(move |c| {
                 let due = subs::due_expiries(c, now, 1000)?;
-                let tx = c.transaction()?;
+                let tx = crate::store::write_tx(c)?;
                 for (id, subscriber, channel) in &due {
                     subs::set_state(&tx, *id, "expired", now)?;
                     let ch = channels::by_id(&tx, *channel)?;

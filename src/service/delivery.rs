@@ -23,10 +23,49 @@ impl Service {
     /// Leases up to `limit` due deliveries. Rows that cannot be sent (deadline passed, address gone)
     /// are recorded at once and not returned.
     pub async fn lease_jobs(&self, limit: i64, lease_seconds: i64) -> Result<Vec<Job>> {
+        let claimed = self.claim(limit, lease_seconds).await?;
+        let (jobs, dropped) = self.prepare_jobs(claimed).await?;
+        if !dropped.is_empty() {
+            self.record_outcomes(dropped).await?;
+        }
+        Ok(jobs)
+    }
+
+    /// Records the outcomes of the last round and leases the next batch, one after the other on one
+    /// connection (the write half of a worker round).
+    pub async fn record_and_claim(
+        &self,
+        results: Vec<(Claimed, Outcome)>,
+        limit: i64,
+        lease_seconds: i64,
+    ) -> Result<Vec<Claimed>> {
+        let now = self.now();
+        Ok(self
+            .store()
+            .call(move |c| {
+                if !results.is_empty() {
+                    outbox::record(c, &results, now)?;
+                }
+                outbox::claim(c, now, lease_seconds, limit)
+            })
+            .await?)
+    }
+
+    /// Leases up to `limit` due deliveries (a write).
+    pub async fn claim(&self, limit: i64, lease_seconds: i64) -> Result<Vec<Claimed>> {
+        let now = self.now();
+        Ok(self.store().call(move |c| outbox::claim(c, now, lease_seconds, limit)).await?)
+    }
+
+    /// Turns leased rows into messages (reads only, so it can run while another batch is recorded).
+    /// Rows that cannot be sent come back as outcomes to record.
+    pub async fn prepare_jobs(&self, claimed: Vec<Claimed>) -> Result<(Vec<Job>, Vec<(Claimed, Outcome)>)> {
+        if claimed.is_empty() {
+            return Ok((vec![], vec![]));
+        }
         let (vault, now) = (self.vault().clone(), self.now());
         self.store()
             .call(move |c| {
-                let claimed = outbox::claim(c, now, lease_seconds, limit)?;
                 let mut cache: HashMap<i64, Broadcast> = HashMap::new();
                 let mut jobs = Vec::with_capacity(claimed.len());
                 let mut dropped = Vec::new();
@@ -39,11 +78,23 @@ impl Service {
                         Some(b) => cache.get(&b),
                         None => None,
                     };
-                    if let Some(b) = broadcast
-                        && b.deadline.is_some_and(|d| d <= now)
-                    {
-                        dropped.push((cl, Outcome::Cancel { reason: "deadline passed".into() }));
-                        continue;
+                    if let Some(b) = broadcast {
+                        // Leased before a pause or cancel took effect: back to the queue, or cancelled.
+                        match b.state.as_str() {
+                            "paused" => {
+                                dropped.push((cl, Outcome::Release));
+                                continue;
+                            }
+                            "cancelled" => {
+                                dropped.push((cl, Outcome::Cancel { reason: "broadcast cancelled".into() }));
+                                continue;
+                            }
+                            _ => {}
+                        }
+                        if b.deadline.is_some_and(|d| d <= now) {
+                            dropped.push((cl, Outcome::Cancel { reason: "deadline passed".into() }));
+                            continue;
+                        }
                     }
                     let id = SubscriberId(cl.subscriber_id);
                     let (Some((wrapped, sealed)), Ok(transport)) =
@@ -76,10 +127,7 @@ impl Service {
                     };
                     jobs.push(Job { claimed: cl, transport, to, text, html });
                 }
-                if !dropped.is_empty() {
-                    outbox::record(c, &dropped, now)?;
-                }
-                Ok(jobs)
+                Ok((jobs, dropped))
             })
             .await
             .map_err(Into::into)

@@ -257,7 +257,7 @@ impl Service {
 
 /// Writes subscribers, addresses, subscriptions and their ledger events in one transaction.
 fn write_rows(c: &mut rusqlite::Connection, rows: &[Prepared], now: i64, actor: &str) -> Result<(), StoreError> {
-    let tx = c.transaction()?;
+    let tx = crate::store::write_tx(c)?;
     let mut channel_cache = std::collections::HashMap::new();
     for p in rows {
         subs::insert(&tx, &p.row, now)?;

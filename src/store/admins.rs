@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
-use super::{Result, StoreError};
+use super::{Result, StoreError, write_tx};
 use crate::domain::Role;
 
 #[derive(Debug, Clone, Serialize)]
@@ -64,7 +64,7 @@ pub fn list(conn: &Connection) -> Result<Vec<Admin>> {
 
 /// Sets a new password hash and ends every session of that admin.
 pub fn set_password(conn: &mut Connection, id: i64, hash: &str, now: i64) -> Result<()> {
-    let tx = conn.transaction()?;
+    let tx = write_tx(conn)?;
     let n = tx.execute(
         "UPDATE admins SET password_hash = ?2, password_changed_at = ?3 WHERE id = ?1",
         params![id, hash, now],
@@ -84,7 +84,7 @@ pub fn set_language(conn: &Connection, id: i64, language: Option<&str>) -> Resul
 
 /// Removes an admin, refusing to remove the last owner.
 pub fn remove(conn: &mut Connection, id: i64) -> Result<Admin> {
-    let tx = conn.transaction()?;
+    let tx = write_tx(conn)?;
     let admin = by_id(&tx, id)?;
     if admin.role == Role::Owner {
         let owners: i64 = tx.query_row("SELECT count(*) FROM admins WHERE role = 'owner'", [], |r| r.get(0))?;

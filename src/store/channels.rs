@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Result, StoreError};
+use super::{Result, StoreError, write_tx};
 use crate::domain::{Channel, ChannelDraft, ChannelKind, Frequency, FrequencyPeriod, OptInMode};
 
 const COLS: &str = "id, name, keyword, description, kind, opt_in, texts, transports, frequency_max, \
@@ -68,7 +68,7 @@ pub fn wording(conn: &Connection, channel: i64, version: i64) -> Result<String> 
 }
 
 pub fn insert(conn: &Connection, d: &ChannelDraft, now: i64) -> Result<i64> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = write_tx(conn)?;
     tx.execute(
         "INSERT INTO channels(name, keyword, description, kind, opt_in, texts, transports, frequency_max, \
          frequency_period, wording_sha256, created_at, updated_at, public_archive) \
@@ -97,7 +97,7 @@ pub fn insert(conn: &Connection, d: &ChannelDraft, now: i64) -> Result<i64> {
 
 /// Updates a channel; the wording version goes up when what subscribers are shown changed.
 pub fn update(conn: &Connection, id: i64, d: &ChannelDraft, now: i64) -> Result<()> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = write_tx(conn)?;
     let n = tx
         .execute(
             "UPDATE channels SET name=?2, keyword=?3, description=?4, kind=?5, opt_in=?6, texts=?7, transports=?8, \

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use rusqlite::{Connection, params};
 
-use super::{Result, StoreError, meta_get, meta_set};
+use super::{Result, StoreError, meta_get, meta_set, write_tx};
 use crate::crypto::Vault;
 use crate::crypto::vault::{INDEX_SECRET_AAD, Kek};
 use crate::domain::SubscriberId;
@@ -32,7 +32,7 @@ pub fn backup(conn: &Connection, schema: &str, dest: &Path) -> Result<()> {
 /// Re-wraps every data key and the blind-index secret under `new`, then updates both key-check values.
 /// The keyring changes in one transaction; the data file's check value follows.
 pub fn rotate(conn: &mut Connection, vault: &Vault, new: &Kek) -> Result<usize> {
-    let tx = conn.transaction()?;
+    let tx = write_tx(conn)?;
     let keys = super::subscribers::all_wrapped_keys(&tx)?;
     {
         let mut st = tx.prepare("UPDATE keyring.data_keys SET wrapped = ?2 WHERE subscriber_id = ?1")?;

@@ -106,6 +106,12 @@ fn build_pool(main: PathBuf, keyring: PathBuf, size: u32) -> Result<Pool> {
     Ok(r2d2::Pool::builder().max_size(size).build(manager)?)
 }
 
+/// Begins a write transaction that takes the write lock at once (`BEGIN IMMEDIATE`), so that it waits
+/// for other writers through the busy timeout instead of failing when a read would turn into a write.
+pub fn write_tx(conn: &Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
+    rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
+}
+
 /// Reads one value from a `meta` table (`main` or `keyring`).
 pub fn meta_get(conn: &Connection, schema: &str, key: &str) -> Result<Option<Vec<u8>>> {
     use rusqlite::OptionalExtension;

@@ -5,12 +5,12 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::Result;
+use super::{Result, write_tx};
 
 /// Writes one delivery row per (subscriber, transport) for every active subscription in the broadcast's
 /// channels on the channel's transports; a subscriber in several channels gets it once. Returns the count.
 pub fn materialise(conn: &Connection, broadcast: i64, now: i64) -> Result<i64> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = write_tx(conn)?;
     let state: String = tx.query_row("SELECT state FROM broadcasts WHERE id = ?1", [broadcast], |r| r.get(0))?;
     if state != "scheduled" {
         return Ok(0); // already materialised
@@ -136,7 +136,7 @@ pub enum Outcome {
 
 /// Records a batch of outcomes in one transaction and updates the broadcasts' counters.
 pub fn record(conn: &Connection, results: &[(Claimed, Outcome)], now: i64) -> Result<()> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = write_tx(conn)?;
     let mut counts: HashMap<i64, (i64, i64, i64)> = HashMap::new();
     for (c, outcome) in results {
         let bump = |counts: &mut HashMap<i64, (i64, i64, i64)>, i: usize| {
@@ -275,7 +275,7 @@ pub fn report(
     error: Option<&str>,
     now: i64,
 ) -> Result<bool> {
-    let tx = conn.unchecked_transaction()?;
+    let tx = write_tx(conn)?;
     let to = if delivered { "delivered" } else { "failed" };
     let hit: Option<Option<i64>> = tx
         .prepare_cached(

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
-use super::{Result, StoreError};
+use super::{Result, StoreError, write_tx};
 
 /// A sealed address as stored.
 #[derive(Debug, Clone)]
@@ -45,7 +45,7 @@ pub struct NewSubscriber {
 /// Writes data keys to the keyring in their own transaction. Done before the data rows, so a crash in
 /// between leaves at most an unused key, never sealed data without its key.
 pub fn insert_keys(conn: &mut Connection, subs: &[NewSubscriber]) -> Result<()> {
-    let tx = conn.transaction()?;
+    let tx = write_tx(conn)?;
     {
         let mut st = tx.prepare_cached("INSERT INTO keyring.data_keys(subscriber_id, wrapped) VALUES (?1, ?2)")?;
         for s in subs {

@@ -37,6 +37,10 @@ pub struct Worker {
     transports: HashMap<Kind, (Arc<dyn Transport>, Option<Bucket>)>,
     settings: WorkerSettings,
     recent: HashMap<i64, VecDeque<bool>>,
+    /// Outcomes of the last round, recorded during the next one (while it reads).
+    unrecorded: Vec<(Claimed, Outcome)>,
+    /// Rows leased for the next round, read while this round's outcomes are written.
+    next: Vec<Claimed>,
 }
 
 /// Exponential backoff (10 s · 2^(attempt-1), at most an hour) with ±50 % jitter.
@@ -55,7 +59,7 @@ impl Worker {
                 (k, (t, bucket))
             })
             .collect();
-        Self { service, transports, settings, recent: HashMap::new() }
+        Self { service, transports, settings, recent: HashMap::new(), unrecorded: Vec::new(), next: Vec::new() }
     }
 
     /// Runs until `stop` turns true: chores every few seconds, deliveries whenever there are any.
@@ -63,6 +67,9 @@ impl Worker {
         let mut last_chores = std::time::Instant::now() - Duration::from_secs(60);
         loop {
             if *stop.borrow() {
+                if let Err(e) = self.flush().await {
+                    tracing::error!(error = %e, "could not record the last round; its rows are leased again at start");
+                }
                 return;
             }
             if last_chores.elapsed() >= Duration::from_secs(5) {
@@ -87,12 +94,34 @@ impl Worker {
         }
     }
 
-    /// One round: lease a batch, send it, record the results. Returns how many were leased.
+    /// One round, in two halves that run at the same time on two connections: the write half records
+    /// the last round's outcomes and leases the next batch; the read half opens the batch leased last
+    /// round (keys, addresses). Then that batch is sent; its outcomes wait for the next round (or
+    /// [`Self::flush`]). At most three batches are leased at once. Returns the rows this round
+    /// leased, read or recorded (0: nothing to do).
     pub async fn run_once(&mut self) -> crate::service::Result<usize> {
-        let jobs = self.service.lease_jobs(self.settings.batch, self.settings.lease_seconds).await?;
-        let n = jobs.len();
-        if n == 0 {
-            return Ok(0);
+        let previous = std::mem::take(&mut self.unrecorded);
+        let to_read = std::mem::take(&mut self.next);
+        let recorded = previous.len();
+        let (batch, lease) = (self.settings.batch, self.settings.lease_seconds);
+        let (claimed, prepared) =
+            tokio::join!(self.service.record_and_claim(previous, batch, lease), self.service.prepare_jobs(to_read));
+        let (jobs, dropped) = prepared?;
+        self.unrecorded = dropped;
+        self.next = match claimed {
+            Ok(c) => c,
+            Err(e) => {
+                // The outcomes were not recorded: their rows stay leased and are sent again later.
+                self.flush().await.ok();
+                return Err(e);
+            }
+        };
+        let handled = recorded + jobs.len() + self.next.len() + self.unrecorded.len();
+        if jobs.is_empty() {
+            if self.next.is_empty() {
+                self.flush().await?;
+            }
+            return Ok(handled);
         }
         let max_attempts = self.settings.max_attempts;
         let transports = &self.transports;
@@ -103,8 +132,18 @@ impl Worker {
             .collect()
             .await;
         self.watch_failures(&results).await;
-        self.service.record_outcomes(results.into_iter().map(|(c, o, _)| (c, o)).collect()).await?;
-        Ok(n)
+        self.unrecorded.extend(results.into_iter().map(|(c, o, _)| (c, o)));
+        Ok(handled)
+    }
+
+    /// Records the outcomes still held, and gives back rows leased but not yet read.
+    pub async fn flush(&mut self) -> crate::service::Result<()> {
+        let mut held = std::mem::take(&mut self.unrecorded);
+        held.extend(std::mem::take(&mut self.next).into_iter().map(|c| (c, Outcome::Release)));
+        if !held.is_empty() {
+            self.service.record_outcomes(held).await?;
+        }
+        Ok(())
     }
 
     /// Pauses a broadcast when most of its recent attempts failed, and says why.
