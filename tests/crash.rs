@@ -10,10 +10,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{open_service, test_numbers};
-use herold::domain::{ChannelKind, OptInMode, Transport};
+use herold::domain::{OptInMode, Transport};
 use herold::service::Actor;
-use herold::service::broadcasts::Compose;
-use herold::service::subscribers::AddSubscriber;
 
 const RECIPIENTS: usize = 20_000;
 const BATCH: usize = 200;
@@ -50,29 +48,8 @@ async fn kill_9_during_a_large_send_loses_nothing() {
     {
         let s = open_service(dir.path());
         let ch = s.create_channel(common::draft("CRASH", OptInMode::Single, &[Transport::Sandbox])).await.unwrap();
-        for chunk in test_numbers(RECIPIENTS).chunks(2000) {
-            let reqs = chunk
-                .iter()
-                .map(|n| AddSubscriber {
-                    transport: Transport::Sandbox,
-                    address: n.clone(),
-                    language: "de".into(),
-                    channels: vec![ch.id],
-                    consent_note: "crash test".into(),
-                })
-                .collect();
-            s.add_subscribers(&Actor::Cli, reqs).await.unwrap();
-        }
-        let compose = Compose {
-            kind: ChannelKind::Broadcast,
-            title: String::new(),
-            body: "Probealarm".into(),
-            channels: vec![ch.id],
-            send_at: None,
-            deadline: None,
-            override_frequency: false,
-            idempotency_key: "crash".into(),
-        };
+        common::import_sandbox(&s, &test_numbers(RECIPIENTS), ch.id).await;
+        let compose = common::compose_now(ch.id, "Probealarm", "crash");
         let (b, _) = s.create_broadcast(&Actor::Cli, compose).await.unwrap();
         assert_eq!(b.total, RECIPIENTS as i64);
     }

@@ -325,27 +325,8 @@ async fn broadcast_to_many(n: usize) -> (tempfile::TempDir, herold::service::Ser
     let dir = tempfile::tempdir().unwrap();
     let s = open_service(dir.path());
     let ch = channel(&s, "NEWS").await;
-    let reqs = test_numbers(n)
-        .into_iter()
-        .map(|a| herold::service::subscribers::AddSubscriber {
-            transport: Transport::Sandbox,
-            address: a,
-            language: "de".into(),
-            channels: vec![ch.id],
-            consent_note: "test".into(),
-        })
-        .collect();
-    s.add_subscribers(&Actor::Cli, reqs).await.unwrap();
-    let compose = Compose {
-        kind: ChannelKind::Broadcast,
-        title: String::new(),
-        body: "Hallo".into(),
-        channels: vec![ch.id],
-        send_at: None,
-        deadline: None,
-        override_frequency: false,
-        idempotency_key: "x".into(),
-    };
+    common::import_sandbox(&s, &test_numbers(n), ch.id).await;
+    let compose = common::compose_now(ch.id, "Hallo", "x");
     let (b, _) = s.create_broadcast(&Actor::Cli, compose).await.unwrap();
     (dir, s, b.id)
 }
@@ -433,24 +414,19 @@ async fn nothing_is_delivered_after_the_deadline_and_schedules_wait() {
     assert_eq!((b.state.as_str(), b.total), ("scheduled", 0), "not materialised before its time");
     assert_eq!(b.sms_text, "Herbstbrief\n\nNeu: Treffen am Freitag.\n\n- Kuchen\n- Musik");
     assert!(b.html.as_deref().unwrap().contains("<strong>Neu:</strong>"));
-    let bad = Compose { deadline: Some(now - 1), idempotency_key: "bad".into(), ..compose_now(ch.id) };
+    let bad = Compose {
+        deadline: Some(now - 1),
+        idempotency_key: "bad".into(),
+        ..common::compose_now(ch.id, "Hallo", "now")
+    };
     assert!(s.create_broadcast(&Actor::Cli, bad).await.is_err(), "a deadline before the send time is refused");
-    let long = Compose { body: "A".repeat(153 * 10 + 1), idempotency_key: "long".into(), ..compose_now(ch.id) };
+    let long = Compose {
+        body: "A".repeat(153 * 10 + 1),
+        idempotency_key: "long".into(),
+        ..common::compose_now(ch.id, "Hallo", "now")
+    };
     let err = s.create_broadcast(&Actor::Cli, long).await.unwrap_err().to_string();
     assert!(err.contains("11 parts"), "{err}");
-}
-
-fn compose_now(channel: i64) -> Compose {
-    Compose {
-        kind: ChannelKind::Broadcast,
-        title: String::new(),
-        body: "Hallo".into(),
-        channels: vec![channel],
-        send_at: None,
-        deadline: None,
-        override_frequency: false,
-        idempotency_key: "now".into(),
-    }
 }
 
 #[tokio::test]

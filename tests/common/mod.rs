@@ -166,3 +166,34 @@ pub fn data_files(data: &std::path::Path) -> Vec<PathBuf> {
 pub fn open_service_at(dir: &std::path::Path, clock: std::sync::Arc<herold::domain::clock::ManualClock>) -> Service {
     herold::app::open_service_with_clock(&config(dir), true, clock).expect("open the data directory")
 }
+
+/// Adds sandbox subscribers to a channel in batches of 2,000 (consent recorded as an import).
+pub async fn import_sandbox(service: &Service, numbers: &[String], channel: i64) {
+    for chunk in numbers.chunks(2000) {
+        let reqs = chunk
+            .iter()
+            .map(|n| herold::service::subscribers::AddSubscriber {
+                transport: herold::domain::Transport::Sandbox,
+                address: n.clone(),
+                language: "de".into(),
+                channels: vec![channel],
+                consent_note: "imported for a test".into(),
+            })
+            .collect();
+        service.add_subscribers(&herold::service::Actor::Cli, reqs).await.unwrap();
+    }
+}
+
+/// A broadcast to one channel, sent now.
+pub fn compose_now(channel: i64, body: &str, key: &str) -> herold::service::broadcasts::Compose {
+    herold::service::broadcasts::Compose {
+        kind: herold::domain::ChannelKind::Broadcast,
+        title: String::new(),
+        body: body.into(),
+        channels: vec![channel],
+        send_at: None,
+        deadline: None,
+        override_frequency: false,
+        idempotency_key: key.into(),
+    }
+}
