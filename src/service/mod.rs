@@ -11,6 +11,12 @@ pub mod subscribers;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
+/// Records the web layer shows, re-exported so that `web` names only the service.
+pub use crate::store::admins::Admin;
+pub use crate::store::broadcasts::Broadcast;
+pub use crate::store::subscribers::Filter;
+pub use crate::store::tokens::{ApiToken, Scope};
+
 use crate::crypto::Vault;
 use crate::domain::{Clock, Invalid};
 use crate::store::{Store, StoreError};

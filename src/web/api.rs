@@ -7,8 +7,8 @@ use super::AppState;
 use super::error::{ApiError, WebError};
 use super::guard::Me;
 use crate::domain::{ChannelDraft, SubscriberId, Transport};
+use crate::service::Filter;
 use crate::service::subscribers::AddSubscriber;
-use crate::store::subscribers::Filter;
 
 type ApiResult = Result<HttpResponse, ApiError>;
 

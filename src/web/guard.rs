@@ -87,7 +87,7 @@ pub async fn guard(
         (Access::Editor, Some(Principal::Admin { admin, .. })) => admin.role.allows(crate::domain::Role::Editor),
         (Access::Owner, Some(Principal::Admin { admin, .. })) => admin.role.allows(crate::domain::Role::Owner),
         (Access::ApiRead, Some(Principal::Token(_))) => true,
-        (Access::ApiWrite, Some(Principal::Token(t))) => t.scope == crate::store::tokens::Scope::Write,
+        (Access::ApiWrite, Some(Principal::Token(t))) => t.scope == crate::service::Scope::Write,
         _ => false,
     };
     if !allowed {
@@ -137,7 +137,7 @@ impl actix_web::FromRequest for Me {
 }
 
 impl Me {
-    pub fn admin(&self) -> Result<&crate::store::admins::Admin, WebError> {
+    pub fn admin(&self) -> Result<&crate::service::Admin, WebError> {
         match &self.0 {
             Principal::Admin { admin, .. } => Ok(admin),
             Principal::Token(_) => Err(WebError::Forbidden),

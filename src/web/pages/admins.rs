@@ -7,8 +7,8 @@ use serde::Deserialize;
 
 use super::{Ctx, ok, render, see_other, when};
 use crate::domain::Role;
+use crate::service::Admin;
 use crate::service::ServiceError;
-use crate::store::admins::Admin;
 use crate::web::AppState;
 use crate::web::error::WebError;
 use crate::web::guard::Me;

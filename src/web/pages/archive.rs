@@ -5,7 +5,7 @@ use askama::Template;
 
 use super::{ok, when};
 use crate::domain::Channel;
-use crate::store::broadcasts::Broadcast;
+use crate::service::Broadcast;
 use crate::web::AppState;
 use crate::web::error::WebError;
 

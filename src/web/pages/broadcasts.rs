@@ -7,10 +7,10 @@ use askama::Template;
 
 use super::{Ctx, ok, render, see_other, when};
 use crate::domain::{Channel, ChannelKind};
+use crate::service::Broadcast;
 use crate::service::ServiceError;
 use crate::service::auth::random_token;
 use crate::service::broadcasts::{Compose, Preview, Progress};
-use crate::store::broadcasts::Broadcast;
 use crate::web::AppState;
 use crate::web::error::WebError;
 use crate::web::guard::Me;

@@ -7,9 +7,9 @@ use serde::Deserialize;
 
 use super::{Ctx, ok, render, see_other, when};
 use crate::domain::{Channel, SubscriberId, Transport};
+use crate::service::Filter;
 use crate::service::ServiceError;
 use crate::service::subscribers::{AddSubscriber, SubscriberDetail, SubscriberSummary};
-use crate::store::subscribers::Filter;
 use crate::web::AppState;
 use crate::web::error::WebError;
 use crate::web::guard::Me;

@@ -7,7 +7,7 @@ use serde::Deserialize;
 
 use super::{Ctx, render, see_other, when};
 use crate::service::ServiceError;
-use crate::store::tokens::{ApiToken, Scope};
+use crate::service::{ApiToken, Scope};
 use crate::web::AppState;
 use crate::web::error::WebError;
 use crate::web::guard::Me;
