@@ -75,7 +75,7 @@ fn main() {
                 .prepare("INSERT INTO addresses(blind_index, subscriber_id, transport, sealed) VALUES (?1, ?2, 'sandbox', ?3)")
                 .unwrap();
             let mut s = tx
-                .prepare("INSERT INTO subscriptions(subscriber_id, channel_id, state, created_at, updated_at) VALUES (?1, ?2, 'active', 0, 0)")
+                .prepare("INSERT INTO subscriptions(subscriber_id, channel_id, transport, state, created_at, updated_at) VALUES (?1, ?2, 'sandbox', 'active', 0, 0)")
                 .unwrap();
             for k in 0..*n {
                 let id = (i as i64) * 10_000_000 + k as i64 + 1;

@@ -87,13 +87,14 @@ CREATE TABLE subscriptions (
     id            INTEGER PRIMARY KEY,
     subscriber_id INTEGER NOT NULL REFERENCES subscribers(id) ON DELETE CASCADE,
     channel_id    INTEGER NOT NULL REFERENCES channels(id),
+    transport     TEXT NOT NULL CHECK (transport IN ('sandbox', 'sms', 'matrix')),  -- consent is per transport
     state         TEXT NOT NULL CHECK (state IN ('pending', 'active', 'unsubscribed', 'expired')),
     created_at    INTEGER NOT NULL,
     updated_at    INTEGER NOT NULL
 );
 -- At most one live subscription per subscriber and channel; a new opt-in after leaving is a new row.
 CREATE UNIQUE INDEX subscriptions_live ON subscriptions(subscriber_id, channel_id) WHERE state IN ('pending', 'active');
-CREATE INDEX subscriptions_channel_state ON subscriptions(channel_id, state, subscriber_id);
+CREATE INDEX subscriptions_channel_state ON subscriptions(channel_id, state, subscriber_id, transport);
 
 -- The consent ledger: append-only and hash-chained. Each hash covers the event, the SHA-256 of its
 -- wording (from channel_wordings) and the previous event's hash. The head (newest id and hash) is in meta.

@@ -341,13 +341,21 @@ fn opt_in(
     match ch.draft.opt_in {
         OptInMode::Double => {
             let expires = ctx.now + ctx.confirm_hours * 3600;
-            subs::insert_subscription_until(c, ctx.subscriber, ch.id, "pending", ctx.now, Some(expires))?;
+            subs::insert_subscription_until(
+                c,
+                ctx.subscriber,
+                ch.id,
+                ctx.transport.as_str(),
+                "pending",
+                ctx.now,
+                Some(expires),
+            )?;
             ledger::append(c, ctx.event(ConsentKind::OptInRequested, ch))?;
             ctx.replies.push(replies::confirm_request(ch, ctx.lang, ctx.confirm_hours));
             Ok(Outcome::Pending)
         }
         OptInMode::Single => {
-            subs::insert_subscription(c, ctx.subscriber, ch.id, "active", ctx.now)?;
+            subs::insert_subscription(c, ctx.subscriber, ch.id, ctx.transport.as_str(), "active", ctx.now)?;
             ledger::append(c, ctx.event(ConsentKind::OptInConfirmed, ch))?;
             ctx.replies.push(replies::welcome(ch, ctx.lang));
             Ok(Outcome::Subscribed)

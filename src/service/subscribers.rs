@@ -272,7 +272,7 @@ fn write_rows(c: &mut rusqlite::Connection, rows: &[Prepared], now: i64, actor: 
                     channel_cache.entry(ch).or_insert(c)
                 }
             };
-            subs::insert_subscription(&tx, p.row.id, ch, "active", now)?;
+            subs::insert_subscription(&tx, p.row.id, ch, &p.row.transport, "active", now)?;
             ledger::append(
                 &tx,
                 NewEvent {

@@ -153,9 +153,8 @@ pub fn list(conn: &Connection) -> Result<Vec<Channel>> {
 /// Active and pending subscriptions per channel and transport: (channel id, transport, active, pending).
 pub fn counts(conn: &Connection) -> Result<Vec<(i64, String, i64, i64)>> {
     let mut st = conn.prepare(
-        "SELECT s.channel_id, a.transport, sum(s.state = 'active'), sum(s.state = 'pending') \
-         FROM subscriptions s JOIN addresses a ON a.subscriber_id = s.subscriber_id \
-         WHERE s.state IN ('active', 'pending') GROUP BY s.channel_id, a.transport",
+        "SELECT s.channel_id, s.transport, sum(s.state = 'active'), sum(s.state = 'pending') \
+         FROM subscriptions s WHERE s.state IN ('active', 'pending') GROUP BY s.channel_id, s.transport",
     )?;
     Ok(st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<rusqlite::Result<_>>()?)
 }

@@ -27,10 +27,11 @@ pub fn materialise(conn: &Connection, broadcast: i64, now: i64) -> Result<i64> {
                SELECT bc.channel_id, j.value FROM broadcast_channels bc JOIN channels c ON c.id = bc.channel_id, \
                json_each(c.transports) j WHERE bc.broadcast_id = ?1) \
              INSERT INTO deliveries(broadcast_id, subscriber_id, transport, state, next_attempt_at, updated_at) \
-             SELECT {distinct} ?1, s.subscriber_id, a.transport, 'queued', ?2, ?2 \
-             FROM allowed al \
-             JOIN subscriptions s ON s.channel_id = al.channel_id AND s.state = 'active' \
-             JOIN addresses a ON a.subscriber_id = s.subscriber_id AND a.transport = al.transport"
+             SELECT {distinct} ?1, s.subscriber_id, s.transport, 'queued', ?2, ?2 \
+             FROM subscriptions s \
+             WHERE s.channel_id IN (SELECT channel_id FROM broadcast_channels WHERE broadcast_id = ?1) \
+               AND s.state = 'active' \
+               AND EXISTS (SELECT 1 FROM allowed al WHERE al.channel_id = s.channel_id AND al.transport = s.transport)"
         ),
         params![broadcast, now],
     )? as i64;
@@ -246,12 +247,11 @@ pub fn pending(conn: &Connection) -> Result<i64> {
 pub fn audience(conn: &Connection, channels: &[i64]) -> Result<Vec<(String, i64)>> {
     let list = serde_json::to_string(channels).expect("ids serialise");
     let mut st = conn.prepare(
-        "SELECT a.transport, count(DISTINCT s.subscriber_id) FROM subscriptions s \
+        "SELECT s.transport, count(DISTINCT s.subscriber_id) FROM subscriptions s \
          JOIN channels c ON c.id = s.channel_id \
-         JOIN addresses a ON a.subscriber_id = s.subscriber_id \
          WHERE s.state = 'active' AND s.channel_id IN (SELECT value FROM json_each(?1)) \
-           AND EXISTS (SELECT 1 FROM json_each(c.transports) j WHERE j.value = a.transport) \
-         GROUP BY a.transport ORDER BY a.transport",
+           AND EXISTS (SELECT 1 FROM json_each(c.transports) j WHERE j.value = s.transport) \
+         GROUP BY s.transport ORDER BY s.transport",
     )?;
     Ok(st.query_map([list], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?)
 }

@@ -163,8 +163,15 @@ pub fn subscriptions(conn: &Connection, id: i64) -> Result<Vec<SubscriptionRow>>
 }
 
 /// Adds a subscription in `state`; a live one for the same channel is a conflict.
-pub fn insert_subscription(conn: &Connection, subscriber: i64, channel: i64, state: &str, now: i64) -> Result<i64> {
-    insert_subscription_until(conn, subscriber, channel, state, now, None)
+pub fn insert_subscription(
+    conn: &Connection,
+    subscriber: i64,
+    channel: i64,
+    transport: &str,
+    state: &str,
+    now: i64,
+) -> Result<i64> {
+    insert_subscription_until(conn, subscriber, channel, transport, state, now, None)
 }
 
 /// Adds a subscription that expires at `expires_at` unless confirmed (double opt-in).
@@ -172,16 +179,17 @@ pub fn insert_subscription_until(
     conn: &Connection,
     subscriber: i64,
     channel: i64,
+    transport: &str,
     state: &str,
     now: i64,
     expires_at: Option<i64>,
 ) -> Result<i64> {
     let res = conn
         .prepare_cached(
-            "INSERT INTO subscriptions(subscriber_id, channel_id, state, created_at, updated_at, expires_at) \
-             VALUES (?1, ?2, ?3, ?4, ?4, ?5)",
+            "INSERT INTO subscriptions(subscriber_id, channel_id, transport, state, created_at, updated_at, expires_at) \
+             VALUES (?1, ?2, ?6, ?3, ?4, ?4, ?5)",
         )?
-        .execute(params![subscriber, channel, state, now, expires_at]);
+        .execute(params![subscriber, channel, state, now, expires_at, transport]);
     match res {
         Ok(_) => Ok(conn.last_insert_rowid()),
         Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
