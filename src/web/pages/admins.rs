@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Ctx, ok, render, see_other, when};
+use super::{Ctx, ok, render, see_other};
 use crate::domain::Role;
 use crate::service::Admin;
 use crate::service::ServiceError;
@@ -19,12 +19,6 @@ struct AdminsPage {
     ctx: Ctx,
     admins: Vec<Admin>,
     error: Option<String>,
-}
-
-impl AdminsPage {
-    fn when(&self, ts: &i64) -> String {
-        when(ts)
-    }
 }
 
 async fn page(state: &AppState, me: &Me, status: StatusCode, error: Option<String>) -> Result<HttpResponse, WebError> {

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::{ok, when};
+use super::ok;
 use crate::domain::Channel;
 use crate::service::Broadcast;
 use crate::web::AppState;
@@ -21,18 +21,6 @@ struct ArchivePage {
 struct IssuePage {
     ch: Channel,
     issue: Broadcast,
-}
-
-impl ArchivePage {
-    fn when(&self, ts: &i64) -> String {
-        when(ts)
-    }
-}
-
-impl IssuePage {
-    fn when(&self, ts: &i64) -> String {
-        when(ts)
-    }
 }
 
 pub async fn list(state: web::Data<AppState>, keyword: web::Path<String>) -> Result<HttpResponse, WebError> {

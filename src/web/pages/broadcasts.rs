@@ -5,7 +5,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::{Ctx, ok, render, see_other, when};
+use super::{Ctx, ok, render, see_other};
 use crate::domain::{Channel, ChannelKind};
 use crate::service::Broadcast;
 use crate::service::ServiceError;
@@ -20,12 +20,6 @@ use crate::web::guard::Me;
 struct ListPage {
     ctx: Ctx,
     broadcasts: Vec<Broadcast>,
-}
-
-impl ListPage {
-    fn when(&self, ts: &i64) -> String {
-        when(ts)
-    }
 }
 
 #[derive(Template)]
@@ -49,12 +43,6 @@ struct ShowPage {
 #[template(path = "broadcast_progress.html")]
 struct ProgressPartial {
     p: Progress,
-}
-
-impl ShowPage {
-    fn when(&self, ts: &i64) -> String {
-        when(ts)
-    }
 }
 
 /// The compose form as posted; channels arrive as repeated `channel` fields.

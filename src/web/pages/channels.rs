@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Ctx, ok, render, see_other, when};
+use super::{Ctx, ok, render, see_other};
 use crate::domain::{Channel, ChannelDraft, ChannelKind, Frequency, FrequencyPeriod, OptInMode, Texts, Transport};
 use crate::service::ServiceError;
 use crate::web::AppState;
@@ -24,12 +24,6 @@ struct ListPage {
 struct ShowPage {
     ctx: Ctx,
     ch: Channel,
-}
-
-impl ShowPage {
-    fn when(&self, ts: &i64) -> String {
-        when(ts)
-    }
 }
 
 #[derive(Template)]

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
-use super::{Ctx, ok, when};
+use super::{Ctx, ok};
 use crate::service::conversation::InboxMessage;
 use crate::web::AppState;
 use crate::web::error::WebError;
@@ -15,12 +15,6 @@ struct InboxPage {
     ctx: Ctx,
     messages: Vec<InboxMessage>,
     total: i64,
-}
-
-impl InboxPage {
-    fn when(&self, ts: &i64) -> String {
-        when(ts)
-    }
 }
 
 pub async fn list(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, WebError> {

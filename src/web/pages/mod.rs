@@ -57,7 +57,7 @@ pub fn ok<T: askama::Template>(page: &T) -> Result<HttpResponse, WebError> {
     render(actix_web::http::StatusCode::OK, page)
 }
 
-/// Formats a timestamp for pages.
+/// Formats a timestamp for pages (templates call it as `crate::web::pages::when`).
 pub fn when(ts: &i64) -> String {
     crate::domain::clock::format_utc(*ts)
 }

@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Ctx, ok, see_other, when};
+use super::{Ctx, ok, see_other};
 use crate::domain::{SubscriberId, Transport};
 use crate::service::ServiceError;
 use crate::service::conversation::{Inbound, ScreenLine};
@@ -27,18 +27,6 @@ struct SandboxPage {
 #[template(path = "sandbox_screen.html")]
 struct ScreenPartial {
     screen: Vec<ScreenLine>,
-}
-
-impl SandboxPage {
-    fn when(&self, ts: &i64) -> String {
-        when(ts)
-    }
-}
-
-impl ScreenPartial {
-    fn when(&self, ts: &i64) -> String {
-        when(ts)
-    }
 }
 
 #[derive(Debug, Deserialize)]

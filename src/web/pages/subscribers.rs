@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Ctx, ok, render, see_other, when};
+use super::{Ctx, ok, render, see_other};
 use crate::domain::{Channel, SubscriberId, Transport};
 use crate::service::Filter;
 use crate::service::ServiceError;
@@ -28,23 +28,11 @@ struct ListPage {
     next_offset: Option<i64>,
 }
 
-impl ListPage {
-    fn when(&self, ts: &i64) -> String {
-        when(ts)
-    }
-}
-
 #[derive(Template)]
 #[template(path = "subscriber.html")]
 struct ShowPage {
     ctx: Ctx,
     s: SubscriberDetail,
-}
-
-impl ShowPage {
-    fn when(&self, ts: &i64) -> String {
-        when(ts)
-    }
 }
 
 #[derive(Template)]

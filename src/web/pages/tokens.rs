@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{Ctx, render, see_other, when};
+use super::{Ctx, render, see_other};
 use crate::service::ServiceError;
 use crate::service::{ApiToken, Scope};
 use crate::web::AppState;
@@ -19,12 +19,6 @@ struct TokensPage {
     tokens: Vec<ApiToken>,
     created: Option<String>,
     error: Option<String>,
-}
-
-impl TokensPage {
-    fn when(&self, ts: &i64) -> String {
-        when(ts)
-    }
 }
 
 async fn page(
