@@ -92,13 +92,8 @@ pub async fn login_submit(
     match state.service.login(&form.username, &form.password).await? {
         Some(session) => {
             let mut resp = see_other("/");
-            let c = Cookie::build(SESSION_COOKIE, session.token)
-                .path("/")
-                .http_only(true)
-                .same_site(SameSite::Strict)
-                .secure(secure(&req, &state))
-                .max_age(Duration::seconds(state.service.settings().session_ttl))
-                .finish();
+            let mut c = cookie(SESSION_COOKIE, session.token, secure(&req, &state));
+            c.set_max_age(Duration::seconds(state.service.settings().session_ttl));
             resp.add_cookie(&c).map_err(|e| WebError::Internal(e.to_string()))?;
             Ok(resp)
         }
