@@ -396,6 +396,39 @@ async fn a_broadcast_whose_attempts_mostly_fail_pauses_itself_and_says_why() {
 }
 
 #[tokio::test]
+async fn rows_leased_when_a_broadcast_pauses_go_out_exactly_once_after_resume() {
+    let (_dir, s, b) = broadcast_to_many(50).await;
+    let first = s.claim(20, 60).await.unwrap();
+    assert_eq!(first.len(), 20);
+    s.pause_broadcast(b, "paused by a test").await.unwrap();
+    // The worker reads the batch after the pause: it gives every row back without an attempt.
+    let (jobs, given_back) = s.prepare_jobs(first).await.unwrap();
+    assert!(jobs.is_empty());
+    assert_eq!(given_back.len(), 20);
+    s.record_outcomes(given_back).await.unwrap();
+    assert!(s.claim(100, 60).await.unwrap().is_empty(), "nothing is leased while paused");
+    s.resume_broadcast(b).await.unwrap();
+    let sends = Arc::new(std::sync::Mutex::new(HashMap::<i64, usize>::new()));
+    let seen = sends.clone();
+    let mut w = scripted_worker(
+        &s,
+        Scripted {
+            answer: Box::new(move |id| {
+                *seen.lock().unwrap().entry(id).or_default() += 1;
+                Ok(())
+            }),
+        },
+    );
+    drain(&mut w).await;
+    w.flush().await.unwrap();
+    let p = s.progress(b).await.unwrap();
+    assert_eq!((p.broadcast.state.as_str(), p.broadcast.sent), ("done", 50));
+    let sends = sends.lock().unwrap();
+    assert_eq!(sends.len(), 50, "every recipient once");
+    assert!(sends.values().all(|&n| n == 1), "no recipient twice: {sends:?}");
+}
+
+#[tokio::test]
 async fn nothing_is_delivered_after_the_deadline_and_schedules_wait() {
     let (_dir, s, _) = broadcast_to_many(3).await;
     let ch = s.channels().await.unwrap().remove(0);

@@ -1,5 +1,9 @@
 //! The durable outbox: materialising a broadcast with one `INSERT … SELECT`, leasing rows to workers,
 //! recording results and keeping each broadcast's counters.
+//!
+//! A broadcast's rows get contiguous ids. Fresh rows are leased by walking that range with a cursor
+//! kept on the broadcast, so materialising writes no queue index; the queue index holds only replies
+//! and rows that come back (retries, expired leases), and those go first.
 
 use std::collections::HashMap;
 
@@ -21,6 +25,7 @@ pub fn materialise(conn: &Connection, broadcast: i64, now: i64) -> Result<i64> {
     let distinct = if channels > 1 { "DISTINCT" } else { "" };
     // A larger page cache for this one statement keeps the index appends in memory.
     tx.pragma_update(None, "cache_size", -65_536)?;
+    let before: i64 = tx.query_row("SELECT coalesce(max(id), 0) FROM deliveries", [], |r| r.get(0))?;
     let n = tx.execute(
         &format!(
             "WITH allowed(channel_id, transport) AS MATERIALIZED ( \
@@ -36,9 +41,15 @@ pub fn materialise(conn: &Connection, broadcast: i64, now: i64) -> Result<i64> {
         params![broadcast, now],
     )? as i64;
     tx.pragma_update(None, "cache_size", -16_000)?;
+    // The write lock is ours since BEGIN IMMEDIATE, so the new rows are exactly the ids after `before`.
+    let last = tx.last_insert_rowid();
+    if n > 0 && last - before != n {
+        return Err(super::StoreError::Corrupt("delivery ids are not contiguous".into()));
+    }
     tx.execute(
-        "UPDATE broadcasts SET total = total + ?2, state = 'sending', started_at = ?3 WHERE id = ?1",
-        params![broadcast, n, now],
+        "UPDATE broadcasts SET total = total + ?2, state = 'sending', started_at = ?3, \
+         first_delivery = ?4, last_delivery = ?5, cursor = ?4 - 1 WHERE id = ?1",
+        params![broadcast, n, now, before + 1, if n > 0 { last } else { before }],
     )?;
     tx.execute(
         "UPDATE broadcasts SET state = 'done', finished_at = ?2 WHERE id = ?1 AND total = 0",
@@ -69,18 +80,59 @@ pub struct Claimed {
     pub attempts: i64,
 }
 
-/// Leases up to `limit` due rows (replies first) of running broadcasts until `now + lease`.
+/// Leases up to `limit` due rows until `now + lease`: first replies and rows that came back (from the
+/// queue index), then fresh rows of running broadcasts, oldest broadcast first, by walking their ranges.
 pub fn claim(conn: &Connection, now: i64, lease: i64, limit: i64) -> Result<Vec<Claimed>> {
-    let mut st = conn.prepare_cached(
-        "UPDATE deliveries SET state = 'sending', lease_until = ?2, attempts = attempts + 1, updated_at = ?1 \
-         WHERE id IN (SELECT d.id FROM deliveries d INDEXED BY deliveries_queue \
-           WHERE d.state = 'queued' AND d.next_attempt_at <= ?1 \
-           AND (d.broadcast_id IS NULL OR d.broadcast_id IN (SELECT id FROM broadcasts WHERE state = 'sending')) \
-           ORDER BY d.priority, d.id LIMIT ?3) \
-         RETURNING id, broadcast_id, subscriber_id, transport, body_sealed, attempts",
+    let tx = write_tx(conn)?;
+    let mut rows = lease_rows(
+        &tx,
+        "SELECT d.id FROM deliveries d INDEXED BY deliveries_queue \
+         WHERE d.state = 'queued' AND (d.priority = 0 OR d.attempts > 0) AND d.next_attempt_at <= ?1 \
+         AND (d.broadcast_id IS NULL OR d.broadcast_id IN (SELECT id FROM broadcasts WHERE state = 'sending')) \
+         ORDER BY d.priority, d.id LIMIT ?3",
+        params![now, now + lease, limit],
     )?;
-    let mut rows: Vec<Claimed> = st
-        .query_map(params![now, now + lease, limit], |r| {
+    if (rows.len() as i64) < limit {
+        let running: Vec<(i64, i64, i64)> = tx
+            .prepare_cached(
+                "SELECT id, cursor, last_delivery FROM broadcasts \
+                 WHERE state = 'sending' AND cursor < last_delivery ORDER BY id",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (broadcast, cursor, last) in running {
+            let want = limit - rows.len() as i64;
+            if want <= 0 {
+                break;
+            }
+            let fresh = lease_rows(
+                &tx,
+                "SELECT id FROM deliveries WHERE id > ?4 AND id <= ?5 AND state = 'queued' AND attempts = 0 \
+                 ORDER BY id LIMIT ?3",
+                params![now, now + lease, want, cursor, last],
+            )?;
+            // Fewer than asked: nothing fresh is left in the range.
+            let reached =
+                if (fresh.len() as i64) < want { last } else { fresh.iter().map(|c| c.id).max().unwrap_or(cursor) };
+            tx.prepare_cached("UPDATE broadcasts SET cursor = ?2 WHERE id = ?1")?
+                .execute(params![broadcast, reached])?;
+            rows.extend(fresh);
+        }
+    }
+    tx.commit()?;
+    rows.sort_by_key(|c| c.id);
+    Ok(rows)
+}
+
+/// Leases the rows that `select` (parameters: ?1 now, ?2 lease end, ?3 limit, then its own) picks.
+fn lease_rows(conn: &Connection, select: &str, params: &[&dyn rusqlite::ToSql]) -> Result<Vec<Claimed>> {
+    let mut st = conn.prepare_cached(&format!(
+        "UPDATE deliveries SET state = 'sending', lease_until = ?2, attempts = attempts + 1, updated_at = ?1 \
+         WHERE id IN ({select}) \
+         RETURNING id, broadcast_id, subscriber_id, transport, body_sealed, attempts"
+    ))?;
+    Ok(st
+        .query_map(params, |r| {
             Ok(Claimed {
                 id: r.get(0)?,
                 broadcast_id: r.get(1)?,
@@ -90,9 +142,7 @@ pub fn claim(conn: &Connection, now: i64, lease: i64, limit: i64) -> Result<Vec<
                 attempts: r.get(5)?,
             })
         })?
-        .collect::<rusqlite::Result<_>>()?;
-    rows.sort_by_key(|c| c.id);
-    Ok(rows)
+        .collect::<rusqlite::Result<_>>()?)
 }
 
 /// Returns rows whose lease ran out (a worker died) to the queue.
@@ -176,6 +226,11 @@ pub fn record(conn: &Connection, results: &[(Claimed, Outcome)], now: i64) -> Re
                     "UPDATE deliveries SET state = 'queued', attempts = attempts - 1, lease_until = NULL, updated_at = ?2 WHERE id = ?1",
                 )?
                 .execute(params![c.id, now])?;
+                // A fresh row again (no attempt counted): the walk over its broadcast's range must see it.
+                if let (Some(b), 1) = (c.broadcast_id, c.attempts) {
+                    tx.prepare_cached("UPDATE broadcasts SET cursor = min(cursor, ?2 - 1) WHERE id = ?1")?
+                        .execute(params![b, c.id])?;
+                }
             }
             Outcome::Cancel { reason } => {
                 tx.prepare_cached(
