@@ -7,13 +7,18 @@ use anyhow::Context;
 
 use std::collections::HashMap;
 
-use crate::config::Config;
+use crate::config::{Config, GatewayKind, Routing};
 use crate::domain::Transport as Kind;
+use crate::domain::hook::Webhook;
 use crate::domain::{Clock, SystemClock};
 use crate::service::{Service, Settings};
 use crate::store::{self, DataPaths};
 use crate::transport::Transport;
 use crate::transport::sandbox::Sandbox;
+use crate::transport::sms::android::Android;
+use crate::transport::sms::kannel::Kannel;
+use crate::transport::sms::twilio::Twilio;
+use crate::transport::sms::{self, GatewaySettings, Router};
 use crate::web::{self, AppState, WebSettings};
 use crate::worker::{Worker, WorkerSettings};
 
@@ -39,15 +44,67 @@ pub fn open_service_with_clock(cfg: &Config, create: bool, clock: Arc<dyn Clock>
     Ok(service)
 }
 
-/// The transports this installation has, by kind. Only here are concrete transports named.
-pub fn transports(cfg: &Config) -> anyhow::Result<HashMap<Kind, Arc<dyn Transport>>> {
-    let mut map: HashMap<Kind, Arc<dyn Transport>> = HashMap::new();
+/// What the app builds from the configuration: the transports by kind, the SMS gateways' webhook
+/// readers by gateway name, and the Android gateways (their webhooks are registered at start).
+pub struct Transports {
+    pub senders: HashMap<Kind, Arc<dyn Transport>>,
+    pub webhooks: HashMap<String, Arc<dyn Webhook>>,
+    pub android: Vec<Arc<Android>>,
+}
+
+/// Builds the transports. Only here are concrete transports named.
+pub fn transports(cfg: &Config, public_url: &str) -> anyhow::Result<Transports> {
+    let mut senders: HashMap<Kind, Arc<dyn Transport>> = HashMap::new();
     let mut sandbox = Sandbox::new(cfg.delivery.sandbox_per_second);
     if let Some(p) = &cfg.delivery.sandbox_log {
         sandbox = sandbox.with_log(p).with_context(|| format!("opening delivery.sandbox_log {}", p.display()))?;
     }
-    map.insert(Kind::Sandbox, Arc::new(sandbox));
-    Ok(map)
+    senders.insert(Kind::Sandbox, Arc::new(sandbox));
+    let mut webhooks: HashMap<String, Arc<dyn Webhook>> = HashMap::new();
+    let mut android = Vec::new();
+    let mut gateways = cfg.sms.gateways.clone();
+    gateways.sort_by_key(|g| g.priority);
+    let mut routes: Vec<(Arc<dyn Transport>, f64)> = Vec::new();
+    for g in &gateways {
+        let settings = GatewaySettings {
+            name: g.name.clone(),
+            url: g.url.trim_end_matches('/').to_string(),
+            username: g.username.clone(),
+            password: g.password()?.unwrap_or_default(),
+            webhook_secret: g.webhook_secret()?,
+            sender: g.sender.clone(),
+            max_parts: g.max_parts,
+            timeout: std::time::Duration::from_secs(u64::from(g.timeout_seconds)),
+            hook_base: format!("{public_url}/hooks/sms/{}", g.name),
+        };
+        let rate = g.per_second()?;
+        match g.kind {
+            GatewayKind::Kannel => {
+                let k = Arc::new(Kannel::new(settings));
+                routes.push((k.clone(), rate));
+                webhooks.insert(g.name.clone(), k);
+            }
+            GatewayKind::Android => {
+                let a = Arc::new(Android::new(settings));
+                routes.push((a.clone(), rate));
+                webhooks.insert(g.name.clone(), a.clone());
+                android.push(a);
+            }
+            GatewayKind::Twilio => {
+                let t = Arc::new(Twilio::new(settings));
+                routes.push((t.clone(), rate));
+                webhooks.insert(g.name.clone(), t);
+            }
+        }
+    }
+    if !routes.is_empty() {
+        let routing = match cfg.sms.routing {
+            Routing::Priority => sms::Routing::Priority,
+            Routing::RoundRobin => sms::Routing::RoundRobin,
+        };
+        senders.insert(Kind::Sms, Arc::new(Router::new(routes, routing)));
+    }
+    Ok(Transports { senders, webhooks, android })
 }
 
 pub fn worker_settings(cfg: &Config) -> WorkerSettings {
@@ -83,13 +140,23 @@ impl Application {
         service.set_public_url(&public_url);
         let setup_url = service.setup_token().await?.map(|t| format!("{public_url}/setup?token={t}"));
         let settings = WebSettings {
-            public_url,
+            public_url: public_url.clone(),
             trust_proxy: cfg.trust_proxy,
             login_per_ip_per_minute: cfg.admin.login_per_ip_per_minute,
             login_per_account_per_hour: cfg.admin.login_per_account_per_hour,
         };
         let server = web::server(listener, AppState::new(service.clone(), &settings))?;
-        let worker = Worker::new(service.clone(), transports(cfg)?, worker_settings(cfg));
+        let built = transports(cfg, &public_url)?;
+        service.set_webhooks(built.webhooks);
+        for a in built.android {
+            // The phone may be off just now: a failure is reported, not fatal.
+            tokio::spawn(async move {
+                if let Err(e) = a.register_webhooks().await {
+                    tracing::warn!(error = %e, "could not register herold's webhooks on the Android gateway");
+                }
+            });
+        }
+        let worker = Worker::new(service.clone(), built.senders, worker_settings(cfg));
         Ok(Self { port, server, service, worker, setup_url })
     }
 

@@ -449,6 +449,8 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("post", "/login", "public"),
     ("get", "/n/{keyword}", "public"),
     ("get", "/n/{keyword}/{id}", "public"),
+    ("post", "/hooks/sms/{gateway}/{endpoint}", "gateway"),
+    ("get", "/hooks/sms/{gateway}/{endpoint}", "gateway"),
     ("post", "/logout", "viewer"),
     ("get", "/", "viewer"),
     ("get", "/channels", "viewer"),
@@ -509,6 +511,8 @@ fn allowed(access: &str, who: Who) -> bool {
     use Who::*;
     match access {
         "public" => true,
+        // Only the gateway's own secret or signature opens a webhook: no session or token does.
+        "gateway" => false,
         "viewer" => matches!(who, Viewer | Editor | Owner),
         "editor" => matches!(who, Editor | Owner),
         "owner" => who == Owner,
@@ -534,7 +538,11 @@ async fn authorisation_table_covers_every_route() {
         "entries for routes that do not exist"
     );
 
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_with(|c| {
+        let kind = herold::config::GatewayKind::Kannel;
+        c.sms.gateways.push(common::gateway("auth", kind, "http://127.0.0.1:9", "authHookSecret0123456789"));
+    })
+    .await;
     let (viewer, viewer_csrf) = app.admin_client("viewer1", Role::Viewer).await;
     let (editor, editor_csrf) = app.admin_client("editor1", Role::Editor).await;
     let (owner, owner_csrf) = app.admin_client("owner1", Role::Owner).await;
@@ -603,7 +611,11 @@ async fn authorisation_table_covers_every_route() {
         } else {
             ch.id.to_string()
         };
-        path.replace("{file:.*}", "herold.css").replace("{keyword}", "auth").replace("{id}", &id)
+        path.replace("{file:.*}", "herold.css")
+            .replace("{keyword}", "auth")
+            .replace("{gateway}", "auth")
+            .replace("{endpoint}", "inbound")
+            .replace("{id}", &id)
     };
 
     let mut checked = 0;

@@ -3,6 +3,7 @@
 pub mod address;
 pub mod channel;
 pub mod clock;
+pub mod hook;
 pub mod ids;
 pub mod keywords;
 pub mod ledger;

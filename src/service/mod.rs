@@ -5,6 +5,7 @@ pub mod broadcasts;
 pub mod channels;
 pub mod conversation;
 pub mod delivery;
+pub mod gateways;
 pub mod ops;
 pub mod subscribers;
 
@@ -113,6 +114,8 @@ struct Inner {
     outbox_ready: tokio::sync::Notify,
     /// The public address of this server, for links in messages (known once the listener is bound).
     public_url: Mutex<String>,
+    /// The SMS gateways' webhook readers, by gateway name (set by the app).
+    webhooks: Mutex<std::collections::HashMap<String, Arc<dyn crate::domain::hook::Webhook>>>,
 }
 
 impl Service {
@@ -126,6 +129,7 @@ impl Service {
                 setup_token: Mutex::new(None),
                 outbox_ready: tokio::sync::Notify::new(),
                 public_url: Mutex::new("http://127.0.0.1:8080".into()),
+                webhooks: Mutex::new(Default::default()),
             }),
         }
     }

@@ -210,18 +210,25 @@ pub fn all_wrapped_keys(conn: &Connection) -> Result<Vec<(i64, Vec<u8>)>> {
 pub struct LiveSubscription {
     pub id: i64,
     pub channel_id: i64,
+    pub transport: String,
     pub state: String,
     pub expires_at: Option<i64>,
 }
 
 pub fn live(conn: &Connection, subscriber: i64) -> Result<Vec<LiveSubscription>> {
     let mut st = conn.prepare_cached(
-        "SELECT id, channel_id, state, expires_at FROM subscriptions \
+        "SELECT id, channel_id, state, expires_at, transport FROM subscriptions \
          WHERE subscriber_id = ?1 AND state IN ('pending', 'active') ORDER BY id",
     )?;
     Ok(st
         .query_map([subscriber], |r| {
-            Ok(LiveSubscription { id: r.get(0)?, channel_id: r.get(1)?, state: r.get(2)?, expires_at: r.get(3)? })
+            Ok(LiveSubscription {
+                id: r.get(0)?,
+                channel_id: r.get(1)?,
+                state: r.get(2)?,
+                expires_at: r.get(3)?,
+                transport: r.get(4)?,
+            })
         })?
         .collect::<rusqlite::Result<_>>()?)
 }

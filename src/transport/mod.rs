@@ -1,7 +1,9 @@
 //! `Transport`: how a message leaves herold. Errors are classed transient (retry), permanent (give up)
 //! or misconfigured (pause and tell the admin). Concrete transports live in submodules.
 
+pub mod pacing;
 pub mod sandbox;
+pub mod sms;
 
 use std::time::Duration;
 
@@ -34,6 +36,9 @@ pub enum SendError {
     Permanent(String),
     #[error("transport misconfigured: {0}")]
     Misconfigured(String),
+    /// The provider refuses this recipient because they opted out with the provider (Twilio 21610).
+    #[error("the recipient opted out with the provider: {0}")]
+    OptedOut(String),
 }
 
 pub trait Transport: Send + Sync + 'static {

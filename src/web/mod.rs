@@ -5,6 +5,7 @@ pub mod api;
 pub mod assets;
 pub mod error;
 pub mod guard;
+pub mod hooks;
 pub mod pages;
 pub mod routes;
 

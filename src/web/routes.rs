@@ -1,7 +1,7 @@
 //! The route table: every route with the access it needs. The guard middleware enforces it, and the
 //! authorisation test compares it with its own expectations, so no route can be added unlisted.
 
-use super::{api, pages};
+use super::{api, hooks, pages};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -12,6 +12,9 @@ pub enum Access {
     Viewer,
     Editor,
     Owner,
+    /// A gateway's webhook: the handler authenticates it with that gateway's secret or signature
+    /// (no session, no CSRF token: gateways are not browsers).
+    Gateway,
     /// An API token with the read or write scope.
     ApiRead,
     ApiWrite,
@@ -51,6 +54,8 @@ routes! {
     get  "/login"                        Public   => pages::login::login_form;
     post "/login"                        Public   => pages::login::login_submit;
     get  "/n/{keyword}"                  Public   => pages::archive::list;
+    post "/hooks/sms/{gateway}/{endpoint}" Gateway => hooks::sms;
+    get  "/hooks/sms/{gateway}/{endpoint}" Gateway => hooks::sms;
     get  "/n/{keyword}/{id}"             Public   => pages::archive::show;
     post "/logout"                       Viewer   => pages::login::logout;
     get  "/"                             Viewer   => pages::dashboard::show;

@@ -1,8 +1,6 @@
 //! The delivery worker: leases due rows, paces them per transport in SMS segments, sends them with
 //! bounded concurrency, retries with backoff and jitter, pauses a failing broadcast, records results.
 
-mod pacing;
-
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,8 +13,8 @@ use crate::domain::segments;
 use crate::service::Service;
 use crate::service::delivery::Job;
 use crate::store::outbox::{Claimed, Outcome};
+use crate::transport::pacing::Bucket;
 use crate::transport::{OutboundMessage, SendError, Transport};
-use pacing::Bucket;
 
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
@@ -41,6 +39,13 @@ pub struct Worker {
     unrecorded: Vec<(Claimed, Outcome)>,
     /// Rows leased for the next round, read while this round's outcomes are written.
     next: Vec<Claimed>,
+}
+
+/// How a failure caused by an opt-out at the provider begins (the worker then ends the subscriptions).
+const OPTED_OUT: &str = "opted out with the provider";
+
+fn transport_of(c: &Claimed) -> Kind {
+    Kind::parse(&c.transport).unwrap_or(Kind::Sms)
 }
 
 /// Exponential backoff (10 s · 2^(attempt-1), at most an hour) with ±50 % jitter.
@@ -132,6 +137,15 @@ impl Worker {
             .collect()
             .await;
         self.watch_failures(&results).await;
+        for (c, o, _) in &results {
+            if let Outcome::Failed { error } = o
+                && error.starts_with(OPTED_OUT)
+                && let Err(e) = self.service.provider_opt_out(c.subscriber_id, transport_of(c), error.clone()).await
+            {
+                // The delivery still counts as failed; the next send to them is refused again.
+                tracing::error!(delivery = c.id, error = %e, "could not record a provider's opt-out");
+            }
+        }
         self.unrecorded.extend(results.into_iter().map(|(c, o, _)| (c, o)));
         Ok(handled)
     }
@@ -202,6 +216,7 @@ async fn send_one(
             Outcome::Failed { error: format!("gave up after {max_attempts} attempts: {reason}") }
         }
         Err(SendError::Permanent(e)) => Outcome::Failed { error: e },
+        Err(SendError::OptedOut(e)) => Outcome::Failed { error: format!("{OPTED_OUT}: {e}") },
         Err(SendError::Misconfigured(e)) => {
             Outcome::Retry { at: now + 300, error: format!("transport misconfigured: {e}") }
         }

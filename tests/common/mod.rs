@@ -197,3 +197,32 @@ pub fn compose_now(channel: i64, body: &str, key: &str) -> herold::service::broa
         idempotency_key: key.into(),
     }
 }
+
+/// A configuration secret from a literal.
+pub fn secret(s: &str) -> herold::config::Secret {
+    serde_json::from_value(serde_json::json!(s)).unwrap()
+}
+
+/// An SMS gateway of `kind` named `name` at `url`, sending up to 50 segments a second.
+pub fn gateway(
+    name: &str,
+    kind: herold::config::GatewayKind,
+    url: &str,
+    hook_secret: &str,
+) -> herold::config::GatewayConfig {
+    herold::config::GatewayConfig {
+        name: name.into(),
+        kind,
+        url: url.into(),
+        username: "broadcaster".into(),
+        password: Some(secret("s3cret")),
+        password_file: None,
+        webhook_secret: Some(secret(hook_secret)),
+        webhook_secret_file: None,
+        sender: "+4930123456".into(),
+        rate: "50/s".into(),
+        priority: 0,
+        max_parts: 10,
+        timeout_seconds: 5,
+    }
+}

@@ -22,25 +22,30 @@ impl Bucket {
 
     /// Waits until `n` segments may go.
     pub async fn take(&self, n: u32) {
-        loop {
-            let wait = {
-                let mut s = self.state.lock().expect("bucket lock");
-                let now = Instant::now();
-                if let Some(h) = s.held_until.filter(|h| *h > now) {
-                    h - now
-                } else {
-                    let burst = self.rate.max(f64::from(n));
-                    s.tokens = (s.tokens + (now - s.last).as_secs_f64() * self.rate).min(burst);
-                    s.last = now;
-                    if s.tokens >= f64::from(n) {
-                        s.tokens -= f64::from(n);
-                        return;
-                    }
-                    Duration::from_secs_f64((f64::from(n) - s.tokens) / self.rate)
-                }
-            };
+        while let Err(wait) = self.try_take(n) {
             tokio::time::sleep(wait).await;
         }
+    }
+
+    /// Takes `n` segments if they may go now; otherwise says how long until they may.
+    pub fn try_take(&self, n: u32) -> Result<(), Duration> {
+        let mut s = self.state.lock().expect("bucket lock");
+        let now = Instant::now();
+        if let Some(h) = s.held_until.filter(|h| *h > now) {
+            return Err(h - now);
+        }
+        let burst = self.rate.max(f64::from(n));
+        s.tokens = (s.tokens + (now - s.last).as_secs_f64() * self.rate).min(burst);
+        s.last = now;
+        if s.tokens >= f64::from(n) {
+            s.tokens -= f64::from(n);
+            return Ok(());
+        }
+        Err(Duration::from_secs_f64((f64::from(n) - s.tokens) / self.rate))
+    }
+
+    pub fn rate(&self) -> f64 {
+        self.rate
     }
 
     /// Stops all sends for `d` (the gateway asked for it).

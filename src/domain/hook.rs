@@ -1,0 +1,63 @@
+//! What a gateway's webhook says, independent of the gateway: the request as received, the events
+//! it carries, and the trait each SMS gateway implements to authenticate and read its own format.
+
+/// An inbound webhook request, as the web layer received it.
+#[derive(Debug, Clone)]
+pub struct HookRequest {
+    /// `GET` or `POST`.
+    pub method: String,
+    /// The URL as the gateway called it (public URL + path + query), for signatures over the URL.
+    pub url: String,
+    /// The last path segment (`inbound`, `status`, `events`, `dlr`).
+    pub endpoint: String,
+    /// The raw query string (without `?`).
+    pub query: String,
+    /// Header names in lower case.
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// Unix seconds when it arrived (for timestamp windows).
+    pub now: i64,
+}
+
+impl HookRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// Query parameters, percent-decoded.
+    pub fn query_pairs(&self) -> Vec<(String, String)> {
+        serde_urlencoded::from_str(&self.query).unwrap_or_default()
+    }
+}
+
+/// One thing a webhook reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HookEvent {
+    /// A message from a phone. `id` is the gateway's message id (retries carry the same one).
+    Inbound { from: String, text: String, id: String },
+    /// What became of a message herold sent. Ids here are the gateway's own; herold prefixes the
+    /// gateway's name, as transports do in their receipts.
+    /// `delivered`: `Some(true)` delivered, `Some(false)` failed, `None` an interim state (ignored).
+    Report { gateway_id: String, delivered: Option<bool>, error: Option<String> },
+}
+
+/// Why a webhook was refused. Messages are safe to show: they name fields, never values.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum HookError {
+    #[error("the request is not authenticated: {0}")]
+    Unauthorized(&'static str),
+    #[error("the request is malformed: {0}")]
+    Malformed(String),
+}
+
+/// A gateway's inbound side: authenticates a webhook and reads its events. Pure: no I/O.
+pub trait Webhook: Send + Sync + 'static {
+    /// Authenticates `req` and returns its events (empty: a notice herold does not need).
+    fn read(&self, req: &HookRequest) -> Result<Vec<HookEvent>, HookError>;
+    /// What the admin sets up on the gateway's side (shown to owners: it may hold the webhook secret).
+    fn setup_hint(&self) -> String;
+    /// The body and content type of a success answer (Twilio expects TwiML).
+    fn success(&self) -> (&'static str, &'static str) {
+        ("text/plain; charset=utf-8", "")
+    }
+}

@@ -1,0 +1,124 @@
+//! SMS gateways seen from the use cases: their webhooks (authenticated by the gateway's reader, then
+//! stored durably before the answer) and an opt-out a provider reports on send.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::conversation::Inbound;
+use super::{Result, Service, ServiceError};
+use crate::domain::hook::{HookError, HookEvent, HookRequest, Webhook};
+use crate::domain::{ConsentKind, Transport};
+use crate::store::ledger::{self, NewEvent};
+use crate::store::subscribers as subs;
+use crate::store::{channels, outbox};
+
+/// Why a webhook got no 2xx.
+#[derive(Debug, thiserror::Error)]
+pub enum HookFailure {
+    #[error("no SMS gateway has that name")]
+    UnknownGateway,
+    #[error(transparent)]
+    Refused(#[from] HookError),
+    /// The sender is not a valid phone number (the reason names no digits).
+    #[error("{0}")]
+    Invalid(String),
+    /// Nothing was stored; the gateway should try again.
+    #[error("storage is unavailable; try again")]
+    Unavailable,
+}
+
+/// What a webhook that was handled should answer.
+#[derive(Debug, Clone)]
+pub struct HookAnswer {
+    pub content_type: &'static str,
+    pub body: &'static str,
+}
+
+impl Service {
+    /// Installs the gateways' webhook readers (done once by the app).
+    pub fn set_webhooks(&self, hooks: HashMap<String, Arc<dyn Webhook>>) {
+        *self.inner.webhooks.lock().expect("webhooks lock") = hooks;
+    }
+
+    /// Per SMS gateway (by name): what to set up on its side.
+    pub fn gateway_setup(&self) -> Vec<(String, String)> {
+        let hooks = self.inner.webhooks.lock().expect("webhooks lock");
+        let mut out: Vec<(String, String)> = hooks.iter().map(|(n, h)| (n.clone(), h.setup_hint())).collect();
+        out.sort();
+        out
+    }
+
+    /// Authenticates and reads a gateway's webhook, then stores what it says. Returns only after every
+    /// event is committed; a retry of the same message (same gateway id) is recognised and not stored twice.
+    pub async fn gateway_hook(&self, gateway: &str, req: HookRequest) -> Result<HookAnswer, HookFailure> {
+        let hook = self.inner.webhooks.lock().expect("webhooks lock").get(gateway).cloned();
+        let hook = hook.ok_or(HookFailure::UnknownGateway)?;
+        let events = hook.read(&req)?;
+        for event in events {
+            let stored = match event {
+                HookEvent::Inbound { from, text, id } => self
+                    .receive(Inbound {
+                        transport: Transport::Sms,
+                        from,
+                        text,
+                        gateway_message_id: Some(format!("{gateway}:{id}")),
+                    })
+                    .await
+                    .map(|_| ()),
+                HookEvent::Report { gateway_id, delivered: Some(delivered), error } => self
+                    .delivery_report(Transport::Sms, &format!("{gateway}:{gateway_id}"), delivered, error)
+                    .await
+                    .map(|_| ()),
+                HookEvent::Report { delivered: None, .. } => Ok(()),
+            };
+            match stored {
+                Ok(()) => {}
+                Err(ServiceError::Invalid(m)) => return Err(HookFailure::Invalid(m)),
+                Err(e) => {
+                    tracing::error!(gateway, error = %e, "a webhook could not be stored; answering 503");
+                    return Err(HookFailure::Unavailable);
+                }
+            }
+        }
+        let (content_type, body) = hook.success();
+        Ok(HookAnswer { content_type, body })
+    }
+
+    /// A provider refused a send because the recipient opted out with it (Twilio error 21610): every
+    /// live subscription of that subscriber on `transport` ends, with a ledger event each.
+    pub async fn provider_opt_out(&self, subscriber: i64, transport: Transport, reason: String) -> Result<usize> {
+        let now = self.now();
+        let n = self
+            .store()
+            .call(move |c| {
+                let tx = crate::store::write_tx(c)?;
+                let mut n = 0;
+                for s in subs::live(&tx, subscriber)?.into_iter().filter(|s| s.transport == transport.as_str()) {
+                    let ch = channels::by_id(&tx, s.channel_id)?;
+                    subs::set_state(&tx, s.id, "unsubscribed", now)?;
+                    ledger::append(
+                        &tx,
+                        NewEvent {
+                            at: now,
+                            subscriber,
+                            channel: Some(ch.id),
+                            transport: Some(transport.as_str().into()),
+                            kind: ConsentKind::OptOut,
+                            gateway_message_id: Some(reason.clone()),
+                            inbound_sealed: None,
+                            wording_version: Some(ch.wording_version),
+                            wording_sha256: Some(ch.draft.wording_sha256().to_vec()),
+                            actor: "provider".into(),
+                        },
+                    )?;
+                    n += 1;
+                }
+                outbox::cancel_for_subscriber(&tx, subscriber, now)?;
+                tx.commit()?;
+                Ok(n)
+            })
+            .await?;
+        tracing::info!(subscriber, subscriptions = n, "the provider reports an opt-out; subscriptions ended");
+        Ok(n)
+    }
+}

@@ -1,0 +1,167 @@
+//! SMS through one or more HTTP gateways (Kannel, SMS Gateway for Android, Twilio-style): the router
+//! that spreads messages over them by priority or round robin, each at its own rate in segments, and
+//! what the gateways share (settings, how an HTTP answer becomes a send error).
+
+pub mod android;
+pub mod kannel;
+pub mod twilio;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use zeroize::Zeroizing;
+
+use super::pacing::Bucket;
+use super::{OutboundMessage, Receipt, SendError, Transport};
+use crate::domain::segments;
+
+/// What every gateway is configured with (the app maps the configuration onto this).
+#[derive(Clone)]
+pub struct GatewaySettings {
+    pub name: String,
+    /// Base URL of the gateway's API, without a trailing `/`.
+    pub url: String,
+    pub username: String,
+    pub password: Zeroizing<String>,
+    pub webhook_secret: Option<Zeroizing<String>>,
+    pub sender: String,
+    pub max_parts: u32,
+    pub timeout: Duration,
+    /// Where this gateway's webhooks arrive: `<public_url>/hooks/sms/<name>`.
+    pub hook_base: String,
+}
+
+impl GatewaySettings {
+    pub fn client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .timeout(self.timeout)
+            .connect_timeout(self.timeout.min(Duration::from_secs(5)))
+            .user_agent(concat!("herold/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .expect("an HTTP client with static settings builds")
+    }
+
+    /// Refuses a text with more parts than the gateway may send, instead of letting it be cut short.
+    pub fn check_parts(&self, text: &str) -> Result<segments::Segments, SendError> {
+        let s = segments::count(text);
+        if s.parts > self.max_parts {
+            return Err(SendError::Permanent(format!(
+                "{} SMS parts, but gateway {} sends at most {} (max_parts); the text would be cut",
+                s.parts, self.name, self.max_parts
+            )));
+        }
+        Ok(s)
+    }
+}
+
+/// A connection or timeout error: try again later. The error text of reqwest names the URL, which
+/// for Kannel's GET API holds the number, so only the kind of failure is kept.
+pub fn request_failed(gateway: &str, e: &reqwest::Error) -> SendError {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not be reached"
+    } else {
+        "failed"
+    };
+    SendError::Transient { reason: format!("gateway {gateway} {what}"), retry_after: None }
+}
+
+/// Classes an unsuccessful HTTP answer: 429 and 5xx are temporary (honouring `Retry-After`), 401 and
+/// 403 mean the credentials are wrong, any other 4xx refuses this message for good.
+pub fn status_error(gateway: &str, status: reqwest::StatusCode, retry_after: Option<&str>) -> SendError {
+    let code = status.as_u16();
+    if code == 429 || status.is_server_error() {
+        let retry_after = retry_after.and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs);
+        SendError::Transient { reason: format!("gateway {gateway} answered {code}"), retry_after }
+    } else if code == 401 || code == 403 {
+        SendError::Misconfigured(format!("gateway {gateway} refused the credentials ({code})"))
+    } else {
+        SendError::Permanent(format!("gateway {gateway} refused the message ({code})"))
+    }
+}
+
+/// What is wrong with a JSON body, without quoting it (serde's messages can quote values).
+pub fn json_problem(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Io => "unreadable",
+        serde_json::error::Category::Syntax => "invalid JSON",
+        serde_json::error::Category::Data => "missing or wrong fields",
+        serde_json::error::Category::Eof => "cut short",
+    }
+}
+
+/// The phone number of an outbound message (the router only gets SMS addresses).
+pub fn number(msg: &OutboundMessage) -> Result<&str, SendError> {
+    match &msg.to {
+        crate::domain::Address::Phone(crate::domain::Transport::Sms, n) => Ok(n.as_str()),
+        _ => Err(SendError::Permanent("an SMS gateway reaches only phone numbers".into())),
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Routing {
+    Priority,
+    RoundRobin,
+}
+
+struct Route {
+    gateway: Arc<dyn Transport>,
+    bucket: Bucket,
+}
+
+/// Spreads SMS over the configured gateways, each paced at its own rate.
+pub struct Router {
+    routes: Vec<Route>,
+    routing: Routing,
+    next: AtomicUsize,
+}
+
+impl Router {
+    /// `gateways` in priority order, each with its rate in segments per second.
+    pub fn new(gateways: Vec<(Arc<dyn Transport>, f64)>, routing: Routing) -> Self {
+        let routes = gateways.into_iter().map(|(gateway, rate)| Route { gateway, bucket: Bucket::new(rate) }).collect();
+        Self { routes, routing, next: AtomicUsize::new(0) }
+    }
+
+    async fn pick(&self, parts: u32) -> &Route {
+        match self.routing {
+            Routing::RoundRobin => {
+                let r = &self.routes[self.next.fetch_add(1, Ordering::Relaxed) % self.routes.len()];
+                r.bucket.take(parts).await;
+                r
+            }
+            Routing::Priority => loop {
+                let mut soonest = Duration::MAX;
+                for r in &self.routes {
+                    match r.bucket.try_take(parts) {
+                        Ok(()) => return r,
+                        Err(wait) => soonest = soonest.min(wait),
+                    }
+                }
+                tokio::time::sleep(soonest).await;
+            },
+        }
+    }
+}
+
+impl Transport for Router {
+    fn send<'a>(&'a self, msg: &'a OutboundMessage) -> BoxFuture<'a, Result<Receipt, SendError>> {
+        Box::pin(async move {
+            let parts = segments::count(&msg.text).parts.max(1);
+            let route = self.pick(parts).await;
+            let result = route.gateway.send(msg).await;
+            if let Err(SendError::Transient { retry_after: Some(d), .. }) = &result {
+                route.bucket.hold(*d);
+            }
+            result
+        })
+    }
+
+    /// The sum of the gateways' rates (for the ETA).
+    fn segments_per_second(&self) -> Option<f64> {
+        Some(self.routes.iter().map(|r| r.bucket.rate()).sum())
+    }
+}
