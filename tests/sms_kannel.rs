@@ -262,6 +262,10 @@ async fn kannel_callbacks_without_the_secret_are_refused_and_store_nothing() {
         c.sms.gateways.push(common::gateway("kannel", GatewayKind::Kannel, "http://127.0.0.1:9", HOOK_SECRET));
     })
     .await;
+    // Owners see the ready kannel.conf snippet.
+    let (owner, _) = app.admin_client("owner", herold::domain::Role::Owner).await;
+    let page = owner.get(app.url("/gateways")).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("group = sms-service") && page.contains("/hooks/sms/kannel/inbound?id=%I"), "{page}");
     let http = reqwest::Client::new();
     let url = app.url("/hooks/sms/kannel/inbound?id=abc");
     let send = |auth: Option<(&str, &str)>| {

@@ -484,6 +484,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("post", "/admins", "owner"),
     ("post", "/admins/{id}/password", "owner"),
     ("post", "/admins/{id}/delete", "owner"),
+    ("get", "/gateways", "owner"),
     ("get", "/tokens", "owner"),
     ("post", "/tokens", "owner"),
     ("post", "/tokens/{id}/delete", "owner"),

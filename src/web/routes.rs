@@ -90,6 +90,7 @@ routes! {
     post "/admins"                       Owner    => pages::admins::create;
     post "/admins/{id}/password"         Owner    => pages::admins::reset_password;
     post "/admins/{id}/delete"           Owner    => pages::admins::remove;
+    get  "/gateways"                     Owner    => pages::gateways::list;
     get  "/tokens"                       Owner    => pages::tokens::list;
     post "/tokens"                       Owner    => pages::tokens::create;
     post "/tokens/{id}/delete"           Owner    => pages::tokens::remove;

@@ -6,6 +6,7 @@ pub mod archive;
 pub mod broadcasts;
 pub mod channels;
 pub mod dashboard;
+pub mod gateways;
 pub mod inbox;
 pub mod login;
 pub mod misc;
