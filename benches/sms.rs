@@ -1,0 +1,142 @@
+//! Prints the delivery rate through herold's HTTP SMS path (worker → Kannel gateway client) against a
+//! loopback sink that answers like Kannel's sendsms, beside a plain HTTP client sending the same
+//! requests to the same sink in the same run (target: herold ≥ 50 % of the plain client).
+//! Run: `cargo bench --bench sms` (`HEROLD_BENCH_QUICK=1` for 10× fewer messages).
+
+use std::time::Instant;
+
+use actix_web::{App, HttpResponse, HttpServer, web};
+use futures_util::StreamExt;
+use herold::config::{Config, GatewayConfig, GatewayKind};
+use herold::domain::{ChannelDraft, ChannelKind, OptInMode, Transport};
+use herold::service::Actor;
+use herold::service::broadcasts::Compose;
+use herold::service::subscribers::AddSubscriber;
+use herold::worker::{Worker, WorkerSettings};
+
+const CONCURRENCY: usize = 32;
+
+fn secret(s: &str) -> herold::config::Secret {
+    serde_json::from_value(serde_json::json!(s)).unwrap()
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("run with `cargo bench --bench sms`");
+        return;
+    }
+    let n: usize = if std::env::var("HEROLD_BENCH_QUICK").is_ok() { 2_000 } else { 20_000 };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async move {
+        // The sink: answers every sendsms request as Kannel does, on one worker thread.
+        let server = HttpServer::new(|| {
+            App::new().route(
+                "/cgi-bin/sendsms",
+                web::get().to(|| async { HttpResponse::Accepted().body("0: Accepted for delivery") }),
+            )
+        })
+        .workers(1)
+        .bind("127.0.0.1:0")
+        .unwrap();
+        let sink = format!("http://{}", server.addrs()[0]);
+        tokio::spawn(server.run());
+
+        // Reference: a plain client sending the same kind of request, CONCURRENCY at a time.
+        let http = reqwest::Client::new();
+        let t = Instant::now();
+        futures_util::stream::iter(0..n)
+            .map(|i| {
+                let (http, sink) = (&http, &sink);
+                async move {
+                    let to = format!("+49151{:08}", 10_000_000 + i);
+                    let r = http
+                        .get(format!("{sink}/cgi-bin/sendsms"))
+                        .query(&[("username", "u"), ("password", "p"), ("to", &to), ("text", "Probealarm"),
+                                 ("coding", "0"), ("charset", "UTF-8"), ("dlr-mask", "31"),
+                                 ("dlr-url", "http://kannel:x@127.0.0.1:1/hooks/sms/k/dlr?id=1&type=%d")])
+                        .send()
+                        .await
+                        .unwrap();
+                    assert_eq!(r.status(), 202);
+                    r.text().await.unwrap();
+                }
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect::<Vec<_>>()
+            .await;
+        let plain = n as f64 / t.elapsed().as_secs_f64();
+
+        // herold: n SMS subscribers, one broadcast, the worker through the Kannel client to the sink.
+        let dir = tempfile::tempdir().unwrap();
+        let gateway = GatewayConfig {
+            name: "sink".into(),
+            kind: GatewayKind::Kannel,
+            url: sink.clone(),
+            username: "u".into(),
+            password: Some(secret("p")),
+            password_file: None,
+            webhook_secret: Some(secret("benchHookSecret0123456789")),
+            webhook_secret_file: None,
+            sender: String::new(),
+            rate: "1000000/s".into(),
+            priority: 0,
+            max_parts: 10,
+            timeout_seconds: 10,
+        };
+        let mut cfg = Config { data_dir: dir.path().join("data"), log: "warn".into(), ..Config::default() };
+        cfg.sms.gateways.push(gateway);
+        let service = herold::app::open_service(&cfg, true).unwrap();
+        let ch = service
+            .create_channel(ChannelDraft {
+                name: "Bench".into(),
+                keyword: "BENCH".into(),
+                description: String::new(),
+                kind: ChannelKind::Broadcast,
+                opt_in: OptInMode::Single,
+                texts: Default::default(),
+                transports: vec![Transport::Sms],
+                frequency: None,
+                public_archive: false,
+            })
+            .await
+            .unwrap();
+        for chunk in (0..n).collect::<Vec<_>>().chunks(2000) {
+            let reqs = chunk
+                .iter()
+                .map(|i| AddSubscriber {
+                    transport: Transport::Sms,
+                    address: format!("+49151{:08}", 10_000_000 + i),
+                    language: "de".into(),
+                    channels: vec![ch.id],
+                    consent_note: "bench".into(),
+                })
+                .collect();
+            service.add_subscribers(&Actor::Cli, reqs).await.unwrap();
+        }
+        let built = herold::app::transports(&cfg, "http://127.0.0.1:1").unwrap();
+        let settings = WorkerSettings { batch: 500, lease_seconds: 60, max_attempts: 8, concurrency: CONCURRENCY };
+        let mut worker = Worker::new(service.clone(), built.senders, settings);
+        let compose = Compose {
+            kind: ChannelKind::Broadcast,
+            title: String::new(),
+            body: "Probealarm".into(),
+            channels: vec![ch.id],
+            send_at: None,
+            deadline: None,
+            override_frequency: false,
+            idempotency_key: "bench".into(),
+        };
+        let t = Instant::now();
+        let (b, _) = service.create_broadcast(&Actor::Cli, compose).await.unwrap();
+        while worker.run_once().await.unwrap() > 0 {}
+        let secs = t.elapsed().as_secs_f64();
+        assert_eq!(service.broadcast(b.id).await.unwrap().sent, n as i64);
+        let herold = n as f64 / secs;
+        println!("HTTP SMS to a loopback Kannel-style sink, {n} messages, {CONCURRENCY} in flight:");
+        println!("  plain reqwest client:          {plain:>8.0} messages/s (reference)");
+        println!(
+            "  herold (outbox, worker, Kannel client): {herold:>8.0} messages/s = {:.0} % of the plain client (target ≥ 50 %)",
+            100.0 * herold / plain
+        );
+    });
+}
