@@ -296,3 +296,71 @@ async fn twilio_style_provider_sends_with_status_callbacks_verifies_signatures_a
     }
     panic!("error 21610 did not end the subscription");
 }
+
+/// A gateway that fails: 500, 429 with Retry-After, 403, a garbage 200, an answer slower than the
+/// timeout, and nobody listening. Each becomes the right class of error, naming no number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gateway_failures_are_classed_for_retry_pause_or_failure() {
+    use herold::transport::sms::GatewaySettings;
+    use herold::transport::sms::kannel::Kannel;
+    use herold::transport::{OutboundMessage, SendError, Transport as _};
+    let server = HttpServer::new(|| {
+        App::new().default_service(web::to(|req: HttpRequest| async move {
+            match req.path().split('/').nth(1).unwrap_or("") {
+                "e500" => HttpResponse::InternalServerError().body("oops"),
+                "e429" => HttpResponse::TooManyRequests().insert_header(("Retry-After", "7")).body("slow down"),
+                "e403" => HttpResponse::Forbidden().body("Authorization failed for sendsms"),
+                "garbage" => HttpResponse::Ok().body("<html>captive portal</html>"),
+                _ => {
+                    tokio::time::sleep(Duration::from_secs(3)).await;
+                    HttpResponse::Accepted().body("0: Accepted for delivery")
+                }
+            }
+        }))
+    })
+    .workers(2)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let base = format!("http://{}", server.addrs()[0]);
+    tokio::spawn(server.run());
+    let dead = format!(
+        "http://127.0.0.1:{}",
+        std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    );
+    let to = herold::domain::Address::parse(Transport::Sms, PHONE, "DE").unwrap();
+    let msg = OutboundMessage { delivery_id: 1, to, text: "Hallo".into(), html: None };
+    let settings = |url: String| GatewaySettings {
+        name: "k".into(),
+        url,
+        username: "u".into(),
+        password: "p".to_string().into(),
+        webhook_secret: None,
+        sender: String::new(),
+        max_parts: 2,
+        timeout: Duration::from_secs(1),
+        hook_base: "http://127.0.0.1:1/hooks/sms/k".into(),
+    };
+    let send = |url: String| {
+        let msg = msg.clone();
+        async move {
+            let k = Kannel::new(settings(url));
+            k.send(&msg).await.unwrap_err()
+        }
+    };
+    let e = send(format!("{base}/e500")).await;
+    assert!(matches!(e, SendError::Transient { retry_after: None, .. }), "{e:?}");
+    let e = send(format!("{base}/e429")).await;
+    assert!(matches!(e, SendError::Transient { retry_after: Some(d), .. } if d == Duration::from_secs(7)), "{e:?}");
+    assert!(matches!(send(format!("{base}/e403")).await, SendError::Misconfigured(_)));
+    assert!(matches!(send(format!("{base}/garbage")).await, SendError::Transient { .. }));
+    let e = send(format!("{base}/slow")).await;
+    assert!(matches!(&e, SendError::Transient { reason, .. } if reason.contains("timed out")), "{e:?}");
+    let e = send(dead).await;
+    assert!(matches!(&e, SendError::Transient { reason, .. } if reason.contains("could not be reached")), "{e:?}");
+    assert!(!e.to_string().contains("151"), "no number in errors: {e}");
+    // A text longer than the gateway's max_parts is refused, not cut short by the gateway.
+    let long = OutboundMessage { text: "ä🎉".repeat(100), ..msg.clone() };
+    let k = Kannel::new(settings(base.clone()));
+    let e = k.send(&long).await.unwrap_err();
+    assert!(matches!(&e, SendError::Permanent(m) if m.contains("at most 2")), "{e:?}");
+}

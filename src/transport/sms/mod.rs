@@ -165,3 +165,46 @@ impl Transport for Router {
         Some(self.routes.iter().map(|r| r.bucket.rate()).sum())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicU32;
+
+    use super::*;
+    use crate::domain::{Address, E164};
+
+    struct Counting(AtomicU32);
+
+    impl Transport for Counting {
+        fn send<'a>(&'a self, _: &'a OutboundMessage) -> BoxFuture<'a, Result<Receipt, SendError>> {
+            self.0.fetch_add(1, Ordering::Relaxed);
+            Box::pin(async { Ok(Receipt { gateway_id: String::new() }) })
+        }
+        fn segments_per_second(&self) -> Option<f64> {
+            None
+        }
+    }
+
+    async fn spread(routing: Routing, rates: [f64; 2], n: u32) -> [u32; 2] {
+        let (a, b) = (Arc::new(Counting(AtomicU32::new(0))), Arc::new(Counting(AtomicU32::new(0))));
+        let router = Router::new(vec![(a.clone() as Arc<dyn Transport>, rates[0]), (b.clone(), rates[1])], routing);
+        let to = Address::Phone(crate::domain::Transport::Sms, E164::parse("+4915112345678", "DE").unwrap());
+        for i in 0..n {
+            let msg = OutboundMessage { delivery_id: i64::from(i), to: to.clone(), text: "Hallo".into(), html: None };
+            router.send(&msg).await.unwrap();
+        }
+        assert_eq!(router.segments_per_second(), Some(rates[0] + rates[1]));
+        [a.0.load(Ordering::Relaxed), b.0.load(Ordering::Relaxed)]
+    }
+
+    #[tokio::test]
+    async fn priority_fills_the_first_gateway_up_to_its_rate_then_spills_over() {
+        // The first gateway's burst is one second of its rate (3 segments); the rest goes to the second.
+        assert_eq!(spread(Routing::Priority, [3.0, 1000.0], 10).await, [3, 7]);
+    }
+
+    #[tokio::test]
+    async fn round_robin_alternates() {
+        assert_eq!(spread(Routing::RoundRobin, [1000.0, 1000.0], 10).await, [5, 5]);
+    }
+}
