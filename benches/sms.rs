@@ -1,7 +1,12 @@
 //! Prints the delivery rate through herold's HTTP SMS path (worker → Kannel gateway client) against a
 //! loopback sink that answers like Kannel's sendsms, beside a plain HTTP client sending the same
 //! requests to the same sink in the same run (target: herold ≥ 50 % of the plain client).
+//! Then end to end through a real Kannel (bearerbox, smsbox, fakesmsc as the phone; installed by
+//! `scripts/setup-peers`): messages per second from creating the broadcast to the last one arriving.
 //! Run: `cargo bench --bench sms` (`HEROLD_BENCH_QUICK=1` for 10× fewer messages).
+
+#[path = "../tests/common/kannel.rs"]
+mod kannel;
 
 use std::time::Instant;
 
@@ -132,11 +137,90 @@ fn main() {
         let secs = t.elapsed().as_secs_f64();
         assert_eq!(service.broadcast(b.id).await.unwrap().sent, n as i64);
         let herold = n as f64 / secs;
+        drop(worker);
+        let kannel_rate = through_kannel(n / 10).await;
         println!("HTTP SMS to a loopback Kannel-style sink, {n} messages, {CONCURRENCY} in flight:");
         println!("  plain reqwest client:          {plain:>8.0} messages/s (reference)");
         println!(
             "  herold (outbox, worker, Kannel client): {herold:>8.0} messages/s = {:.0} % of the plain client (target ≥ 50 %)",
             100.0 * herold / plain
         );
+        println!(
+            "end to end through Kannel 1.4.5 with fakesmsc, {} messages: {kannel_rate:>6.0} messages/s",
+            n / 10
+        );
     });
+}
+
+/// A running herold with a Kannel gateway, `n` SMS subscribers, one broadcast: messages per second
+/// until the fake phone has all of them.
+async fn through_kannel(n: usize) -> f64 {
+    let sendsms = kannel::free_port();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = Config {
+        data_dir: dir.path().join("data"),
+        listen: "127.0.0.1:0".into(),
+        log: "warn".into(),
+        ..Config::default()
+    };
+    cfg.sms.gateways.push(GatewayConfig {
+        name: "kannel".into(),
+        kind: GatewayKind::Kannel,
+        url: format!("http://127.0.0.1:{sendsms}"),
+        username: "broadcaster".into(),
+        password: Some(secret("s3cret")),
+        password_file: None,
+        webhook_secret: Some(secret("benchHookSecret0123456789")),
+        webhook_secret_file: None,
+        sender: String::new(),
+        rate: "100000/s".into(),
+        priority: 0,
+        max_parts: 10,
+        timeout_seconds: 10,
+    });
+    let app = herold::app::Application::build(&cfg).await.unwrap();
+    let service = app.service().clone();
+    tokio::spawn(app.run_until_stopped());
+    let ch = service
+        .create_channel(ChannelDraft {
+            name: "Kannel".into(),
+            keyword: "KANNEL".into(),
+            description: String::new(),
+            kind: ChannelKind::Broadcast,
+            opt_in: OptInMode::Single,
+            texts: Default::default(),
+            transports: vec![Transport::Sms],
+            frequency: None,
+            public_archive: false,
+        })
+        .await
+        .unwrap();
+    let reqs = (0..n)
+        .map(|i| AddSubscriber {
+            transport: Transport::Sms,
+            address: format!("+49151{:08}", 20_000_000 + i),
+            language: "de".into(),
+            channels: vec![ch.id],
+            consent_note: "bench".into(),
+        })
+        .collect();
+    service.add_subscribers(&Actor::Cli, reqs).await.unwrap();
+    let setup = service.gateway_setup();
+    let snippet = &setup[0].1[setup[0].1.find("group = sms-service").unwrap()..];
+    let k = kannel::Kannel::start(sendsms, snippet);
+    let phone = k.phone("+4915100000000", None);
+    let compose = Compose {
+        kind: ChannelKind::Broadcast,
+        title: String::new(),
+        body: "Probealarm".into(),
+        channels: vec![ch.id],
+        send_at: None,
+        deadline: None,
+        override_frequency: false,
+        idempotency_key: "kannel".into(),
+    };
+    let t = Instant::now();
+    service.create_broadcast(&Actor::Cli, compose).await.unwrap();
+    phone.wait_for(n);
+    n as f64 / t.elapsed().as_secs_f64()
 }

@@ -1,6 +1,8 @@
 //! Test helpers: the real application on port 0 over a temporary data directory, and clients for each role.
 #![allow(dead_code)]
 
+pub mod kannel;
+
 use std::path::PathBuf;
 
 use herold::app::Application;
