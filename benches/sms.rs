@@ -25,6 +25,51 @@ fn secret(s: &str) -> herold::config::Secret {
     serde_json::from_value(serde_json::json!(s)).unwrap()
 }
 
+fn gateway(url: &str, user: &str, password: &str, rate: &str) -> GatewayConfig {
+    GatewayConfig {
+        name: "kannel".into(),
+        kind: GatewayKind::Kannel,
+        url: url.into(),
+        username: user.into(),
+        password: Some(secret(password)),
+        password_file: None,
+        webhook_secret: Some(secret("benchHookSecret0123456789")),
+        webhook_secret_file: None,
+        sender: String::new(),
+        rate: rate.into(),
+        priority: 0,
+        max_parts: 10,
+        timeout_seconds: 10,
+    }
+}
+
+fn draft(keyword: &str) -> ChannelDraft {
+    ChannelDraft {
+        name: keyword.into(),
+        keyword: keyword.into(),
+        description: String::new(),
+        kind: ChannelKind::Broadcast,
+        opt_in: OptInMode::Single,
+        texts: Default::default(),
+        transports: vec![Transport::Sms],
+        frequency: None,
+        public_archive: false,
+    }
+}
+
+fn compose(channel: i64, key: &str) -> Compose {
+    Compose {
+        kind: ChannelKind::Broadcast,
+        title: String::new(),
+        body: "Probealarm".into(),
+        channels: vec![channel],
+        send_at: None,
+        deadline: None,
+        override_frequency: false,
+        idempotency_key: key.into(),
+    }
+}
+
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         println!("run with `cargo bench --bench sms`");
@@ -73,38 +118,11 @@ fn main() {
 
         // herold: n SMS subscribers, one broadcast, the worker through the Kannel client to the sink.
         let dir = tempfile::tempdir().unwrap();
-        let gateway = GatewayConfig {
-            name: "sink".into(),
-            kind: GatewayKind::Kannel,
-            url: sink.clone(),
-            username: "u".into(),
-            password: Some(secret("p")),
-            password_file: None,
-            webhook_secret: Some(secret("benchHookSecret0123456789")),
-            webhook_secret_file: None,
-            sender: String::new(),
-            rate: "1000000/s".into(),
-            priority: 0,
-            max_parts: 10,
-            timeout_seconds: 10,
-        };
+        let gateway = gateway(&sink, "u", "p", "1000000/s");
         let mut cfg = Config { data_dir: dir.path().join("data"), log: "warn".into(), ..Config::default() };
         cfg.sms.gateways.push(gateway);
         let service = herold::app::open_service(&cfg, true).unwrap();
-        let ch = service
-            .create_channel(ChannelDraft {
-                name: "Bench".into(),
-                keyword: "BENCH".into(),
-                description: String::new(),
-                kind: ChannelKind::Broadcast,
-                opt_in: OptInMode::Single,
-                texts: Default::default(),
-                transports: vec![Transport::Sms],
-                frequency: None,
-                public_archive: false,
-            })
-            .await
-            .unwrap();
+        let ch = service.create_channel(draft("BENCH")).await.unwrap();
         for chunk in (0..n).collect::<Vec<_>>().chunks(2000) {
             let reqs = chunk
                 .iter()
@@ -121,16 +139,7 @@ fn main() {
         let built = herold::app::transports(&cfg, "http://127.0.0.1:1").unwrap();
         let settings = WorkerSettings { batch: 500, lease_seconds: 60, max_attempts: 8, concurrency: CONCURRENCY };
         let mut worker = Worker::new(service.clone(), built.senders, settings);
-        let compose = Compose {
-            kind: ChannelKind::Broadcast,
-            title: String::new(),
-            body: "Probealarm".into(),
-            channels: vec![ch.id],
-            send_at: None,
-            deadline: None,
-            override_frequency: false,
-            idempotency_key: "bench".into(),
-        };
+        let compose = compose(ch.id, "bench");
         let t = Instant::now();
         let (b, _) = service.create_broadcast(&Actor::Cli, compose).await.unwrap();
         while worker.run_once().await.unwrap() > 0 {}
@@ -163,38 +172,11 @@ async fn through_kannel(n: usize) -> f64 {
         log: "warn".into(),
         ..Config::default()
     };
-    cfg.sms.gateways.push(GatewayConfig {
-        name: "kannel".into(),
-        kind: GatewayKind::Kannel,
-        url: format!("http://127.0.0.1:{sendsms}"),
-        username: "broadcaster".into(),
-        password: Some(secret("s3cret")),
-        password_file: None,
-        webhook_secret: Some(secret("benchHookSecret0123456789")),
-        webhook_secret_file: None,
-        sender: String::new(),
-        rate: "100000/s".into(),
-        priority: 0,
-        max_parts: 10,
-        timeout_seconds: 10,
-    });
+    cfg.sms.gateways.push(gateway(&format!("http://127.0.0.1:{sendsms}"), "broadcaster", "s3cret", "100000/s"));
     let app = herold::app::Application::build(&cfg).await.unwrap();
     let service = app.service().clone();
     tokio::spawn(app.run_until_stopped());
-    let ch = service
-        .create_channel(ChannelDraft {
-            name: "Kannel".into(),
-            keyword: "KANNEL".into(),
-            description: String::new(),
-            kind: ChannelKind::Broadcast,
-            opt_in: OptInMode::Single,
-            texts: Default::default(),
-            transports: vec![Transport::Sms],
-            frequency: None,
-            public_archive: false,
-        })
-        .await
-        .unwrap();
+    let ch = service.create_channel(draft("KANNEL")).await.unwrap();
     let reqs = (0..n)
         .map(|i| AddSubscriber {
             transport: Transport::Sms,
@@ -209,16 +191,7 @@ async fn through_kannel(n: usize) -> f64 {
     let snippet = &setup[0].1[setup[0].1.find("group = sms-service").unwrap()..];
     let k = kannel::Kannel::start(sendsms, snippet);
     let phone = k.phone("+4915100000000", None);
-    let compose = Compose {
-        kind: ChannelKind::Broadcast,
-        title: String::new(),
-        body: "Probealarm".into(),
-        channels: vec![ch.id],
-        send_at: None,
-        deadline: None,
-        override_frequency: false,
-        idempotency_key: "kannel".into(),
-    };
+    let compose = compose(ch.id, "kannel");
     let t = Instant::now();
     service.create_broadcast(&Actor::Cli, compose).await.unwrap();
     phone.wait_for(n);
