@@ -124,4 +124,32 @@ async fn kannel_callbacks_without_the_secret_are_refused_and_store_nothing() {
     }
     assert_eq!(app.service.list_subscribers(Default::default(), 10, 0).await.unwrap().0.len(), 1);
     assert_eq!(app.service.inbox(10, 0).await.unwrap().1, 1, "the retry is not stored twice");
+
+    // A sender that is no phone number: 422 with a reason that repeats no digits.
+    let r = http
+        .post(app.url("/hooks/sms/kannel/inbound?id=n1"))
+        .basic_auth("kannel", Some(HOOK_SECRET))
+        .header("X-Kannel-From", "99887766554433221100")
+        .body("Hallo")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert!(!r.text().await.unwrap().contains("9988"));
+
+    // Storage that cannot take the message (another process holds the write lock longer than the
+    // busy timeout): 503, so that Kannel tries again; the retry is stored once the lock is gone.
+    let blocker = rusqlite::Connection::open(app.data_dir().join("herold.sqlite")).unwrap();
+    blocker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let retry = || {
+        http.post(app.url("/hooks/sms/kannel/inbound?id=later"))
+            .basic_auth("kannel", Some(HOOK_SECRET))
+            .header("X-Kannel-From", PHONE)
+            .body("Noch eine Frage")
+            .send()
+    };
+    assert_eq!(retry().await.unwrap().status(), 503);
+    blocker.execute_batch("ROLLBACK").unwrap();
+    assert_eq!(retry().await.unwrap().status(), 200);
+    assert_eq!(app.service.inbox(10, 0).await.unwrap().1, 2, "stored once, after the retry");
 }
