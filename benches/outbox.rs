@@ -2,14 +2,15 @@
 //! peak memory, and the worker's throughput to the sandbox (our own overhead per delivery).
 //! Run: `cargo bench --bench outbox` (`HEROLD_BENCH_QUICK=1` for 10× smaller sizes).
 
+mod common;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 use herold::config::Config;
-use herold::domain::{ChannelDraft, ChannelKind, OptInMode, Transport};
+use herold::domain::Transport;
 use herold::service::Actor;
-use herold::service::broadcasts::Compose;
 use herold::service::subscribers::AddSubscriber;
 use herold::transport::sandbox::Sandbox;
 use herold::worker::{Worker, WorkerSettings};
@@ -21,31 +22,12 @@ fn rss_kb(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-fn draft(keyword: &str) -> ChannelDraft {
-    ChannelDraft {
-        name: keyword.into(),
-        keyword: keyword.into(),
-        description: String::new(),
-        kind: ChannelKind::Broadcast,
-        opt_in: OptInMode::Single,
-        texts: Default::default(),
-        transports: vec![Transport::Sandbox],
-        frequency: None,
-        public_archive: false,
-    }
+fn draft(keyword: &str) -> herold::domain::ChannelDraft {
+    common::draft(keyword, Transport::Sandbox)
 }
 
-fn compose(channel: i64, key: &str) -> Compose {
-    Compose {
-        kind: ChannelKind::Broadcast,
-        title: String::new(),
-        body: "Probealarm: bitte nicht antworten.".into(),
-        channels: vec![channel],
-        send_at: None,
-        deadline: None,
-        override_frequency: false,
-        idempotency_key: key.into(),
-    }
+fn compose(channel: i64, key: &str) -> herold::service::broadcasts::Compose {
+    common::compose(channel, key, "Probealarm: bitte nicht antworten.")
 }
 
 fn main() {

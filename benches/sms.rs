@@ -5,6 +5,8 @@
 //! `scripts/setup-peers`): messages per second from creating the broadcast to the last one arriving.
 //! Run: `cargo bench --bench sms` (`HEROLD_BENCH_QUICK=1` for 10× fewer messages).
 
+mod common;
+
 #[path = "../tests/common/kannel.rs"]
 mod kannel;
 
@@ -13,9 +15,8 @@ use std::time::Instant;
 use actix_web::{App, HttpResponse, HttpServer, web};
 use futures_util::StreamExt;
 use herold::config::{Config, GatewayConfig, GatewayKind};
-use herold::domain::{ChannelDraft, ChannelKind, OptInMode, Transport};
+use herold::domain::Transport;
 use herold::service::Actor;
-use herold::service::broadcasts::Compose;
 use herold::service::subscribers::AddSubscriber;
 use herold::worker::{Worker, WorkerSettings};
 
@@ -43,31 +44,12 @@ fn gateway(url: &str, user: &str, password: &str, rate: &str) -> GatewayConfig {
     }
 }
 
-fn draft(keyword: &str) -> ChannelDraft {
-    ChannelDraft {
-        name: keyword.into(),
-        keyword: keyword.into(),
-        description: String::new(),
-        kind: ChannelKind::Broadcast,
-        opt_in: OptInMode::Single,
-        texts: Default::default(),
-        transports: vec![Transport::Sms],
-        frequency: None,
-        public_archive: false,
-    }
+fn draft(keyword: &str) -> herold::domain::ChannelDraft {
+    common::draft(keyword, Transport::Sms)
 }
 
-fn compose(channel: i64, key: &str) -> Compose {
-    Compose {
-        kind: ChannelKind::Broadcast,
-        title: String::new(),
-        body: "Probealarm".into(),
-        channels: vec![channel],
-        send_at: None,
-        deadline: None,
-        override_frequency: false,
-        idempotency_key: key.into(),
-    }
+fn compose(channel: i64, key: &str) -> herold::service::broadcasts::Compose {
+    common::compose(channel, key, "Probealarm")
 }
 
 fn main() {
