@@ -41,13 +41,6 @@ pub struct Worker {
     next: Vec<Claimed>,
 }
 
-/// How a failure caused by an opt-out at the provider begins (the worker then ends the subscriptions).
-const OPTED_OUT: &str = "opted out with the provider";
-
-fn transport_of(c: &Claimed) -> Kind {
-    Kind::parse(&c.transport).unwrap_or(Kind::Sms)
-}
-
 /// Exponential backoff (10 s · 2^(attempt-1), at most an hour) with ±50 % jitter.
 pub fn backoff(attempt: i64) -> i64 {
     let base = (10i64 << (attempt - 1).clamp(0, 9)).min(3600);
@@ -131,22 +124,21 @@ impl Worker {
         let max_attempts = self.settings.max_attempts;
         let transports = &self.transports;
         let now = self.service.now();
-        let results: Vec<(Claimed, Outcome, Option<String>)> = futures_util::stream::iter(jobs)
+        let results: Vec<Attempt> = futures_util::stream::iter(jobs)
             .map(|job| async move { send_one(transports, job, max_attempts, now).await })
             .buffer_unordered(self.settings.concurrency)
             .collect()
             .await;
         self.watch_failures(&results).await;
-        for (c, o, _) in &results {
-            if let Outcome::Failed { error } = o
-                && error.starts_with(OPTED_OUT)
-                && let Err(e) = self.service.provider_opt_out(c.subscriber_id, transport_of(c), error.clone()).await
+        for a in &results {
+            if let Some(transport) = a.opted_out
+                && let Err(e) = self.service.provider_opt_out(a.claimed.subscriber_id, transport, a.error()).await
             {
                 // The delivery still counts as failed; the next send to them is refused again.
-                tracing::error!(delivery = c.id, error = %e, "could not record a provider's opt-out");
+                tracing::error!(delivery = a.claimed.id, error = %e, "could not record a provider's opt-out");
             }
         }
-        self.unrecorded.extend(results.into_iter().map(|(c, o, _)| (c, o)));
+        self.unrecorded.extend(results.into_iter().map(|a| (a.claimed, a.outcome)));
         Ok(handled)
     }
 
@@ -161,11 +153,11 @@ impl Worker {
     }
 
     /// Pauses a broadcast when most of its recent attempts failed, and says why.
-    async fn watch_failures(&mut self, results: &[(Claimed, Outcome, Option<String>)]) {
+    async fn watch_failures(&mut self, results: &[Attempt]) {
         let mut to_pause = Vec::new();
-        for (c, o, err) in results {
-            let Some(b) = c.broadcast_id else { continue };
-            let failed = matches!(o, Outcome::Failed { .. } | Outcome::Retry { .. });
+        for a in results {
+            let Some(b) = a.claimed.broadcast_id else { continue };
+            let failed = matches!(a.outcome, Outcome::Failed { .. } | Outcome::Retry { .. });
             let w = self.recent.entry(b).or_default();
             w.push_back(failed);
             if w.len() > WINDOW {
@@ -173,7 +165,7 @@ impl Worker {
             }
             let fails = w.iter().filter(|f| **f).count();
             if w.len() >= MIN_SAMPLES && fails as f64 >= FAIL_SHARE * w.len() as f64 {
-                to_pause.push((b, fails, w.len(), err.clone().unwrap_or_default()));
+                to_pause.push((b, fails, w.len(), a.error()));
                 w.clear();
             }
         }
@@ -187,17 +179,35 @@ impl Worker {
     }
 }
 
+/// One send and what became of it.
+struct Attempt {
+    claimed: Claimed,
+    outcome: Outcome,
+    /// The provider refused the recipient because they opted out with it, on this transport.
+    opted_out: Option<Kind>,
+}
+
+impl Attempt {
+    fn error(&self) -> String {
+        match &self.outcome {
+            Outcome::Failed { error } | Outcome::Retry { error, .. } => error.clone(),
+            _ => String::new(),
+        }
+    }
+}
+
 async fn send_one(
     transports: &HashMap<Kind, (Arc<dyn Transport>, Option<Bucket>)>,
     job: Job,
     max_attempts: i64,
     now: i64,
-) -> (Claimed, Outcome, Option<String>) {
+) -> Attempt {
     let Job { claimed, transport, to, text, html } = job;
     let Some((t, bucket)) = transports.get(&transport) else {
-        let err = format!("no {transport} transport is configured");
-        return (claimed, Outcome::Retry { at: now + 300, error: err.clone() }, Some(err));
+        let error = format!("no {transport} transport is configured");
+        return Attempt { claimed, outcome: Outcome::Retry { at: now + 300, error }, opted_out: None };
     };
+    let mut opted_out = None;
     if let Some(b) = bucket {
         let parts = if transport == Kind::Matrix { 1 } else { segments::count(&text).parts.max(1) };
         b.take(parts).await;
@@ -216,14 +226,13 @@ async fn send_one(
             Outcome::Failed { error: format!("gave up after {max_attempts} attempts: {reason}") }
         }
         Err(SendError::Permanent(e)) => Outcome::Failed { error: e },
-        Err(SendError::OptedOut(e)) => Outcome::Failed { error: format!("{OPTED_OUT}: {e}") },
+        Err(SendError::OptedOut(e)) => {
+            opted_out = Some(transport);
+            Outcome::Failed { error: format!("opted out with the provider: {e}") }
+        }
         Err(SendError::Misconfigured(e)) => {
             Outcome::Retry { at: now + 300, error: format!("transport misconfigured: {e}") }
         }
     };
-    let err = match &outcome {
-        Outcome::Failed { error } | Outcome::Retry { error, .. } => Some(error.clone()),
-        _ => None,
-    };
-    (claimed, outcome, err)
+    Attempt { claimed, outcome, opted_out }
 }
