@@ -47,7 +47,7 @@ fn main() {
     let sizes = [100_000 / scale, 1_000_000 / scale];
     let mut channel_ids = vec![];
     for (i, n) in sizes.iter().enumerate() {
-        let ch = rt.block_on(service.create_channel(draft(&format!("SIZE{i}")))).unwrap();
+        let ch = rt.block_on(service.create_channel(&herold::service::Actor::Cli, draft(&format!("SIZE{i}")))).unwrap();
         channel_ids.push(ch.id);
         let mut c = rusqlite::Connection::open(cfg.data_dir.join("herold.sqlite")).unwrap();
         let tx = c.transaction().unwrap();
@@ -102,7 +102,7 @@ fn main() {
     let dir = tempfile::tempdir().unwrap();
     let cfg = Config { data_dir: dir.path().join("data"), log: "warn".into(), ..Config::default() };
     let service = herold::app::open_service(&cfg, true).unwrap();
-    let ch = rt.block_on(service.create_channel(draft("WORK"))).unwrap();
+    let ch = rt.block_on(service.create_channel(&herold::service::Actor::Cli, draft("WORK"))).unwrap();
     for chunk in (0..n).collect::<Vec<_>>().chunks(2000) {
         let reqs = chunk
             .iter()

@@ -104,7 +104,7 @@ fn main() {
         let mut cfg = Config { data_dir: dir.path().join("data"), log: "warn".into(), ..Config::default() };
         cfg.sms.gateways.push(gateway);
         let service = herold::app::open_service(&cfg, true).unwrap();
-        let ch = service.create_channel(draft("BENCH")).await.unwrap();
+        let ch = service.create_channel(&herold::service::Actor::Cli, draft("BENCH")).await.unwrap();
         for chunk in (0..n).collect::<Vec<_>>().chunks(2000) {
             let reqs = chunk
                 .iter()
@@ -158,7 +158,7 @@ async fn through_kannel(n: usize) -> f64 {
     let app = herold::app::Application::build(&cfg).await.unwrap();
     let service = app.service().clone();
     tokio::spawn(app.run_until_stopped());
-    let ch = service.create_channel(draft("KANNEL")).await.unwrap();
+    let ch = service.create_channel(&herold::service::Actor::Cli, draft("KANNEL")).await.unwrap();
     let reqs = (0..n)
         .map(|i| AddSubscriber {
             transport: Transport::Sms,

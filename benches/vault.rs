@@ -64,17 +64,20 @@ fn main() {
     let data = dir.path().join("data");
     let (main_db, keyring_db) = (data.join("herold.sqlite"), data.join("keyring.sqlite"));
     let ch = rt
-        .block_on(service.create_channel(ChannelDraft {
-            name: "Bench".into(),
-            keyword: "BENCH".into(),
-            description: String::new(),
-            kind: ChannelKind::Broadcast,
-            opt_in: OptInMode::Double,
-            texts: Default::default(),
-            transports: vec![Transport::Sms],
-            frequency: None,
-            public_archive: false,
-        }))
+        .block_on(service.create_channel(
+            &herold::service::Actor::Cli,
+            ChannelDraft {
+                name: "Bench".into(),
+                keyword: "BENCH".into(),
+                description: String::new(),
+                kind: ChannelKind::Broadcast,
+                opt_in: OptInMode::Double,
+                texts: Default::default(),
+                transports: vec![Transport::Sms],
+                frequency: None,
+                public_archive: false,
+            },
+        ))
         .unwrap();
     rt.block_on(service.checkpoint()).unwrap();
     let empty = file_size(&main_db) + file_size(&keyring_db);

@@ -11,7 +11,7 @@ use crate::app::{self, Application};
 use crate::config::{Config, Overrides};
 use crate::crypto::{MasterKey, MasterKeySource};
 use crate::domain::Role;
-use crate::service::{Service, auth::random_token, ops};
+use crate::service::{Actor, Service, auth::random_token, ops};
 use crate::store::DataPaths;
 
 #[derive(Debug, Parser)]
@@ -162,6 +162,10 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                 None => println!("consent ledger: {} events, chain intact", r.ledger_events),
                 Some(e) => println!("consent ledger: BROKEN: {e}"),
             }
+            match &r.audit_error {
+                None => println!("audit log: {} entries, chain intact", r.audit_events),
+                Some(e) => println!("audit log: BROKEN: {e}"),
+            }
             Ok(if r.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::Backup { file, keyring } => {
@@ -191,7 +195,7 @@ async fn admin(cmd: AdminCommand, service: &Service) -> anyhow::Result<ExitCode>
     match cmd {
         AdminCommand::Add { username, role, password_stdin } => {
             let (pw, generated) = password_arg(password_stdin)?;
-            let a = service.add_admin(&username, pw.clone(), Role::parse(&role)?).await?;
+            let a = service.add_admin(&Actor::Cli, &username, pw.clone(), Role::parse(&role)?).await?;
             println!("added {} ({})", a.username, a.role.as_str());
             if generated {
                 println!("password: {pw}");
@@ -200,7 +204,7 @@ async fn admin(cmd: AdminCommand, service: &Service) -> anyhow::Result<ExitCode>
         AdminCommand::Passwd { username, password_stdin } => {
             let a = service.admin_by_name(&username).await.context("no such admin")?;
             let (pw, generated) = password_arg(password_stdin)?;
-            service.set_password(a.id, pw.clone()).await?;
+            service.set_password(&Actor::Cli, a.id, pw.clone()).await?;
             println!("password changed for {}; their sessions have ended", a.username);
             if generated {
                 println!("password: {pw}");
@@ -213,7 +217,7 @@ async fn admin(cmd: AdminCommand, service: &Service) -> anyhow::Result<ExitCode>
         }
         AdminCommand::Remove { username } => {
             let a = service.admin_by_name(&username).await.context("no such admin")?;
-            service.remove_admin(a.id).await?;
+            service.remove_admin(&Actor::Cli, a.id).await?;
             println!("removed {}", a.username);
         }
     }

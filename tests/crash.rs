@@ -47,7 +47,13 @@ async fn kill_9_during_a_large_send_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     {
         let s = open_service(dir.path());
-        let ch = s.create_channel(common::draft("CRASH", OptInMode::Single, &[Transport::Sandbox])).await.unwrap();
+        let ch = s
+            .create_channel(
+                &herold::service::Actor::Cli,
+                common::draft("CRASH", OptInMode::Single, &[Transport::Sandbox]),
+            )
+            .await
+            .unwrap();
         common::import_sandbox(&s, &test_numbers(RECIPIENTS), ch.id).await;
         let compose = common::compose_now(ch.id, "Probealarm", "crash");
         let (b, _) = s.create_broadcast(&Actor::Cli, compose).await.unwrap();

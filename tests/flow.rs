@@ -195,7 +195,10 @@ fn inbound(number: &str, text: &str, gateway: Option<&str>) -> Inbound {
 async fn a_stop_mid_broadcast_prevents_every_later_send() {
     let dir = tempfile::tempdir().unwrap();
     let s = open_service(dir.path());
-    let ch = s.create_channel(common::draft("ALARM", OptInMode::Single, &[Transport::Sandbox])).await.unwrap();
+    let ch = s
+        .create_channel(&herold::service::Actor::Cli, common::draft("ALARM", OptInMode::Single, &[Transport::Sandbox]))
+        .await
+        .unwrap();
     let numbers = test_numbers(10);
     for n in &numbers {
         assert_eq!(s.receive(inbound(n, "START", None)).await.unwrap().outcome, Outcome::Subscribed);
@@ -387,9 +390,9 @@ async fn a_broadcast_whose_attempts_mostly_fail_pauses_itself_and_says_why() {
     assert!(reason.contains("of the last") && reason.contains("gateway answered 500"), "{reason}");
     // Nothing more is leased while paused; resuming and cancelling work.
     assert_eq!(s.lease_jobs(100, 60).await.unwrap().len(), 0);
-    s.resume_broadcast(b).await.unwrap();
+    s.resume_broadcast(&herold::service::Actor::Cli, b).await.unwrap();
     assert_eq!(s.broadcast(b).await.unwrap().state, "sending");
-    s.cancel_broadcast(b).await.unwrap();
+    s.cancel_broadcast(&herold::service::Actor::Cli, b).await.unwrap();
     let p = s.progress(b).await.unwrap();
     assert_eq!(p.broadcast.state, "cancelled");
     assert_eq!(p.broadcast.cancelled, 30);
@@ -400,14 +403,14 @@ async fn rows_leased_when_a_broadcast_pauses_go_out_exactly_once_after_resume() 
     let (_dir, s, b) = broadcast_to_many(50).await;
     let first = s.claim(20, 60).await.unwrap();
     assert_eq!(first.len(), 20);
-    s.pause_broadcast(b, "paused by a test").await.unwrap();
+    s.pause_broadcast(&herold::service::Actor::Cli, b, "paused by a test").await.unwrap();
     // The worker reads the batch after the pause: it gives every row back without an attempt.
     let (jobs, given_back) = s.prepare_jobs(first).await.unwrap();
     assert!(jobs.is_empty());
     assert_eq!(given_back.len(), 20);
     s.record_outcomes(given_back).await.unwrap();
     assert!(s.claim(100, 60).await.unwrap().is_empty(), "nothing is leased while paused");
-    s.resume_broadcast(b).await.unwrap();
+    s.resume_broadcast(&herold::service::Actor::Cli, b).await.unwrap();
     let sends = Arc::new(std::sync::Mutex::new(HashMap::<i64, usize>::new()));
     let seen = sends.clone();
     let mut w = scripted_worker(
@@ -477,10 +480,10 @@ async fn a_long_newsletter_goes_out_as_a_link_to_its_public_archive() {
         frequency: None,
         public_archive: true,
     };
-    let ch = s.create_channel(draft.clone()).await.unwrap();
+    let ch = s.create_channel(&herold::service::Actor::Cli, draft.clone()).await.unwrap();
     draft.keyword = "GEHEIM".into();
     draft.public_archive = false;
-    let closed = s.create_channel(draft).await.unwrap();
+    let closed = s.create_channel(&herold::service::Actor::Cli, draft).await.unwrap();
     let body = format!(
         "## Rückblick\n\n{}\n\n**Termine:** Sommerfest, <script>x</script>",
         "Viel los im Verein. ".repeat(120)
@@ -591,7 +594,11 @@ async fn delivery_reports_update_the_counters_once() {
 async fn the_preview_names_encoding_parts_and_cost_and_auto_reply_answers_the_inbox() {
     let app = TestApp::spawn_with(|c| c.conversation.auto_reply = true).await;
     let (c, csrf) = app.admin_client("vera", Role::Editor).await;
-    let ch = app.service.create_channel(common::draft("NEWS", OptInMode::Single, &[Transport::Sandbox])).await.unwrap();
+    let ch = app
+        .service
+        .create_channel(&herold::service::Actor::Cli, common::draft("NEWS", OptInMode::Single, &[Transport::Sandbox]))
+        .await
+        .unwrap();
     for n in test_numbers(3) {
         app.service.receive(inbound(&n, "START", None)).await.unwrap();
     }
@@ -642,7 +649,10 @@ async fn a_delivery_that_cannot_be_opened_fails_alone() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_messages_and_the_worker_never_see_a_busy_database() {
     let app = TestApp::spawn().await;
-    app.service.create_channel(common::draft("NEWS", OptInMode::Single, &[Transport::Sandbox])).await.unwrap();
+    app.service
+        .create_channel(&herold::service::Actor::Cli, common::draft("NEWS", OptInMode::Single, &[Transport::Sandbox]))
+        .await
+        .unwrap();
     let numbers = test_numbers(60);
     let tasks: Vec<_> = numbers
         .iter()

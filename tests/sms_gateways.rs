@@ -115,7 +115,11 @@ async fn android_gateway_sends_receives_signed_webhooks_and_refuses_forged_repla
     });
     let app =
         TestApp::spawn_with(|c| c.sms.gateways.push(common::gateway("phone", GatewayKind::Android, &url, KEY))).await;
-    let ch = app.service.create_channel(common::draft("NEWS", OptInMode::Double, &[Transport::Sms])).await.unwrap();
+    let ch = app
+        .service
+        .create_channel(&herold::service::Actor::Cli, common::draft("NEWS", OptInMode::Double, &[Transport::Sms]))
+        .await
+        .unwrap();
 
     // herold registers its four webhooks on the phone at start, with Basic credentials.
     let hooks = wait_for(&seen, "/webhooks", 4).await;
@@ -209,7 +213,11 @@ async fn twilio_style_provider_sends_with_status_callbacks_verifies_signatures_a
     let app =
         TestApp::spawn_with(|c| c.sms.gateways.push(common::gateway("twilio", GatewayKind::Twilio, &url, KEY))).await;
     let token = "s3cret";
-    let ch = app.service.create_channel(common::draft("NEWS", OptInMode::Single, &[Transport::Sms])).await.unwrap();
+    let ch = app
+        .service
+        .create_channel(&herold::service::Actor::Cli, common::draft("NEWS", OptInMode::Single, &[Transport::Sms]))
+        .await
+        .unwrap();
 
     // A forged signature, and a valid one over other parameters than the ones sent: refused.
     let inbound = [

@@ -41,7 +41,11 @@ async fn a_phone_opts_in_gets_gsm7_and_ucs2_broadcasts_as_written_and_nothing_af
     let setup = app.service.gateway_setup();
     let snippet = &setup[0].1[setup[0].1.find("group = sms-service").unwrap()..];
     let kannel = Kannel::start(sendsms, snippet);
-    let ch = app.service.create_channel(common::draft("NEWS", OptInMode::Double, &[Transport::Sms])).await.unwrap();
+    let ch = app
+        .service
+        .create_channel(&herold::service::Actor::Cli, common::draft("NEWS", OptInMode::Double, &[Transport::Sms]))
+        .await
+        .unwrap();
 
     // START → confirmation request; JA → welcome.
     let phone = kannel.phone(PHONE, Some("START news"));

@@ -61,7 +61,7 @@ async fn setup_link_creates_the_first_owner_once() {
 #[tokio::test]
 async fn wrong_passwords_fail_and_sessions_are_cookies_with_the_right_flags() {
     let app = TestApp::spawn().await;
-    app.service.add_admin("bert", "bert-password-1".into(), Role::Editor).await.unwrap();
+    app.service.add_admin(&herold::service::Actor::Cli, "bert", "bert-password-1".into(), Role::Editor).await.unwrap();
     let c = app.client();
     let csrf = app.form_csrf(&c, "/login").await;
     let r = c
@@ -93,7 +93,7 @@ async fn wrong_passwords_fail_and_sessions_are_cookies_with_the_right_flags() {
 #[tokio::test]
 async fn secure_cookie_when_served_over_https() {
     let app = TestApp::spawn_with(|c| c.public_url = Some("https://herold.example.org".into())).await;
-    app.service.add_admin("cora", "cora-password-1".into(), Role::Viewer).await.unwrap();
+    app.service.add_admin(&herold::service::Actor::Cli, "cora", "cora-password-1".into(), Role::Viewer).await.unwrap();
     let c = app.client();
     let csrf = app.form_csrf(&c, "/login").await;
     let r = c
@@ -151,7 +151,7 @@ async fn posts_without_csrf_token_or_from_another_origin_are_refused() {
 #[tokio::test]
 async fn login_is_throttled_per_ip() {
     let app = TestApp::spawn_with(|c| c.admin.login_per_ip_per_minute = 3).await;
-    app.service.add_admin("dora", "dora-password-1".into(), Role::Viewer).await.unwrap();
+    app.service.add_admin(&herold::service::Actor::Cli, "dora", "dora-password-1".into(), Role::Viewer).await.unwrap();
     let c = app.client();
     let mut statuses = vec![];
     for _ in 0..5 {
@@ -183,7 +183,7 @@ async fn login_is_throttled_per_account_across_ips() {
         c.trust_proxy = true;
     })
     .await;
-    app.service.add_admin("emil", "emil-password-1".into(), Role::Viewer).await.unwrap();
+    app.service.add_admin(&herold::service::Actor::Cli, "emil", "emil-password-1".into(), Role::Viewer).await.unwrap();
     let c = app.client();
     let mut statuses = vec![];
     for i in 0..3 {
@@ -383,9 +383,15 @@ async fn subscribers_are_masked_found_by_full_number_and_show_consent() {
 #[tokio::test]
 async fn api_tokens_have_scopes() {
     let app = TestApp::spawn().await;
-    let owner = app.service.add_admin("kai", "kai-password-123".into(), Role::Owner).await.unwrap();
-    let (_, read) = app.service.create_token(owner.id, "reader", Scope::Read).await.unwrap();
-    let (_, write) = app.service.create_token(owner.id, "writer", Scope::Write).await.unwrap();
+    let owner = app
+        .service
+        .add_admin(&herold::service::Actor::Cli, "kai", "kai-password-123".into(), Role::Owner)
+        .await
+        .unwrap();
+    let (_, read) =
+        app.service.create_token(&herold::service::Actor::Cli, owner.id, "reader", Scope::Read).await.unwrap();
+    let (_, write) =
+        app.service.create_token(&herold::service::Actor::Cli, owner.id, "writer", Scope::Write).await.unwrap();
     let c = app.client();
     let body = serde_json::json!({
         "name": "Vereinsnews", "keyword": "verein", "kind": "newsletter", "opt_in": "double",
@@ -548,24 +554,32 @@ async fn authorisation_table_covers_every_route() {
     let (editor, editor_csrf) = app.admin_client("editor1", Role::Editor).await;
     let (owner, owner_csrf) = app.admin_client("owner1", Role::Owner).await;
     let owner_id = app.service.admin_by_name("owner1").await.unwrap().id;
-    let (_, read) = app.service.create_token(owner_id, "r", Scope::Read).await.unwrap();
-    let (_, write) = app.service.create_token(owner_id, "w", Scope::Write).await.unwrap();
+    let (_, read) = app.service.create_token(&herold::service::Actor::Cli, owner_id, "r", Scope::Read).await.unwrap();
+    let (_, write) = app.service.create_token(&herold::service::Actor::Cli, owner_id, "w", Scope::Write).await.unwrap();
     // Things the routes with ids act on: a dummy admin and token that may be changed or removed.
-    let dummy = app.service.add_admin("dummy", "dummy-password-1".into(), Role::Viewer).await.unwrap();
-    let (dummy_token, _) = app.service.create_token(owner_id, "dummy", Scope::Read).await.unwrap();
+    let dummy = app
+        .service
+        .add_admin(&herold::service::Actor::Cli, "dummy", "dummy-password-1".into(), Role::Viewer)
+        .await
+        .unwrap();
+    let (dummy_token, _) =
+        app.service.create_token(&herold::service::Actor::Cli, owner_id, "dummy", Scope::Read).await.unwrap();
     let ch = app
         .service
-        .create_channel(herold::domain::ChannelDraft {
-            name: "Auth".into(),
-            keyword: "AUTH".into(),
-            description: String::new(),
-            kind: herold::domain::ChannelKind::Broadcast,
-            opt_in: herold::domain::OptInMode::Single,
-            texts: Default::default(),
-            transports: vec![herold::domain::Transport::Sms],
-            frequency: None,
-            public_archive: false,
-        })
+        .create_channel(
+            &herold::service::Actor::Cli,
+            herold::domain::ChannelDraft {
+                name: "Auth".into(),
+                keyword: "AUTH".into(),
+                description: String::new(),
+                kind: herold::domain::ChannelKind::Broadcast,
+                opt_in: herold::domain::OptInMode::Single,
+                texts: Default::default(),
+                transports: vec![herold::domain::Transport::Sms],
+                frequency: None,
+                public_archive: false,
+            },
+        )
         .await
         .unwrap();
     let sub = app

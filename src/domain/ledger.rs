@@ -78,26 +78,57 @@ pub const GENESIS: [u8; 32] = [0; 32];
 impl ConsentEvent {
     /// SHA-256 over every field (length-prefixed, so no two field lists share an encoding) and the previous hash.
     pub fn compute_hash(&self) -> [u8; 32] {
-        let mut h = Sha256::new();
-        h.update(b"herold-consent-v1");
-        let mut field = |b: &[u8]| {
-            h.update((b.len() as u64).to_be_bytes());
-            h.update(b);
-        };
-        field(&self.id.to_be_bytes());
-        field(&self.at.to_be_bytes());
-        field(&self.subscriber.to_be_bytes());
-        field(&opt_i64(self.channel));
-        field(self.transport.as_deref().unwrap_or("").as_bytes());
-        field(self.kind.as_str().as_bytes());
-        field(self.gateway_message_id.as_deref().unwrap_or("").as_bytes());
-        field(self.inbound_sealed.as_deref().unwrap_or(&[]));
-        field(&opt_i64(self.wording_version));
-        field(self.wording_sha256.as_deref().unwrap_or(&[]));
-        field(self.actor.as_bytes());
-        field(&self.prev_hash);
-        h.finalize().into()
+        hash_fields(
+            b"herold-consent-v1",
+            &[
+                &self.id.to_be_bytes(),
+                &self.at.to_be_bytes(),
+                &self.subscriber.to_be_bytes(),
+                &opt_i64(self.channel),
+                self.transport.as_deref().unwrap_or("").as_bytes(),
+                self.kind.as_str().as_bytes(),
+                self.gateway_message_id.as_deref().unwrap_or("").as_bytes(),
+                self.inbound_sealed.as_deref().unwrap_or(&[]),
+                &opt_i64(self.wording_version),
+                self.wording_sha256.as_deref().unwrap_or(&[]),
+                self.actor.as_bytes(),
+                &self.prev_hash,
+            ],
+        )
     }
+}
+
+impl Linked for ConsentEvent {
+    fn id(&self) -> i64 {
+        self.id
+    }
+    fn hash(&self) -> &[u8] {
+        &self.hash
+    }
+    fn link(&mut self, prev: Vec<u8>) -> [u8; 32] {
+        self.prev_hash = prev;
+        self.compute_hash()
+    }
+}
+
+/// SHA-256 over a domain tag and fields, each length-prefixed so that no two field lists share an encoding.
+pub fn hash_fields(tag: &[u8], fields: &[&[u8]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(tag);
+    for f in fields {
+        h.update((f.len() as u64).to_be_bytes());
+        h.update(f);
+    }
+    h.finalize().into()
+}
+
+/// An entry of a hash chain (the consent ledger, the audit log).
+pub trait Linked {
+    fn id(&self) -> i64;
+    /// The stored hash.
+    fn hash(&self) -> &[u8];
+    /// Sets the previous entry's hash and returns the hash this entry should have.
+    fn link(&mut self, prev: Vec<u8>) -> [u8; 32];
 }
 
 fn opt_i64(v: Option<i64>) -> Vec<u8> {
@@ -118,20 +149,20 @@ pub enum ChainError {
 }
 
 /// Walks events in id order, linking each to the previous hash, and checks every hash and the head.
-pub fn verify_chain<I>(events: I, head: Option<(i64, Vec<u8>)>) -> Result<u64, ChainError>
+pub fn verify_chain<E, I>(events: I, head: Option<(i64, Vec<u8>)>) -> Result<u64, ChainError>
 where
-    I: IntoIterator<Item = ConsentEvent>,
+    E: Linked,
+    I: IntoIterator<Item = E>,
 {
     let mut prev = GENESIS.to_vec();
     let mut last = None;
     let mut n = 0;
     for mut ev in events {
-        ev.prev_hash = prev;
-        if ev.compute_hash().as_slice() != ev.hash.as_slice() {
-            return Err(ChainError::Mismatch { id: ev.id });
+        if ev.link(prev).as_slice() != ev.hash() {
+            return Err(ChainError::Mismatch { id: ev.id() });
         }
-        prev = ev.hash.clone();
-        last = Some((ev.id, ev.hash));
+        prev = ev.hash().to_vec();
+        last = Some((ev.id(), prev.clone()));
         n += 1;
     }
     if last != head {
@@ -178,7 +209,7 @@ mod tests {
     fn a_clean_chain_verifies() {
         let c = chain(5);
         assert_eq!(verify_chain(c.clone(), head(&c)), Ok(5));
-        assert_eq!(verify_chain(vec![], None), Ok(0));
+        assert_eq!(verify_chain(Vec::<ConsentEvent>::new(), None), Ok(0));
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Pure types and rules: ids, addresses, roles, channels, subscriptions, consent events, the clock. No I/O.
 
 pub mod address;
+pub mod audit;
 pub mod channel;
 pub mod clock;
 pub mod hook;

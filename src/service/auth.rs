@@ -6,7 +6,9 @@ use sha2::{Digest, Sha256};
 use super::{Actor, Result, Service, ServiceError};
 use crate::crypto::password;
 use crate::domain::Role;
+use crate::domain::audit::Action;
 use crate::store::admins::{self, Admin};
+use crate::store::audit;
 use crate::store::tokens::{self, ApiToken, Scope};
 use crate::store::{self, sessions};
 
@@ -102,6 +104,11 @@ impl Service {
                 }
                 let id = admins::insert(&tx, &name, &hash, Role::Owner, now)?;
                 let a = admins::by_id(&tx, id)?;
+                let actor = Actor::Admin { id, username: a.username.clone() };
+                audit::append(
+                    &tx,
+                    actor.audit(now, Action::AdminAdded, &a.username, "first owner, through the setup link"),
+                )?;
                 tx.commit()?;
                 Ok(a)
             })
@@ -111,16 +118,18 @@ impl Service {
         Ok(admin)
     }
 
-    pub async fn add_admin(&self, username: &str, password: String, role: Role) -> Result<Admin> {
+    pub async fn add_admin(&self, actor: &Actor, username: &str, password: String, role: Role) -> Result<Admin> {
         let name = check_username(username)?;
         let hash = hash_password(password).await?;
-        let now = self.now();
+        let (now, actor) = (self.now(), actor.clone());
         let a = self
-            .store()
-            .call(move |c| {
-                let id = admins::insert(c, &name, &hash, role, now)?;
-                admins::by_id(c, id)
-            })
+            .audited(
+                move |c| {
+                    let id = admins::insert(c, &name, &hash, role, now)?;
+                    admins::by_id(c, id)
+                },
+                move |a: &Admin| actor.audit(now, Action::AdminAdded, &a.username, a.role.as_str()),
+            )
             .await?;
         tracing::info!(admin = a.id, role = a.role.as_str(), "admin added");
         Ok(a)
@@ -135,17 +144,30 @@ impl Service {
         self.store().call(move |c| admins::by_username(c, &name)).await?.ok_or(ServiceError::NotFound)
     }
 
-    pub async fn remove_admin(&self, id: i64) -> Result<Admin> {
-        let a = self.store().call(move |c| admins::remove(c, id)).await?;
+    pub async fn remove_admin(&self, actor: &Actor, id: i64) -> Result<Admin> {
+        let (now, actor) = (self.now(), actor.clone());
+        let a = self
+            .audited(
+                move |c| admins::remove(c, id),
+                move |a: &Admin| actor.audit(now, Action::AdminRemoved, &a.username, ""),
+            )
+            .await?;
         tracing::info!(admin = id, "admin removed");
         Ok(a)
     }
 
     /// Sets a password and ends every session of that admin.
-    pub async fn set_password(&self, id: i64, password: String) -> Result<()> {
+    pub async fn set_password(&self, actor: &Actor, id: i64, password: String) -> Result<()> {
         let hash = hash_password(password).await?;
-        let now = self.now();
-        self.store().call(move |c| admins::set_password(c, id, &hash, now)).await?;
+        let (now, actor) = (self.now(), actor.clone());
+        self.audited(
+            move |c| {
+                admins::set_password(c, id, &hash, now)?;
+                admins::by_id(c, id)
+            },
+            move |a: &Admin| actor.audit(now, Action::PasswordChanged, &a.username, "sessions ended"),
+        )
+        .await?;
         tracing::info!(admin = id, "password changed; sessions ended");
         Ok(())
     }
@@ -168,15 +190,24 @@ impl Service {
         let ok = tokio::task::spawn_blocking(move || password::verify(&pw, stored.as_deref()))
             .await
             .map_err(|e| ServiceError::Internal(e.to_string()))?;
+        let known = admin.is_some();
         let Some(admin) = admin.filter(|_| ok) else {
             tracing::info!("failed login");
+            // The name is recorded only when it is an admin's: a mistyped password in the name field stays out.
+            let target = known.then(|| username.trim().to_string()).unwrap_or_else(|| "unknown user".into());
+            self.audit(&Actor::Anonymous, Action::LoginFailed, target, "").await?;
             return Ok(None);
         };
         let token = random_token(32);
         let csrf = random_token(24);
         let (hash, now, ttl) = (sha256(&token), self.now(), self.settings().session_ttl);
         let (id, c2) = (admin.id, csrf.clone());
-        self.store().call(move |c| sessions::insert(c, &hash, id, &c2, now, now + ttl)).await?;
+        let actor = Actor::Admin { id, username: admin.username.clone() };
+        self.audited(
+            move |c| sessions::insert(c, &hash, id, &c2, now, now + ttl),
+            move |_| actor.audit(now, Action::Login, "", ""),
+        )
+        .await?;
         tracing::info!(admin = admin.id, "login");
         Ok(Some(NewSession { token, csrf, admin }))
     }
@@ -193,19 +224,22 @@ impl Service {
     }
 
     /// Creates an API token; the returned secret is shown once and stored only as a hash.
-    pub async fn create_token(&self, by: i64, name: &str, scope: Scope) -> Result<(ApiToken, String)> {
+    pub async fn create_token(&self, actor: &Actor, by: i64, name: &str, scope: Scope) -> Result<(ApiToken, String)> {
         let name = name.trim().to_string();
         if name.is_empty() || name.chars().count() > 80 {
             return Err(ServiceError::Invalid("a token needs a name of 1 to 80 characters".into()));
         }
         let secret = format!("hrd_{}", random_token(32));
         let (hash, now) = (sha256(&secret), self.now());
+        let actor = actor.clone();
         let tok = self
-            .store()
-            .call(move |c| {
-                let id = tokens::insert(c, &name, &hash, scope, by, now)?;
-                Ok(tokens::list(c)?.into_iter().find(|t| t.id == id).expect("just inserted"))
-            })
+            .audited(
+                move |c| {
+                    let id = tokens::insert(c, &name, &hash, scope, by, now)?;
+                    Ok(tokens::list(c)?.into_iter().find(|t| t.id == id).expect("just inserted"))
+                },
+                move |t: &ApiToken| actor.audit(now, Action::TokenCreated, &t.name, scope.as_str()),
+            )
             .await?;
         tracing::info!(token = tok.id, scope = scope.as_str(), "API token created");
         Ok((tok, secret))
@@ -215,8 +249,13 @@ impl Service {
         Ok(self.store().call(|c| tokens::list(c)).await?)
     }
 
-    pub async fn remove_token(&self, id: i64) -> Result<()> {
-        self.store().call(move |c| tokens::remove(c, id)).await?;
+    pub async fn remove_token(&self, actor: &Actor, id: i64) -> Result<()> {
+        let (now, actor) = (self.now(), actor.clone());
+        self.audited(
+            move |c| tokens::remove(c, id),
+            move |_| actor.audit(now, Action::TokenRemoved, format!("token {id}"), ""),
+        )
+        .await?;
         tracing::info!(token = id, "API token removed");
         Ok(())
     }

@@ -4,8 +4,10 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Actor, Result, Service, ServiceError};
+use crate::domain::audit::Action;
 use crate::domain::segments::{self, Segments};
 use crate::domain::{ChannelKind, markdown};
+use crate::store::audit;
 use crate::store::broadcasts::{self, Broadcast, NewBroadcast};
 use crate::store::{channels, outbox};
 
@@ -153,6 +155,7 @@ impl Service {
             )));
         }
         let archive_keyword = archive.map(|ch| ch.draft.keyword.to_lowercase());
+        let mut overridden = false;
         for ch in &chosen {
             let Some(f) = ch.draft.frequency else { continue };
             let (id, since) = (ch.id, send_at - f.period.seconds());
@@ -165,6 +168,7 @@ impl Service {
                 )));
             }
             if used >= i64::from(f.max) {
+                overridden = true;
                 tracing::warn!(channel = ch.id, actor = %actor, "declared frequency overridden");
             }
         }
@@ -181,12 +185,22 @@ impl Service {
             created_by: actor.to_string(),
             channels: c.channels,
         };
-        let (title, base) = (new.title.clone(), self.public_url());
+        let (title, base, audit_actor) = (new.title.clone(), self.public_url(), actor.clone());
         let (id, created) = self
             .store()
             .call(move |conn| {
                 let tx = crate::store::write_tx(conn)?;
                 let (id, created) = broadcasts::insert(&tx, &new, now)?;
+                if created {
+                    let (action, detail) = match (send_at > now, overridden) {
+                        (true, _) => {
+                            (Action::BroadcastScheduled, format!("at {}", crate::domain::clock::format_utc(send_at)))
+                        }
+                        (false, true) => (Action::BroadcastSent, "the declared frequency was overridden".to_string()),
+                        (false, false) => (Action::BroadcastSent, String::new()),
+                    };
+                    audit::append(&tx, audit_actor.audit(now, action, format!("broadcast {id}"), detail))?;
+                }
                 if created
                     && parts > MAX_SMS_PARTS
                     && let Some(kw) = archive_keyword
@@ -244,41 +258,54 @@ impl Service {
         Ok(Progress { broadcast: b, queued, percent, rate_per_minute: rate, eta_seconds })
     }
 
-    pub async fn pause_broadcast(&self, id: i64, reason: &str) -> Result<()> {
-        let (now, reason) = (self.now(), reason.to_string());
-        self.store()
-            .call(move |c| broadcasts::transition(c, id, &["sending", "scheduled"], "paused", Some(&reason), now))
-            .await?;
+    pub async fn pause_broadcast(&self, actor: &Actor, id: i64, reason: &str) -> Result<()> {
+        let (now, reason, actor) = (self.now(), reason.to_string(), actor.clone());
+        let detail = reason.clone();
+        self.audited(
+            move |c| broadcasts::transition(c, id, &["sending", "scheduled"], "paused", Some(&reason), now),
+            move |_| actor.audit(now, Action::BroadcastPaused, format!("broadcast {id}"), detail),
+        )
+        .await?;
         tracing::info!(broadcast = id, "broadcast paused");
         Ok(())
     }
 
-    pub async fn resume_broadcast(&self, id: i64) -> Result<()> {
-        let now = self.now();
-        self.store()
-            .call(move |c| {
+    pub async fn resume_broadcast(&self, actor: &Actor, id: i64) -> Result<()> {
+        let (now, actor) = (self.now(), actor.clone());
+        self.audited(
+            move |c| {
                 let b = broadcasts::get(c, id)?;
                 let to = if b.started_at.is_some() { "sending" } else { "scheduled" };
                 broadcasts::transition(c, id, &["paused"], to, None, now)
-            })
-            .await?;
+            },
+            move |_| actor.audit(now, Action::BroadcastResumed, format!("broadcast {id}"), ""),
+        )
+        .await?;
         self.start_due_broadcasts().await?;
         self.wake_worker();
         tracing::info!(broadcast = id, "broadcast resumed");
         Ok(())
     }
 
-    pub async fn cancel_broadcast(&self, id: i64) -> Result<()> {
-        let now = self.now();
-        self.store()
-            .call(move |c| {
-                let tx = crate::store::write_tx(c)?;
-                broadcasts::transition(&tx, id, &["scheduled", "sending", "paused"], "cancelled", None, now)?;
-                outbox::cancel_broadcast(&tx, id, "broadcast cancelled", now)?;
-                tx.commit()?;
-                Ok(())
-            })
+    pub async fn cancel_broadcast(&self, actor: &Actor, id: i64) -> Result<()> {
+        let (now, actor) = (self.now(), actor.clone());
+        let cancelled = self
+            .audited(
+                move |tx| {
+                    broadcasts::transition(tx, id, &["scheduled", "sending", "paused"], "cancelled", None, now)?;
+                    outbox::cancel_broadcast(tx, id, "broadcast cancelled", now)
+                },
+                move |n| {
+                    actor.audit(
+                        now,
+                        Action::BroadcastCancelled,
+                        format!("broadcast {id}"),
+                        format!("{n} deliveries cancelled"),
+                    )
+                },
+            )
             .await?;
+        let _ = cancelled;
         tracing::info!(broadcast = id, "broadcast cancelled");
         Ok(())
     }

@@ -4,7 +4,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{Result, Service};
+use super::{Actor, Result, Service};
+use crate::domain::audit::Action;
 use crate::domain::{Channel, ChannelDraft, Transport};
 use crate::store::channels;
 
@@ -19,29 +20,38 @@ pub struct ChannelCounts {
 }
 
 impl Service {
-    pub async fn create_channel(&self, draft: ChannelDraft) -> Result<Channel> {
+    pub async fn create_channel(&self, actor: &Actor, draft: ChannelDraft) -> Result<Channel> {
         let d = draft.validate()?;
-        let now = self.now();
+        let (now, actor) = (self.now(), actor.clone());
         let ch = self
-            .store()
-            .call(move |c| {
-                let id = channels::insert(c, &d, now)?;
-                channels::by_id(c, id)
-            })
+            .audited(
+                move |c| {
+                    let id = channels::insert(c, &d, now)?;
+                    channels::by_id(c, id)
+                },
+                move |ch: &Channel| {
+                    actor.audit(now, Action::ChannelCreated, format!("channel {}", ch.id), &ch.draft.keyword)
+                },
+            )
             .await?;
         tracing::info!(channel = ch.id, "channel created");
         Ok(ch)
     }
 
-    pub async fn update_channel(&self, id: i64, draft: ChannelDraft) -> Result<Channel> {
+    pub async fn update_channel(&self, actor: &Actor, id: i64, draft: ChannelDraft) -> Result<Channel> {
         let d = draft.validate()?;
-        let now = self.now();
+        let (now, actor) = (self.now(), actor.clone());
         let ch = self
-            .store()
-            .call(move |c| {
-                channels::update(c, id, &d, now)?;
-                channels::by_id(c, id)
-            })
+            .audited(
+                move |c| {
+                    channels::update(c, id, &d, now)?;
+                    channels::by_id(c, id)
+                },
+                move |ch: &Channel| {
+                    let detail = format!("wording version {}", ch.wording_version);
+                    actor.audit(now, Action::ChannelUpdated, format!("channel {}", ch.id), detail)
+                },
+            )
             .await?;
         tracing::info!(channel = ch.id, wording_version = ch.wording_version, "channel changed");
         Ok(ch)

@@ -1,5 +1,6 @@
 //! Use cases and their transaction boundaries: accounts and sessions, channels, subscribers, the ledger, operations.
 
+pub mod audit;
 pub mod auth;
 pub mod broadcasts;
 pub mod channels;
@@ -25,11 +26,19 @@ use crate::store::{Store, StoreError};
 /// Who did something: recorded in the ledger (and later the audit log).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Actor {
-    Admin { id: i64, username: String },
-    Token { id: i64, name: String },
+    Admin {
+        id: i64,
+        username: String,
+    },
+    Token {
+        id: i64,
+        name: String,
+    },
     Subscriber,
     Cli,
     System,
+    /// Someone not logged in (a failed login).
+    Anonymous,
 }
 
 impl fmt::Display for Actor {
@@ -40,6 +49,7 @@ impl fmt::Display for Actor {
             Actor::Subscriber => f.write_str("subscriber"),
             Actor::Cli => f.write_str("cli"),
             Actor::System => f.write_str("system"),
+            Actor::Anonymous => f.write_str("anonymous"),
         }
     }
 }

@@ -16,15 +16,20 @@ pub struct VerifyReport {
     pub keyring_integrity: Vec<String>,
     pub ledger_events: u64,
     pub ledger_error: Option<String>,
+    pub audit_events: u64,
+    pub audit_error: Option<String>,
 }
 
 impl VerifyReport {
     pub fn ok(&self) -> bool {
-        self.main_integrity.is_empty() && self.keyring_integrity.is_empty() && self.ledger_error.is_none()
+        self.main_integrity.is_empty()
+            && self.keyring_integrity.is_empty()
+            && self.ledger_error.is_none()
+            && self.audit_error.is_none()
     }
 }
 
-/// Checks both files and the consent ledger's chain; needs no master key.
+/// Checks both files and the chains of the consent ledger and the audit log; needs no master key.
 pub fn verify(paths: &DataPaths) -> Result<VerifyReport> {
     let conn = open::open_read_only(paths).map_err(|e| ServiceError::Unavailable(e.to_string()))?;
     let main_integrity = maintenance::integrity(&conn, "main")?;
@@ -34,7 +39,12 @@ pub fn verify(paths: &DataPaths) -> Result<VerifyReport> {
         Ok(Err(e)) => (0, Some(e.to_string())),
         Err(e) => (0, Some(format!("the ledger cannot be read: {e}"))),
     };
-    Ok(VerifyReport { main_integrity, keyring_integrity, ledger_events, ledger_error })
+    let (audit_events, audit_error) = match crate::store::audit::verify(&conn) {
+        Ok(Ok(n)) => (n, None),
+        Ok(Err(e)) => (0, Some(e.to_string())),
+        Err(e) => (0, Some(format!("the audit log cannot be read: {e}"))),
+    };
+    Ok(VerifyReport { main_integrity, keyring_integrity, ledger_events, ledger_error, audit_events, audit_error })
 }
 
 impl Service {

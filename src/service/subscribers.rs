@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Actor, Result, Service, ServiceError};
+use crate::domain::audit::Action;
 use crate::domain::{Address, ConsentKind, SubscriberId, Transport};
 use crate::store::ledger::{self, NewEvent};
 use crate::store::subscribers::{self as subs, Filter, NewSubscriber, SubscriptionRow};
@@ -107,7 +108,9 @@ impl Service {
             rows.push(p);
         }
         let ids: Vec<SubscriberId> = rows.iter().map(|p| SubscriberId(p.row.id)).collect();
-        let (now, actor) = (self.now(), actor.to_string());
+        let (now, entry) =
+            (self.now(), actor.audit(self.now(), Action::SubscriberAdded, "", format!("{} added", ids.len())));
+        let actor = actor.to_string();
         self.store()
             .call(move |c| {
                 for p in &rows {
@@ -117,7 +120,7 @@ impl Service {
                 }
                 let keys: Vec<NewSubscriber> = rows.iter().map(|p| p.row.clone()).collect();
                 subs::insert_keys(c, &keys)?;
-                let written = write_rows(c, &rows, now, &actor);
+                let written = write_rows(c, &rows, now, &actor, entry);
                 if written.is_err() {
                     // Nothing refers to the new keys: take them out again (best effort; an orphan key is harmless).
                     let _ = subs::delete_keys(c, &keys);
@@ -256,7 +259,13 @@ impl Service {
 }
 
 /// Writes subscribers, addresses, subscriptions and their ledger events in one transaction.
-fn write_rows(c: &mut rusqlite::Connection, rows: &[Prepared], now: i64, actor: &str) -> Result<(), StoreError> {
+fn write_rows(
+    c: &mut rusqlite::Connection,
+    rows: &[Prepared],
+    now: i64,
+    actor: &str,
+    entry: crate::store::audit::NewAudit,
+) -> Result<(), StoreError> {
     let tx = crate::store::write_tx(c)?;
     let mut channel_cache = std::collections::HashMap::new();
     for p in rows {
@@ -290,6 +299,7 @@ fn write_rows(c: &mut rusqlite::Connection, rows: &[Prepared], now: i64, actor: 
             )?;
         }
     }
+    crate::store::audit::append(&tx, entry)?;
     tx.commit()?;
     Ok(())
 }

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
-use super::{Result, StoreError, write_tx};
+use super::{Result, StoreError};
 use crate::domain::Role;
 
 #[derive(Debug, Clone, Serialize)]
@@ -62,9 +62,8 @@ pub fn list(conn: &Connection) -> Result<Vec<Admin>> {
     Ok(st.query_map([], row)?.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Sets a new password hash and ends every session of that admin.
-pub fn set_password(conn: &mut Connection, id: i64, hash: &str, now: i64) -> Result<()> {
-    let tx = write_tx(conn)?;
+/// Sets a new password hash and ends every session of that admin. Call inside a write transaction.
+pub fn set_password(tx: &Connection, id: i64, hash: &str, now: i64) -> Result<()> {
     let n = tx.execute(
         "UPDATE admins SET password_hash = ?2, password_changed_at = ?3 WHERE id = ?1",
         params![id, hash, now],
@@ -73,7 +72,6 @@ pub fn set_password(conn: &mut Connection, id: i64, hash: &str, now: i64) -> Res
         return Err(StoreError::NotFound);
     }
     tx.execute("DELETE FROM sessions WHERE admin_id = ?1", [id])?;
-    tx.commit()?;
     Ok(())
 }
 
@@ -82,9 +80,8 @@ pub fn set_language(conn: &Connection, id: i64, language: Option<&str>) -> Resul
     Ok(())
 }
 
-/// Removes an admin, refusing to remove the last owner.
-pub fn remove(conn: &mut Connection, id: i64) -> Result<Admin> {
-    let tx = write_tx(conn)?;
+/// Removes an admin, refusing to remove the last owner. Call inside a write transaction.
+pub fn remove(tx: &Connection, id: i64) -> Result<Admin> {
     let admin = by_id(&tx, id)?;
     if admin.role == Role::Owner {
         let owners: i64 = tx.query_row("SELECT count(*) FROM admins WHERE role = 'owner'", [], |r| r.get(0))?;
@@ -93,6 +90,5 @@ pub fn remove(conn: &mut Connection, id: i64) -> Result<Admin> {
         }
     }
     tx.execute("DELETE FROM admins WHERE id = ?1", [id])?;
-    tx.commit()?;
     Ok(admin)
 }

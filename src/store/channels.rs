@@ -2,7 +2,7 @@
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-use super::{Result, StoreError, write_tx};
+use super::{Result, StoreError};
 use crate::domain::{Channel, ChannelDraft, ChannelKind, Frequency, FrequencyPeriod, OptInMode};
 
 const COLS: &str = "id, name, keyword, description, kind, opt_in, texts, transports, frequency_max, \
@@ -67,8 +67,8 @@ pub fn wording(conn: &Connection, channel: i64, version: i64) -> Result<String> 
     )?)
 }
 
-pub fn insert(conn: &Connection, d: &ChannelDraft, now: i64) -> Result<i64> {
-    let tx = write_tx(conn)?;
+/// Inserts a channel and its first wording; call inside a write transaction.
+pub fn insert(tx: &Connection, d: &ChannelDraft, now: i64) -> Result<i64> {
     tx.execute(
         "INSERT INTO channels(name, keyword, description, kind, opt_in, texts, transports, frequency_max, \
          frequency_period, wording_sha256, created_at, updated_at, public_archive) \
@@ -90,14 +90,13 @@ pub fn insert(conn: &Connection, d: &ChannelDraft, now: i64) -> Result<i64> {
     )
     .map_err(|e| conflict(e, &d.keyword))?;
     let id = tx.last_insert_rowid();
-    insert_wording(&tx, id, 1, d, now)?;
-    tx.commit()?;
+    insert_wording(tx, id, 1, d, now)?;
     Ok(id)
 }
 
-/// Updates a channel; the wording version goes up when what subscribers are shown changed.
-pub fn update(conn: &Connection, id: i64, d: &ChannelDraft, now: i64) -> Result<()> {
-    let tx = write_tx(conn)?;
+/// Updates a channel; the wording version goes up when what subscribers are shown changed. Call inside
+/// a write transaction.
+pub fn update(tx: &Connection, id: i64, d: &ChannelDraft, now: i64) -> Result<()> {
     let n = tx
         .execute(
             "UPDATE channels SET name=?2, keyword=?3, description=?4, kind=?5, opt_in=?6, texts=?7, transports=?8, \
@@ -131,9 +130,8 @@ pub fn update(conn: &Connection, id: i64, d: &ChannelDraft, now: i64) -> Result<
         |r| r.get(0),
     )?;
     if known == 0 {
-        insert_wording(&tx, id, version, d, now)?;
+        insert_wording(tx, id, version, d, now)?;
     }
-    tx.commit()?;
     Ok(())
 }
 

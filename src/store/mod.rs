@@ -1,6 +1,7 @@
 //! All SQL: the connection pool, PRAGMAs, migrations, and one function per query. Runs on blocking threads.
 
 pub mod admins;
+pub mod audit;
 pub mod broadcasts;
 pub mod channels;
 pub mod conversation;

@@ -20,16 +20,17 @@ pub async fn channels_get(state: web::Data<AppState>, id: web::Path<i64>) -> Api
     Ok(HttpResponse::Ok().json(state.service.channel(*id).await?))
 }
 
-pub async fn channels_create(state: web::Data<AppState>, body: web::Json<ChannelDraft>) -> ApiResult {
-    Ok(HttpResponse::Created().json(state.service.create_channel(body.into_inner()).await?))
+pub async fn channels_create(state: web::Data<AppState>, me: Me, body: web::Json<ChannelDraft>) -> ApiResult {
+    Ok(HttpResponse::Created().json(state.service.create_channel(&me.0.actor(), body.into_inner()).await?))
 }
 
 pub async fn channels_update(
     state: web::Data<AppState>,
+    me: Me,
     id: web::Path<i64>,
     body: web::Json<ChannelDraft>,
 ) -> ApiResult {
-    Ok(HttpResponse::Ok().json(state.service.update_channel(*id, body.into_inner()).await?))
+    Ok(HttpResponse::Ok().json(state.service.update_channel(&me.0.actor(), *id, body.into_inner()).await?))
 }
 
 #[derive(Debug, Deserialize)]

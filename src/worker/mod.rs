@@ -171,7 +171,7 @@ impl Worker {
         }
         for (b, fails, total, err) in to_pause {
             let reason = format!("paused by herold: {fails} of the last {total} attempts failed ({err})");
-            match self.service.pause_broadcast(b, &reason).await {
+            match self.service.pause_broadcast(&crate::service::Actor::System, b, &reason).await {
                 Ok(()) => tracing::warn!(broadcast = b, fails, total, "broadcast paused: most attempts fail"),
                 Err(e) => tracing::debug!(broadcast = b, error = %e, "could not pause"),
             }

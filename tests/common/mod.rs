@@ -54,7 +54,7 @@ impl TestApp {
     /// Creates an admin through the service and returns a logged-in client and its CSRF token.
     pub async fn admin_client(&self, name: &str, role: herold::domain::Role) -> (reqwest::Client, String) {
         let pw = format!("{name}-password-123");
-        self.service.add_admin(name, pw.clone(), role).await.unwrap();
+        self.service.add_admin(&herold::service::Actor::Cli, name, pw.clone(), role).await.unwrap();
         let c = self.client();
         let csrf = self.login(&c, name, &pw).await;
         (c, csrf)
@@ -126,7 +126,7 @@ pub fn draft(
 pub async fn channel(service: &Service, keyword: &str) -> herold::domain::Channel {
     use herold::domain::{OptInMode, Transport};
     let d = draft(keyword, OptInMode::Double, &[Transport::Sms, Transport::Matrix, Transport::Sandbox]);
-    service.create_channel(d).await.unwrap()
+    service.create_channel(&herold::service::Actor::Cli, d).await.unwrap()
 }
 
 /// Adds a subscriber on `transport` with an import event.

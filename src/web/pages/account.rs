@@ -49,7 +49,7 @@ pub async fn change_password(
     } else if f.password != f.password2 {
         "The two new passwords differ.".to_string()
     } else {
-        match state.service.set_password(admin.id, f.password.clone()).await {
+        match state.service.set_password(&me.0.actor(), admin.id, f.password.clone()).await {
             // Every session of this admin has ended, this one too: log in again.
             Ok(()) => return Ok(see_other("/login")),
             Err(ServiceError::Invalid(m)) => m,

@@ -41,7 +41,7 @@ pub async fn create(state: web::Data<AppState>, me: Me, f: web::Form<NewAdmin>) 
     let f = f.into_inner();
     let result = match Role::parse(&f.role) {
         Err(e) => Err(e.0),
-        Ok(role) => match state.service.add_admin(&f.username, f.password, role).await {
+        Ok(role) => match state.service.add_admin(&me.0.actor(), &f.username, f.password, role).await {
             Ok(_) => Ok(()),
             Err(ServiceError::Invalid(m) | ServiceError::Conflict(m)) => Err(m),
             Err(e) => return Err(e.into()),
@@ -64,7 +64,7 @@ pub async fn reset_password(
     id: web::Path<i64>,
     f: web::Form<ResetPassword>,
 ) -> Result<HttpResponse, WebError> {
-    match state.service.set_password(*id, f.into_inner().password).await {
+    match state.service.set_password(&me.0.actor(), *id, f.into_inner().password).await {
         Ok(()) if *id == me.admin()?.id => Ok(see_other("/login")),
         Ok(()) => Ok(see_other("/admins")),
         Err(ServiceError::Invalid(m)) => page(&state, &me, StatusCode::BAD_REQUEST, Some(m)).await,
@@ -73,7 +73,7 @@ pub async fn reset_password(
 }
 
 pub async fn remove(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
-    match state.service.remove_admin(*id).await {
+    match state.service.remove_admin(&me.0.actor(), *id).await {
         Ok(_) => Ok(see_other("/admins")),
         Err(ServiceError::Conflict(m)) => page(&state, &me, StatusCode::CONFLICT, Some(m)).await,
         Err(e) => Err(e.into()),

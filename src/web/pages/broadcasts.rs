@@ -169,11 +169,11 @@ pub async fn progress(state: web::Data<AppState>, id: web::Path<i64>) -> Result<
     ok(&ProgressPartial { p: state.service.progress(*id).await? })
 }
 
-async fn act(state: &AppState, id: i64, what: &str) -> Result<HttpResponse, WebError> {
+async fn act(state: &AppState, me: &Me, id: i64, what: &str) -> Result<HttpResponse, WebError> {
     let r = match what {
-        "pause" => state.service.pause_broadcast(id, "paused by an admin").await,
-        "resume" => state.service.resume_broadcast(id).await,
-        _ => state.service.cancel_broadcast(id).await,
+        "pause" => state.service.pause_broadcast(&me.0.actor(), id, "paused by an admin").await,
+        "resume" => state.service.resume_broadcast(&me.0.actor(), id).await,
+        _ => state.service.cancel_broadcast(&me.0.actor(), id).await,
     };
     match r {
         Ok(()) | Err(ServiceError::Conflict(_)) => Ok(see_other(&format!("/broadcasts/{id}"))),
@@ -181,14 +181,14 @@ async fn act(state: &AppState, id: i64, what: &str) -> Result<HttpResponse, WebE
     }
 }
 
-pub async fn pause(state: web::Data<AppState>, _me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
-    act(&state, *id, "pause").await
+pub async fn pause(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
+    act(&state, &me, *id, "pause").await
 }
 
-pub async fn resume(state: web::Data<AppState>, _me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
-    act(&state, *id, "resume").await
+pub async fn resume(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
+    act(&state, &me, *id, "resume").await
 }
 
-pub async fn cancel(state: web::Data<AppState>, _me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
-    act(&state, *id, "cancel").await
+pub async fn cancel(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
+    act(&state, &me, *id, "cancel").await
 }

@@ -166,8 +166,8 @@ async fn save(state: &AppState, me: &Me, id: Option<i64>, f: ChannelForm) -> Res
         Err(msg) => Err(msg),
         Ok(draft) => {
             let r = match id {
-                Some(i) => state.service.update_channel(i, draft).await,
-                None => state.service.create_channel(draft).await,
+                Some(i) => state.service.update_channel(&me.0.actor(), i, draft).await,
+                None => state.service.create_channel(&me.0.actor(), draft).await,
             };
             match r {
                 Ok(ch) => return Ok(see_other(&format!("/channels/{}", ch.id))),

@@ -46,14 +46,14 @@ pub async fn create(state: web::Data<AppState>, me: Me, f: web::Form<NewToken>) 
     let Some(scope) = Scope::parse(&f.scope) else {
         return page(&state, &me, StatusCode::BAD_REQUEST, None, Some("scope must be read or write".into())).await;
     };
-    match state.service.create_token(me.admin()?.id, &f.name, scope).await {
+    match state.service.create_token(&me.0.actor(), me.admin()?.id, &f.name, scope).await {
         Ok((_, secret)) => page(&state, &me, StatusCode::OK, Some(secret), None).await,
         Err(ServiceError::Invalid(m)) => page(&state, &me, StatusCode::BAD_REQUEST, None, Some(m)).await,
         Err(e) => Err(e.into()),
     }
 }
 
-pub async fn remove(state: web::Data<AppState>, _me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
-    state.service.remove_token(*id).await?;
+pub async fn remove(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
+    state.service.remove_token(&me.0.actor(), *id).await?;
     Ok(see_other("/tokens"))
 }
