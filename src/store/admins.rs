@@ -82,7 +82,7 @@ pub fn set_language(conn: &Connection, id: i64, language: Option<&str>) -> Resul
 
 /// Removes an admin, refusing to remove the last owner. Call inside a write transaction.
 pub fn remove(tx: &Connection, id: i64) -> Result<Admin> {
-    let admin = by_id(&tx, id)?;
+    let admin = by_id(tx, id)?;
     if admin.role == Role::Owner {
         let owners: i64 = tx.query_row("SELECT count(*) FROM admins WHERE role = 'owner'", [], |r| r.get(0))?;
         if owners <= 1 {
