@@ -38,6 +38,7 @@ pub fn open_service_with_clock(cfg: &Config, create: bool, clock: Arc<dyn Clock>
         default_language: cfg.conversation.default_language.clone(),
         confirm_hours: i64::from(cfg.conversation.confirm_hours),
         auto_reply: cfg.conversation.auto_reply,
+        retention: cfg.retention,
     };
     let service = Service::new(store, vault, clock, settings);
     service.set_public_url(&cfg.public_url());

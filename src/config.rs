@@ -60,6 +60,34 @@ pub struct Config {
     pub sms: SmsConfig,
     pub conversation: ConversationConfig,
     pub delivery: DeliveryConfig,
+    /// How long data is kept (`[retention]`, in days; 0 keeps it until erased by hand).
+    pub retention: crate::service::privacy::Retention,
+    pub backup: BackupConfig,
+    pub privacy: PrivacyConfig,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BackupConfig {
+    /// Where scheduled backups go. Default: `<data_dir>/backups`.
+    pub dir: Option<PathBuf>,
+    /// Hours between scheduled backups (0: no scheduled backups; `herold backup` still works).
+    pub every_hours: u32,
+    /// Days a data backup is kept.
+    pub keep_days: u32,
+    /// Days a keyring backup is kept. Keep it short: once the keyring backups from before an erasure
+    /// are gone, that subscriber is unreadable in every older data backup.
+    pub keyring_keep_days: u32,
+}
+
+/// Who runs this herold, for the privacy notice on each channel's public pages.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacyConfig {
+    /// The controller: the association, shop or person responsible, e.g. `Sportverein Musterstadt e.V.`.
+    pub controller: String,
+    /// How to reach them about data: a postal address, an e-mail address or a web page.
+    pub contact: String,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -274,6 +302,9 @@ impl Default for Config {
                 sandbox_per_second: 0,
                 sandbox_log: None,
             },
+            retention: Default::default(),
+            backup: BackupConfig { dir: None, every_hours: 0, keep_days: 90, keyring_keep_days: 30 },
+            privacy: PrivacyConfig::default(),
         }
     }
 }

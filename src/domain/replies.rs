@@ -133,9 +133,23 @@ pub fn my_data(since: &str, channels: &[String], inbox: usize, lang: Lang) -> St
     }
 }
 
-pub fn delete_received(lang: Lang) -> String {
+/// DELETE / LÖSCHEN: asks for confirmation, because erasure cannot be undone.
+pub fn delete_confirm(lang: Lang, hours: i64) -> String {
     match lang {
-        Lang::De => "Deine Löschanfrage ist angekommen; wir löschen deine Daten und bestätigen es dir.".into(),
-        Lang::En => "Your request to erase your data has arrived; we will erase it and confirm.".into(),
+        Lang::De => format!(
+            "Alle deine Daten hier löschen (Anmeldungen, Nachrichten, Nummer)? Das kann nicht rückgängig gemacht werden. \
+             Antworte JA innerhalb von {hours} Stunden."
+        ),
+        Lang::En => format!(
+            "Erase all your data here (subscriptions, messages, number)? This cannot be undone. Reply YES within {hours} hours."
+        ),
+    }
+}
+
+/// The last message an erased address gets, sent before its data is destroyed.
+pub fn erased(lang: Lang) -> String {
+    match lang {
+        Lang::De => "Deine Daten werden jetzt gelöscht. Das ist die letzte Nachricht von uns.".into(),
+        Lang::En => "Your data is being erased now. This is the last message from us.".into(),
     }
 }

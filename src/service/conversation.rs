@@ -11,7 +11,7 @@ use crate::domain::keywords::{self, Command, Lang, Verb};
 use crate::domain::{Address, Channel, ConsentKind, OptInMode, SubscriberId, Transport, replies};
 use crate::store::ledger::{self, NewEvent};
 use crate::store::subscribers::{self as subs, NewSubscriber};
-use crate::store::{StoreError, channels, conversation, outbox};
+use crate::store::{StoreError, channels, conversation, outbox, privacy};
 
 /// Longest inbound text kept (longer texts are cut, and the cut is marked).
 pub const MAX_INBOUND_BYTES: usize = 16 * 1024;
@@ -40,7 +40,10 @@ pub enum Outcome {
     ChooseChannel,
     Help,
     MyData,
+    /// DELETE / LÖSCHEN: asked to confirm with YES / JA.
     DeleteRequested,
+    /// YES / JA to DELETE: the last reply is queued; the data is destroyed once it has left.
+    Erasing,
     Inbox,
 }
 
@@ -238,6 +241,7 @@ fn open_channels(c: &Connection, t: Transport) -> Result<Vec<Channel>, StoreErro
 
 fn dispatch(c: &Connection, ctx: &mut Ctx<'_>, command: &Command, auto_reply: bool) -> Result<Outcome, StoreError> {
     let Command::Keyword { verb, channel, all, .. } = command else {
+        privacy::request_erasure(c, ctx.subscriber, None)?;
         ctx.to_inbox(c)?;
         if auto_reply {
             ctx.replies.push(match ctx.lang {
@@ -247,6 +251,20 @@ fn dispatch(c: &Connection, ctx: &mut Ctx<'_>, command: &Command, auto_reply: bo
         }
         return Ok(Outcome::Inbox);
     };
+    // An erasure request waits for YES / JA; anything else said after it withdraws it.
+    if let Some(asked) = privacy::erasure_requested(c, ctx.subscriber)? {
+        privacy::request_erasure(c, ctx.subscriber, None)?;
+        if *verb == Verb::Yes && ctx.now - asked < ctx.confirm_hours * 3600 {
+            privacy::confirm_erasure(c, ctx.subscriber, ctx.now)?;
+            ctx.replies.push(replies::erased(ctx.lang));
+            // Nothing more goes out to this address: its subscriptions end now, the rest when the reply has left.
+            for s in subs::live(c, ctx.subscriber)? {
+                subs::set_state(c, s.id, "unsubscribed", ctx.now)?;
+            }
+            outbox::cancel_for_subscriber(c, ctx.subscriber, ctx.now)?;
+            return Ok(Outcome::Erasing);
+        }
+    }
     let live = subs::live(c, ctx.subscriber)?;
     match verb {
         Verb::Yes if live.iter().any(|s| s.state == "pending") => {
@@ -303,10 +321,8 @@ fn dispatch(c: &Connection, ctx: &mut Ctx<'_>, command: &Command, auto_reply: bo
             Ok(Outcome::MyData)
         }
         Verb::Delete => {
-            // Erasure by message is confirmed by an admin until self-service erasure lands; the request
-            // itself is kept in the inbox so it cannot be missed.
-            ctx.to_inbox(c)?;
-            ctx.replies.push(replies::delete_received(ctx.lang));
+            privacy::request_erasure(c, ctx.subscriber, Some(ctx.now))?;
+            ctx.replies.push(replies::delete_confirm(ctx.lang, ctx.confirm_hours));
             Ok(Outcome::DeleteRequested)
         }
     }

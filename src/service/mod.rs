@@ -6,8 +6,10 @@ pub mod broadcasts;
 pub mod channels;
 pub mod conversation;
 pub mod delivery;
+pub mod export;
 pub mod gateways;
 pub mod ops;
+pub mod privacy;
 pub mod subscribers;
 
 use std::fmt;
@@ -106,6 +108,7 @@ pub struct Settings {
     pub confirm_hours: i64,
     /// Answer messages that are not commands with a short acknowledgement.
     pub auto_reply: bool,
+    pub retention: privacy::Retention,
 }
 
 /// The use cases, shared by the web layer, the CLI and the worker.

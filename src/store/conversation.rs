@@ -59,6 +59,25 @@ pub fn inbox(conn: &Connection, limit: i64, offset: i64) -> Result<(Vec<InboxRow
     Ok((rows, total))
 }
 
+/// One subscriber's inbox messages, oldest first (for the export).
+pub fn inbox_for(conn: &Connection, subscriber: i64) -> Result<Vec<InboxRow>> {
+    let mut st = conn.prepare(
+        "SELECT id, subscriber_id, transport, text_sealed, received_at FROM inbox WHERE subscriber_id = ?1 ORDER BY id",
+    )?;
+    let rows = st
+        .query_map([subscriber], |r| {
+            Ok(InboxRow {
+                id: r.get(0)?,
+                subscriber_id: r.get(1)?,
+                transport: r.get(2)?,
+                text_sealed: r.get(3)?,
+                received_at: r.get(4)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(rows)
+}
+
 pub fn inbox_count_for(conn: &Connection, subscriber: i64) -> Result<i64> {
     Ok(conn.query_row("SELECT count(*) FROM inbox WHERE subscriber_id = ?1", [subscriber], |r| r.get(0))?)
 }

@@ -5,10 +5,12 @@ pub mod audit;
 pub mod broadcasts;
 pub mod channels;
 pub mod conversation;
+pub mod erased;
 pub mod ledger;
 pub mod maintenance;
 pub mod open;
 pub mod outbox;
+pub mod privacy;
 pub mod sessions;
 pub mod subscribers;
 pub mod tokens;
@@ -99,6 +101,8 @@ fn init_connection(conn: &mut Connection, keyring: &Path) -> rusqlite::Result<()
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "cache_size", -16_000)?;
     conn.execute("ATTACH DATABASE ?1 AS keyring", [keyring.to_string_lossy()])?;
+    // A destroyed data key is overwritten with zeros, not just unlinked (crypto-shredding).
+    conn.pragma_update(Some("keyring"), "secure_delete", true)?;
     Ok(())
 }
 

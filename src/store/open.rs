@@ -39,6 +39,8 @@ pub struct DataPaths {
     pub main: PathBuf,
     pub keyring: PathBuf,
     pub key_file: PathBuf,
+    /// The permanent list of erased subscriber ids (survives restores).
+    pub erased: PathBuf,
 }
 
 impl DataPaths {
@@ -48,6 +50,7 @@ impl DataPaths {
             main: dir.join("herold.sqlite"),
             keyring: dir.join("keyring.sqlite"),
             key_file: key_file.map(Path::to_path_buf).unwrap_or_else(|| dir.join("master.key")),
+            erased: dir.join("erased.list"),
         }
     }
 }

@@ -351,3 +351,43 @@ pub fn report(
     tx.commit()?;
     Ok(true)
 }
+
+/// A delivery to one subscriber, with its broadcast's title and text (for the export).
+#[derive(Debug, Clone)]
+pub struct SubscriberDelivery {
+    pub broadcast_id: Option<i64>,
+    pub title: Option<String>,
+    pub broadcast_text: Option<String>,
+    /// A reply's text, sealed with the subscriber's key.
+    pub body_sealed: Option<Vec<u8>>,
+    pub transport: String,
+    pub state: String,
+    pub attempts: i64,
+    pub updated_at: i64,
+}
+
+/// Every delivery row of one subscriber: broadcasts (through the once-per-recipient index) and replies.
+pub fn for_subscriber(conn: &Connection, subscriber: i64) -> Result<Vec<SubscriberDelivery>> {
+    let mut st = conn.prepare(
+        "SELECT d.broadcast_id, b.title, b.sms_text, d.body_sealed, d.transport, d.state, d.attempts, d.updated_at \
+         FROM deliveries d JOIN broadcasts b ON b.id = d.broadcast_id \
+         WHERE d.broadcast_id IN (SELECT id FROM broadcasts) AND d.subscriber_id = ?1 \
+         UNION ALL \
+         SELECT NULL, NULL, NULL, d.body_sealed, d.transport, d.state, d.attempts, d.updated_at FROM deliveries d \
+         WHERE d.broadcast_id IS NULL AND d.subscriber_id = ?1 ORDER BY 8",
+    )?;
+    Ok(st
+        .query_map([subscriber], |r| {
+            Ok(SubscriberDelivery {
+                broadcast_id: r.get(0)?,
+                title: r.get(1)?,
+                broadcast_text: r.get(2)?,
+                body_sealed: r.get(3)?,
+                transport: r.get(4)?,
+                state: r.get(5)?,
+                attempts: r.get(6)?,
+                updated_at: r.get(7)?,
+            })
+        })?
+        .collect::<rusqlite::Result<_>>()?)
+}

@@ -20,6 +20,7 @@ pub struct SubscriptionRow {
     pub state: String,
     pub created_at: i64,
     pub updated_at: i64,
+    pub transport: String,
 }
 
 /// One subscriber as listed: pseudonymous columns plus sealed addresses.
@@ -145,7 +146,7 @@ pub fn list(conn: &Connection, f: &Filter, limit: i64, offset: i64) -> Result<(V
 
 pub fn subscriptions(conn: &Connection, id: i64) -> Result<Vec<SubscriptionRow>> {
     let mut st = conn.prepare(
-        "SELECT s.id, s.channel_id, c.name, s.state, s.created_at, s.updated_at FROM subscriptions s \
+        "SELECT s.id, s.channel_id, c.name, s.state, s.created_at, s.updated_at, s.transport FROM subscriptions s \
          JOIN channels c ON c.id = s.channel_id WHERE s.subscriber_id = ?1 ORDER BY s.id",
     )?;
     Ok(st
@@ -157,6 +158,7 @@ pub fn subscriptions(conn: &Connection, id: i64) -> Result<Vec<SubscriptionRow>>
                 state: r.get(3)?,
                 created_at: r.get(4)?,
                 updated_at: r.get(5)?,
+                transport: r.get(6)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?)
