@@ -83,3 +83,16 @@ pub async fn subscribers_search(state: web::Data<AppState>, body: web::Json<Sear
     let id = state.service.find_subscriber(&body.address).await?.ok_or(WebError::NotFound)?;
     Ok(HttpResponse::Ok().json(state.service.subscriber_detail(id).await?))
 }
+
+/// Everything held about one subscriber (audited). Needs the write scope: it shows full addresses.
+pub async fn subscribers_export(state: web::Data<AppState>, me: Me, id: web::Path<String>) -> ApiResult {
+    let id: SubscriberId = id.parse().map_err(|_| WebError::NotFound)?;
+    Ok(HttpResponse::Ok().json(state.service.export_subscriber(&me.0.actor(), id, "api").await?))
+}
+
+/// Erases one subscriber (crypto-shredding; audited). 204 when done, 404 when there is no such subscriber.
+pub async fn subscribers_erase(state: web::Data<AppState>, me: Me, id: web::Path<String>) -> ApiResult {
+    let id: SubscriberId = id.parse().map_err(|_| WebError::NotFound)?;
+    state.service.erase_subscriber(&me.0.actor(), id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

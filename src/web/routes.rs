@@ -70,6 +70,9 @@ routes! {
     get  "/subscribers/new"              Editor   => pages::subscribers::new_form;
     post "/subscribers"                  Editor   => pages::subscribers::create;
     get  "/subscribers/{id}"             Viewer   => pages::subscribers::show;
+    get  "/subscribers/{id}/export"      Editor   => pages::subscribers::export_page;
+    get  "/subscribers/{id}/export.json" Editor   => pages::subscribers::export_json;
+    post "/subscribers/{id}/erase"       Editor   => pages::subscribers::erase;
     get  "/broadcasts"                   Viewer   => pages::broadcasts::list;
     get  "/broadcasts/new"               Editor   => pages::broadcasts::new_form;
     post "/broadcasts/preview"           Editor   => pages::broadcasts::preview;
@@ -91,6 +94,7 @@ routes! {
     post "/admins/{id}/password"         Owner    => pages::admins::reset_password;
     post "/admins/{id}/delete"           Owner    => pages::admins::remove;
     get  "/gateways"                     Owner    => pages::gateways::list;
+    get  "/audit"                        Owner    => pages::audit::list;
     get  "/tokens"                       Owner    => pages::tokens::list;
     post "/tokens"                       Owner    => pages::tokens::create;
     post "/tokens/{id}/delete"           Owner    => pages::tokens::remove;
@@ -102,6 +106,8 @@ routes! {
     post "/api/v1/subscribers"           ApiWrite => api::subscribers_create;
     post "/api/v1/subscribers/search"    ApiRead  => api::subscribers_search;
     get  "/api/v1/subscribers/{id}"      ApiRead  => api::subscribers_get;
+    get  "/api/v1/subscribers/{id}/export" ApiWrite => api::subscribers_export;
+    delete "/api/v1/subscribers/{id}"    ApiWrite => api::subscribers_erase;
 }
 
 /// The route spec for a matched pattern and method.

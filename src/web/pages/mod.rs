@@ -3,6 +3,7 @@
 pub mod account;
 pub mod admins;
 pub mod archive;
+pub mod audit;
 pub mod broadcasts;
 pub mod channels;
 pub mod dashboard;

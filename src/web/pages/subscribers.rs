@@ -9,6 +9,7 @@ use super::{Ctx, ok, render, see_other};
 use crate::domain::{Channel, SubscriberId, Transport};
 use crate::service::Filter;
 use crate::service::ServiceError;
+use crate::service::export::Export;
 use crate::service::subscribers::{AddSubscriber, SubscriberDetail, SubscriberSummary};
 use crate::web::AppState;
 use crate::web::error::WebError;
@@ -33,6 +34,14 @@ struct ListPage {
 struct ShowPage {
     ctx: Ctx,
     s: SubscriberDetail,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "subscriber_export.html")]
+struct ExportPage {
+    ctx: Ctx,
+    e: Export,
 }
 
 #[derive(Template)]
@@ -116,7 +125,7 @@ pub async fn search(state: web::Data<AppState>, me: Me, f: web::Form<SearchForm>
 
 pub async fn show(state: web::Data<AppState>, me: Me, id: web::Path<String>) -> Result<HttpResponse, WebError> {
     let id: SubscriberId = id.parse().map_err(|_| WebError::NotFound)?;
-    ok(&ShowPage { ctx: Ctx::new(&me)?, s: state.service.subscriber_detail(id).await? })
+    ok(&ShowPage { ctx: Ctx::new(&me)?, s: state.service.subscriber_detail(id).await?, error: None })
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -164,4 +173,51 @@ pub async fn create(state: web::Data<AppState>, me: Me, f: web::Form<AddForm>) -
     let f = AddForm { address: String::new(), ..f };
     let page = FormPage { ctx: Ctx::new(&me)?, channels: state.service.channels().await?, f, error: Some(error) };
     render(StatusCode::BAD_REQUEST, &page)
+}
+
+fn subscriber_id(id: &str) -> Result<SubscriberId, WebError> {
+    id.parse().map_err(|_| WebError::NotFound)
+}
+
+/// The export as a readable page (audited).
+pub async fn export_page(state: web::Data<AppState>, me: Me, id: web::Path<String>) -> Result<HttpResponse, WebError> {
+    let e = state.service.export_subscriber(&me.0.actor(), subscriber_id(&id)?, "page").await?;
+    ok(&ExportPage { ctx: Ctx::new(&me)?, e })
+}
+
+/// The export as a JSON download (audited).
+pub async fn export_json(state: web::Data<AppState>, me: Me, id: web::Path<String>) -> Result<HttpResponse, WebError> {
+    let id = subscriber_id(&id)?;
+    let e = state.service.export_subscriber(&me.0.actor(), id, "json").await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .insert_header((
+            actix_web::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"herold-export-{id}.json\""),
+        ))
+        .json(e))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EraseForm {
+    /// The checkbox "I understand this cannot be undone".
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Erases the subscriber after an explicit confirmation on the form.
+pub async fn erase(
+    state: web::Data<AppState>,
+    me: Me,
+    id: web::Path<String>,
+    f: web::Form<EraseForm>,
+) -> Result<HttpResponse, WebError> {
+    let id = subscriber_id(&id)?;
+    if f.confirm != "yes" {
+        let mut page = ShowPage { ctx: Ctx::new(&me)?, s: state.service.subscriber_detail(id).await?, error: None };
+        page.error = Some("Tick the box to confirm: erasure cannot be undone.".into());
+        return render(StatusCode::BAD_REQUEST, &page);
+    }
+    state.service.erase_subscriber(&me.0.actor(), id).await?;
+    Ok(see_other("/subscribers?erased=1"))
 }
