@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use super::{Actor, Result, Service};
-use crate::domain::audit::Action;
 use crate::domain::SubscriberId;
+use crate::domain::audit::Action;
 use crate::store::{audit, channels, conversation, ledger, outbox, subscribers as subs};
 
 #[derive(Debug, Clone, Serialize)]

@@ -101,8 +101,12 @@ impl Service {
             .call(move |c| {
                 let mut present = Vec::new();
                 for id in erased::read(&list)? {
-                    let row: bool = c.query_row("SELECT EXISTS (SELECT 1 FROM subscribers WHERE id = ?1) \
-                        OR EXISTS (SELECT 1 FROM keyring.data_keys WHERE subscriber_id = ?1)", [id], |r| r.get(0))?;
+                    let row: bool = c.query_row(
+                        "SELECT EXISTS (SELECT 1 FROM subscribers WHERE id = ?1) \
+                        OR EXISTS (SELECT 1 FROM keyring.data_keys WHERE subscriber_id = ?1)",
+                        [id],
+                        |r| r.get(0),
+                    )?;
                     if row {
                         present.push(id);
                     }
@@ -162,7 +166,9 @@ impl Service {
         let now = self.now();
         let last = self
             .store()
-            .call(|c| Ok(meta_get(c, "main", "retention_swept_at")?.and_then(|v| v.try_into().ok()).map(i64::from_be_bytes)))
+            .call(|c| {
+                Ok(meta_get(c, "main", "retention_swept_at")?.and_then(|v| v.try_into().ok()).map(i64::from_be_bytes))
+            })
             .await?;
         if last.is_some_and(|t| now - t < 86_400) {
             return Ok(None);

@@ -41,12 +41,9 @@ pub fn read(path: &Path) -> Result<Vec<i64>> {
         if line.trim().is_empty() {
             continue;
         }
-        let id: SubscriberId = line
-            .split_whitespace()
-            .next()
-            .unwrap_or_default()
-            .parse()
-            .map_err(|_| StoreError::Corrupt(format!("the erasure list {} has a bad line {}", path.display(), n + 1)))?;
+        let id: SubscriberId = line.split_whitespace().next().unwrap_or_default().parse().map_err(|_| {
+            StoreError::Corrupt(format!("the erasure list {} has a bad line {}", path.display(), n + 1))
+        })?;
         ids.push(id.0);
     }
     Ok(ids)

@@ -72,7 +72,12 @@ pub fn confirmed_erasures(conn: &Connection, give_up_before: i64, limit: i64) ->
 /// Subscribers with nothing live (no pending or active subscription), no inbox message left, and no
 /// activity since the cutoff that applies to them: `left_before` for those who were subscribed and
 /// left, `unconfirmed_before` for those who never were (expired opt-ins, only ever wrote a message).
-pub fn inactive_subscribers(conn: &Connection, unconfirmed_before: i64, left_before: i64, limit: i64) -> Result<Vec<i64>> {
+pub fn inactive_subscribers(
+    conn: &Connection,
+    unconfirmed_before: i64,
+    left_before: i64,
+    limit: i64,
+) -> Result<Vec<i64>> {
     let mut st = conn.prepare_cached(
         "SELECT s.id FROM subscribers s \
          WHERE NOT EXISTS (SELECT 1 FROM subscriptions x WHERE x.subscriber_id = s.id AND x.state IN ('pending', 'active')) \
@@ -85,17 +90,18 @@ pub fn inactive_subscribers(conn: &Connection, unconfirmed_before: i64, left_bef
     Ok(st.query_map(params![unconfirmed_before, left_before, limit], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Deletes up to `limit` inbox messages (and sandbox texts) received before `before`; returns how many.
+/// Deletes up to `limit` inbox messages received before `before`, and as many of the texts the sandbox
+/// phones typed; returns how many inbox messages.
 pub fn delete_old_inbox(conn: &Connection, before: i64, limit: i64) -> Result<usize> {
     let n = conn.execute(
         "DELETE FROM inbox WHERE id IN (SELECT id FROM inbox WHERE received_at < ?1 ORDER BY received_at LIMIT ?2)",
         params![before, limit],
     )?;
-    let m = conn.execute(
+    conn.execute(
         "DELETE FROM sandbox_inbound WHERE id IN (SELECT id FROM sandbox_inbound WHERE at < ?1 LIMIT ?2)",
         params![before, limit],
     )?;
-    Ok(n + m)
+    Ok(n)
 }
 
 /// Deletes up to `limit` delivery rows of broadcasts that finished before `before`, and replies last

@@ -228,3 +228,36 @@ pub fn gateway(
         timeout_seconds: 5,
     }
 }
+
+/// A message typed on a sandbox phone, as the sandbox page hands it to the service.
+pub fn sandbox_message(number: &str, text: &str) -> herold::service::conversation::Inbound {
+    herold::service::conversation::Inbound {
+        transport: herold::domain::Transport::Sandbox,
+        from: number.into(),
+        text: text.into(),
+        gateway_message_id: None,
+    }
+}
+
+/// Waits until the outbox has nothing queued or in flight (the app's worker delivers in the background).
+pub async fn wait_until_sent(service: &Service) {
+    for _ in 0..400 {
+        if service.outbox_pending().await.unwrap() == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
+    }
+    panic!("the outbox never drained");
+}
+
+/// Sends everything due through a sandbox-only worker (for services opened without the app).
+pub async fn drain(service: &Service) {
+    use herold::worker::{Worker, WorkerSettings};
+    let mut t: std::collections::HashMap<herold::domain::Transport, std::sync::Arc<dyn herold::transport::Transport>> =
+        Default::default();
+    t.insert(herold::domain::Transport::Sandbox, std::sync::Arc::new(herold::transport::sandbox::Sandbox::new(0)));
+    let settings = WorkerSettings { batch: 500, lease_seconds: 60, max_attempts: 3, concurrency: 8 };
+    let mut w = Worker::new(service.clone(), t, settings);
+    while w.run_once().await.unwrap() > 0 {}
+    w.flush().await.unwrap();
+}
