@@ -11,6 +11,7 @@ use crate::config::{Config, GatewayKind, Routing};
 use crate::domain::Transport as Kind;
 use crate::domain::hook::Webhook;
 use crate::domain::{Clock, SystemClock};
+use crate::service::backup::BackupPlan;
 use crate::service::{Service, Settings};
 use crate::store::{self, DataPaths};
 use crate::transport::Transport;
@@ -20,7 +21,7 @@ use crate::transport::sms::kannel::Kannel;
 use crate::transport::sms::twilio::Twilio;
 use crate::transport::sms::{self, GatewaySettings, Router};
 use crate::web::{self, AppState, WebSettings};
-use crate::worker::{Worker, WorkerSettings};
+use crate::worker::{Worker, WorkerSettings, housekeeping};
 
 /// Opens the data directory (creating it on first start when `create`) and builds the service.
 pub fn open_service(cfg: &Config, create: bool) -> anyhow::Result<Service> {
@@ -124,6 +125,7 @@ pub struct Application {
     service: Service,
     worker: Worker,
     setup_url: Option<String>,
+    backup: BackupPlan,
 }
 
 impl Application {
@@ -158,7 +160,13 @@ impl Application {
             });
         }
         let worker = Worker::new(service.clone(), built.senders, worker_settings(cfg));
-        Ok(Self { port, server, service, worker, setup_url })
+        let backup = BackupPlan {
+            dir: cfg.backup.dir.clone().unwrap_or_else(|| cfg.data_dir.join("backups")),
+            every_hours: cfg.backup.every_hours,
+            keep_days: cfg.backup.keep_days,
+            keyring_keep_days: cfg.backup.keyring_keep_days,
+        };
+        Ok(Self { port, server, service, worker, setup_url, backup })
     }
 
     pub fn port(&self) -> u16 {
@@ -178,10 +186,12 @@ impl Application {
     /// worker finishes its round, and anything it leased but did not record is leased again later).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
+        let housekeeping = tokio::spawn(housekeeping::run(self.service.clone(), self.backup, stopped.clone()));
         let worker = tokio::spawn(self.worker.run(stopped));
         let result = self.server.await;
         let _ = stop.send(true);
         let _ = worker.await;
+        let _ = housekeeping.await;
         result?;
         Ok(())
     }

@@ -1,4 +1,5 @@
-//! The command line: `serve` (default), `init`, `admin …`, `check-config`, `healthcheck`, `verify`, `backup`, `rotate-key`.
+//! The command line: `serve` (default), `init`, `admin …`, `check-config`, `healthcheck`, `verify`, `backup`,
+//! `restore`, `rotate-key`.
 
 use std::io::{BufRead, Read, Write};
 use std::path::PathBuf;
@@ -59,6 +60,14 @@ pub enum Command {
         /// Back up the keyring (the data keys) instead of the data.
         #[arg(long)]
         keyring: bool,
+    },
+    /// Replace the data with a backup and erase again everyone erased since. Stop the server first.
+    Restore {
+        /// A data backup (from `herold backup` or a scheduled backup).
+        file: PathBuf,
+        /// Also replace the keyring with this keyring backup (after losing the keyring file).
+        #[arg(long)]
+        keyring: Option<PathBuf>,
     },
     /// Re-wrap every data key under a new master key. Stop the server first.
     RotateKey {
@@ -171,7 +180,25 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
         Command::Backup { file, keyring } => {
             let service = app::open_service(&cfg, false)?;
             service.backup(&file, keyring).await?;
+            let what = if keyring { "keyring, by hand" } else { "data, by hand" };
+            let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+            service.audit(&Actor::Cli, crate::domain::audit::Action::Backup, name, what).await?;
             println!("wrote {}", file.display());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Restore { file, keyring } => {
+            let _lock = DataLock::take(&cfg)?;
+            let paths = DataPaths::new(&cfg.data_dir, cfg.key_file.as_deref());
+            let r = crate::service::backup::restore(&paths, &cfg.key_source()?, &file, keyring.as_deref()).await?;
+            println!("restored {}", file.display());
+            println!("erasures applied again: {}", r.erased_again);
+            if r.keyless > 0 {
+                println!(
+                    "{} subscribers have no data key in this keyring and cannot be read (erased, or the keyring \
+                     is older than the data)",
+                    r.keyless
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::RotateKey { new_passphrase_stdin } => rotate_key(&cfg, new_passphrase_stdin).await,
@@ -289,7 +316,7 @@ async fn rotate_key(cfg: &Config, new_passphrase_stdin: bool) -> anyhow::Result<
     Ok(ExitCode::SUCCESS)
 }
 
-/// An exclusive lock on the data directory, held by `serve`, `init` and `rotate-key`.
+/// An exclusive lock on the data directory, held by `serve`, `init`, `restore` and `rotate-key`.
 struct DataLock(#[allow(dead_code)] std::fs::File);
 
 impl DataLock {
@@ -300,7 +327,10 @@ impl DataLock {
         match f.try_lock() {
             Ok(()) => Ok(Self(f)),
             Err(_) => {
-                bail!("another herold is using {} (serve, init or rotate-key); stop it first", cfg.data_dir.display())
+                bail!(
+                    "another herold is using {} (serve, init, restore or rotate-key); stop it first",
+                    cfg.data_dir.display()
+                )
             }
         }
     }

@@ -247,3 +247,120 @@ async fn the_retention_sweep_removes_exactly_what_is_due() {
         .unwrap();
     assert_eq!(by_retention, 3);
 }
+
+fn herold_bin(data: &std::path::Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_herold"));
+    c.arg("--data-dir").arg(data).env("HEROLD_LOG", "warn").stdin(std::process::Stdio::null());
+    for (k, _) in std::env::vars() {
+        if k.starts_with("HEROLD_") && k != "HEROLD_LOG" {
+            c.env_remove(k);
+        }
+    }
+    c
+}
+
+#[tokio::test]
+async fn a_backup_from_before_an_erasure_never_brings_the_subscriber_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = common::open_service(dir.path());
+    let ch = sandbox_channel(&s, "NEWS").await;
+    let [a, b]: [String; 2] = test_numbers(2).try_into().unwrap();
+    let id_a = common::subscriber(&s, Transport::Sandbox, &a, ch).await;
+    let id_b = common::subscriber(&s, Transport::Sandbox, &b, ch).await;
+    let backups = dir.path().join("backups");
+    std::fs::create_dir_all(&backups).unwrap();
+    let before = backups.join("before.sqlite");
+    s.backup(&before, false).await.unwrap();
+    let key_a = wrapped_key(&data, id_a.0);
+    s.erase_subscriber(&Actor::Cli, id_a).await.unwrap();
+    s.checkpoint().await.unwrap();
+
+    // The old data backup, read with today's keyring and master key: A's row is there, sealed, and
+    // nothing can open it; B reads as before.
+    let probe = dir.path().join("probe");
+    std::fs::create_dir_all(&probe).unwrap();
+    std::fs::copy(&before, probe.join("herold.sqlite")).unwrap();
+    std::fs::copy(data.join("keyring.sqlite"), probe.join("keyring.sqlite")).unwrap();
+    let cfg = herold::config::Config {
+        data_dir: probe.clone(),
+        key_file: Some(data.join("master.key")),
+        ..common::config(dir.path())
+    };
+    let old = herold::app::open_service(&cfg, false).unwrap();
+    assert_eq!(old.find_subscriber(&a).await.unwrap(), Some(id_a), "the old backup still holds the sealed row");
+    assert!(matches!(
+        old.export_subscriber(&Actor::Cli, id_a, "test").await,
+        Err(herold::service::ServiceError::NotFound)
+    ));
+    assert_eq!(old.subscriber_detail(id_a).await.unwrap().summary.addresses[0].masked, "(unreadable)");
+    assert_eq!(old.export_subscriber(&Actor::Cli, id_b, "test").await.unwrap().addresses[0].address, b);
+    assert!(!files_contain(&data_files(&probe)[2..], &key_a));
+    drop(old);
+    drop(s);
+
+    // herold restore: the backup comes back, and the erasure with it.
+    let o = herold_bin(&data).arg("restore").arg(&before).output().unwrap();
+    let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("erasures applied again: 1"), "{out}");
+    let s = common::open_service(dir.path());
+    assert_eq!(s.find_subscriber(&a).await.unwrap(), None);
+    assert_eq!(s.export_subscriber(&Actor::Cli, id_b, "test").await.unwrap().addresses[0].address, b);
+    let kinds = ledger_kinds(&data, id_a.0);
+    assert_eq!(kinds.last().unwrap(), &("erased".to_string(), "restore".to_string()));
+    let (audit, _) = s.audit_log(5, 0).await.unwrap();
+    assert!(audit.iter().any(|e| e.action == "restore"), "{audit:?}");
+    drop(s);
+    let o = herold_bin(&data).arg("verify").output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(!files_contain(&data_files(&data), &key_a));
+
+    // A damaged backup is refused and the current data stays as it is.
+    let broken = backups.join("broken.sqlite");
+    std::fs::write(&broken, b"this is not a database").unwrap();
+    let o = herold_bin(&data).arg("restore").arg(&broken).output().unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("not a readable herold backup"));
+    let s = common::open_service(dir.path());
+    assert!(s.find_subscriber(&b).await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn scheduled_backups_keep_keyring_backups_shorter_than_data_backups() {
+    const DAY: i64 = 86_400;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(1_800_000_000));
+    let s = open_service_at(dir.path(), clock.clone());
+    let plan = herold::service::backup::BackupPlan {
+        dir: dir.path().join("backups"),
+        every_hours: 24,
+        keep_days: 90,
+        keyring_keep_days: 30,
+    };
+    let list = |p: &std::path::Path| {
+        let mut v: Vec<String> =
+            std::fs::read_dir(p).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().to_string()).collect();
+        v.sort();
+        v
+    };
+    assert!(s.backup_if_due(&plan).await.unwrap().is_some(), "the first one is due at once");
+    clock.advance(3600);
+    assert!(s.backup_if_due(&plan).await.unwrap().is_none(), "one a day");
+    clock.advance(DAY);
+    assert!(s.backup_if_due(&plan).await.unwrap().is_some());
+    assert_eq!(list(&plan.dir).len(), 4);
+    // 31 days after the first: its keyring backup is deleted, its data backup is kept.
+    clock.advance(30 * DAY);
+    let r = s.backup_if_due(&plan).await.unwrap().unwrap();
+    assert_eq!(r.pruned, 1);
+    let files = list(&plan.dir);
+    assert_eq!(files.iter().filter(|f| f.starts_with("herold-data-")).count(), 3, "{files:?}");
+    assert_eq!(files.iter().filter(|f| f.starts_with("herold-keyring-")).count(), 2, "{files:?}");
+    assert!(!files.contains(&"herold-keyring-20270115T080000Z.sqlite".to_string()), "{files:?}");
+    assert!(files.contains(&"herold-data-20270115T080000Z.sqlite".to_string()), "{files:?}");
+    // Each backup is a complete database.
+    let c = rusqlite::Connection::open(plan.dir.join("herold-data-20270115T080000Z.sqlite")).unwrap();
+    let ok: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(ok, "ok");
+}

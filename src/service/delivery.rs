@@ -149,7 +149,6 @@ impl Service {
         self.start_due_broadcasts().await?;
         self.expire_pending().await?;
         self.run_confirmed_erasures().await?;
-        self.retention_sweep_if_due().await?;
         Ok(())
     }
 

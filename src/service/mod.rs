@@ -2,6 +2,7 @@
 
 pub mod audit;
 pub mod auth;
+pub mod backup;
 pub mod broadcasts;
 pub mod channels;
 pub mod conversation;
@@ -109,6 +110,19 @@ pub struct Settings {
     /// Answer messages that are not commands with a short acknowledgement.
     pub auto_reply: bool,
     pub retention: privacy::Retention,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            default_country: "DE".into(),
+            session_ttl: 12 * 3600,
+            default_language: "de".into(),
+            confirm_hours: 48,
+            auto_reply: false,
+            retention: privacy::Retention::default(),
+        }
+    }
 }
 
 /// The use cases, shared by the web layer, the CLI and the worker.

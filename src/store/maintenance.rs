@@ -56,3 +56,26 @@ pub fn checkpoint(conn: &Connection) -> Result<()> {
     conn.query_row("PRAGMA keyring.wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
     Ok(())
 }
+
+/// Checks a database file on its own (a backup, before it is restored): the problems
+/// `integrity_check` finds (none when healthy) and its schema version.
+pub fn check_file(path: &Path) -> Result<(Vec<String>, i64)> {
+    let conn = Connection::open_with_flags(path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    let version = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    Ok((integrity(&conn, "main")?, version))
+}
+
+/// Copies a database file to `dest` (replaced if it exists) with SQLite's backup API.
+pub fn copy_file(src: &Path, dest: &Path) -> Result<()> {
+    let conn = Connection::open_with_flags(src, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    conn.backup(rusqlite::MAIN_DB, dest, None)?;
+    Ok(())
+}
+
+/// Subscribers whose data key is missing from the keyring (their data can never be opened again).
+pub fn keyless_subscribers(conn: &Connection) -> Result<Vec<i64>> {
+    let mut st = conn.prepare(
+        "SELECT id FROM subscribers s WHERE NOT EXISTS (SELECT 1 FROM keyring.data_keys k WHERE k.subscriber_id = s.id)",
+    )?;
+    Ok(st.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
+}

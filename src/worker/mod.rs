@@ -1,6 +1,8 @@
 //! The delivery worker: leases due rows, paces them per transport in SMS segments, sends them with
 //! bounded concurrency, retries with backoff and jitter, pauses a failing broadcast, records results.
 
+pub mod housekeeping;
+
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
