@@ -40,6 +40,12 @@ pub fn open_service_with_clock(cfg: &Config, create: bool, clock: Arc<dyn Clock>
         confirm_hours: i64::from(cfg.conversation.confirm_hours),
         auto_reply: cfg.conversation.auto_reply,
         retention: cfg.retention,
+        notice: crate::service::privacy::NoticeSettings {
+            controller: cfg.privacy.controller.clone(),
+            contact: cfg.privacy.contact.clone(),
+            backup_days: if cfg.backup.every_hours > 0 { cfg.backup.keep_days } else { 0 },
+            keyring_backup_days: cfg.backup.keyring_keep_days,
+        },
     };
     let service = Service::new(store, vault, clock, settings);
     service.set_public_url(&cfg.public_url());

@@ -364,3 +364,39 @@ async fn scheduled_backups_keep_keyring_backups_shorter_than_data_backups() {
     let ok: String = c.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(ok, "ok");
 }
+
+#[tokio::test]
+async fn each_channel_has_a_privacy_notice_from_the_configuration() {
+    let app = TestApp::spawn_with(|c| {
+        c.privacy.controller = "Sportverein Musterstadt e.V.".into();
+        c.privacy.contact = "datenschutz@example.org".into();
+        c.retention.left_days = 14;
+        c.backup.every_hours = 24;
+        c.backup.keep_days = 60;
+        c.backup.keyring_keep_days = 21;
+    })
+    .await;
+    sandbox_channel(&app.service, "NEWS").await;
+    let c = reqwest::Client::new();
+    let de = c.get(app.url("/privacy/news")).send().await.unwrap();
+    assert_eq!(de.status(), 200);
+    let de = de.text().await.unwrap();
+    for expected in [
+        "Sportverein Musterstadt e.V.",
+        "datenschutz@example.org",
+        "gelöscht nach 14 Tagen",
+        "Sicherungskopien: 60 Tage",
+        "höchstens 21 Tage",
+        "STOP NEWS",
+        "LÖSCHEN",
+    ] {
+        assert!(de.contains(expected), "the German notice lacks {expected:?}");
+    }
+    let en = c.get(app.url("/privacy/news")).header("accept-language", "en-GB,en;q=0.9").send().await.unwrap();
+    let en = en.text().await.unwrap();
+    for expected in ["erased after 14 days", "Backups: 60 days", "at most 21 days", "90 days", "DELETE"] {
+        assert!(en.contains(expected), "the English notice lacks {expected:?}");
+    }
+    assert!(c.get(app.url("/privacy/news?lang=de")).send().await.unwrap().text().await.unwrap().contains("Wer ist"));
+    assert_eq!(c.get(app.url("/privacy/nothing")).send().await.unwrap().status(), 404);
+}

@@ -455,6 +455,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("post", "/login", "public"),
     ("get", "/n/{keyword}", "public"),
     ("get", "/n/{keyword}/{id}", "public"),
+    ("get", "/privacy/{keyword}", "public"),
     ("post", "/hooks/sms/{gateway}/{endpoint}", "gateway"),
     ("get", "/hooks/sms/{gateway}/{endpoint}", "gateway"),
     ("post", "/logout", "viewer"),

@@ -110,6 +110,8 @@ pub struct Settings {
     /// Answer messages that are not commands with a short acknowledgement.
     pub auto_reply: bool,
     pub retention: privacy::Retention,
+    /// What the privacy notice says about who runs herold and how long backups live.
+    pub notice: privacy::NoticeSettings,
 }
 
 impl Default for Settings {
@@ -121,6 +123,7 @@ impl Default for Settings {
             confirm_hours: 48,
             auto_reply: false,
             retention: privacy::Retention::default(),
+            notice: privacy::NoticeSettings::default(),
         }
     }
 }

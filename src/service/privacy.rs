@@ -30,6 +30,25 @@ impl Default for Retention {
     }
 }
 
+/// Who runs herold and how long backups live, for the privacy notice.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct NoticeSettings {
+    pub controller: String,
+    pub contact: String,
+    /// Days scheduled data backups are kept (0: no scheduled backups).
+    pub backup_days: u32,
+    pub keyring_backup_days: u32,
+}
+
+/// Everything a channel's privacy notice states.
+#[derive(Debug, Clone, Serialize)]
+pub struct Notice {
+    pub channel: crate::domain::Channel,
+    pub settings: NoticeSettings,
+    pub retention: Retention,
+    pub confirm_hours: i64,
+}
+
 /// What one retention sweep removed (counts only).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 pub struct SweepReport {
@@ -159,6 +178,17 @@ impl Service {
             self.audit(&Actor::System, Action::RetentionSweep, "", detail).await?;
         }
         Ok(report)
+    }
+
+    /// The privacy notice of a channel (public: anyone may read what happens to their data).
+    pub async fn privacy_notice(&self, keyword: &str) -> Result<Notice> {
+        let kw = keyword.to_uppercase();
+        let channel = self
+            .store()
+            .call(move |c| crate::store::channels::by_keyword(c, &kw)?.ok_or(crate::store::StoreError::NotFound))
+            .await?;
+        let s = self.settings();
+        Ok(Notice { channel, settings: s.notice.clone(), retention: s.retention, confirm_hours: s.confirm_hours })
     }
 
     /// Runs the retention sweep if the last one is a day old (or there was none).

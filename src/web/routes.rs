@@ -57,6 +57,7 @@ routes! {
     post "/hooks/sms/{gateway}/{endpoint}" Gateway => hooks::sms;
     get  "/hooks/sms/{gateway}/{endpoint}" Gateway => hooks::sms;
     get  "/n/{keyword}/{id}"             Public   => pages::archive::show;
+    get  "/privacy/{keyword}"            Public   => pages::privacy::notice;
     post "/logout"                       Viewer   => pages::login::logout;
     get  "/"                             Viewer   => pages::dashboard::show;
     get  "/channels"                     Viewer   => pages::channels::list;

@@ -11,6 +11,7 @@ pub mod gateways;
 pub mod inbox;
 pub mod login;
 pub mod misc;
+pub mod privacy;
 pub mod sandbox;
 pub mod subscribers;
 pub mod tokens;
