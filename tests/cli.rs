@@ -134,14 +134,15 @@ fn tamper(data: &Path, sql: &str) {
     // An attacker with the file drops the append-only triggers first.
     c.execute_batch(
         "DROP TRIGGER consent_events_no_update; DROP TRIGGER consent_events_no_delete; \
-         DROP TRIGGER channel_wordings_no_update;",
+         DROP TRIGGER channel_wordings_no_update; DROP TRIGGER audit_events_no_update; \
+         DROP TRIGGER audit_events_no_delete;",
     )
     .unwrap();
     c.execute_batch(sql).unwrap();
 }
 
 #[tokio::test]
-async fn verify_finds_edited_deleted_and_reordered_ledger_rows() {
+async fn verify_finds_edited_deleted_and_reordered_ledger_and_audit_rows() {
     let dir = tempfile::tempdir().unwrap();
     {
         let service = open_service(dir.path());
@@ -154,6 +155,8 @@ async fn verify_finds_edited_deleted_and_reordered_ledger_rows() {
     let o = run(herold(dir.path()).arg("verify"));
     assert!(o.status.success(), "{}", text(&o));
     assert!(text(&o).contains("4 events, chain intact"), "{}", text(&o));
+    // One channel created and four subscribers added: five audit entries.
+    assert!(text(&o).contains("audit log: 5 entries, chain intact"), "{}", text(&o));
 
     let cases = [
         ("edited", "UPDATE consent_events SET actor = 'admin:1' WHERE id = 2"),
@@ -175,7 +178,13 @@ async fn verify_finds_edited_deleted_and_reordered_ledger_rows() {
             "UPDATE consent_events SET id = 100 WHERE id = 2; UPDATE consent_events SET id = 2 WHERE id = 3; UPDATE consent_events SET id = 3 WHERE id = 100;",
         ),
     ];
-    for (what, sql) in cases {
+    let audit_cases = [
+        ("audit detail edited", "UPDATE audit_events SET detail = '' WHERE id = 2"),
+        ("audit actor edited", "UPDATE audit_events SET actor = 'admin:7', actor_name = 'mallory' WHERE id = 3"),
+        ("audit entry deleted", "DELETE FROM audit_events WHERE id = 2"),
+        ("last audit entry deleted", "DELETE FROM audit_events WHERE id = 5"),
+    ];
+    for (what, sql) in cases.into_iter().chain(audit_cases) {
         let copy = tempfile::tempdir().unwrap();
         std::fs::create_dir(copy.path().join("data")).unwrap();
         for f in ["herold.sqlite", "keyring.sqlite", "master.key"] {
@@ -185,6 +194,10 @@ async fn verify_finds_edited_deleted_and_reordered_ledger_rows() {
         let o = run(herold(copy.path()).arg("verify"));
         assert!(!o.status.success(), "verify missed a {what} row");
         assert!(text(&o).contains("BROKEN"), "{what}: {}", text(&o));
+        if what.starts_with("audit") || what.contains("audit") {
+            assert!(text(&o).contains("audit log: BROKEN"), "{what}: {}", text(&o));
+            assert!(text(&o).contains("4 events, chain intact"), "only the audit log was touched: {}", text(&o));
+        }
     }
 }
 
