@@ -47,10 +47,12 @@ async fn an_erased_subscriber_is_unreadable_and_unfindable() {
     let owner = s.add_admin(&Actor::Cli, "olga", "olga-password-1".into(), Role::Owner).await.unwrap();
     let (_, token) = s.create_token(&Actor::Cli, owner.id, "gdpr", Scope::Write).await.unwrap();
     let api = reqwest::Client::new();
+    let export = app.url(&format!("/api/v1/subscribers/{id}/export"));
+    let json: serde_json::Value = api.get(&export).bearer_auth(&token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(json["addresses"][0]["address"], number.as_str(), "the API export before the erasure");
     let url = app.url(&format!("/api/v1/subscribers/{id}"));
     assert_eq!(api.delete(&url).bearer_auth(&token).send().await.unwrap().status(), 204);
     assert_eq!(api.delete(&url).bearer_auth(&token).send().await.unwrap().status(), 404, "already gone");
-    let export = app.url(&format!("/api/v1/subscribers/{id}/export"));
     assert_eq!(api.get(&export).bearer_auth(&token).send().await.unwrap().status(), 404);
 
     // Nothing finds the address; the wrapped key is gone from the keyring file and its WAL.
@@ -399,4 +401,24 @@ async fn each_channel_has_a_privacy_notice_from_the_configuration() {
     }
     assert!(c.get(app.url("/privacy/news?lang=de")).send().await.unwrap().text().await.unwrap().contains("Wer ist"));
     assert_eq!(c.get(app.url("/privacy/nothing")).send().await.unwrap().status(), 404);
+}
+
+#[tokio::test]
+async fn owners_read_the_audit_log_of_logins_and_changes() {
+    let app = TestApp::spawn().await;
+    let (owner, _) = app.admin_client("olga", Role::Owner).await;
+    let stranger = app.client();
+    for (user, pw) in [("olga", "not-her-password"), ("nobody", "my-password-in-the-name-field")] {
+        let csrf = app.form_csrf(&stranger, "/login").await;
+        let form = [("csrf", csrf.as_str()), ("username", user), ("password", pw)];
+        assert_eq!(stranger.post(app.url("/login")).form(&form).send().await.unwrap().status(), 401);
+    }
+    sandbox_channel(&app.service, "NEWS").await;
+    let page = owner.get(app.url("/audit")).send().await.unwrap().text().await.unwrap();
+    for expected in ["admin_added", "login", "login_failed", "unknown user", "channel_created", "NEWS"] {
+        assert!(page.contains(expected), "the audit page lacks {expected:?}");
+    }
+    assert!(!page.contains("my-password-in-the-name-field") && !page.contains("not-her-password"));
+    let (editor, _) = app.admin_client("erik", Role::Editor).await;
+    assert_eq!(editor.get(app.url("/audit")).send().await.unwrap().status(), 403);
 }
