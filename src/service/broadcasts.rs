@@ -289,23 +289,21 @@ impl Service {
 
     pub async fn cancel_broadcast(&self, actor: &Actor, id: i64) -> Result<()> {
         let (now, actor) = (self.now(), actor.clone());
-        let cancelled = self
-            .audited(
-                move |tx| {
-                    broadcasts::transition(tx, id, &["scheduled", "sending", "paused"], "cancelled", None, now)?;
-                    outbox::cancel_broadcast(tx, id, "broadcast cancelled", now)
-                },
-                move |n| {
-                    actor.audit(
-                        now,
-                        Action::BroadcastCancelled,
-                        format!("broadcast {id}"),
-                        format!("{n} deliveries cancelled"),
-                    )
-                },
-            )
-            .await?;
-        let _ = cancelled;
+        self.audited(
+            move |tx| {
+                broadcasts::transition(tx, id, &["scheduled", "sending", "paused"], "cancelled", None, now)?;
+                outbox::cancel_broadcast(tx, id, "broadcast cancelled", now)
+            },
+            move |n| {
+                actor.audit(
+                    now,
+                    Action::BroadcastCancelled,
+                    format!("broadcast {id}"),
+                    format!("{n} deliveries cancelled"),
+                )
+            },
+        )
+        .await?;
         tracing::info!(broadcast = id, "broadcast cancelled");
         Ok(())
     }

@@ -120,13 +120,7 @@ impl Service {
             .call(move |c| {
                 let mut present = Vec::new();
                 for id in erased::read(&list)? {
-                    let row: bool = c.query_row(
-                        "SELECT EXISTS (SELECT 1 FROM subscribers WHERE id = ?1) \
-                        OR EXISTS (SELECT 1 FROM keyring.data_keys WHERE subscriber_id = ?1)",
-                        [id],
-                        |r| r.get(0),
-                    )?;
-                    if row {
+                    if privacy::present(c, id)? {
                         present.push(id);
                     }
                 }

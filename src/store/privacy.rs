@@ -28,6 +28,16 @@ pub fn erase(tx: &Connection, subscriber: i64, now: i64) -> Result<bool> {
     Ok(rows + keys > 0)
 }
 
+/// Whether anything of this subscriber is left: its row or its data key.
+pub fn present(conn: &Connection, subscriber: i64) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM subscribers WHERE id = ?1) \
+         OR EXISTS (SELECT 1 FROM keyring.data_keys WHERE subscriber_id = ?1)",
+        [subscriber],
+        |r| r.get(0),
+    )?)
+}
+
 /// Writes the keyring's WAL into its file and empties it, so that a destroyed key (zeroed by
 /// `secure_delete`) is gone from both files. `false` if readers kept part of the WAL alive.
 pub fn flush_keyring(conn: &Connection) -> Result<bool> {
