@@ -1,3 +1,4 @@
+#![recursion_limit = "256"]
 //! herold: a privacy-first, self-hosted broadcast server for SMS and Matrix.
 
 pub mod app;

@@ -39,6 +39,14 @@ pub enum HookEvent {
     /// gateway's name, as transports do in their receipts.
     /// `delivered`: `Some(true)` delivered, `Some(false)` failed, `None` an interim state (ignored).
     Report { gateway_id: String, delivered: Option<bool>, error: Option<String> },
+    /// The subscriber ended the conversation on the transport itself (left the Matrix room, rejected
+    /// the invite, kicked or banned the bot): an opt-out of every channel on that transport.
+    Left { from: String, id: String, how: &'static str },
+}
+
+/// What a transport reports about itself for the status page (label, value), no addresses.
+pub trait StatusSource: Send + Sync + 'static {
+    fn status(&self) -> Vec<(String, String)>;
 }
 
 /// Why a webhook was refused. Messages are safe to show: they name fields, never values.

@@ -70,6 +70,9 @@ impl Service {
                     .await
                     .map(|_| ()),
                 HookEvent::Report { delivered: None, .. } => Ok(()),
+                HookEvent::Left { from, id, how } => {
+                    self.left_on_transport(Transport::Sms, &from, &format!("{gateway}:{id}"), how).await.map(|_| ())
+                }
             };
             match stored {
                 Ok(()) => {}
@@ -87,8 +90,36 @@ impl Service {
     /// A provider refused a send because the recipient opted out with it (Twilio error 21610): every
     /// live subscription of that subscriber on `transport` ends, with a ledger event each.
     pub async fn provider_opt_out(&self, subscriber: i64, transport: Transport, reason: String) -> Result<usize> {
+        let n = self.end_on_transport(subscriber, transport, Some(reason), "provider").await?;
+        tracing::info!(subscriber, subscriptions = n, "the provider reports an opt-out; subscriptions ended");
+        Ok(n)
+    }
+
+    /// The subscriber with address `from` ended the conversation on the transport itself (left the
+    /// Matrix room, rejected the invite, removed the bot): an opt-out of every channel there, recorded
+    /// with the event's id. No goodbye is sent: there is nowhere left to send it.
+    pub async fn left_on_transport(&self, transport: Transport, from: &str, id: &str, how: &str) -> Result<usize> {
+        let address = crate::domain::Address::parse(transport, from, &self.settings().default_country)?;
+        let blind = self.vault().blind_index(&address).to_vec();
+        let Some(subscriber) = self.store().call(move |c| subs::find_by_index(c, &blind)).await? else {
+            return Ok(0);
+        };
+        let n = self.end_on_transport(subscriber, transport, Some(id.to_string()), "subscriber").await?;
+        tracing::info!(subscriber, subscriptions = n, how, "the subscriber left on the transport; subscriptions ended");
+        Ok(n)
+    }
+
+    /// Ends every live subscription of `subscriber` on `transport` with an `optout` ledger event each
+    /// and cancels what is queued for it, in one transaction.
+    async fn end_on_transport(
+        &self,
+        subscriber: i64,
+        transport: Transport,
+        gateway_message_id: Option<String>,
+        actor: &'static str,
+    ) -> Result<usize> {
         let now = self.now();
-        let n = self
+        Ok(self
             .store()
             .call(move |c| {
                 let tx = crate::store::write_tx(c)?;
@@ -104,11 +135,11 @@ impl Service {
                             channel: Some(ch.id),
                             transport: Some(transport.as_str().into()),
                             kind: ConsentKind::OptOut,
-                            gateway_message_id: Some(reason.clone()),
+                            gateway_message_id: gateway_message_id.clone(),
                             inbound_sealed: None,
                             wording_version: Some(ch.wording_version),
                             wording_sha256: Some(ch.draft.wording_sha256().to_vec()),
-                            actor: "provider".into(),
+                            actor: actor.into(),
                         },
                     )?;
                     n += 1;
@@ -117,8 +148,6 @@ impl Service {
                 tx.commit()?;
                 Ok(n)
             })
-            .await?;
-        tracing::info!(subscriber, subscriptions = n, "the provider reports an opt-out; subscriptions ended");
-        Ok(n)
+            .await?)
     }
 }
