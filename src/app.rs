@@ -132,6 +132,54 @@ pub struct Application {
     worker: Worker,
     setup_url: Option<String>,
     backup: BackupPlan,
+    #[cfg(feature = "matrix")]
+    matrix: Option<Arc<crate::transport::matrix::Matrix>>,
+}
+
+/// The Matrix bot, its store in `<data_dir>/matrix` encrypted with a key derived from the keyring.
+#[cfg(feature = "matrix")]
+fn matrix_bot(
+    cfg: &Config,
+    m: &crate::config::MatrixConfig,
+    service: &Service,
+) -> anyhow::Result<crate::transport::matrix::Matrix> {
+    use crate::transport::matrix::{Matrix, MatrixSettings};
+    Ok(Matrix::new(MatrixSettings {
+        homeserver: m.homeserver.trim_end_matches('/').to_string(),
+        user_id: m.user_id.clone(),
+        password: m.password()?.unwrap_or_default(),
+        device_name: m.device_name.clone(),
+        store_dir: cfg.data_dir.join("matrix"),
+        store_passphrase: service.vault().matrix_store_passphrase(),
+        per_second: m.per_second()?,
+    }))
+}
+
+/// Hands what the Matrix bot hears to the service. A failed store is tried again (the event is
+/// gone from the sync once read), up to a minute, then logged by its kind only.
+#[cfg(feature = "matrix")]
+async fn pump_matrix_events(
+    service: Service,
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<crate::domain::hook::HookEvent>,
+) {
+    while let Some(ev) = rx.recv().await {
+        let mut delay = 1;
+        loop {
+            match service.transport_event(Kind::Matrix, ev.clone()).await {
+                Ok(()) => break,
+                Err(crate::service::ServiceError::Invalid(_)) => break,
+                Err(e) if delay <= 32 => {
+                    tracing::warn!(error = %e, "a Matrix event could not be stored; trying again");
+                    tokio::time::sleep(std::time::Duration::from_secs(delay)).await;
+                    delay *= 2;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "a Matrix event could not be stored and is dropped");
+                    break;
+                }
+            }
+        }
+    }
 }
 
 impl Application {
@@ -165,14 +213,38 @@ impl Application {
                 }
             });
         }
-        let worker = Worker::new(service.clone(), built.senders, worker_settings(cfg));
+        #[cfg_attr(not(feature = "matrix"), allow(unused_mut))]
+        let mut senders = built.senders;
+        #[cfg(feature = "matrix")]
+        let matrix = match &cfg.matrix {
+            Some(m) => {
+                let bot = Arc::new(matrix_bot(cfg, m, &service)?);
+                senders.insert(Kind::Matrix, bot.clone());
+                service.set_status_sources(vec![(
+                    "Matrix".into(),
+                    bot.clone() as Arc<dyn crate::domain::hook::StatusSource>,
+                )]);
+                Some(bot)
+            }
+            None => None,
+        };
+        let worker = Worker::new(service.clone(), senders, worker_settings(cfg));
         let backup = BackupPlan {
             dir: cfg.backup.dir.clone().unwrap_or_else(|| cfg.data_dir.join("backups")),
             every_hours: cfg.backup.every_hours,
             keep_days: cfg.backup.keep_days,
             keyring_keep_days: cfg.backup.keyring_keep_days,
         };
-        Ok(Self { port, server, service, worker, setup_url, backup })
+        Ok(Self {
+            port,
+            server,
+            service,
+            worker,
+            setup_url,
+            backup,
+            #[cfg(feature = "matrix")]
+            matrix,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -193,11 +265,21 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let housekeeping = tokio::spawn(housekeeping::run(self.service.clone(), self.backup, stopped.clone()));
+        #[cfg(feature = "matrix")]
+        let matrix = self.matrix.map(|bot| {
+            let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+            tokio::spawn(pump_matrix_events(self.service.clone(), rx));
+            tokio::spawn(crate::transport::matrix::run(bot, tx, stopped.clone()))
+        });
         let worker = tokio::spawn(self.worker.run(stopped));
         let result = self.server.await;
         let _ = stop.send(true);
         let _ = worker.await;
         let _ = housekeeping.await;
+        #[cfg(feature = "matrix")]
+        if let Some(m) = matrix {
+            let _ = m.await;
+        }
         result?;
         Ok(())
     }

@@ -64,6 +64,8 @@ pub struct Config {
     pub retention: crate::service::privacy::Retention,
     pub backup: BackupConfig,
     pub privacy: PrivacyConfig,
+    /// The Matrix bot account; none: Matrix is off.
+    pub matrix: Option<MatrixConfig>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -194,6 +196,87 @@ pub struct GatewayConfig {
     pub timeout_seconds: u32,
 }
 
+/// `N/s`, `N/min` or `N/h` as a rate per second; `what` names the setting in the error.
+fn per_second(rate: &str, what: &str) -> Result<f64, ConfigError> {
+    let bad = || ConfigError::Invalid(format!("{what}: rate = {rate:?} is not like 1/s, 30/min or 500/h"));
+    let (n, unit) = rate.split_once('/').ok_or_else(bad)?;
+    let n: f64 = n.trim().parse().map_err(|_| bad())?;
+    let per = match unit.trim() {
+        "s" | "sec" | "second" => 1.0,
+        "min" | "minute" => 60.0,
+        "h" | "hour" => 3600.0,
+        _ => return Err(bad()),
+    };
+    if !(n > 0.0 && n.is_finite()) {
+        return Err(bad());
+    }
+    Ok(n / per)
+}
+
+/// The Matrix bot account (`[matrix]`). herold logs in once, keeps the session (encrypted, in
+/// `<data_dir>/matrix/`) and restores it with the same device after a restart.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct MatrixConfig {
+    /// The homeserver's client URL, e.g. `https://matrix.example.org`.
+    pub homeserver: String,
+    /// The bot's user id, e.g. `@herold:example.org`.
+    pub user_id: String,
+    /// The bot's password (used once, for the first login; then the stored session is used).
+    pub password: Option<Secret>,
+    pub password_file: Option<PathBuf>,
+    /// The device name other users see.
+    #[serde(default = "default_device_name")]
+    pub device_name: String,
+    /// Messages the bot may send, as `N/s`, `N/min` or `N/h` (Synapse's default for a normal user is
+    /// about 0.2/s after a burst of 10; see the README on exempting the bot).
+    #[serde(default = "default_matrix_rate")]
+    pub rate: String,
+    /// Messages in flight at once.
+    #[serde(default = "default_matrix_concurrency")]
+    pub concurrency: u32,
+}
+
+fn default_device_name() -> String {
+    "herold".into()
+}
+fn default_matrix_rate() -> String {
+    "5/s".into()
+}
+fn default_matrix_concurrency() -> u32 {
+    8
+}
+
+impl MatrixConfig {
+    pub fn per_second(&self) -> Result<f64, ConfigError> {
+        per_second(&self.rate, "matrix")
+    }
+
+    pub fn password(&self) -> Result<Option<Zeroizing<String>>, ConfigError> {
+        secret(&self.password, &self.password_file)
+    }
+
+    fn check(&self) -> Result<(), ConfigError> {
+        if !(self.homeserver.starts_with("http://") || self.homeserver.starts_with("https://")) {
+            return Err(ConfigError::Invalid("matrix.homeserver must start with http:// or https://".into()));
+        }
+        crate::domain::MatrixUserId::parse(&self.user_id)
+            .map_err(|e| ConfigError::Invalid(format!("matrix.user_id: {}", e.0)))?;
+        self.per_second()?;
+        if self.password()?.is_none() {
+            return Err(ConfigError::Invalid(
+                "matrix: set password or password_file (used for the first login)".into(),
+            ));
+        }
+        if !cfg!(feature = "matrix") {
+            return Err(ConfigError::Invalid(
+                "[matrix] is set, but this herold was built without the matrix feature".into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 fn default_rate() -> String {
     "1/s".into()
 }
@@ -207,24 +290,7 @@ fn default_timeout() -> u32 {
 impl GatewayConfig {
     /// Segments per second from `rate`.
     pub fn per_second(&self) -> Result<f64, ConfigError> {
-        let bad = || {
-            ConfigError::Invalid(format!(
-                "sms gateway {}: rate = {:?} is not like 1/s, 30/min or 500/h",
-                self.name, self.rate
-            ))
-        };
-        let (n, unit) = self.rate.split_once('/').ok_or_else(bad)?;
-        let n: f64 = n.trim().parse().map_err(|_| bad())?;
-        let per = match unit.trim() {
-            "s" | "sec" | "second" => 1.0,
-            "min" | "minute" => 60.0,
-            "h" | "hour" => 3600.0,
-            _ => return Err(bad()),
-        };
-        if !(n > 0.0 && n.is_finite()) {
-            return Err(bad());
-        }
-        Ok(n / per)
+        per_second(&self.rate, &format!("sms gateway {}", self.name))
     }
 
     pub fn password(&self) -> Result<Option<Zeroizing<String>>, ConfigError> {
@@ -305,6 +371,7 @@ impl Default for Config {
             retention: Default::default(),
             backup: BackupConfig { dir: None, every_hours: 0, keep_days: 90, keyring_keep_days: 30 },
             privacy: PrivacyConfig::default(),
+            matrix: None,
         }
     }
 }
@@ -369,6 +436,9 @@ impl Config {
                 "sms.default_country = {:?} is not an ISO country code like DE",
                 self.sms.default_country
             )));
+        }
+        if let Some(m) = &self.matrix {
+            m.check()?;
         }
         for (i, g) in self.sms.gateways.iter().enumerate() {
             g.check()?;

@@ -104,12 +104,24 @@ pub const INDEX_SECRET_AAD: &[u8] = b"blind-index-secret";
 pub struct Vault {
     kek: Kek,
     index_key: Zeroizing<[u8; 32]>,
+    /// Encrypts the Matrix client's own store. Derived from the blind-index secret, which a master
+    /// key rotation re-wraps but never changes, so the store stays readable after a rotation.
+    matrix_store_key: Zeroizing<[u8; 32]>,
 }
 
 impl Vault {
     /// `index_secret` is the random secret stored wrapped in the keyring.
     pub fn new(kek: Kek, index_secret: &[u8; 32]) -> Self {
-        Self { kek, index_key: hkdf(index_secret, "herold/blind-index/v1") }
+        Self {
+            kek,
+            index_key: hkdf(index_secret, "herold/blind-index/v1"),
+            matrix_store_key: hkdf(index_secret, "herold/matrix-store/v1"),
+        }
+    }
+
+    /// The passphrase of the Matrix client's SQLite store (hex).
+    pub fn matrix_store_passphrase(&self) -> Zeroizing<String> {
+        Zeroizing::new(hex::encode(self.matrix_store_key.as_ref()))
     }
 
     pub fn kek(&self) -> &Kek {

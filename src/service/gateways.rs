@@ -87,6 +87,27 @@ impl Service {
         Ok(HookAnswer { content_type, body })
     }
 
+    /// An event from a transport that reads its own inbound side (the Matrix bot's sync loop).
+    pub async fn transport_event(&self, transport: Transport, ev: HookEvent) -> Result<()> {
+        match ev {
+            HookEvent::Inbound { from, text, id } => {
+                self.receive(Inbound { transport, from, text, gateway_message_id: Some(id) }).await.map(|_| ())
+            }
+            HookEvent::Left { from, id, how } => self.left_on_transport(transport, &from, &id, how).await.map(|_| ()),
+            HookEvent::Report { .. } => Ok(()),
+        }
+    }
+
+    /// What each transport reports about itself, for the status page.
+    pub fn transport_status(&self) -> Vec<(String, Vec<(String, String)>)> {
+        let sources = self.inner.status_sources.lock().expect("status lock");
+        sources.iter().map(|(name, s)| (name.clone(), s.status())).collect()
+    }
+
+    pub fn set_status_sources(&self, sources: Vec<(String, Arc<dyn crate::domain::hook::StatusSource>)>) {
+        *self.inner.status_sources.lock().expect("status lock") = sources;
+    }
+
     /// A provider refused a send because the recipient opted out with it (Twilio error 21610): every
     /// live subscription of that subscriber on `transport` ends, with a ledger event each.
     pub async fn provider_opt_out(&self, subscriber: i64, transport: Transport, reason: String) -> Result<usize> {

@@ -146,6 +146,8 @@ struct Inner {
     public_url: Mutex<String>,
     /// The SMS gateways' webhook readers, by gateway name (set by the app).
     webhooks: Mutex<std::collections::HashMap<String, Arc<dyn crate::domain::hook::Webhook>>>,
+    /// Transports that report their own state (the Matrix bot), by name.
+    status_sources: Mutex<Vec<(String, Arc<dyn crate::domain::hook::StatusSource>)>>,
 }
 
 impl Service {
@@ -160,6 +162,7 @@ impl Service {
                 outbox_ready: tokio::sync::Notify::new(),
                 public_url: Mutex::new("http://127.0.0.1:8080".into()),
                 webhooks: Mutex::new(Default::default()),
+                status_sources: Mutex::new(Vec::new()),
             }),
         }
     }

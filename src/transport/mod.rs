@@ -1,6 +1,8 @@
 //! `Transport`: how a message leaves herold. Errors are classed transient (retry), permanent (give up)
 //! or misconfigured (pause and tell the admin). Concrete transports live in submodules.
 
+#[cfg(feature = "matrix")]
+pub mod matrix;
 pub mod pacing;
 pub mod sandbox;
 pub mod sms;

@@ -1,0 +1,175 @@
+//! Matrix through matrix-sdk: a bot account with end-to-end encryption. Each subscriber is reached in
+//! their own encrypted DM room (no member list leaks); the delivery id is the Matrix transaction id,
+//! so a retry or a restart never sends twice. The SDK's silent retries are off for sends: a
+//! `M_LIMIT_EXCEEDED` comes back to the worker, whose token bucket then waits as the homeserver says.
+
+mod session;
+mod sync;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use matrix_sdk::config::RequestConfig;
+use matrix_sdk::ruma::api::error::{ErrorKind, LimitExceededErrorData, RetryAfter};
+use matrix_sdk::ruma::events::room::message::RoomMessageEventContent;
+use matrix_sdk::ruma::{OwnedRoomId, OwnedTransactionId, OwnedUserId};
+use matrix_sdk::{Client, Room};
+use zeroize::Zeroizing;
+
+pub use sync::run;
+
+use super::{OutboundMessage, Receipt, SendError, Transport};
+use crate::domain::Address;
+use crate::domain::hook::StatusSource;
+
+/// What the bot needs to connect.
+pub struct MatrixSettings {
+    pub homeserver: String,
+    pub user_id: String,
+    pub password: Zeroizing<String>,
+    pub device_name: String,
+    /// The SDK's SQLite store (state, crypto, session), encrypted with `store_passphrase`.
+    pub store_dir: PathBuf,
+    pub store_passphrase: Zeroizing<String>,
+    pub per_second: f64,
+}
+
+/// What the status page shows. Never a subscriber's id.
+#[derive(Debug, Clone, Default)]
+struct Status {
+    device: Option<String>,
+    logged_in: bool,
+    syncing: bool,
+    cross_signed: Option<bool>,
+    last_error: Option<String>,
+    rate_limited_until: Option<i64>,
+}
+
+pub struct Matrix {
+    settings: MatrixSettings,
+    client: tokio::sync::OnceCell<Client>,
+    status: Mutex<Status>,
+    /// The room each subscriber last wrote from (so replies go there even before `m.direct` syncs).
+    rooms: Mutex<HashMap<OwnedUserId, OwnedRoomId>>,
+}
+
+impl Matrix {
+    pub fn new(settings: MatrixSettings) -> Self {
+        Self {
+            settings,
+            client: tokio::sync::OnceCell::new(),
+            status: Mutex::new(Status::default()),
+            rooms: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn status_mut<R>(&self, f: impl FnOnce(&mut Status) -> R) -> R {
+        f(&mut self.status.lock().expect("matrix status lock"))
+    }
+
+    fn remember_room(&self, user: OwnedUserId, room: OwnedRoomId) {
+        self.rooms.lock().expect("matrix rooms lock").insert(user, room);
+    }
+
+    /// The subscriber's DM: the room they wrote from, the room marked direct, or a new encrypted DM.
+    async fn room_for(&self, client: &Client, user: &OwnedUserId) -> Result<Room, SendError> {
+        let known = self.rooms.lock().expect("matrix rooms lock").get(user).cloned();
+        if let Some(room) = known.and_then(|id| client.get_room(&id))
+            && room.state() == matrix_sdk::RoomState::Joined
+        {
+            return Ok(room);
+        }
+        if let Some(room) = client.get_dm_room(user) {
+            return Ok(room);
+        }
+        let room = client.create_dm(user).await.map_err(|e| classify(&e, self))?;
+        self.remember_room(user.clone(), room.room_id().to_owned());
+        Ok(room)
+    }
+}
+
+/// A send error as the worker understands it, naming only the Matrix error code (an error text may
+/// quote a user id, and errors are stored with the delivery).
+fn classify(e: &matrix_sdk::Error, m: &Matrix) -> SendError {
+    match e.client_api_error_kind() {
+        Some(ErrorKind::LimitExceeded(LimitExceededErrorData { retry_after, .. })) => {
+            let wait = match retry_after {
+                Some(RetryAfter::Delay(d)) => *d,
+                _ => Duration::from_secs(1),
+            };
+            let until = time::OffsetDateTime::now_utc().unix_timestamp() + wait.as_secs() as i64 + 1;
+            m.status_mut(|s| s.rate_limited_until = Some(until));
+            SendError::Transient { reason: "rate-limited by the homeserver".into(), retry_after: Some(wait) }
+        }
+        Some(kind @ (ErrorKind::Forbidden | ErrorKind::NotFound | ErrorKind::InvalidParam)) => {
+            SendError::Permanent(format!("the homeserver refused the message ({})", kind.errcode()))
+        }
+        Some(ErrorKind::UnknownToken { .. }) => {
+            SendError::Misconfigured("the homeserver no longer accepts the bot's session".into())
+        }
+        Some(kind) => {
+            SendError::Transient { reason: format!("homeserver error {}", kind.errcode()), retry_after: None }
+        }
+        None => SendError::Transient { reason: "the homeserver could not be reached".into(), retry_after: None },
+    }
+}
+
+impl Transport for Matrix {
+    fn send<'a>(&'a self, msg: &'a OutboundMessage) -> BoxFuture<'a, Result<Receipt, SendError>> {
+        Box::pin(async move {
+            let Address::Matrix(to) = &msg.to else {
+                return Err(SendError::Permanent("the Matrix transport only reaches Matrix ids".into()));
+            };
+            let Some(client) = self.client.get() else {
+                return Err(SendError::Transient {
+                    reason: "the Matrix bot is not connected yet".into(),
+                    retry_after: Some(Duration::from_secs(5)),
+                });
+            };
+            let user: OwnedUserId =
+                to.as_str().try_into().map_err(|_| SendError::Permanent("not a valid Matrix id".into()))?;
+            let room = self.room_for(client, &user).await?;
+            let content = match &msg.html {
+                Some(html) => RoomMessageEventContent::text_html(msg.text.clone(), html.clone()),
+                None => RoomMessageEventContent::text_plain(msg.text.clone()),
+            };
+            // The delivery id as the transaction id: the homeserver answers a repeat with the first event.
+            let txn = OwnedTransactionId::from(format!("herold-{}", msg.delivery_id));
+            let sent = room
+                .send(content)
+                .with_transaction_id(txn)
+                .with_request_config(RequestConfig::new().disable_retry().timeout(Duration::from_secs(30)))
+                .await
+                .map_err(|e| classify(&e, self))?;
+            Ok(Receipt { gateway_id: format!("matrix:{}", sent.response.event_id) })
+        })
+    }
+
+    fn segments_per_second(&self) -> Option<f64> {
+        Some(self.settings.per_second)
+    }
+}
+
+impl StatusSource for Matrix {
+    fn status(&self) -> Vec<(String, String)> {
+        let s = self.status.lock().expect("matrix status lock").clone();
+        let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
+        let mut rows = vec![
+            ("Bot account".into(), self.settings.user_id.clone()),
+            ("Homeserver".into(), self.settings.homeserver.clone()),
+            ("Logged in".into(), yes_no(s.logged_in)),
+            ("Device".into(), s.device.unwrap_or_else(|| "—".into())),
+            ("Syncing".into(), yes_no(s.syncing)),
+            ("Cross-signed".into(), s.cross_signed.map(yes_no).unwrap_or_else(|| "unknown".into())),
+        ];
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        if let Some(t) = s.rate_limited_until.filter(|t| *t > now) {
+            rows.push(("Rate-limited by the homeserver until".into(), crate::domain::clock::format_utc(t)));
+        }
+        rows.push(("Last error".into(), s.last_error.unwrap_or_else(|| "none".into())));
+        rows
+    }
+}

@@ -1,0 +1,149 @@
+//! The bot's sync loop: connects (and reconnects with backoff), joins the DMs subscribers open,
+//! and hands their messages and their leaving to herold as [`HookEvent`]s.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use matrix_sdk::config::SyncSettings;
+use matrix_sdk::ruma::events::room::member::{MembershipChange, OriginalSyncRoomMemberEvent, StrippedRoomMemberEvent};
+use matrix_sdk::ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent};
+use matrix_sdk::{Client, Room, RoomState};
+use tokio::sync::{mpsc, watch};
+
+use super::Matrix;
+use crate::domain::hook::HookEvent;
+
+/// Runs until `stop` turns true: connect, first sync, then sync forever; on an error, wait (2 s,
+/// doubling to a minute) and go again. Failures go to the status page and the log, never a panic.
+pub async fn run(m: Arc<Matrix>, events: mpsc::UnboundedSender<HookEvent>, mut stop: watch::Receiver<bool>) {
+    let mut delay = 2;
+    loop {
+        if *stop.borrow() {
+            return;
+        }
+        match connect_and_sync(&m, &events, &mut stop).await {
+            Ok(()) => return,
+            Err(error) => {
+                tracing::warn!(%error, retry_in_seconds = delay, "the Matrix bot lost its connection");
+                m.status_mut(|s| {
+                    s.syncing = false;
+                    s.last_error = Some(error);
+                });
+            }
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(delay)) => {}
+            _ = stop.changed() => return,
+        }
+        delay = (delay * 2).min(60);
+    }
+}
+
+async fn connect_and_sync(
+    m: &Arc<Matrix>,
+    events: &mpsc::UnboundedSender<HookEvent>,
+    stop: &mut watch::Receiver<bool>,
+) -> Result<(), String> {
+    let client = match m.client.get() {
+        Some(c) => c.clone(),
+        None => {
+            let (client, restored) = m.connect().await.map_err(|e| e.to_string())?;
+            // A restored session catches up on what arrived while herold was down (event ids make
+            // a repeat harmless); a fresh login does not answer the history of its first sync.
+            if restored {
+                add_handlers(&client, m, events);
+            }
+            client.sync_once(SyncSettings::default()).await.map_err(|e| super::session::errcode(&e))?;
+            client.encryption().wait_for_e2ee_initialization_tasks().await;
+            if !restored {
+                add_handlers(&client, m, events);
+            }
+            let cs = client.encryption().cross_signing_status().await;
+            m.status_mut(|s| s.cross_signed = cs.map(|c| c.has_master && c.has_self_signing));
+            tracing::info!(restored, "the Matrix bot is connected");
+            let _ = m.client.set(client.clone());
+            client
+        }
+    };
+    m.status_mut(|s| {
+        s.syncing = true;
+        s.last_error = None;
+    });
+    let settings = SyncSettings::default().timeout(Duration::from_secs(30));
+    tokio::select! {
+        r = client.sync(settings) => r.map_err(|e| super::session::errcode(&e)),
+        _ = stop.changed() => Ok(()),
+    }
+}
+
+fn add_handlers(client: &Client, m: &Arc<Matrix>, events: &mpsc::UnboundedSender<HookEvent>) {
+    // Invited: join (the invite may come before the room can be joined), and mark the room as the
+    // inviter's DM when the invite says so, so that it is found again after a restart.
+    client.add_event_handler(|ev: StrippedRoomMemberEvent, client: Client, room: Room| async move {
+        if Some(ev.state_key.as_ref()) != client.user_id() {
+            return;
+        }
+        let direct = ev.content.is_direct == Some(true);
+        tokio::spawn(async move {
+            let mut delay = 1;
+            while let Err(e) = room.join().await {
+                if delay > 64 {
+                    tracing::warn!(error = %super::session::errcode(&e), "could not join a room the bot was invited to");
+                    return;
+                }
+                tokio::time::sleep(Duration::from_secs(delay)).await;
+                delay *= 2;
+            }
+            if direct && let Err(e) = room.set_is_direct(true).await {
+                tracing::warn!(error = %super::session::errcode(&e), "could not mark a joined room as direct");
+            }
+        });
+    });
+
+    let (mm, tx) = (m.clone(), events.clone());
+    client.add_event_handler(move |ev: OriginalSyncRoomMessageEvent, room: Room, client: Client| {
+        let (m, tx) = (mm.clone(), tx.clone());
+        async move {
+            if room.state() != RoomState::Joined || Some(ev.sender.as_ref()) == client.user_id() {
+                return;
+            }
+            // Only private conversations: herold never reads group rooms.
+            if room.active_members_count() > 2 {
+                return;
+            }
+            let MessageType::Text(t) = ev.content.msgtype else { return };
+            m.remember_room(ev.sender.clone(), room.room_id().to_owned());
+            let _ =
+                tx.send(HookEvent::Inbound { from: ev.sender.to_string(), text: t.body, id: ev.event_id.to_string() });
+        }
+    });
+
+    let tx = events.clone();
+    client.add_event_handler(move |ev: OriginalSyncRoomMemberEvent, room: Room, client: Client| {
+        let tx = tx.clone();
+        async move {
+            let Some(me) = client.user_id() else { return };
+            let (who, how) = if ev.state_key.as_str() == me.as_str() {
+                match ev.membership_change() {
+                    MembershipChange::Kicked | MembershipChange::Banned | MembershipChange::KickedAndBanned => {
+                        (ev.sender.to_string(), "removed the bot")
+                    }
+                    _ => return,
+                }
+            } else {
+                match ev.membership_change() {
+                    MembershipChange::Left => (ev.state_key.to_string(), "left the room"),
+                    MembershipChange::InvitationRejected => (ev.state_key.to_string(), "rejected the invite"),
+                    _ => return,
+                }
+            };
+            let _ = tx.send(HookEvent::Left { from: who, id: ev.event_id.to_string(), how });
+            // A DM the subscriber left is no way to reach them: leave it too.
+            if room.state() == RoomState::Joined && room.active_members_count() <= 1 {
+                tokio::spawn(async move {
+                    let _ = room.leave().await;
+                });
+            }
+        }
+    });
+}
