@@ -255,6 +255,11 @@ impl Application {
         &self.service
     }
 
+    /// Stops the server gracefully when told (then `run_until_stopped` returns): for embedding and tests.
+    pub fn stop_handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
     /// The one-time link that creates the first owner, while no admin exists.
     pub fn setup_url(&self) -> Option<&str> {
         self.setup_url.as_deref()

@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod kannel;
+#[cfg(feature = "matrix")]
+pub mod synapse;
 
 use std::path::PathBuf;
 

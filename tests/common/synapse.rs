@@ -1,0 +1,224 @@
+//! A real Synapse for a test (scripts/start-synapse, on a free loopback port, killed by its PID on
+//! drop), users registered through the shared-secret admin API, and a subscriber that is a second
+//! matrix-sdk client with its own encrypted store: it joins invites and reports what it decrypted.
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use hmac::{Hmac, Mac};
+use matrix_sdk::config::SyncSettings;
+use matrix_sdk::ruma::OwnedUserId;
+use matrix_sdk::ruma::events::room::encrypted::OriginalSyncRoomEncryptedEvent;
+use matrix_sdk::ruma::events::room::member::StrippedRoomMemberEvent;
+use matrix_sdk::ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent, RoomMessageEventContent};
+use matrix_sdk::{Client, Room, RoomState};
+use tokio::sync::mpsc;
+
+pub struct Synapse {
+    pub url: String,
+    secret: String,
+    pid: u32,
+    _dir: tempfile::TempDir,
+}
+
+impl Synapse {
+    /// Starts Synapse; `default_limits` keeps its default rate limits for what the bot does.
+    pub fn start(default_limits: bool) -> Synapse {
+        let dir = tempfile::tempdir().unwrap();
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/start-synapse");
+        let out = Command::new(script)
+            .arg(dir.path())
+            .arg("0")
+            .env("KEEP_RATELIMITS", if default_limits { "1" } else { "0" })
+            .output()
+            .expect("run scripts/start-synapse");
+        let stdout = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "Synapse did not start ({}); run scripts/setup-peers first.\n{stdout}{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let get = |k: &str| stdout.lines().find_map(|l| l.strip_prefix(&format!("{k}="))).unwrap().to_owned();
+        Synapse {
+            url: get("SYNAPSE_URL"),
+            secret: get("SYNAPSE_SECRET"),
+            pid: get("SYNAPSE_PID").parse().unwrap(),
+            _dir: dir,
+        }
+    }
+
+    /// Registers a user: GET a nonce, then POST with HMAC-SHA1(nonce\0user\0password\0notadmin|admin).
+    pub async fn register(&self, user: &str, password: &str, admin: bool) -> OwnedUserId {
+        let http = reqwest::Client::new();
+        let url = format!("{}/_synapse/admin/v1/register", self.url);
+        let nonce: serde_json::Value = http.get(&url).send().await.unwrap().json().await.unwrap();
+        let nonce = nonce["nonce"].as_str().unwrap();
+        let mut mac = Hmac::<sha1::Sha1>::new_from_slice(self.secret.as_bytes()).unwrap();
+        let kind = if admin { "admin" } else { "notadmin" };
+        mac.update(format!("{nonce}\0{user}\0{password}\0{kind}").as_bytes());
+        let body = serde_json::json!({"nonce": nonce, "username": user, "password": password,
+            "admin": admin, "mac": hex::encode(mac.finalize().into_bytes())});
+        let r = http.post(&url).json(&body).send().await.unwrap();
+        assert!(r.status().is_success(), "register {user}: {}", r.text().await.unwrap());
+        format!("@{user}:localhost").parse().unwrap()
+    }
+
+    /// An access token for `user` (for the admin API).
+    pub async fn token(&self, user: &str, password: &str) -> String {
+        let body = serde_json::json!({"type": "m.login.password", "identifier": {"type": "m.id.user", "user": user}, "password": password});
+        let r: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}/_matrix/client/v3/login", self.url))
+            .json(&body)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        r["access_token"].as_str().unwrap().to_string()
+    }
+
+    /// The devices of `user`, by the admin API.
+    pub async fn devices(&self, admin_token: &str, user: &str) -> Vec<String> {
+        let r: serde_json::Value = reqwest::Client::new()
+            .get(format!("{}/_synapse/admin/v2/users/{user}/devices", self.url))
+            .bearer_auth(admin_token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let mut ids: Vec<String> = r["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| format!("{} {}", d["device_id"], d["display_name"]))
+            .collect();
+        ids.sort();
+        ids
+    }
+}
+
+impl Drop for Synapse {
+    fn drop(&mut self) {
+        let _ = Command::new("kill").arg(self.pid.to_string()).status();
+    }
+}
+
+/// What the subscriber saw: a message it decrypted (or got in clear), or one it could not decrypt.
+#[derive(Debug, Clone)]
+pub enum Seen {
+    Text { from: String, body: String, encrypted: bool },
+    Undecryptable { from: String },
+}
+
+pub struct Subscriber {
+    pub client: Client,
+    rx: mpsc::UnboundedReceiver<Seen>,
+    pub seen: Vec<Seen>,
+}
+
+impl Subscriber {
+    /// Logs in with its own encrypted store, syncs once, then syncs in the background.
+    pub async fn login(hs: &str, user: &str, password: &str, store: &Path) -> Subscriber {
+        let client =
+            Client::builder().homeserver_url(hs).sqlite_store(store, Some("subscriber-store")).build().await.unwrap();
+        client.matrix_auth().login_username(user, password).await.unwrap();
+        client.sync_once(SyncSettings::default()).await.unwrap();
+        client.encryption().wait_for_e2ee_initialization_tasks().await;
+        let (tx, rx) = mpsc::unbounded_channel();
+        client.add_event_handler(|ev: StrippedRoomMemberEvent, client: Client, room: Room| async move {
+            if Some(ev.state_key.as_ref()) == client.user_id() {
+                tokio::spawn(async move {
+                    while room.join().await.is_err() {
+                        tokio::time::sleep(Duration::from_millis(500)).await
+                    }
+                });
+            }
+        });
+        let t = tx.clone();
+        client.add_event_handler(
+            move |ev: OriginalSyncRoomMessageEvent,
+                  client: Client,
+                  enc: Option<matrix_sdk::deserialized_responses::EncryptionInfo>| {
+                let t = t.clone();
+                async move {
+                    if Some(ev.sender.as_ref()) == client.user_id() {
+                        return;
+                    }
+                    if let MessageType::Text(text) = ev.content.msgtype {
+                        let _ = t.send(Seen::Text {
+                            from: ev.sender.to_string(),
+                            body: text.body,
+                            encrypted: enc.is_some(),
+                        });
+                    }
+                }
+            },
+        );
+        client.add_event_handler(move |ev: OriginalSyncRoomEncryptedEvent| {
+            let tx = tx.clone();
+            async move {
+                let _ = tx.send(Seen::Undecryptable { from: ev.sender.to_string() });
+            }
+        });
+        let c = client.clone();
+        tokio::spawn(async move {
+            let _ = c.sync(SyncSettings::default().timeout(Duration::from_secs(5))).await;
+        });
+        Subscriber { client, rx, seen: Vec::new() }
+    }
+
+    /// Opens an encrypted DM with `bot` and waits until the bot has joined it.
+    pub async fn open_dm(&self, bot: &OwnedUserId) -> Room {
+        let room = self.client.create_dm(bot).await.unwrap();
+        let until = Instant::now() + Duration::from_secs(60);
+        loop {
+            room.sync_members().await.ok();
+            if let Ok(Some(m)) = room.get_member_no_sync(bot).await
+                && *m.membership() == matrix_sdk::ruma::events::room::member::MembershipState::Join
+            {
+                return room;
+            }
+            assert!(Instant::now() < until, "the bot never joined the DM");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    pub async fn say(&self, room: &Room, text: &str) {
+        assert_eq!(room.state(), RoomState::Joined);
+        room.send(RoomMessageEventContent::text_plain(text)).await.unwrap();
+    }
+
+    /// Waits up to `secs` for a decrypted message whose body satisfies `f`; returns its body.
+    pub async fn expect(&mut self, secs: u64, what: &str, f: impl Fn(&str) -> bool) -> String {
+        if let Some(i) = self.seen.iter().position(|s| matches!(s, Seen::Text { body, encrypted: true, .. } if f(body)))
+        {
+            let Seen::Text { body, .. } = self.seen.remove(i) else { unreachable!() };
+            return body;
+        }
+        let until = Instant::now() + Duration::from_secs(secs);
+        loop {
+            let left = until.saturating_duration_since(Instant::now());
+            match tokio::time::timeout(left, self.rx.recv()).await {
+                Ok(Some(Seen::Text { body, encrypted: true, .. })) if f(&body) => return body,
+                Ok(Some(s)) => self.seen.push(s),
+                _ => panic!("no decrypted message {what} within {secs} s; seen: {:?}", self.seen),
+            }
+        }
+    }
+
+    /// Everything that arrives within `secs` (to prove that nothing does).
+    pub async fn collect(&mut self, secs: u64) -> Vec<Seen> {
+        let until = Instant::now() + Duration::from_secs(secs);
+        while let Ok(Some(s)) =
+            tokio::time::timeout(until.saturating_duration_since(Instant::now()), self.rx.recv()).await
+        {
+            self.seen.push(s);
+        }
+        std::mem::take(&mut self.seen)
+    }
+}

@@ -1,0 +1,185 @@
+//! Matrix against a real Synapse (from PyPI, started by scripts/start-synapse): a second matrix-sdk
+//! client is the subscriber and proves it *decrypted* what herold sent.
+#![cfg(feature = "matrix")]
+#![recursion_limit = "256"]
+
+mod common;
+
+use std::time::Duration;
+
+use common::synapse::{Seen, Subscriber, Synapse};
+use herold::app::Application;
+use herold::config::{Config, MatrixConfig};
+use herold::domain::{OptInMode, Transport};
+use herold::service::{Actor, Service};
+
+const BOT_PASSWORD: &str = "herold-bot-password";
+
+fn config(dir: &std::path::Path, syn: &Synapse, rate: &str) -> Config {
+    Config {
+        matrix: Some(MatrixConfig {
+            homeserver: syn.url.clone(),
+            user_id: "@herold:localhost".into(),
+            password: Some(common::secret(BOT_PASSWORD)),
+            password_file: None,
+            device_name: "herold test".into(),
+            rate: rate.into(),
+            concurrency: 8,
+        }),
+        ..common::config(dir)
+    }
+}
+
+/// A running herold and what stops it.
+struct Running {
+    service: Service,
+    stop: actix_web::dev::ServerHandle,
+    task: tokio::task::JoinHandle<anyhow::Result<()>>,
+}
+
+impl Running {
+    async fn start(cfg: &Config) -> Running {
+        let app = Application::build(cfg).await.expect("herold starts");
+        let (service, stop) = (app.service().clone(), app.stop_handle());
+        let task = tokio::spawn(app.run_until_stopped());
+        Running { service, stop, task }
+    }
+
+    async fn stop(self) {
+        self.stop.stop(true).await;
+        self.task.await.unwrap().unwrap();
+    }
+}
+
+async fn wait_connected(s: &Service) {
+    for _ in 0..240 {
+        let status = s.transport_status();
+        if status.iter().any(|(_, rows)| rows.iter().any(|(k, v)| k == "Syncing" && v == "yes")) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    panic!("the Matrix bot never connected: {:?}", s.transport_status());
+}
+
+async fn broadcast(s: &Service, channel: i64, text: &str, key: &str) {
+    s.create_broadcast(&Actor::Cli, common::compose_now(channel, text, key)).await.unwrap();
+}
+
+#[tokio::test]
+async fn opt_in_by_dm_decrypt_help_stop_restart_and_leave() {
+    let syn = Synapse::start(false);
+    let bot = syn.register("herold", BOT_PASSWORD, false).await;
+    syn.register("anna", "anna-password", false).await;
+    syn.register("root", "root-password", true).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &syn, "50/s");
+    let herold = Running::start(&cfg).await;
+    wait_connected(&herold.service).await;
+    let status = herold.service.transport_status();
+    let rows = &status[0].1;
+    assert!(rows.iter().any(|(k, v)| k == "Cross-signed" && v == "yes"), "{rows:?}");
+    let d = common::draft("NEWS", OptInMode::Double, &[Transport::Matrix]);
+    let ch = herold.service.create_channel(&Actor::Cli, d).await.unwrap().id;
+
+    let mut anna = Subscriber::login(&syn.url, "anna", "anna-password", &dir.path().join("anna")).await;
+    let room = anna.open_dm(&bot).await;
+    // Double opt-in by message, in the encrypted DM.
+    anna.say(&room, "START news").await;
+    anna.expect(60, "asking to confirm", |b| b.contains("Antworte JA")).await;
+    anna.say(&room, "JA").await;
+    anna.expect(30, "welcome", |b| b.starts_with("Willkommen bei NEWS channel")).await;
+    broadcast(&herold.service, ch, "Sommerfest am Samstag 🎉 <b>nicht fett</b>", "m1").await;
+    let got = anna.expect(30, "the broadcast", |b| b.contains("Sommerfest")).await;
+    assert_eq!(got, "Sommerfest am Samstag 🎉 <b>nicht fett</b>");
+    anna.say(&room, "HILFE").await;
+    anna.expect(30, "help", |b| b.contains("STOP")).await;
+
+    // Restart: the same device comes back, and what it sends next still decrypts.
+    let admin = syn.token("root", "root-password").await;
+    let devices = syn.devices(&admin, "@herold:localhost").await;
+    // The registration made one device; herold's login made exactly one more.
+    assert_eq!(devices.iter().filter(|d| d.contains("herold test")).count(), 1, "{devices:?}");
+    herold.stop().await;
+    let herold = Running::start(&cfg).await;
+    wait_connected(&herold.service).await;
+    assert_eq!(syn.devices(&admin, "@herold:localhost").await, devices, "the device is restored, not new");
+    broadcast(&herold.service, ch, "Nach dem Neustart", "m2").await;
+    anna.expect(60, "the broadcast after the restart", |b| b == "Nach dem Neustart").await;
+
+    // STOP: the goodbye is the last message.
+    anna.say(&room, "STOP").await;
+    anna.expect(30, "goodbye", |b| b.starts_with("Abgemeldet von NEWS channel")).await;
+    broadcast(&herold.service, ch, "Nur noch für Angemeldete", "m3").await;
+    let after = anna.collect(4).await;
+    assert!(after.iter().all(|s| !matches!(s, Seen::Text { body, .. } if body.contains("Angemeldete"))), "{after:?}");
+    assert!(after.iter().all(|s| !matches!(s, Seen::Undecryptable { .. })), "{after:?}");
+
+    // A new opt-in, then leaving the room: an opt-out recorded with the leave event.
+    anna.say(&room, "START news").await;
+    anna.expect(30, "asking to confirm again", |b| b.contains("Antworte JA")).await;
+    anna.say(&room, "JA").await;
+    anna.expect(30, "welcome again", |b| b.starts_with("Willkommen")).await;
+    let id = herold.service.find_subscriber("@anna:localhost").await.unwrap().unwrap();
+    room.leave().await.unwrap();
+    let mut left = false;
+    for _ in 0..120 {
+        let detail = herold.service.subscriber_detail(id).await.unwrap();
+        if detail.subscriptions.iter().all(|s| s.state != "active") {
+            let last = detail.consent.last().unwrap();
+            assert_eq!((last.kind.as_str(), last.actor.as_str()), ("optout", "subscriber"));
+            assert!(last.gateway_message_id.as_deref().unwrap_or("").starts_with('$'), "{last:?}");
+            left = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert!(left, "leaving the DM did not end the subscription");
+    let kinds: Vec<String> =
+        herold.service.subscriber_detail(id).await.unwrap().consent.into_iter().map(|e| e.kind).collect();
+    assert_eq!(kinds, ["optin_requested", "optin_confirmed", "optout", "optin_requested", "optin_confirmed", "optout"]);
+    herold.stop().await;
+}
+
+#[tokio::test]
+async fn with_synapses_default_rate_limits_herold_paces_and_fails_nothing() {
+    let syn = Synapse::start(true);
+    let bot = syn.register("herold", BOT_PASSWORD, false).await;
+    syn.register("bert", "bert-password", false).await;
+    let dir = tempfile::tempdir().unwrap();
+    // herold is told it may send far faster than Synapse allows a normal user (0.2/s after 10).
+    let herold = Running::start(&config(dir.path(), &syn, "100/s")).await;
+    wait_connected(&herold.service).await;
+    let d = common::draft("ALARM", OptInMode::Single, &[Transport::Matrix]);
+    let ch = herold.service.create_channel(&Actor::Cli, d).await.unwrap().id;
+    let mut bert = Subscriber::login(&syn.url, "bert", "bert-password", &dir.path().join("bert")).await;
+    let room = bert.open_dm(&bot).await;
+    bert.say(&room, "START alarm").await;
+    bert.expect(60, "welcome", |b| b.starts_with("Willkommen")).await;
+    const N: usize = 14;
+    let mut ids = Vec::new();
+    for i in 0..N {
+        let (b, _) = herold
+            .service
+            .create_broadcast(&Actor::Cli, common::compose_now(ch, &format!("Meldung {i}"), &format!("r{i}")))
+            .await
+            .unwrap();
+        ids.push(b.id);
+    }
+    for i in 0..N {
+        bert.expect(180, "every message", |b| b == format!("Meldung {i}")).await;
+    }
+    for id in ids {
+        let b = herold.service.broadcast(id).await.unwrap();
+        assert_eq!((b.sent, b.failed), (1, 0), "broadcast {id}");
+    }
+    let status = herold.service.transport_status();
+    let limited = status[0].1.iter().any(|(k, _)| k.starts_with("Rate-limited"));
+    let extra = bert.collect(1).await;
+    assert!(
+        extra.iter().all(|s| !matches!(s, Seen::Text { body, .. } if body.starts_with("Meldung"))),
+        "duplicates: {extra:?}"
+    );
+    println!("rate-limited by the homeserver on the way: {limited}");
+    herold.stop().await;
+}
