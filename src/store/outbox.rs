@@ -179,6 +179,12 @@ pub enum Outcome {
     },
     /// Not attempted (broadcast paused or cancelled meanwhile): back to the queue, attempt not counted.
     Release,
+    /// Refused for now by a rate limit: queued again for `at`. Not a failure; counts as one attempt at
+    /// most however often it happens, so that pacing never makes a delivery give up.
+    Deferred {
+        at: i64,
+        error: String,
+    },
     /// Not sent and never will be (deadline passed, subscriber gone).
     Cancel {
         reason: String,
@@ -220,6 +226,13 @@ pub fn record(conn: &Connection, results: &[(Claimed, Outcome)], now: i64) -> Re
                 )?
                 .execute(params![c.id, error, now])?;
                 bump(&mut counts, 1);
+            }
+            Outcome::Deferred { at, error } => {
+                tx.prepare_cached(
+                    "UPDATE deliveries SET state = 'queued', next_attempt_at = ?2, error = ?3, lease_until = NULL, \
+                     attempts = max(attempts - 1, 1), updated_at = ?4 WHERE id = ?1",
+                )?
+                .execute(params![c.id, at, error, now])?;
             }
             Outcome::Release => {
                 tx.prepare_cached(

@@ -34,6 +34,9 @@ pub struct Receipt {
 pub enum SendError {
     #[error("temporary failure: {reason}")]
     Transient { reason: String, retry_after: Option<Duration> },
+    /// The gateway or homeserver says "too many, wait": not a failure, and not counted as an attempt.
+    #[error("rate-limited, wait {retry_after:?}")]
+    RateLimited { retry_after: Duration },
     #[error("permanent failure: {0}")]
     Permanent(String),
     #[error("transport misconfigured: {0}")]

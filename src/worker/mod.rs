@@ -224,6 +224,13 @@ async fn send_one(
             let wait = retry_after.map(|d| d.as_secs() as i64).unwrap_or_else(|| backoff(claimed.attempts));
             Outcome::Retry { at: now + wait.max(1), error: reason }
         }
+        Err(SendError::RateLimited { retry_after }) => {
+            if let Some(b) = bucket {
+                b.hold(retry_after);
+            }
+            let at = now + (retry_after.as_secs() as i64).max(1);
+            Outcome::Deferred { at, error: "rate-limited by the gateway or homeserver; waiting as it asked".into() }
+        }
         Err(SendError::Transient { reason, .. }) => {
             Outcome::Failed { error: format!("gave up after {max_attempts} attempts: {reason}") }
         }

@@ -2,8 +2,6 @@
 #![allow(dead_code)]
 
 pub mod kannel;
-#[cfg(feature = "matrix")]
-pub mod synapse;
 
 use std::path::PathBuf;
 

@@ -15,6 +15,9 @@ use matrix_sdk::ruma::events::room::message::{MessageType, OriginalSyncRoomMessa
 use matrix_sdk::{Client, Room, RoomState};
 use tokio::sync::mpsc;
 
+/// The bot's user id in these tests.
+pub const BOT: &str = "@herold:localhost";
+
 pub struct Synapse {
     pub url: String,
     secret: String,
@@ -193,7 +196,7 @@ impl Subscriber {
         room.send(RoomMessageEventContent::text_plain(text)).await.unwrap();
     }
 
-    /// Waits up to `secs` for a decrypted message whose body satisfies `f`; returns its body.
+    /// Waits up to `secs` for a decrypted message from the bot whose body satisfies `f`; returns its body.
     pub async fn expect(&mut self, secs: u64, what: &str, f: impl Fn(&str) -> bool) -> String {
         if let Some(i) = self.seen.iter().position(|s| matches!(s, Seen::Text { body, encrypted: true, .. } if f(body)))
         {
@@ -204,7 +207,7 @@ impl Subscriber {
         loop {
             let left = until.saturating_duration_since(Instant::now());
             match tokio::time::timeout(left, self.rx.recv()).await {
-                Ok(Some(Seen::Text { body, encrypted: true, .. })) if f(&body) => return body,
+                Ok(Some(Seen::Text { from, body, encrypted: true })) if from == BOT && f(&body) => return body,
                 Ok(Some(s)) => self.seen.push(s),
                 _ => panic!("no decrypted message {what} within {secs} s; seen: {:?}", self.seen),
             }

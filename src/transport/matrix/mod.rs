@@ -46,6 +46,8 @@ struct Status {
     cross_signed: Option<bool>,
     last_error: Option<String>,
     rate_limited_until: Option<i64>,
+    /// `M_LIMIT_EXCEEDED` answers since start.
+    rate_limited: u64,
 }
 
 pub struct Matrix {
@@ -101,8 +103,11 @@ fn classify(e: &matrix_sdk::Error, m: &Matrix) -> SendError {
                 _ => Duration::from_secs(1),
             };
             let until = time::OffsetDateTime::now_utc().unix_timestamp() + wait.as_secs() as i64 + 1;
-            m.status_mut(|s| s.rate_limited_until = Some(until));
-            SendError::Transient { reason: "rate-limited by the homeserver".into(), retry_after: Some(wait) }
+            m.status_mut(|s| {
+                s.rate_limited_until = Some(until);
+                s.rate_limited += 1;
+            });
+            SendError::RateLimited { retry_after: wait }
         }
         Some(kind @ (ErrorKind::Forbidden | ErrorKind::NotFound | ErrorKind::InvalidParam)) => {
             SendError::Permanent(format!("the homeserver refused the message ({})", kind.errcode()))
@@ -169,6 +174,7 @@ impl StatusSource for Matrix {
         if let Some(t) = s.rate_limited_until.filter(|t| *t > now) {
             rows.push(("Rate-limited by the homeserver until".into(), crate::domain::clock::format_utc(t)));
         }
+        rows.push(("Rate-limit answers since start".into(), s.rate_limited.to_string()));
         rows.push(("Last error".into(), s.last_error.unwrap_or_else(|| "none".into())));
         rows
     }
