@@ -232,9 +232,6 @@ pub struct MatrixConfig {
     /// about 0.2/s after a burst of 10; see the README on exempting the bot).
     #[serde(default = "default_matrix_rate")]
     pub rate: String,
-    /// Messages in flight at once.
-    #[serde(default = "default_matrix_concurrency")]
-    pub concurrency: u32,
 }
 
 fn default_device_name() -> String {
@@ -242,9 +239,6 @@ fn default_device_name() -> String {
 }
 fn default_matrix_rate() -> String {
     "5/s".into()
-}
-fn default_matrix_concurrency() -> u32 {
-    8
 }
 
 impl MatrixConfig {

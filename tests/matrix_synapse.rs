@@ -26,7 +26,6 @@ fn config(dir: &std::path::Path, syn: &Synapse, rate: &str) -> Config {
             password_file: None,
             device_name: "herold test".into(),
             rate: rate.into(),
-            concurrency: 8,
         }),
         ..common::config(dir)
     }
