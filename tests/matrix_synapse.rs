@@ -184,3 +184,105 @@ async fn with_synapses_default_rate_limits_herold_paces_and_fails_nothing() {
     );
     herold.stop().await;
 }
+
+/// `kill -9` of the real binary while it fans a broadcast out to 200 Matrix subscribers, then a
+/// restart: every subscriber's room holds the message exactly once (the delivery id is the Matrix
+/// transaction id, and the restored device repeats it).
+#[tokio::test(flavor = "multi_thread")]
+async fn kill_9_during_a_matrix_fan_out_never_duplicates_or_misses() {
+    const N: usize = 200;
+    let t0 = std::time::Instant::now();
+    let syn = Synapse::start(false);
+    syn.register("herold", BOT_PASSWORD, false).await;
+    syn.register("root", "root-password", true).await;
+    let admin = syn.token("root", "root-password").await;
+    let names: Vec<String> = (0..N).map(|i| format!("s{i:03}")).collect();
+    syn.create_users(&admin, &names).await;
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let s = common::open_service(dir.path());
+        let ch =
+            s.create_channel(&Actor::Cli, common::draft("FAN", OptInMode::Single, &[Transport::Matrix])).await.unwrap();
+        let reqs = names
+            .iter()
+            .map(|n| herold::service::subscribers::AddSubscriber {
+                transport: Transport::Matrix,
+                address: format!("@{n}:localhost"),
+                language: "de".into(),
+                channels: vec![ch.id],
+                consent_note: "crash test".into(),
+            })
+            .collect();
+        s.add_subscribers(&Actor::Cli, reqs).await.unwrap();
+        broadcast(&s, ch.id, "Probealarm über Matrix", "fan").await;
+    }
+    let toml = format!(
+        "[matrix]\nhomeserver = \"{}\"\nuser_id = \"@herold:localhost\"\npassword = \"{BOT_PASSWORD}\"\nrate = \"1000/s\"\n",
+        syn.url
+    );
+    std::fs::write(dir.path().join("herold.toml"), toml).unwrap();
+    let start = || {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_herold"));
+        c.current_dir(dir.path()).args(["--data-dir", "data", "--listen", "127.0.0.1:0", "--log", "info", "serve"]);
+        for (k, _) in std::env::vars() {
+            if k.starts_with("HEROLD_") {
+                c.env_remove(k);
+            }
+        }
+        // Small batches, so that outcomes are recorded while the fan-out goes on.
+        c.env("HEROLD_DELIVERY__BATCH", "20");
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.path().join("herold.log")).unwrap();
+        c.stdout(std::process::Stdio::null()).stderr(log).spawn().unwrap()
+    };
+    let progress = || {
+        let c = rusqlite::Connection::open_with_flags(
+            dir.path().join("data/herold.sqlite"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        c.busy_timeout(Duration::from_secs(5)).unwrap();
+        c.query_row("SELECT state, sent, failed FROM broadcasts", [], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        })
+        .unwrap()
+    };
+    let mut child = start();
+    let t = std::time::Instant::now();
+    while progress().1 < 40 {
+        if t.elapsed() > Duration::from_secs(300) {
+            let log = std::fs::read_to_string(dir.path().join("herold.log")).unwrap_or_default();
+            panic!("no progress: {:?}\n{log}", progress());
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap(); // SIGKILL, with sends in flight
+    child.wait().unwrap();
+    let at_kill = progress();
+    assert!(at_kill.1 < N as i64, "the fan-out finished before the kill: {at_kill:?}");
+    let mut child = start();
+    let t = std::time::Instant::now();
+    let end = loop {
+        let p = progress();
+        if p.0 == "done" {
+            break p;
+        }
+        assert!(t.elapsed() < Duration::from_secs(600), "not done after the restart: {p:?}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!((end.1, end.2), (N as i64, 0), "all sent, none failed");
+    let counts = syn.bot_messages_per_user(&admin).await;
+    let missed: Vec<&String> =
+        names.iter().filter(|n| counts.get(&format!("@{n}:localhost")).copied().unwrap_or(0) == 0).collect();
+    let twice: Vec<(&String, &usize)> = counts.iter().filter(|(_, n)| **n > 1).collect();
+    println!(
+        "matrix crash test: {N} subscribers, killed at {} sent, {} rooms, {:?} in all",
+        at_kill.1,
+        counts.len(),
+        t0.elapsed()
+    );
+    assert!(missed.is_empty(), "missed: {missed:?}");
+    assert!(twice.is_empty(), "duplicates: {twice:?}");
+    assert_eq!(counts.len(), N);
+}
