@@ -40,42 +40,29 @@ pub struct InboxRow {
     pub received_at: i64,
 }
 
+const INBOX: &str = "SELECT id, subscriber_id, transport, text_sealed, received_at FROM inbox";
+
+fn inbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InboxRow> {
+    Ok(InboxRow {
+        id: r.get(0)?,
+        subscriber_id: r.get(1)?,
+        transport: r.get(2)?,
+        text_sealed: r.get(3)?,
+        received_at: r.get(4)?,
+    })
+}
+
 pub fn inbox(conn: &Connection, limit: i64, offset: i64) -> Result<(Vec<InboxRow>, i64)> {
     let total = conn.query_row("SELECT count(*) FROM inbox", [], |r| r.get(0))?;
-    let mut st = conn.prepare(
-        "SELECT id, subscriber_id, transport, text_sealed, received_at FROM inbox ORDER BY id DESC LIMIT ?1 OFFSET ?2",
-    )?;
-    let rows = st
-        .query_map(params![limit, offset], |r| {
-            Ok(InboxRow {
-                id: r.get(0)?,
-                subscriber_id: r.get(1)?,
-                transport: r.get(2)?,
-                text_sealed: r.get(3)?,
-                received_at: r.get(4)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
+    let mut st = conn.prepare(&format!("{INBOX} ORDER BY id DESC LIMIT ?1 OFFSET ?2"))?;
+    let rows = st.query_map(params![limit, offset], inbox_row)?.collect::<rusqlite::Result<_>>()?;
     Ok((rows, total))
 }
 
 /// One subscriber's inbox messages, oldest first (for the export).
 pub fn inbox_for(conn: &Connection, subscriber: i64) -> Result<Vec<InboxRow>> {
-    let mut st = conn.prepare(
-        "SELECT id, subscriber_id, transport, text_sealed, received_at FROM inbox WHERE subscriber_id = ?1 ORDER BY id",
-    )?;
-    let rows = st
-        .query_map([subscriber], |r| {
-            Ok(InboxRow {
-                id: r.get(0)?,
-                subscriber_id: r.get(1)?,
-                transport: r.get(2)?,
-                text_sealed: r.get(3)?,
-                received_at: r.get(4)?,
-            })
-        })?
-        .collect::<rusqlite::Result<_>>()?;
-    Ok(rows)
+    let mut st = conn.prepare(&format!("{INBOX} WHERE subscriber_id = ?1 ORDER BY id"))?;
+    Ok(st.query_map([subscriber], inbox_row)?.collect::<rusqlite::Result<_>>()?)
 }
 
 pub fn inbox_count_for(conn: &Connection, subscriber: i64) -> Result<i64> {
