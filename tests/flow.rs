@@ -304,6 +304,59 @@ async fn expired_leases_return_to_the_queue() {
     assert_eq!(again[0].claimed.attempts, 2);
 }
 
+/// A worker slower than its lease: the rows it holds are not sent twice while it works (it renews the
+/// lease of each batch it sends), and an outcome reported after the lease ran out counts once — the
+/// row's latest lease records it.
+#[tokio::test]
+async fn an_outcome_reported_after_its_lease_ran_out_is_counted_once() {
+    use herold::domain::clock::ManualClock;
+    use herold::store::outbox::{Claimed, Outcome as Result};
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(1_800_000_000));
+    let s = common::open_service_at(dir.path(), clock.clone());
+    let news = channel(&s, "NEWS").await;
+    common::import_sandbox(&s, &test_numbers(4), news.id).await;
+    let (b, _) = s.create_broadcast(&Actor::Cli, common::compose_now(news.id, "Hallo", "lease")).await.unwrap();
+    let sent = |c: Vec<Claimed>| c.into_iter().map(|c| (c, Result::Sent { gateway_id: "g".into() })).collect();
+
+    // Two rows: a slow worker leases them, its lease runs out, another worker leases them again and
+    // reports first; the slow one's late report is dropped.
+    let slow = s.claim(2, 60).await.unwrap();
+    clock.advance(61);
+    s.chores().await.unwrap();
+    let fast = s.claim(2, 60).await.unwrap();
+    assert_eq!(fast.iter().map(|c| c.id).collect::<Vec<_>>(), slow.iter().map(|c| c.id).collect::<Vec<_>>());
+    s.record_outcomes(sent(fast)).await.unwrap();
+    s.record_outcomes(sent(slow)).await.unwrap();
+    assert_eq!(s.progress(b.id).await.unwrap().broadcast.sent, 2);
+
+    // The other two go through a worker that leases them, waits a full lease before sending
+    // (renewed as it starts) and reports after the lease ran out again, with nobody leasing between.
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = calls.clone();
+    let mut w = scripted_worker(
+        &s,
+        Scripted {
+            answer: Box::new(move |_| {
+                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                Ok(())
+            }),
+        },
+    );
+    w.run_once().await.unwrap(); // leases
+    clock.advance(61);
+    w.run_once().await.unwrap(); // renews, reads, sends
+    s.chores().await.unwrap();
+    assert_eq!(s.claim(10, 60).await.unwrap().len(), 0, "renewed leases keep the rows with the worker");
+    clock.advance(61);
+    s.chores().await.unwrap(); // now they are back in the queue, already sent but not yet reported
+    w.flush().await.unwrap();
+    assert_eq!(w.run_once().await.unwrap(), 0, "reported as sent: nothing is left to send");
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+    let p = s.progress(b.id).await.unwrap();
+    assert_eq!((p.broadcast.state.as_str(), p.broadcast.sent, p.broadcast.failed), ("done", 4, 0));
+}
+
 /// A transport whose answers a test scripts: it stands in for a gateway's error replies (the real
 /// gateways have their own tests against real peers).
 struct Scripted {

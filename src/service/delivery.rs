@@ -31,11 +31,13 @@ impl Service {
         Ok(jobs)
     }
 
-    /// Records the outcomes of the last round and leases the next batch, one after the other on one
-    /// connection (the write half of a worker round).
+    /// Records the outcomes of the last round, renews the leases of the rows about to be sent
+    /// (`held`: id and attempts) and leases the next batch, one after the other on one connection (the
+    /// write half of a worker round).
     pub async fn record_and_claim(
         &self,
         results: Vec<(Claimed, Outcome)>,
+        held: Vec<(i64, i64)>,
         limit: i64,
         lease_seconds: i64,
     ) -> Result<Vec<Claimed>> {
@@ -45,6 +47,9 @@ impl Service {
             .call(move |c| {
                 if !results.is_empty() {
                     outbox::record(c, &results, now)?;
+                }
+                if !held.is_empty() {
+                    outbox::renew(c, &held, now + lease_seconds)?;
                 }
                 outbox::claim(c, now, lease_seconds, limit)
             })

@@ -191,73 +191,67 @@ pub enum Outcome {
     },
 }
 
-/// Records a batch of outcomes in one transaction and updates the broadcasts' counters.
+/// Rows a worker still holds: the one it leased, not leased again by anyone since (it may have been
+/// put back in the queue when its lease ran out). Every recorded outcome is fenced by it.
+const HELD: &str = "id = ?1 AND attempts = ?2 AND state IN ('sending', 'queued')";
+
+/// Records a batch of outcomes in one transaction and updates the broadcasts' counters. An outcome for
+/// a row that was leased again meanwhile (its lease ran out) is dropped: the newer lease records
+/// that row, so it is counted once however often it was sent.
 pub fn record(conn: &Connection, results: &[(Claimed, Outcome)], now: i64) -> Result<()> {
     let tx = write_tx(conn)?;
     let mut counts: HashMap<i64, (i64, i64, i64)> = HashMap::new();
     for (c, outcome) in results {
-        let bump = |counts: &mut HashMap<i64, (i64, i64, i64)>, i: usize| {
-            if let Some(b) = c.broadcast_id {
-                let e = counts.entry(b).or_default();
-                match i {
-                    0 => e.0 += 1,
-                    1 => e.1 += 1,
-                    _ => e.2 += 1,
-                }
-            }
-        };
-        match outcome {
+        let (set, extra, counter): (&str, Vec<&dyn rusqlite::ToSql>, Option<usize>) = match outcome {
             Outcome::Sent { gateway_id } => {
-                tx.prepare_cached(
-                    "UPDATE deliveries SET state = 'sent', gateway_id = ?2, lease_until = NULL, error = NULL, updated_at = ?3 WHERE id = ?1",
-                )?
-                .execute(params![c.id, gateway_id, now])?;
-                bump(&mut counts, 0);
+                ("state = 'sent', gateway_id = ?4, error = NULL", vec![gateway_id], Some(0))
             }
             Outcome::Retry { at, error } => {
-                tx.prepare_cached(
-                    "UPDATE deliveries SET state = 'queued', next_attempt_at = ?2, error = ?3, lease_until = NULL, updated_at = ?4 WHERE id = ?1",
-                )?
-                .execute(params![c.id, at, error, now])?;
+                ("state = 'queued', error = ?4, next_attempt_at = ?5", vec![error, at], None)
             }
-            Outcome::Failed { error } => {
-                tx.prepare_cached(
-                    "UPDATE deliveries SET state = 'failed', error = ?2, lease_until = NULL, updated_at = ?3 WHERE id = ?1",
-                )?
-                .execute(params![c.id, error, now])?;
-                bump(&mut counts, 1);
-            }
-            Outcome::Deferred { at, error } => {
-                tx.prepare_cached(
-                    "UPDATE deliveries SET state = 'queued', next_attempt_at = ?2, error = ?3, lease_until = NULL, \
-                     attempts = max(attempts - 1, 1), updated_at = ?4 WHERE id = ?1",
-                )?
-                .execute(params![c.id, at, error, now])?;
-            }
-            Outcome::Release => {
-                tx.prepare_cached(
-                    "UPDATE deliveries SET state = 'queued', attempts = attempts - 1, lease_until = NULL, updated_at = ?2 WHERE id = ?1",
-                )?
-                .execute(params![c.id, now])?;
-                // A fresh row again (no attempt counted): the walk over its broadcast's range must see it.
-                if let (Some(b), 1) = (c.broadcast_id, c.attempts) {
-                    tx.prepare_cached("UPDATE broadcasts SET cursor = min(cursor, ?2 - 1) WHERE id = ?1")?
-                        .execute(params![b, c.id])?;
-                }
-            }
-            Outcome::Cancel { reason } => {
-                tx.prepare_cached(
-                    "UPDATE deliveries SET state = 'cancelled', error = ?2, lease_until = NULL, updated_at = ?3 WHERE id = ?1",
-                )?
-                .execute(params![c.id, reason, now])?;
-                bump(&mut counts, 2);
-            }
+            Outcome::Failed { error } => ("state = 'failed', error = ?4", vec![error], Some(1)),
+            Outcome::Deferred { at, error } => (
+                "state = 'queued', error = ?4, next_attempt_at = ?5, attempts = max(attempts - 1, 1)",
+                vec![error, at],
+                None,
+            ),
+            Outcome::Release => ("state = 'queued', attempts = attempts - 1", vec![], None),
+            Outcome::Cancel { reason } => ("state = 'cancelled', error = ?4", vec![reason], Some(2)),
+        };
+        let mut values: Vec<&dyn rusqlite::ToSql> = vec![&c.id, &c.attempts, &now];
+        values.extend(extra);
+        let changed = tx
+            .prepare_cached(&format!("UPDATE deliveries SET {set}, lease_until = NULL, updated_at = ?3 WHERE {HELD}"))?
+            .execute(values.as_slice())?;
+        if changed == 0 {
+            tracing::debug!(delivery = c.id, "outcome dropped: the row was leased again after its lease ran out");
+            continue;
+        }
+        if let (Some(i), Some(b)) = (counter, c.broadcast_id) {
+            let e = counts.entry(b).or_default();
+            *[&mut e.0, &mut e.1, &mut e.2][i] += 1;
+        }
+        // A fresh row again (no attempt counted): the walk over its broadcast's range must see it.
+        if let (Outcome::Release, Some(b), 1) = (outcome, c.broadcast_id, c.attempts) {
+            tx.prepare_cached("UPDATE broadcasts SET cursor = min(cursor, ?2 - 1) WHERE id = ?1")?
+                .execute(params![b, c.id])?;
         }
     }
     for (b, (sent, failed, cancelled)) in counts {
         bump_counters(&tx, b, sent, failed, cancelled, now)?;
     }
     tx.commit()?;
+    Ok(())
+}
+
+/// Extends the leases of rows a worker still holds, up to `until`: a batch waiting for its turn, or
+/// one that a slow gateway keeps for long, is not put back in the queue while it is being sent.
+pub fn renew(conn: &Connection, held: &[(i64, i64)], until: i64) -> Result<()> {
+    let mut st =
+        conn.prepare_cached(&format!("UPDATE deliveries SET lease_until = ?3 WHERE {HELD} AND state = 'sending'"))?;
+    for (id, attempts) in held {
+        st.execute(params![id, attempts, until])?;
+    }
     Ok(())
 }
 

@@ -104,8 +104,12 @@ impl Worker {
         let to_read = std::mem::take(&mut self.next);
         let recorded = previous.len();
         let (batch, lease) = (self.settings.batch, self.settings.lease_seconds);
-        let (claimed, prepared) =
-            tokio::join!(self.service.record_and_claim(previous, batch, lease), self.service.prepare_jobs(to_read));
+        // The batch read now is sent this round: its lease runs from now, not from when it was leased.
+        let held = to_read.iter().map(|c| (c.id, c.attempts)).collect();
+        let (claimed, prepared) = tokio::join!(
+            self.service.record_and_claim(previous, held, batch, lease),
+            self.service.prepare_jobs(to_read)
+        );
         let (jobs, dropped) = prepared?;
         self.unrecorded = dropped;
         self.next = match claimed {
