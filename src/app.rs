@@ -155,6 +155,24 @@ fn matrix_bot(
     }))
 }
 
+/// `herold matrix recover`: signs the bot's (new) device with the recovery key. Returns the device id.
+pub async fn matrix_recover(cfg: &Config, key: &str) -> anyhow::Result<String> {
+    #[cfg(feature = "matrix")]
+    {
+        let m = cfg.matrix.as_ref().context("no [matrix] section in the configuration")?;
+        let service = open_service(cfg, false)?;
+        let device = matrix_bot(cfg, m, &service)?.recover(key).await?;
+        let action = crate::domain::audit::Action::MatrixRecovered;
+        service.audit(&crate::service::Actor::Cli, action, "Matrix", "the bot's device was signed again").await?;
+        Ok(device)
+    }
+    #[cfg(not(feature = "matrix"))]
+    {
+        let _ = (cfg, key);
+        anyhow::bail!("this herold was built without the matrix feature")
+    }
+}
+
 /// Hands what the Matrix bot hears to the service. A failed store is tried again (the event is
 /// gone from the sync once read), up to a minute, then logged by its kind only.
 #[cfg(feature = "matrix")]

@@ -1,7 +1,7 @@
 //! The command line: `serve` (default), `init`, `admin …`, `check-config`, `healthcheck`, `verify`, `backup`,
 //! `restore`, `rotate-key`.
 
-use std::io::{BufRead, Read, Write};
+use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -69,12 +69,22 @@ pub enum Command {
         #[arg(long)]
         keyring: Option<PathBuf>,
     },
+    /// The Matrix bot's account.
+    #[command(subcommand)]
+    Matrix(MatrixCommand),
     /// Re-wrap every data key under a new master key. Stop the server first.
     RotateKey {
         /// Read the new passphrase from standard input (when the master key comes from a passphrase).
         #[arg(long)]
         new_passphrase_stdin: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MatrixCommand {
+    /// After the bot's store was lost: sign its new device with the recovery key (read from standard
+    /// input), so that strict clients trust it again. Stop the server first.
+    Recover,
 }
 
 #[derive(Debug, Subcommand)]
@@ -202,6 +212,16 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::RotateKey { new_passphrase_stdin } => rotate_key(&cfg, new_passphrase_stdin).await,
+        Command::Matrix(MatrixCommand::Recover) => {
+            let _lock = DataLock::take(&cfg)?;
+            if std::io::stdin().is_terminal() {
+                eprintln!("Recovery key (the one the Gateways page showed once):");
+            }
+            let key = zeroize::Zeroizing::new(read_stdin_line()?);
+            let device = app::matrix_recover(&cfg, &key).await?;
+            println!("recovered: device {device} is cross-signed again; start herold");
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

@@ -34,6 +34,7 @@ fn config(dir: &std::path::Path, syn: &Synapse, rate: &str) -> Config {
 /// A running herold and what stops it.
 struct Running {
     service: Service,
+    base: String,
     stop: actix_web::dev::ServerHandle,
     task: tokio::task::JoinHandle<anyhow::Result<()>>,
 }
@@ -42,8 +43,9 @@ impl Running {
     async fn start(cfg: &Config) -> Running {
         let app = Application::build(cfg).await.expect("herold starts");
         let (service, stop) = (app.service().clone(), app.stop_handle());
+        let base = format!("http://127.0.0.1:{}", app.port());
         let task = tokio::spawn(app.run_until_stopped());
-        Running { service, stop, task }
+        Running { service, base, stop, task }
     }
 
     async fn stop(self) {
@@ -61,6 +63,44 @@ async fn wait_connected(s: &Service) {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
     panic!("the Matrix bot never connected: {:?}", s.transport_status());
+}
+
+fn status_row(s: &Service, label: &str) -> String {
+    let status = s.transport_status();
+    status[0].1.iter().find(|(k, _)| k == label).map(|(_, v)| v.clone()).unwrap_or_default()
+}
+
+/// An owner logged in to the admin UI: the client and its CSRF token.
+async fn owner(h: &Running) -> (reqwest::Client, String) {
+    h.service.add_admin(&Actor::Cli, "olga", "olga-password-123".into(), herold::domain::Role::Owner).await.unwrap();
+    let c = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let page = c.get(format!("{}/login", h.base)).send().await.unwrap().text().await.unwrap();
+    let csrf = common::csrf_in(&page).unwrap();
+    let form = [("csrf", csrf.as_str()), ("username", "olga"), ("password", "olga-password-123")];
+    let r = c.post(format!("{}/login", h.base)).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let page = c.get(format!("{}/account", h.base)).send().await.unwrap().text().await.unwrap();
+    (c, common::csrf_in(&page).unwrap())
+}
+
+/// `herold matrix recover` as an operator runs it, the key on standard input.
+fn recover_cli(dir: &std::path::Path, key: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_herold"));
+    c.current_dir(dir).args(["--data-dir", "data", "--log", "warn", "matrix", "recover"]);
+    for (k, _) in std::env::vars() {
+        if k.starts_with("HEROLD_") {
+            c.env_remove(k);
+        }
+    }
+    let mut child = c
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{key}").unwrap();
+    child.wait_with_output().unwrap()
 }
 
 async fn broadcast(s: &Service, channel: i64, text: &str, key: &str) {
@@ -285,4 +325,81 @@ async fn kill_9_during_a_matrix_fan_out_never_duplicates_or_misses() {
     assert!(missed.is_empty(), "missed: {missed:?}");
     assert!(twice.is_empty(), "duplicates: {twice:?}");
     assert_eq!(counts.len(), N);
+}
+
+/// The recovery key is shown once to an owner and then forgotten; after the bot's store is lost, the
+/// new device is not cross-signed (strict clients would refuse it) until `herold matrix recover`
+/// signs it with that key — then a subscriber that trusts only cross-signed devices decrypts.
+#[tokio::test]
+async fn recovery_key_shown_once_and_recover_after_a_lost_store() {
+    let syn = Synapse::start(false);
+    let bot = syn.register("herold", BOT_PASSWORD, false).await;
+    syn.register("carol", "carol-password", false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &syn, "50/s");
+    let herold = Running::start(&cfg).await;
+    wait_connected(&herold.service).await;
+    assert!(status_row(&herold.service, "Recovery").contains("waiting"), "{:?}", herold.service.transport_status());
+    let (c, csrf) = owner(&herold).await;
+    let page = c.get(format!("{}/gateways", herold.base)).send().await.unwrap().text().await.unwrap();
+    let key = page.split("id=\"recovery-key\">").nth(1).and_then(|r| r.split("</pre>").next()).unwrap().to_string();
+    assert!(key.split_whitespace().count() >= 8, "a recovery key in groups: {key:?}");
+    let r = c
+        .post(format!("{}/gateways/Matrix/secret-stored", herold.base))
+        .form(&[("csrf", csrf.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let page = c.get(format!("{}/gateways", herold.base)).send().await.unwrap().text().await.unwrap();
+    assert!(!page.contains(&key) && page.contains("<dd>enabled</dd>"), "shown once");
+    let audit = herold.service.audit_log(50, 0).await.unwrap().0;
+    assert!(audit.iter().any(|e| e.action == "recovery_key_stored"), "{audit:?}");
+    herold.stop().await;
+    // Restarted, the key is not shown again.
+    let herold = Running::start(&cfg).await;
+    wait_connected(&herold.service).await;
+    assert!(herold.service.pending_secrets().is_empty());
+    assert_eq!(status_row(&herold.service, "Recovery"), "enabled");
+    herold.stop().await;
+
+    // The store is lost: herold logs in as a new device, which it cannot sign by itself.
+    std::fs::remove_dir_all(dir.path().join("data/matrix")).unwrap();
+    let herold = Running::start(&cfg).await;
+    wait_connected(&herold.service).await;
+    assert_eq!(status_row(&herold.service, "Cross-signed"), "no");
+    assert!(status_row(&herold.service, "Recovery").contains("herold matrix recover"));
+    herold.stop().await;
+
+    let toml = format!(
+        "[matrix]\nhomeserver = \"{}\"\nuser_id = \"@herold:localhost\"\npassword = \"{BOT_PASSWORD}\"\n",
+        syn.url
+    );
+    std::fs::write(dir.path().join("herold.toml"), toml).unwrap();
+    let wrong = recover_cli(dir.path(), "EsTc 1234 abcd EFGH ijkl MNOP qrst UVWX yz12 3456 7890 abcd");
+    assert!(!wrong.status.success());
+    let err = String::from_utf8_lossy(&wrong.stderr);
+    assert!(err.contains("recovery failed"), "{err}");
+    let right = recover_cli(dir.path(), &key);
+    let out = String::from_utf8_lossy(&right.stdout);
+    assert!(right.status.success(), "{out}\n{}", String::from_utf8_lossy(&right.stderr));
+    assert!(out.contains("cross-signed again"), "{out}");
+
+    let herold = Running::start(&cfg).await;
+    wait_connected(&herold.service).await;
+    assert_eq!(status_row(&herold.service, "Cross-signed"), "yes");
+    assert_eq!(status_row(&herold.service, "Recovery"), "enabled");
+    let d = common::draft("INFO", OptInMode::Single, &[Transport::Matrix]);
+    let ch = herold.service.create_channel(&Actor::Cli, d).await.unwrap().id;
+    let strict = synapse::TrustRequirement::CrossSigned;
+    let mut carol =
+        Subscriber::login_with(&syn.url, "carol", "carol-password", &dir.path().join("carol"), strict).await;
+    let room = carol.open_dm(&bot).await;
+    carol.say(&room, "START info").await;
+    carol.expect(60, "welcome from the recovered device", |b| b.starts_with("Willkommen")).await;
+    broadcast(&herold.service, ch, "Vom wiederhergestellten Gerät", "rec").await;
+    carol.expect(30, "the broadcast", |b| b == "Vom wiederhergestellten Gerät").await;
+    let audit = herold.service.audit_log(50, 0).await.unwrap().0;
+    assert!(audit.iter().any(|e| e.action == "matrix_recovered"), "{audit:?}");
+    herold.stop().await;
 }

@@ -31,10 +31,12 @@ pub enum Action {
     Backup,
     Restore,
     KeyRotated,
+    RecoveryKeyStored,
+    MatrixRecovered,
 }
 
 impl Action {
-    pub const ALL: [Action; 22] = [
+    pub const ALL: [Action; 24] = [
         Self::Login,
         Self::LoginFailed,
         Self::PasswordChanged,
@@ -57,6 +59,8 @@ impl Action {
         Self::Backup,
         Self::Restore,
         Self::KeyRotated,
+        Self::RecoveryKeyStored,
+        Self::MatrixRecovered,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -83,6 +87,8 @@ impl Action {
             Self::Backup => "backup",
             Self::Restore => "restore",
             Self::KeyRotated => "key_rotated",
+            Self::RecoveryKeyStored => "recovery_key_stored",
+            Self::MatrixRecovered => "matrix_recovered",
         }
     }
 

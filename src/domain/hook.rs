@@ -47,6 +47,17 @@ pub enum HookEvent {
 /// What a transport reports about itself for the status page (label, value), no addresses.
 pub trait StatusSource: Send + Sync + 'static {
     fn status(&self) -> Vec<(String, String)>;
+
+    /// A secret that an owner must see once and store elsewhere (the Matrix recovery key): its label
+    /// and value, until [`Self::forget_pending_secret`].
+    fn pending_secret(&self) -> Option<(String, zeroize::Zeroizing<String>)> {
+        None
+    }
+
+    /// The owner has stored the secret: forget it.
+    fn forget_pending_secret(&self) -> futures_util::future::BoxFuture<'_, Result<(), String>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// Why a webhook was refused. Messages are safe to show: they name fields, never values.

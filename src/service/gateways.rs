@@ -5,7 +5,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::conversation::Inbound;
-use super::{Result, Service, ServiceError};
+use super::{Actor, Result, Service, ServiceError};
+use crate::domain::audit::Action;
 use crate::domain::hook::{HookError, HookEvent, HookRequest, Webhook};
 use crate::domain::{ConsentKind, Transport};
 use crate::store::ledger::{self, NewEvent};
@@ -102,6 +103,23 @@ impl Service {
     pub fn transport_status(&self) -> Vec<(String, Vec<(String, String)>)> {
         let sources = self.inner.status_sources.lock().expect("status lock");
         sources.iter().map(|(name, s)| (name.clone(), s.status())).collect()
+    }
+
+    /// Secrets a transport holds for an owner to see once (the Matrix recovery key): source, label, value.
+    pub fn pending_secrets(&self) -> Vec<(String, String, zeroize::Zeroizing<String>)> {
+        let sources = self.inner.status_sources.lock().expect("status lock");
+        sources.iter().filter_map(|(name, s)| s.pending_secret().map(|(label, v)| (name.clone(), label, v))).collect()
+    }
+
+    /// An owner has stored `source`'s pending secret elsewhere: the transport forgets it (audited).
+    pub async fn secret_stored(&self, actor: &Actor, source: &str) -> Result<()> {
+        let found = {
+            let sources = self.inner.status_sources.lock().expect("status lock");
+            sources.iter().find(|(name, _)| name == source).map(|(_, s)| s.clone())
+        };
+        let s = found.ok_or(ServiceError::NotFound)?;
+        s.forget_pending_secret().await.map_err(ServiceError::Unavailable)?;
+        self.audit(actor, Action::RecoveryKeyStored, source, "stored elsewhere by an owner; herold forgot it").await
     }
 
     pub fn set_status_sources(&self, sources: Vec<(String, Arc<dyn crate::domain::hook::StatusSource>)>) {

@@ -95,6 +95,7 @@ routes! {
     post "/admins/{id}/password"         Owner    => pages::admins::reset_password;
     post "/admins/{id}/delete"           Owner    => pages::admins::remove;
     get  "/gateways"                     Owner    => pages::gateways::list;
+    post "/gateways/{source}/secret-stored" Owner => pages::gateways::secret_stored;
     get  "/audit"                        Owner    => pages::audit::list;
     get  "/tokens"                       Owner    => pages::tokens::list;
     post "/tokens"                       Owner    => pages::tokens::create;

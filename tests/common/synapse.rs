@@ -13,6 +13,7 @@ use matrix_sdk::ruma::events::room::encrypted::OriginalSyncRoomEncryptedEvent;
 use matrix_sdk::ruma::events::room::member::StrippedRoomMemberEvent;
 use matrix_sdk::ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent, RoomMessageEventContent};
 use matrix_sdk::{Client, Room, RoomState};
+pub use matrix_sdk_base::crypto::{DecryptionSettings, TrustRequirement};
 use tokio::sync::mpsc;
 
 /// The bot's user id in these tests.
@@ -127,8 +128,19 @@ pub struct Subscriber {
 impl Subscriber {
     /// Logs in with its own encrypted store, syncs once, then syncs in the background.
     pub async fn login(hs: &str, user: &str, password: &str, store: &Path) -> Subscriber {
-        let client =
-            Client::builder().homeserver_url(hs).sqlite_store(store, Some("subscriber-store")).build().await.unwrap();
+        Self::login_with(hs, user, password, store, TrustRequirement::Untrusted).await
+    }
+
+    /// A subscriber whose client decrypts only messages from devices that meet `trust` (strict
+    /// clients ask for `CrossSigned`: a device its owner has not signed gets nothing decrypted).
+    pub async fn login_with(hs: &str, user: &str, password: &str, store: &Path, trust: TrustRequirement) -> Subscriber {
+        let client = Client::builder()
+            .homeserver_url(hs)
+            .sqlite_store(store, Some("subscriber-store"))
+            .with_decryption_settings(DecryptionSettings { sender_device_trust_requirement: trust })
+            .build()
+            .await
+            .unwrap();
         client.matrix_auth().login_username(user, password).await.unwrap();
         client.sync_once(SyncSettings::default()).await.unwrap();
         client.encryption().wait_for_e2ee_initialization_tasks().await;

@@ -3,6 +3,7 @@
 //! so a retry or a restart never sends twice. The SDK's silent retries are off for sends: a
 //! `M_LIMIT_EXCEEDED` comes back to the worker, whose token bucket then waits as the homeserver says.
 
+mod recovery;
 mod session;
 mod sync;
 
@@ -48,6 +49,7 @@ struct Status {
     rate_limited_until: Option<i64>,
     /// `M_LIMIT_EXCEEDED` answers since start.
     rate_limited: u64,
+    recovery: recovery::RecoveryStatus,
 }
 
 pub struct Matrix {
@@ -56,6 +58,8 @@ pub struct Matrix {
     status: Mutex<Status>,
     /// The room each subscriber last wrote from (so replies go there even before `m.direct` syncs).
     rooms: Mutex<HashMap<OwnedUserId, OwnedRoomId>>,
+    /// The recovery key until an owner has stored it (also kept in the SDK's store until then).
+    recovery_key: Mutex<Option<Zeroizing<String>>>,
 }
 
 impl Matrix {
@@ -65,6 +69,7 @@ impl Matrix {
             client: tokio::sync::OnceCell::new(),
             status: Mutex::new(Status::default()),
             rooms: Mutex::new(HashMap::new()),
+            recovery_key: Mutex::new(None),
         }
     }
 
@@ -169,6 +174,7 @@ impl StatusSource for Matrix {
             ("Device".into(), s.device.unwrap_or_else(|| "—".into())),
             ("Syncing".into(), yes_no(s.syncing)),
             ("Cross-signed".into(), s.cross_signed.map(yes_no).unwrap_or_else(|| "unknown".into())),
+            ("Recovery".into(), s.recovery.describe().into()),
         ];
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         if let Some(t) = s.rate_limited_until.filter(|t| *t > now) {
@@ -177,5 +183,13 @@ impl StatusSource for Matrix {
         rows.push(("Rate-limit answers since start".into(), s.rate_limited.to_string()));
         rows.push(("Last error".into(), s.last_error.unwrap_or_else(|| "none".into())));
         rows
+    }
+
+    fn pending_secret(&self) -> Option<(String, Zeroizing<String>)> {
+        self.pending_recovery_key().map(|k| ("Recovery key".to_string(), k))
+    }
+
+    fn forget_pending_secret(&self) -> BoxFuture<'_, Result<(), String>> {
+        Box::pin(self.forget_recovery_key())
     }
 }

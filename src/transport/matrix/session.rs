@@ -21,6 +21,8 @@ pub enum ConnectError {
     Login(String),
     #[error("the homeserver cannot be reached or answered an error: {0}")]
     Homeserver(String),
+    #[error("recovery failed: {0}")]
+    Recovery(String),
 }
 
 pub(super) fn errcode(e: &matrix_sdk::Error) -> String {

@@ -59,7 +59,8 @@ async fn connect_and_sync(
                 add_handlers(&client, m, events);
             }
             let cs = client.encryption().cross_signing_status().await;
-            m.status_mut(|s| s.cross_signed = cs.map(|c| c.has_master && c.has_self_signing));
+            m.status_mut(|s| s.cross_signed = cs.map(|c| c.is_complete()));
+            m.ensure_recovery(&client).await;
             tracing::info!(restored, "the Matrix bot is connected");
             let _ = m.client.set(client.clone());
             client
