@@ -389,13 +389,13 @@ async fn recovery_key_shown_once_and_recover_after_a_lost_store() {
     wait_connected(&herold.service).await;
     assert_eq!(status_row(&herold.service, "Cross-signed"), "yes");
     assert_eq!(status_row(&herold.service, "Recovery"), "enabled");
-    let d = common::draft("INFO", OptInMode::Single, &[Transport::Matrix]);
+    let d = common::draft("VEREIN", OptInMode::Single, &[Transport::Matrix]);
     let ch = herold.service.create_channel(&Actor::Cli, d).await.unwrap().id;
     let strict = synapse::TrustRequirement::CrossSigned;
     let mut carol =
         Subscriber::login_with(&syn.url, "carol", "carol-password", &dir.path().join("carol"), strict).await;
     let room = carol.open_dm(&bot).await;
-    carol.say(&room, "START info").await;
+    carol.say(&room, "START verein").await;
     carol.expect(60, "welcome from the recovered device", |b| b.starts_with("Willkommen")).await;
     broadcast(&herold.service, ch, "Vom wiederhergestellten Gerät", "rec").await;
     carol.expect(30, "the broadcast", |b| b == "Vom wiederhergestellten Gerät").await;
