@@ -357,6 +357,47 @@ async fn an_outcome_reported_after_its_lease_ran_out_is_counted_once() {
     assert_eq!((p.broadcast.state.as_str(), p.broadcast.sent, p.broadcast.failed), ("done", 4, 0));
 }
 
+/// A gateway that answers "too many requests" five times for each message, more often than the
+/// attempts herold allows: nothing fails, the broadcast says it waits and until when, then all go.
+#[tokio::test]
+async fn a_rate_limit_defers_without_failing_and_the_broadcast_says_so() {
+    use herold::domain::clock::ManualClock;
+    use herold::transport::SendError;
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(1_800_000_000));
+    let s = common::open_service_at(dir.path(), clock.clone());
+    let news = channel(&s, "NEWS").await;
+    common::import_sandbox(&s, &test_numbers(3), news.id).await;
+    let (b, _) = s.create_broadcast(&Actor::Cli, common::compose_now(news.id, "Hallo", "rl")).await.unwrap();
+    let tries = Arc::new(std::sync::Mutex::new(HashMap::<i64, usize>::new()));
+    let seen = tries.clone();
+    let mut w = scripted_worker(
+        &s,
+        Scripted {
+            answer: Box::new(move |id| {
+                let mut t = seen.lock().unwrap();
+                let n = t.entry(id).or_default();
+                *n += 1;
+                if *n <= 5 { Err(SendError::RateLimited { retry_after: Duration::from_secs(30) }) } else { Ok(()) }
+            }),
+        },
+    );
+    for round in 0..5 {
+        one_batch(&mut w).await;
+        let p = s.progress(b.id).await.unwrap();
+        assert_eq!((p.broadcast.state.as_str(), p.broadcast.sent, p.broadcast.failed), ("sending", 0, 0), "{round}");
+        let waiting = p.waiting.unwrap_or_default();
+        assert!(waiting.starts_with("rate-limited by the gateway; waiting as it asked (until "), "{waiting}");
+        assert_eq!(w.run_once().await.unwrap(), 0, "nothing goes before the gateway's wait is over");
+        clock.advance(31);
+    }
+    drain(&mut w).await;
+    let p = s.progress(b.id).await.unwrap();
+    assert_eq!((p.broadcast.state.as_str(), p.broadcast.sent, p.broadcast.failed), ("done", 3, 0));
+    assert_eq!(p.waiting, None);
+    assert!(tries.lock().unwrap().values().all(|n| *n == 6));
+}
+
 /// A transport whose answers a test scripts: it stands in for a gateway's error replies (the real
 /// gateways have their own tests against real peers).
 struct Scripted {

@@ -207,6 +207,22 @@ async fn with_synapses_default_rate_limits_herold_paces_and_fails_nothing() {
             .unwrap();
         ids.push(b.id);
     }
+    // While Synapse holds the bot back, the broadcast page says so.
+    let (c, _) = owner(&herold).await;
+    let mut said = false;
+    for _ in 0..600 {
+        for id in &ids {
+            if herold.service.progress(*id).await.unwrap().waiting.is_some() {
+                let page = c.get(format!("{}/broadcasts/{id}", herold.base)).send().await.unwrap();
+                said |= page.text().await.unwrap().contains("rate-limited by the homeserver");
+            }
+        }
+        if said {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(said, "no broadcast page said it was rate-limited by the homeserver");
     for i in 0..N {
         bert.expect(180, "every message", |b| b == format!("Meldung {i}")).await;
     }

@@ -54,6 +54,8 @@ pub struct Progress {
     /// Deliveries per minute over the last minute.
     pub rate_per_minute: i64,
     pub eta_seconds: Option<i64>,
+    /// Why deliveries wait just now and until when (a rate limit), for the page.
+    pub waiting: Option<String>,
 }
 
 fn render(kind: ChannelKind, title: &str, body: &str) -> (String, Option<String>) {
@@ -254,8 +256,14 @@ impl Service {
         let done = b.sent + b.failed + b.cancelled;
         let queued = (b.total - done).max(0);
         let percent = if b.total == 0 { 100.0 } else { done as f64 * 100.0 / b.total as f64 };
-        let eta_seconds = (rate > 0 && queued > 0).then(|| queued * 60 / rate);
-        Ok(Progress { broadcast: b, queued, percent, rate_per_minute: rate, eta_seconds })
+        // While a rate limit holds the deliveries back, the wait is part of the time left.
+        let held = b.waiting_until.filter(|t| *t > now && queued > 0 && b.state == "sending");
+        let eta_seconds = (rate > 0 && queued > 0).then(|| queued * 60 / rate + held.map_or(0, |t| t - now));
+        let waiting = held.map(|t| {
+            let why = b.waiting_reason.clone().unwrap_or_default();
+            format!("{why} (until {})", crate::domain::clock::format_utc(t))
+        });
+        Ok(Progress { broadcast: b, queued, percent, rate_per_minute: rate, eta_seconds, waiting })
     }
 
     pub async fn pause_broadcast(&self, actor: &Actor, id: i64, reason: &str) -> Result<()> {

@@ -43,10 +43,14 @@ pub struct Broadcast {
     pub failed: i64,
     pub cancelled: i64,
     pub channels: Vec<i64>,
+    /// Deliveries wait until then because a gateway or the homeserver asked (rate limit), and why.
+    pub waiting_until: Option<i64>,
+    pub waiting_reason: Option<String>,
 }
 
 const COLS: &str = "id, kind, title, body, sms_text, html, state, pause_reason, send_at, deadline, frequency_override, \
-                    created_by, created_at, started_at, finished_at, total, sent, delivered, failed, cancelled";
+                    created_by, created_at, started_at, finished_at, total, sent, delivered, failed, cancelled, \
+                    waiting_until, waiting_reason";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Broadcast> {
     Ok(Broadcast {
@@ -71,6 +75,8 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Broadcast> {
         failed: r.get(18)?,
         cancelled: r.get(19)?,
         channels: vec![],
+        waiting_until: r.get(20)?,
+        waiting_reason: r.get(21)?,
     })
 }
 

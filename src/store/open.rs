@@ -18,6 +18,7 @@ static MAIN_MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../migrations/0002_conversation_delivery.sql")),
         M::up(include_str!("../../migrations/0003_outbox_cursor.sql")),
         M::up(include_str!("../../migrations/0004_privacy.sql")),
+        M::up(include_str!("../../migrations/0005_rate_limits.sql")),
     ])
 });
 static KEYRING_MIGRATIONS: LazyLock<Migrations<'static>> =
@@ -29,7 +30,7 @@ pub fn main_migrations() -> &'static Migrations<'static> {
 }
 
 /// Schema versions this binary knows.
-pub const MAIN_SCHEMA: i64 = 4;
+pub const MAIN_SCHEMA: i64 = 5;
 pub const KEYRING_SCHEMA: i64 = 1;
 
 /// Where the files of one installation live.

@@ -231,6 +231,13 @@ pub fn record(conn: &Connection, results: &[(Claimed, Outcome)], now: i64) -> Re
             let e = counts.entry(b).or_default();
             *[&mut e.0, &mut e.1, &mut e.2][i] += 1;
         }
+        if let (Outcome::Deferred { at, error }, Some(b)) = (outcome, c.broadcast_id) {
+            tx.prepare_cached(
+                "UPDATE broadcasts SET waiting_until = max(coalesce(waiting_until, 0), ?2), waiting_reason = ?3 \
+                 WHERE id = ?1",
+            )?
+            .execute(params![b, at, error])?;
+        }
         // A fresh row again (no attempt counted): the walk over its broadcast's range must see it.
         if let (Outcome::Release, Some(b), 1) = (outcome, c.broadcast_id, c.attempts) {
             tx.prepare_cached("UPDATE broadcasts SET cursor = min(cursor, ?2 - 1) WHERE id = ?1")?

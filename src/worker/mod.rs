@@ -233,7 +233,8 @@ async fn send_one(
                 b.hold(retry_after);
             }
             let at = now + (retry_after.as_secs() as i64).max(1);
-            Outcome::Deferred { at, error: "rate-limited by the gateway or homeserver; waiting as it asked".into() }
+            let by = if transport == Kind::Matrix { "the homeserver" } else { "the gateway" };
+            Outcome::Deferred { at, error: format!("rate-limited by {by}; waiting as it asked") }
         }
         Err(SendError::Transient { reason, .. }) => {
             Outcome::Failed { error: format!("gave up after {max_attempts} attempts: {reason}") }
