@@ -242,6 +242,7 @@ impl Application {
                     "Matrix".into(),
                     bot.clone() as Arc<dyn crate::domain::hook::StatusSource>,
                 )]);
+                service.set_room_host(bot.clone());
                 Some(bot)
             }
             None => None,

@@ -419,3 +419,75 @@ async fn recovery_key_shown_once_and_recover_after_a_lost_store() {
     assert!(audit.iter().any(|e| e.action == "matrix_recovered"), "{audit:?}");
     herold.stop().await;
 }
+
+/// Announcement-room mode: the channel gets one encrypted room the bot owns; members join by its id,
+/// decrypt each broadcast as one post, and cannot post themselves. A channel with Matrix DMs cannot
+/// have a room as well.
+#[tokio::test]
+async fn announcement_room_one_post_per_broadcast_and_members_only_read() {
+    use matrix_sdk::ruma::OwnedRoomId;
+    use matrix_sdk::ruma::events::room::message::RoomMessageEventContent;
+    let syn = Synapse::start(false);
+    syn.register("herold", BOT_PASSWORD, false).await;
+    syn.register("dora", "dora-password", false).await;
+    syn.register("emil", "emil-password", false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let herold = Running::start(&config(dir.path(), &syn, "50/s")).await;
+    wait_connected(&herold.service).await;
+
+    let dms = common::draft("PRIVAT", OptInMode::Single, &[Transport::Matrix]);
+    let dms = herold.service.create_channel(&Actor::Cli, dms).await.unwrap().id;
+    let err = herold.service.create_announcement_room(&Actor::Cli, dms).await.unwrap_err().to_string();
+    assert!(err.contains("either by private DMs or by one announcement room"), "{err}");
+
+    let d = common::draft("TREFF", OptInMode::Single, &[Transport::Sandbox]);
+    let ch = herold.service.create_channel(&Actor::Cli, d).await.unwrap().id;
+    let (c, csrf) = owner(&herold).await;
+    let r =
+        c.post(format!("{}/channels/{ch}/room", herold.base)).form(&[("csrf", csrf.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let page = c.get(format!("{}/channels/{ch}", herold.base)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Members of that room can") && page.contains("see each other"), "{page}");
+    let info = herold.service.announcement_room(ch).await.unwrap().unwrap();
+    assert!(info.link.starts_with("https://matrix.to/#/!") && info.link.ends_with("?via=localhost"), "{info:?}");
+    let room_id = OwnedRoomId::try_from(info.room.as_str()).unwrap();
+
+    let mut dora = Subscriber::login(&syn.url, "dora", "dora-password", &dir.path().join("dora")).await;
+    let mut emil = Subscriber::login(&syn.url, "emil", "emil-password", &dir.path().join("emil")).await;
+    for s in [&dora, &emil] {
+        s.client.join_room_by_id(&room_id).await.unwrap();
+    }
+    let mut members = None;
+    for _ in 0..120 {
+        members = herold.service.announcement_room(ch).await.unwrap().unwrap().members;
+        if members == Some(2) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(members, Some(2), "the bot sees both members join");
+
+    broadcast(&herold.service, ch, "Treffen heute um 19 Uhr", "t1").await;
+    for s in [&mut dora, &mut emil] {
+        s.expect(60, "the post", |b| b == "Treffen heute um 19 Uhr").await;
+    }
+    // Members only read: the homeserver refuses their posts.
+    let room = dora.client.get_room(&room_id).unwrap();
+    let refused = room.send(RoomMessageEventContent::text_plain("Darf ich?")).await.unwrap_err();
+    assert_eq!(refused.client_api_error_kind().map(|k| k.errcode().to_string()).as_deref(), Some("M_FORBIDDEN"));
+
+    broadcast(&herold.service, ch, "Treffen morgen abgesagt", "t2").await;
+    for s in [&mut dora, &mut emil] {
+        s.expect(60, "the second post", |b| b == "Treffen morgen abgesagt").await;
+        let more = s.collect(3).await;
+        let posts = more.iter().filter(|x| matches!(x, Seen::Text { body, .. } if body.starts_with("Treffen"))).count();
+        assert_eq!(posts, 0, "one post per broadcast: {more:?}");
+    }
+    let all = herold.service.broadcasts(10).await.unwrap();
+    let posts: Vec<_> = all.iter().filter(|b| b.sms_text.starts_with("Treffen")).collect();
+    assert_eq!(posts.len(), 2);
+    for b in posts {
+        assert_eq!((b.total, b.sent, b.failed, b.state.as_str()), (1, 1, 0, "done"), "{b:?}");
+    }
+    herold.stop().await;
+}

@@ -240,6 +240,8 @@ pub struct Channel {
     pub wording_version: i64,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Announcement-room mode: the Matrix room the bot posts each broadcast to (members see each other).
+    pub matrix_room: Option<String>,
 }
 
 #[cfg(test)]

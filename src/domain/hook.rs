@@ -60,6 +60,21 @@ pub trait StatusSource: Send + Sync + 'static {
     }
 }
 
+/// A transport that can open rooms of its own (the Matrix bot, for announcement rooms).
+pub trait RoomHost: Send + Sync + 'static {
+    /// Creates a room where only the bot may post, anyone with the link may join, and members can see
+    /// each other. Returns its id. The error is safe to show (an error code, no ids).
+    fn create_room<'a>(
+        &'a self,
+        name: &'a str,
+        topic: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<String, String>>;
+    /// Members of the room other than the bot, as far as the bot has synced (an aggregate only).
+    fn members(&self, room: &str) -> Option<u64>;
+    /// The public link that opens the room in any Matrix client.
+    fn link(&self, room: &str) -> String;
+}
+
 /// Why a webhook was refused. Messages are safe to show: they name fields, never values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HookError {

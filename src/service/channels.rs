@@ -4,6 +4,7 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
+use super::rooms::ROOM_OR_DMS;
 use super::{Actor, Result, Service};
 use crate::domain::audit::Action;
 use crate::domain::{Channel, ChannelDraft, Transport};
@@ -44,6 +45,9 @@ impl Service {
         let ch = self
             .audited(
                 move |c| {
+                    if channels::by_id(c, id)?.matrix_room.is_some() && d.transports.contains(&Transport::Matrix) {
+                        return Err(crate::store::StoreError::Conflict(ROOM_OR_DMS.into()));
+                    }
                     channels::update(c, id, &d, now)?;
                     channels::by_id(c, id)
                 },

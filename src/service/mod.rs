@@ -11,6 +11,7 @@ pub mod export;
 pub mod gateways;
 pub mod ops;
 pub mod privacy;
+pub mod rooms;
 pub mod subscribers;
 
 use std::fmt;
@@ -148,6 +149,8 @@ struct Inner {
     webhooks: Mutex<std::collections::HashMap<String, Arc<dyn crate::domain::hook::Webhook>>>,
     /// Transports that report their own state (the Matrix bot), by name.
     status_sources: Mutex<Vec<(String, Arc<dyn crate::domain::hook::StatusSource>)>>,
+    /// The Matrix bot, for announcement rooms (set by the app).
+    room_host: Mutex<Option<Arc<dyn crate::domain::hook::RoomHost>>>,
 }
 
 impl Service {
@@ -163,6 +166,7 @@ impl Service {
                 public_url: Mutex::new("http://127.0.0.1:8080".into()),
                 webhooks: Mutex::new(Default::default()),
                 status_sources: Mutex::new(Vec::new()),
+                room_host: Mutex::new(None),
             }),
         }
     }

@@ -6,7 +6,7 @@ use super::{Result, StoreError};
 use crate::domain::{Channel, ChannelDraft, ChannelKind, Frequency, FrequencyPeriod, OptInMode};
 
 const COLS: &str = "id, name, keyword, description, kind, opt_in, texts, transports, frequency_max, \
-                    frequency_period, wording_version, created_at, updated_at, public_archive";
+                    frequency_period, wording_version, created_at, updated_at, public_archive, matrix_room";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Channel> {
     let bad =
@@ -37,6 +37,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Channel> {
         wording_version: r.get(10)?,
         created_at: r.get(11)?,
         updated_at: r.get(12)?,
+        matrix_room: r.get(14)?,
     })
 }
 

@@ -11,6 +11,7 @@ pub mod maintenance;
 pub mod open;
 pub mod outbox;
 pub mod privacy;
+pub mod rooms;
 pub mod sessions;
 pub mod subscribers;
 pub mod tokens;

@@ -18,7 +18,7 @@ static MAIN_MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../migrations/0002_conversation_delivery.sql")),
         M::up(include_str!("../../migrations/0003_outbox_cursor.sql")),
         M::up(include_str!("../../migrations/0004_privacy.sql")),
-        M::up(include_str!("../../migrations/0005_rate_limits.sql")),
+        M::up(include_str!("../../migrations/0005_matrix.sql")),
     ])
 });
 static KEYRING_MIGRATIONS: LazyLock<Migrations<'static>> =

@@ -41,6 +41,7 @@ pub fn materialise(conn: &Connection, broadcast: i64, now: i64) -> Result<i64> {
         params![broadcast, now],
     )? as i64;
     tx.pragma_update(None, "cache_size", -16_000)?;
+    let rooms = super::rooms::materialise(&tx, broadcast, now)?;
     // The write lock is ours since BEGIN IMMEDIATE, so the new rows are exactly the ids after `before`.
     let last = tx.last_insert_rowid();
     if n > 0 && last - before != n {
@@ -49,14 +50,14 @@ pub fn materialise(conn: &Connection, broadcast: i64, now: i64) -> Result<i64> {
     tx.execute(
         "UPDATE broadcasts SET total = total + ?2, state = 'sending', started_at = ?3, \
          first_delivery = ?4, last_delivery = ?5, cursor = ?4 - 1 WHERE id = ?1",
-        params![broadcast, n, now, before + 1, if n > 0 { last } else { before }],
+        params![broadcast, n + rooms, now, before + 1, if n > 0 { last } else { before }],
     )?;
     tx.execute(
         "UPDATE broadcasts SET state = 'done', finished_at = ?2 WHERE id = ?1 AND total = 0",
         params![broadcast, now],
     )?;
     tx.commit()?;
-    Ok(n)
+    Ok(n + rooms)
 }
 
 /// Queues a direct message (a reply), sealed with the subscriber's key, ahead of broadcasts.
@@ -160,7 +161,7 @@ pub fn reclaim_all(conn: &Connection, now: i64) -> Result<usize> {
     Ok(conn.execute(
         "UPDATE deliveries SET state = 'queued', lease_until = NULL, updated_at = ?1 WHERE state = 'sending'",
         [now],
-    )?)
+    )? + super::rooms::reclaim_all(conn, now)?)
 }
 
 /// What happened to one leased delivery.
@@ -262,7 +263,7 @@ pub fn renew(conn: &Connection, held: &[(i64, i64)], until: i64) -> Result<()> {
     Ok(())
 }
 
-fn bump_counters(conn: &Connection, b: i64, sent: i64, failed: i64, cancelled: i64, now: i64) -> Result<()> {
+pub(super) fn bump_counters(conn: &Connection, b: i64, sent: i64, failed: i64, cancelled: i64, now: i64) -> Result<()> {
     conn.prepare_cached(
         "UPDATE broadcasts SET sent = sent + ?2, failed = failed + ?3, cancelled = cancelled + ?4 WHERE id = ?1",
     )?
@@ -302,14 +303,16 @@ pub fn cancel_broadcast(conn: &Connection, broadcast: i64, reason: &str, now: i6
     let n = conn.execute(
         "UPDATE deliveries SET state = 'cancelled', error = ?2, updated_at = ?3 WHERE broadcast_id = ?1 AND state = 'queued'",
         params![broadcast, reason, now],
-    )?;
+    )? + super::rooms::cancel_broadcast(conn, broadcast, reason, now)?;
     conn.execute("UPDATE broadcasts SET cancelled = cancelled + ?2 WHERE id = ?1", params![broadcast, n as i64])?;
     Ok(n)
 }
 
 /// Queued or leased rows left (for the worker's idle check and tests).
 pub fn pending(conn: &Connection) -> Result<i64> {
-    Ok(conn.query_row("SELECT count(*) FROM deliveries WHERE state IN ('queued', 'sending')", [], |r| r.get(0))?)
+    let deliveries: i64 =
+        conn.query_row("SELECT count(*) FROM deliveries WHERE state IN ('queued', 'sending')", [], |r| r.get(0))?;
+    Ok(deliveries + super::rooms::pending(conn)?)
 }
 
 /// Distinct active subscribers per transport that a broadcast to `channels` would reach.

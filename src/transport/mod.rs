@@ -51,4 +51,16 @@ pub trait Transport: Send + Sync + 'static {
     fn send<'a>(&'a self, msg: &'a OutboundMessage) -> BoxFuture<'a, Result<Receipt, SendError>>;
     /// Sends per second this transport takes, in SMS segments (`None`: no limit).
     fn segments_per_second(&self) -> Option<f64>;
+    /// Posts one message into a room the transport owns (Matrix announcement rooms); `key` makes a
+    /// repeat harmless. Transports without rooms refuse.
+    fn post_to_room<'a>(
+        &'a self,
+        room: &'a str,
+        key: &'a str,
+        text: &'a str,
+        html: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Receipt, SendError>> {
+        let _ = (room, key, text, html);
+        Box::pin(async { Err(SendError::Permanent("this transport has no rooms".into())) })
+    }
 }

@@ -66,6 +66,8 @@ routes! {
     get  "/channels/{id}"                Viewer   => pages::channels::show;
     get  "/channels/{id}/edit"           Editor   => pages::channels::edit_form;
     post "/channels/{id}"                Editor   => pages::channels::update;
+    post "/channels/{id}/room"           Editor   => pages::channels::create_room;
+    post "/channels/{id}/room/drop"      Editor   => pages::channels::drop_room;
     get  "/subscribers"                  Viewer   => pages::subscribers::list;
     post "/subscribers/search"           Viewer   => pages::subscribers::search;
     get  "/subscribers/new"              Editor   => pages::subscribers::new_form;

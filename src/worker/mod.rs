@@ -100,6 +100,7 @@ impl Worker {
     /// [`Self::flush`]). At most three batches are leased at once. Returns the rows this round
     /// leased, read or recorded (0: nothing to do).
     pub async fn run_once(&mut self) -> crate::service::Result<usize> {
+        let posted = self.post_to_rooms().await?;
         let previous = std::mem::take(&mut self.unrecorded);
         let to_read = std::mem::take(&mut self.next);
         let recorded = previous.len();
@@ -120,7 +121,7 @@ impl Worker {
                 return Err(e);
             }
         };
-        let handled = recorded + jobs.len() + self.next.len() + self.unrecorded.len();
+        let handled = posted + recorded + jobs.len() + self.next.len() + self.unrecorded.len();
         if jobs.is_empty() {
             if self.next.is_empty() {
                 self.flush().await?;
@@ -146,6 +147,32 @@ impl Worker {
         }
         self.unrecorded.extend(results.into_iter().map(|a| (a.claimed, a.outcome)));
         Ok(handled)
+    }
+
+    /// Announcement-room posts (one per broadcast and room: few), sent one by one through the
+    /// transport that owns the rooms (Matrix). Returns how many were handled.
+    async fn post_to_rooms(&mut self) -> crate::service::Result<usize> {
+        let jobs = self.service.claim_room_posts().await?;
+        let (n, now, max_attempts) = (jobs.len(), self.service.now(), self.settings.max_attempts);
+        let mut results = Vec::with_capacity(n);
+        for job in jobs {
+            let outcome = match self.transports.get(&Kind::Matrix) {
+                None => Outcome::Retry { at: now + 300, error: "no matrix transport is configured".into() },
+                Some((t, bucket)) => {
+                    if let Some(b) = bucket {
+                        b.take(1).await;
+                    }
+                    let key = format!("herold-room-{}", job.post.id);
+                    let r = t.post_to_room(&job.post.room, &key, &job.text, job.html.as_deref()).await;
+                    outcome_of(r, Kind::Matrix, bucket.as_ref(), job.post.attempts, max_attempts, now).0
+                }
+            };
+            results.push((job.post, outcome));
+        }
+        if n > 0 {
+            self.service.record_room_posts(results).await?;
+        }
+        Ok(n)
     }
 
     /// Records the outcomes still held, and gives back rows leased but not yet read.
@@ -213,19 +240,34 @@ async fn send_one(
         let error = format!("no {transport} transport is configured");
         return Attempt { claimed, outcome: Outcome::Retry { at: now + 300, error }, opted_out: None };
     };
-    let mut opted_out = None;
     if let Some(b) = bucket {
         let parts = if transport == Kind::Matrix { 1 } else { segments::count(&text).parts.max(1) };
         b.take(parts).await;
     }
     let msg = OutboundMessage { delivery_id: claimed.id, to, text, html };
-    let outcome = match t.send(&msg).await {
+    let (outcome, opted_out) =
+        outcome_of(t.send(&msg).await, transport, bucket.as_ref(), claimed.attempts, max_attempts, now);
+    Attempt { claimed, outcome, opted_out }
+}
+
+/// What a transport's answer means for the row: sent, retried later (with backoff or as the gateway
+/// asked), deferred by a rate limit, or failed; and whether the provider reports an opt-out.
+fn outcome_of(
+    result: Result<crate::transport::Receipt, SendError>,
+    transport: Kind,
+    bucket: Option<&Bucket>,
+    attempts: i64,
+    max_attempts: i64,
+    now: i64,
+) -> (Outcome, Option<Kind>) {
+    let mut opted_out = None;
+    let outcome = match result {
         Ok(r) => Outcome::Sent { gateway_id: r.gateway_id },
-        Err(SendError::Transient { reason, retry_after }) if claimed.attempts < max_attempts => {
+        Err(SendError::Transient { reason, retry_after }) if attempts < max_attempts => {
             if let (Some(b), Some(after)) = (bucket, retry_after) {
                 b.hold(after);
             }
-            let wait = retry_after.map(|d| d.as_secs() as i64).unwrap_or_else(|| backoff(claimed.attempts));
+            let wait = retry_after.map(|d| d.as_secs() as i64).unwrap_or_else(|| backoff(attempts));
             Outcome::Retry { at: now + wait.max(1), error: reason }
         }
         Err(SendError::RateLimited { retry_after }) => {
@@ -248,5 +290,5 @@ async fn send_one(
             Outcome::Retry { at: now + 300, error: format!("transport misconfigured: {e}") }
         }
     };
-    Attempt { claimed, outcome, opted_out }
+    (outcome, opted_out)
 }

@@ -4,6 +4,7 @@
 //! `M_LIMIT_EXCEEDED` comes back to the worker, whose token bucket then waits as the homeserver says.
 
 mod recovery;
+mod rooms;
 mod session;
 mod sync;
 
@@ -98,6 +99,24 @@ impl Matrix {
     }
 }
 
+impl Matrix {
+    /// Sends one message into `room` with `txn` as its transaction id (a repeat posts nothing new);
+    /// HTML with a plain-text body when there is HTML.
+    async fn post(&self, room: &Room, txn: &str, text: &str, html: Option<&str>) -> Result<Receipt, SendError> {
+        let content = match html {
+            Some(html) => RoomMessageEventContent::text_html(text, html),
+            None => RoomMessageEventContent::text_plain(text),
+        };
+        let sent = room
+            .send(content)
+            .with_transaction_id(OwnedTransactionId::from(txn))
+            .with_request_config(RequestConfig::new().disable_retry().timeout(Duration::from_secs(30)))
+            .await
+            .map_err(|e| classify(&e, self))?;
+        Ok(Receipt { gateway_id: format!("matrix:{}", sent.response.event_id) })
+    }
+}
+
 /// A send error as the worker understands it, naming only the Matrix error code (an error text may
 /// quote a user id, and errors are stored with the delivery).
 fn classify(e: &matrix_sdk::Error, m: &Matrix) -> SendError {
@@ -142,20 +161,19 @@ impl Transport for Matrix {
             let user: OwnedUserId =
                 to.as_str().try_into().map_err(|_| SendError::Permanent("not a valid Matrix id".into()))?;
             let room = self.room_for(client, &user).await?;
-            let content = match &msg.html {
-                Some(html) => RoomMessageEventContent::text_html(msg.text.clone(), html.clone()),
-                None => RoomMessageEventContent::text_plain(msg.text.clone()),
-            };
             // The delivery id as the transaction id: the homeserver answers a repeat with the first event.
-            let txn = OwnedTransactionId::from(format!("herold-{}", msg.delivery_id));
-            let sent = room
-                .send(content)
-                .with_transaction_id(txn)
-                .with_request_config(RequestConfig::new().disable_retry().timeout(Duration::from_secs(30)))
-                .await
-                .map_err(|e| classify(&e, self))?;
-            Ok(Receipt { gateway_id: format!("matrix:{}", sent.response.event_id) })
+            self.post(&room, &format!("herold-{}", msg.delivery_id), &msg.text, msg.html.as_deref()).await
         })
+    }
+
+    fn post_to_room<'a>(
+        &'a self,
+        room: &'a str,
+        key: &'a str,
+        text: &'a str,
+        html: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<Receipt, SendError>> {
+        Box::pin(self.post_to_announcement_room(room, key, text, html))
     }
 
     fn segments_per_second(&self) -> Option<f64> {

@@ -24,6 +24,7 @@ struct ListPage {
 struct ShowPage {
     ctx: Ctx,
     ch: Channel,
+    room: Option<crate::service::rooms::RoomInfo>,
 }
 
 #[derive(Template)]
@@ -143,7 +144,20 @@ pub async fn list(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, We
 }
 
 pub async fn show(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
-    ok(&ShowPage { ctx: Ctx::new(&me)?, ch: state.service.channel(*id).await? })
+    let room = state.service.announcement_room(*id).await?;
+    ok(&ShowPage { ctx: Ctx::new(&me)?, ch: state.service.channel(*id).await?, room })
+}
+
+/// Creates the channel's Matrix announcement room (one room for all: members see each other).
+pub async fn create_room(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
+    state.service.create_announcement_room(&me.0.actor(), *id).await?;
+    Ok(see_other(&format!("/channels/{id}")))
+}
+
+/// Stops posting to the channel's announcement room.
+pub async fn drop_room(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
+    state.service.drop_announcement_room(&me.0.actor(), *id).await?;
+    Ok(see_other(&format!("/channels/{id}")))
 }
 
 pub async fn new_form(me: Me) -> Result<HttpResponse, WebError> {

@@ -1,0 +1,80 @@
+//! Announcement rooms: one room per channel that the bot creates and alone may post in; anyone with
+//! the link may join, and its members can see each other (which the UI and README say plainly).
+
+use futures_util::future::BoxFuture;
+use matrix_sdk::ruma::OwnedRoomId;
+use matrix_sdk::ruma::api::client::room::Visibility;
+use matrix_sdk::ruma::api::client::room::create_room::v3::{Request, RoomPreset};
+use matrix_sdk::ruma::serde::Raw;
+use serde_json::json;
+
+use super::Matrix;
+use super::session::errcode;
+use crate::domain::hook::RoomHost;
+use crate::transport::{Receipt, SendError};
+
+fn raw<T>(value: serde_json::Value) -> Raw<T> {
+    Raw::from_json(serde_json::value::to_raw_value(&value).expect("JSON serialises"))
+}
+
+impl Matrix {
+    pub(super) async fn post_to_announcement_room(
+        &self,
+        room: &str,
+        key: &str,
+        text: &str,
+        html: Option<&str>,
+    ) -> Result<Receipt, SendError> {
+        let Some(client) = self.client.get() else {
+            return Err(SendError::Transient {
+                reason: "the Matrix bot is not connected yet".into(),
+                retry_after: Some(std::time::Duration::from_secs(5)),
+            });
+        };
+        let id = OwnedRoomId::try_from(room).map_err(|_| SendError::Permanent("not a Matrix room id".into()))?;
+        let Some(room) = client.get_room(&id).filter(|r| r.state() == matrix_sdk::RoomState::Joined) else {
+            return Err(SendError::Permanent("the bot is not in the announcement room".into()));
+        };
+        self.post(&room, key, text, html).await
+    }
+
+    async fn create_announcement_room(&self, name: &str, topic: &str) -> Result<String, String> {
+        let client = self.client.get().ok_or("the Matrix bot is not connected yet")?;
+        let mut req = Request::new();
+        req.name = Some(name.to_string());
+        req.topic = (!topic.is_empty()).then(|| topic.to_string());
+        req.preset = Some(RoomPreset::PublicChat); // joins by link, no invite needed
+        req.visibility = Visibility::Private; // not listed in the homeserver's directory
+        req.initial_state = vec![
+            raw(
+                json!({"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}),
+            ),
+            // New members see posts from when they joined on; they could not decrypt older ones anyway.
+            raw(
+                json!({"type": "m.room.history_visibility", "state_key": "", "content": {"history_visibility": "joined"}}),
+            ),
+        ];
+        // Members (power 0) may read only: posting, inviting and changing the room need 50.
+        req.power_level_content_override = Some(raw(json!({
+            "events_default": 50, "invite": 50, "state_default": 50, "redact": 50, "kick": 50, "ban": 50
+        })));
+        let room = client.create_room(req).await.map_err(|e| format!("the homeserver answered {}", errcode(&e)))?;
+        Ok(room.room_id().to_string())
+    }
+}
+
+impl RoomHost for Matrix {
+    fn create_room<'a>(&'a self, name: &'a str, topic: &'a str) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(self.create_announcement_room(name, topic))
+    }
+
+    fn members(&self, room: &str) -> Option<u64> {
+        let id = OwnedRoomId::try_from(room).ok()?;
+        Some(self.client.get()?.get_room(&id)?.joined_members_count().saturating_sub(1))
+    }
+
+    fn link(&self, room: &str) -> String {
+        let server = self.settings.user_id.split_once(':').map(|(_, s)| s).unwrap_or_default();
+        format!("https://matrix.to/#/{room}?via={server}")
+    }
+}
