@@ -70,7 +70,7 @@ pub trait RoomHost: Send + Sync + 'static {
         topic: &'a str,
     ) -> futures_util::future::BoxFuture<'a, Result<String, String>>;
     /// Members of the room other than the bot, as far as the bot has synced (an aggregate only).
-    fn members(&self, room: &str) -> Option<u64>;
+    fn members<'a>(&'a self, room: &'a str) -> futures_util::future::BoxFuture<'a, Option<u64>>;
     /// The public link that opens the room in any Matrix client.
     fn link(&self, room: &str) -> String;
 }

@@ -67,7 +67,7 @@ impl Service {
         )
         .await?;
         tracing::info!(channel, "announcement room created");
-        Ok(RoomInfo { link: host.link(&room), members: host.members(&room), room })
+        Ok(RoomInfo { link: host.link(&room), members: host.members(&room).await, room })
     }
 
     /// Stops posting to the channel's room (the room stays; its members can be told to leave).
@@ -87,7 +87,7 @@ impl Service {
         let Some(room) = self.channel(channel).await?.matrix_room else { return Ok(None) };
         let host = self.inner.room_host.lock().expect("room host lock").clone();
         Ok(Some(match host {
-            Some(h) => RoomInfo { link: h.link(&room), members: h.members(&room), room },
+            Some(h) => RoomInfo { link: h.link(&room), members: h.members(&room).await, room },
             None => RoomInfo { link: String::new(), members: None, room },
         }))
     }

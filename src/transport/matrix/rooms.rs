@@ -68,9 +68,14 @@ impl RoomHost for Matrix {
         Box::pin(self.create_announcement_room(name, topic))
     }
 
-    fn members(&self, room: &str) -> Option<u64> {
-        let id = OwnedRoomId::try_from(room).ok()?;
-        Some(self.client.get()?.get_room(&id)?.joined_members_count().saturating_sub(1))
+    fn members<'a>(&'a self, room: &'a str) -> BoxFuture<'a, Option<u64>> {
+        Box::pin(async move {
+            let id = OwnedRoomId::try_from(room).ok()?;
+            let room = self.client.get()?.get_room(&id)?;
+            // From the member events the bot has synced (the sync summary's count needs lazy loading).
+            let joined = room.members_no_sync(matrix_sdk::RoomMemberships::JOIN).await.ok()?;
+            Some(joined.len().saturating_sub(1) as u64)
+        })
     }
 
     fn link(&self, room: &str) -> String {
