@@ -255,11 +255,15 @@ pub fn record(conn: &Connection, results: &[(Claimed, Outcome)], now: i64) -> Re
 /// Extends the leases of rows a worker still holds, up to `until`: a batch waiting for its turn, or
 /// one that a slow gateway keeps for long, is not put back in the queue while it is being sent.
 pub fn renew(conn: &Connection, held: &[(i64, i64)], until: i64) -> Result<()> {
-    let mut st =
-        conn.prepare_cached(&format!("UPDATE deliveries SET lease_until = ?3 WHERE {HELD} AND state = 'sending'"))?;
-    for (id, attempts) in held {
-        st.execute(params![id, attempts, until])?;
+    let tx = write_tx(conn)?;
+    {
+        let mut st =
+            tx.prepare_cached(&format!("UPDATE deliveries SET lease_until = ?3 WHERE {HELD} AND state = 'sending'"))?;
+        for (id, attempts) in held {
+            st.execute(params![id, attempts, until])?;
+        }
     }
+    tx.commit()?;
     Ok(())
 }
 

@@ -73,6 +73,17 @@ impl Worker {
                 return;
             }
             if last_chores.elapsed() >= Duration::from_secs(5) {
+                // A long round (slow gateway, many new Matrix rooms) may outlast the leases of the rows
+                // this worker holds: renew them first, so the chores' reclaim only finds rows nobody holds.
+                let held: Vec<(i64, i64)> = self
+                    .next
+                    .iter()
+                    .chain(self.unrecorded.iter().map(|(c, _)| c))
+                    .map(|c| (c.id, c.attempts))
+                    .collect();
+                if let Err(e) = self.service.renew_leases(held, self.settings.lease_seconds).await {
+                    tracing::error!(error = %e, "could not renew the worker's leases");
+                }
                 if let Err(e) = self.service.chores().await {
                     tracing::error!(error = %e, "delivery chores failed");
                 }

@@ -1,0 +1,154 @@
+//! Prints herold's Matrix DM fan-out rate on a local Synapse (rate limits off) beside a bare matrix-sdk
+//! loop sending the same messages, from the same device, into the same rooms, with the same
+//! concurrency, in the same run. First broadcast: herold also creates the 1,000 encrypted DMs (its
+//! figure includes that). Second broadcast: the rooms exist; this is the figure to compare.
+//! Run: `cargo bench --bench matrix` (`HEROLD_BENCH_QUICK=1`: 100 subscribers). Needs the Synapse venv
+//! from `scripts/setup-peers`.
+#![recursion_limit = "256"]
+
+mod common;
+
+#[allow(dead_code)]
+#[path = "../tests/common/synapse.rs"]
+mod synapse;
+
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use herold::app::Application;
+use herold::config::{Config, MatrixConfig};
+use herold::domain::Transport;
+use herold::service::{Actor, Service};
+use matrix_sdk::Client;
+use matrix_sdk::authentication::matrix::MatrixSession;
+use matrix_sdk::ruma::OwnedUserId;
+use matrix_sdk::ruma::events::room::message::RoomMessageEventContent;
+
+const PASSWORD: &str = "bench-bot-password";
+/// herold's worker sends this many messages at once; the bare loop does the same.
+const CONCURRENCY: usize = 32;
+
+fn config(dir: &std::path::Path, url: &str) -> Config {
+    Config {
+        data_dir: dir.join("data"),
+        listen: "127.0.0.1:0".into(),
+        log: "warn".into(),
+        matrix: Some(MatrixConfig {
+            homeserver: url.into(),
+            user_id: "@herold:localhost".into(),
+            password: Some(serde_json::from_value(serde_json::json!(PASSWORD)).unwrap()),
+            password_file: None,
+            device_name: "herold bench".into(),
+            rate: "100000/s".into(),
+        }),
+        ..Config::default()
+    }
+}
+
+/// Sends one broadcast and returns the seconds until every delivery is recorded.
+async fn broadcast(s: &Service, channel: i64, key: &str, n: usize) -> f64 {
+    let t = Instant::now();
+    let (b, _) =
+        s.create_broadcast(&Actor::Cli, common::compose(channel, key, "Probealarm über Matrix")).await.unwrap();
+    loop {
+        let p = s.progress(b.id).await.unwrap();
+        if p.broadcast.state == "done" {
+            assert_eq!((p.broadcast.sent, p.broadcast.failed), (n as i64, 0), "every message sent, none failed");
+            return t.elapsed().as_secs_f64();
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// The bare loop: the bot's own store and session (herold stopped), one `room.send` per subscriber.
+async fn bare_loop(dir: &std::path::Path, url: &str, passphrase: &str, users: &[OwnedUserId]) -> f64 {
+    let client = Client::builder()
+        .homeserver_url(url)
+        .sqlite_store(dir.join("data/matrix"), Some(passphrase))
+        .build()
+        .await
+        .unwrap();
+    let session = client.state_store().get_custom_value(b"herold.session.v1").await.unwrap().unwrap();
+    client.restore_session(serde_json::from_slice::<MatrixSession>(&session).unwrap()).await.unwrap();
+    client.sync_once(Default::default()).await.unwrap();
+    let rooms: Vec<_> = users.iter().map(|u| client.get_dm_room(u).expect("herold made this DM")).collect();
+    let t = Instant::now();
+    futures_util::stream::iter(rooms)
+        .map(|room| async move {
+            room.send(RoomMessageEventContent::text_plain("Probealarm über Matrix")).await.unwrap();
+        })
+        .buffer_unordered(CONCURRENCY)
+        .collect::<Vec<_>>()
+        .await;
+    t.elapsed().as_secs_f64()
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("run with `cargo bench --bench matrix`");
+        return;
+    }
+    let n: usize = if std::env::var("HEROLD_BENCH_QUICK").is_ok() { 100 } else { 1_000 };
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    rt.block_on(async move {
+        let syn = synapse::Synapse::start(false);
+        syn.register("herold", PASSWORD, false).await;
+        syn.register("root", "root-password", true).await;
+        let admin = syn.token("root", "root-password").await;
+        let names: Vec<String> = (0..n).map(|i| format!("m{i:04}")).collect();
+        syn.create_users(&admin, &names).await;
+        let users: Vec<OwnedUserId> =
+            names.iter().map(|n| OwnedUserId::try_from(format!("@{n}:localhost")).unwrap()).collect();
+
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = config(dir.path(), &syn.url);
+        let app = Application::build(&cfg).await.unwrap();
+        let (s, stop) = (app.service().clone(), app.stop_handle());
+        let task = tokio::spawn(app.run_until_stopped());
+        let ch = s.create_channel(&Actor::Cli, common::draft("BENCH", Transport::Matrix)).await.unwrap().id;
+        let reqs = names
+            .iter()
+            .map(|name| herold::service::subscribers::AddSubscriber {
+                transport: Transport::Matrix,
+                address: format!("@{name}:localhost"),
+                language: "de".into(),
+                channels: vec![ch],
+                consent_note: "bench".into(),
+            })
+            .collect();
+        s.add_subscribers(&Actor::Cli, reqs).await.unwrap();
+        for _ in 0..240 {
+            let status = s.transport_status();
+            if status.iter().any(|(_, rows)| rows.iter().any(|(k, v)| k == "Syncing" && v == "yes")) {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+        let first = broadcast(&s, ch, "first", n).await;
+        let second = broadcast(&s, ch, "second", n).await;
+        stop.stop(true).await;
+        task.await.unwrap().unwrap();
+        drop(s);
+        let passphrase = herold::app::open_service(&cfg, false).unwrap().vault().matrix_store_passphrase();
+        let bare = bare_loop(dir.path(), &syn.url, &passphrase, &users).await;
+
+        let rate = |secs: f64| n as f64 / secs;
+        println!(
+            "matrix fan-out to {n} DM subscribers on a local Synapse (rate limits off), concurrency {CONCURRENCY}:"
+        );
+        println!("  herold, first broadcast (creates {n} encrypted DMs): {first:.1} s, {:.1} msg/s", rate(first));
+        println!("  herold, second broadcast (rooms exist):            {second:.1} s, {:.1} msg/s", rate(second));
+        println!("  bare matrix-sdk loop, same rooms and device:         {bare:.1} s, {:.1} msg/s", rate(bare));
+        println!("  herold / bare: {:.0} %", 100.0 * bare / second);
+        if let Ok(dir) = std::env::var("HEROLD_BENCH_JSON") {
+            let json = serde_json::json!({
+                "matrix_subscribers": n,
+                "matrix_first_msgs_per_s": rate(first),
+                "matrix_msgs_per_s": rate(second),
+                "matrix_bare_msgs_per_s": rate(bare),
+            });
+            std::fs::create_dir_all(&dir).unwrap();
+            std::fs::write(format!("{dir}/matrix.json"), json.to_string()).unwrap();
+        }
+    });
+}
