@@ -233,11 +233,7 @@ pub fn record(conn: &Connection, results: &[(Claimed, Outcome)], now: i64) -> Re
             *[&mut e.0, &mut e.1, &mut e.2][i] += 1;
         }
         if let (Outcome::Deferred { at, error }, Some(b)) = (outcome, c.broadcast_id) {
-            tx.prepare_cached(
-                "UPDATE broadcasts SET waiting_until = max(coalesce(waiting_until, 0), ?2), waiting_reason = ?3 \
-                 WHERE id = ?1",
-            )?
-            .execute(params![b, at, error])?;
+            note_waiting(&tx, b, *at, error)?;
         }
         // A fresh row again (no attempt counted): the walk over its broadcast's range must see it.
         if let (Outcome::Release, Some(b), 1) = (outcome, c.broadcast_id, c.attempts) {
@@ -264,6 +260,15 @@ pub fn renew(conn: &Connection, held: &[(i64, i64)], until: i64) -> Result<()> {
         }
     }
     tx.commit()?;
+    Ok(())
+}
+
+/// A rate limit holds a broadcast's deliveries back until `at`: remembered on the broadcast for its page.
+pub(super) fn note_waiting(conn: &Connection, broadcast: i64, at: i64, reason: &str) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE broadcasts SET waiting_until = max(coalesce(waiting_until, 0), ?2), waiting_reason = ?3 WHERE id = ?1",
+    )?
+    .execute(params![broadcast, at, reason])?;
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 use rusqlite::{Connection, params};
 
 use super::Result;
-use super::outbox::{Outcome, bump_counters};
+use super::outbox::{Outcome, bump_counters, note_waiting};
 
 /// Sets or clears a channel's announcement room.
 pub fn set_room(conn: &Connection, channel: i64, room: Option<&str>, now: i64) -> Result<()> {
@@ -39,6 +39,13 @@ pub struct RoomPost {
 /// Leases every due post of a running broadcast (a worker holds them until it records them; at start,
 /// [`reclaim_all`] puts back what a dead worker held).
 pub fn claim(conn: &Connection, now: i64) -> Result<Vec<RoomPost>> {
+    // Every worker round asks: a read through the partial index, so that no round pays a write.
+    let due: bool = conn
+        .prepare_cached("SELECT EXISTS(SELECT 1 FROM room_posts WHERE state = 'queued' AND next_attempt_at <= ?1)")?
+        .query_row([now], |r| r.get(0))?;
+    if !due {
+        return Ok(vec![]);
+    }
     let tx = super::write_tx(conn)?;
     let posts = tx
         .prepare_cached(
@@ -86,11 +93,7 @@ pub fn record(conn: &Connection, results: &[(RoomPost, Outcome)], now: i64) -> R
             bump_counters(&tx, p.broadcast_id, counts.0, counts.1, counts.2, now)?;
         }
         if let (1, Outcome::Deferred { at, error }) = (changed, outcome) {
-            tx.prepare_cached(
-                "UPDATE broadcasts SET waiting_until = max(coalesce(waiting_until, 0), ?2), waiting_reason = ?3 \
-                 WHERE id = ?1",
-            )?
-            .execute(params![p.broadcast_id, at, error])?;
+            note_waiting(&tx, p.broadcast_id, *at, error)?;
         }
     }
     tx.commit()?;
