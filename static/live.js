@@ -36,7 +36,13 @@
     function update() {
       var r = count(ta.value);
       out.textContent = r.encoding + " · " + r.units + (r.encoding === "GSM-7" ? " septets" : " units") + " · " + r.parts + " part(s)" +
-        (r.bad.length ? " · UCS-2 because of: " + r.bad.join(" ") : "");
+        (r.bad.length ? " · UCS-2 because of: " : "");
+      r.bad.forEach(function (c) {
+        var m = document.createElement("mark");
+        m.textContent = c;
+        out.appendChild(m);
+        out.appendChild(document.createTextNode(" "));
+      });
       out.setAttribute("data-encoding", r.encoding);
       out.setAttribute("data-parts", String(r.parts));
     }

@@ -243,7 +243,7 @@ async fn pages_carry_security_headers_and_load_nothing_from_elsewhere() {
                 && csp.contains("script-src 'self'")
                 && !csp.contains("unsafe-inline")
         );
-        assert_eq!(h["referrer-policy"], "no-referrer");
+        assert_eq!(h["referrer-policy"], "same-origin");
         assert_eq!(h["x-content-type-options"], "nosniff");
         let body = r.text().await.unwrap();
         for bad in ["http://", "https://", "//fonts.", "<script>"] {
@@ -456,6 +456,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("get", "/n/{keyword}", "public"),
     ("get", "/n/{keyword}/{id}", "public"),
     ("get", "/privacy/{keyword}", "public"),
+    ("post", "/csp-report", "report"),
     ("post", "/hooks/sms/{gateway}/{endpoint}", "gateway"),
     ("get", "/hooks/sms/{gateway}/{endpoint}", "gateway"),
     ("post", "/logout", "viewer"),
@@ -527,7 +528,7 @@ enum Who {
 fn allowed(access: &str, who: Who) -> bool {
     use Who::*;
     match access {
-        "public" => true,
+        "public" | "report" => true,
         // Only the gateway's own secret or signature opens a webhook: no session or token does.
         "gateway" => false,
         "viewer" => matches!(who, Viewer | Editor | Owner),
@@ -695,4 +696,39 @@ async fn authorisation_table_covers_every_route() {
         }
     }
     assert_eq!(checked, EXPECTED.len() * 6);
+}
+
+/// Browsers report Content-Security-Policy violations to `/csp-report` in either format; each report
+/// counts once, a body that is not a report counts nothing, and none needs a session or CSRF token.
+#[tokio::test]
+async fn csp_reports_are_counted() {
+    let app = TestApp::spawn().await;
+    let c = app.client();
+    let r = c.get(app.url("/login")).send().await.unwrap();
+    let csp = r.headers().get("content-security-policy").unwrap().to_str().unwrap().to_string();
+    assert!(csp.contains("report-uri /csp-report"), "{csp}");
+    assert_eq!(app.service.csp_violations(), 0);
+    let legacy = serde_json::json!({"csp-report": {"document-uri": "http://x/inbox", "effective-directive": "script-src-elem", "blocked-uri": "inline"}});
+    let r = c
+        .post(app.url("/csp-report"))
+        .header("content-type", "application/csp-report")
+        .body(legacy.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(app.service.csp_violations(), 1);
+    let api = serde_json::json!([{"type": "csp-violation", "body": {"effectiveDirective": "img-src"}}, {"type": "csp-violation", "body": {"effectiveDirective": "style-src"}}]);
+    let r = c
+        .post(app.url("/csp-report"))
+        .header("content-type", "application/reports+json")
+        .body(api.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(app.service.csp_violations(), 3);
+    let r = c.post(app.url("/csp-report")).body("not json at all").send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(app.service.csp_violations(), 3);
 }

@@ -151,6 +151,8 @@ struct Inner {
     status_sources: Mutex<Vec<(String, Arc<dyn crate::domain::hook::StatusSource>)>>,
     /// The Matrix bot, for announcement rooms (set by the app).
     room_host: Mutex<Option<Arc<dyn crate::domain::hook::RoomHost>>>,
+    /// Content-Security-Policy violations browsers reported since start (a count, nothing else).
+    csp_violations: std::sync::atomic::AtomicU64,
 }
 
 impl Service {
@@ -167,6 +169,7 @@ impl Service {
                 webhooks: Mutex::new(Default::default()),
                 status_sources: Mutex::new(Vec::new()),
                 room_host: Mutex::new(None),
+                csp_violations: Default::default(),
             }),
         }
     }

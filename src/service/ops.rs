@@ -67,6 +67,20 @@ impl Service {
     }
 
     /// Flushes the WAL into the database files (before copying files by hand, and in tests).
+    /// A browser reported that a page broke the Content-Security-Policy: a bug in herold or an injection
+    /// attempt. Counted and logged by directive only (the report's URLs may carry personal data).
+    pub fn note_csp_violation(&self, directive: &str) {
+        use std::sync::atomic::Ordering;
+        let directive: String = directive.chars().filter(|c| c.is_ascii_alphabetic() || *c == '-').take(40).collect();
+        self.inner.csp_violations.fetch_add(1, Ordering::Relaxed);
+        tracing::warn!(directive = %directive, "a browser reported a Content-Security-Policy violation");
+    }
+
+    /// Content-Security-Policy violations reported since start.
+    pub fn csp_violations(&self) -> u64 {
+        self.inner.csp_violations.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     pub async fn checkpoint(&self) -> Result<()> {
         Ok(self.store().call(|c| maintenance::checkpoint(c)).await?)
     }

@@ -70,7 +70,7 @@ pub async fn guard(
     let service = &state.service;
 
     let principal = match spec.access {
-        Access::Public | Access::Gateway => None,
+        Access::Public | Access::Gateway | Access::Report => None,
         a if a.is_api() => match bearer(&req) {
             Some(t) => service.authenticate_token(&t).await.map_err(ApiError::from)?,
             None => None,
@@ -82,7 +82,7 @@ pub async fn guard(
     };
 
     let allowed = match (spec.access, &principal) {
-        (Access::Public | Access::Gateway, _) => true,
+        (Access::Public | Access::Gateway | Access::Report, _) => true,
         (Access::Viewer, Some(Principal::Admin { admin, .. })) => admin.role.allows(crate::domain::Role::Viewer),
         (Access::Editor, Some(Principal::Admin { admin, .. })) => admin.role.allows(crate::domain::Role::Editor),
         (Access::Owner, Some(Principal::Admin { admin, .. })) => admin.role.allows(crate::domain::Role::Owner),
@@ -106,7 +106,7 @@ pub async fn guard(
     }
 
     let unsafe_method = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if unsafe_method && !spec.access.is_api() && spec.access != Access::Gateway {
+    if unsafe_method && !spec.access.is_api() && !matches!(spec.access, Access::Gateway | Access::Report) {
         let expected = match &principal {
             Some(Principal::Admin { csrf, .. }) => Some(csrf.clone()),
             _ => req.cookie(FORM_CSRF_COOKIE).map(|c| c.value().to_string()),

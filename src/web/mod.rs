@@ -21,7 +21,8 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use crate::service::Service;
 
 pub const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
-                       connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
+                       connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'; \
+                       report-uri /csp-report";
 
 /// Shared by every request.
 pub struct AppState {
@@ -77,7 +78,7 @@ pub fn server(listener: TcpListener, state: AppState) -> std::io::Result<Server>
                     .add(("Content-Security-Policy", CSP))
                     .add(("X-Content-Type-Options", "nosniff"))
                     .add(("X-Frame-Options", "DENY"))
-                    .add(("Referrer-Policy", "no-referrer"))
+                    .add(("Referrer-Policy", "same-origin"))
                     .add(("Cross-Origin-Opener-Policy", "same-origin"))
                     .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=()")),
             )

@@ -15,6 +15,8 @@ pub enum Access {
     /// A gateway's webhook: the handler authenticates it with that gateway's secret or signature
     /// (no session, no CSRF token: gateways are not browsers).
     Gateway,
+    /// A browser's own report (CSP violations): no session, no CSRF token, the body is only counted.
+    Report,
     /// An API token with the read or write scope.
     ApiRead,
     ApiWrite,
@@ -57,6 +59,7 @@ routes! {
     post "/hooks/sms/{gateway}/{endpoint}" Gateway => hooks::sms;
     get  "/hooks/sms/{gateway}/{endpoint}" Gateway => hooks::sms;
     get  "/n/{keyword}/{id}"             Public   => pages::archive::show;
+    post "/csp-report"                   Report   => pages::misc::csp_report;
     get  "/privacy/{keyword}"            Public   => pages::privacy::notice;
     post "/logout"                       Viewer   => pages::login::logout;
     get  "/"                             Viewer   => pages::dashboard::show;

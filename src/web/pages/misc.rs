@@ -1,4 +1,4 @@
-//! The health check.
+//! The health check and the browsers' Content-Security-Policy reports.
 
 use actix_web::{HttpResponse, web};
 
@@ -10,4 +10,22 @@ pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
         Ok(_) => HttpResponse::Ok().content_type("text/plain").body("ok"),
         Err(_) => HttpResponse::ServiceUnavailable().content_type("text/plain").body("unavailable"),
     }
+}
+
+/// A browser's CSP violation report (`report-uri`: `{"csp-report": {...}}`, or the Reporting API's
+/// list of `{"type": "csp-violation", "body": {...}}`). Only the directive is kept.
+pub async fn csp_report(state: web::Data<AppState>, body: web::Bytes) -> HttpResponse {
+    let value: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+    let reports: Vec<&serde_json::Value> = match &value {
+        serde_json::Value::Array(list) => list.iter().filter_map(|r| r.get("body")).collect(),
+        v => v.get("csp-report").into_iter().collect(),
+    };
+    for r in reports {
+        let directive = ["effective-directive", "effectiveDirective", "violated-directive"]
+            .iter()
+            .find_map(|k| r.get(*k).and_then(|d| d.as_str()))
+            .unwrap_or("unknown");
+        state.service.note_csp_violation(directive);
+    }
+    HttpResponse::NoContent().finish()
 }
