@@ -46,6 +46,10 @@ pub fn open_service_with_clock(cfg: &Config, create: bool, clock: Arc<dyn Clock>
             backup_days: if cfg.backup.every_hours > 0 { cfg.backup.keep_days } else { 0 },
             keyring_backup_days: cfg.backup.keyring_keep_days,
         },
+        signup: crate::service::channels::SignupSettings {
+            sms_number: cfg.sms.public_number.trim().to_string(),
+            matrix_user: cfg.matrix.as_ref().map(|m| m.user_id.clone()).unwrap_or_default(),
+        },
     };
     let service = Service::new(store, vault, clock, settings);
     service.set_public_url(&cfg.public_url());

@@ -139,6 +139,10 @@ pub struct SmsConfig {
     pub routing: Routing,
     /// SMS gateways (`[[sms.gateways]]`); none: SMS is off and only the sandbox phone delivers.
     pub gateways: Vec<GatewayConfig>,
+    /// The number subscribers text, as shown on sign-up pages and in their QR codes (empty: the
+    /// sign-up pages offer no SMS).
+    #[serde(default)]
+    pub public_number: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -353,7 +357,12 @@ impl Default for Config {
             passphrase_file: None,
             pool_size: 8,
             admin: AdminConfig { session_hours: 12, login_per_ip_per_minute: 10, login_per_account_per_hour: 20 },
-            sms: SmsConfig { default_country: "DE".into(), routing: Routing::Priority, gateways: vec![] },
+            sms: SmsConfig {
+                default_country: "DE".into(),
+                routing: Routing::Priority,
+                gateways: vec![],
+                public_number: String::new(),
+            },
             conversation: ConversationConfig { default_language: "de".into(), confirm_hours: 48, auto_reply: false },
             delivery: DeliveryConfig {
                 batch: 500,

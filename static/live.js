@@ -1,6 +1,7 @@
 // herold: small progressive enhancements; every page works without this file.
 // 1. Elements with data-poll="URL" get their contents refreshed from URL every 2 seconds.
-// 2. A textarea with data-sms-counter="ID" shows its SMS encoding and parts in element ID.
+// 2. A textarea with data-sms-counter="ID" shows its SMS encoding and parts in element ID (its words
+//    come from that element's data-l-* attributes, in the admin's language).
 (function () {
   "use strict";
   document.querySelectorAll("[data-poll]").forEach(function (el) {
@@ -35,8 +36,9 @@
     var out = document.getElementById(ta.getAttribute("data-sms-counter"));
     function update() {
       var r = count(ta.value);
-      out.textContent = r.encoding + " · " + r.units + (r.encoding === "GSM-7" ? " septets" : " units") + " · " + r.parts + " part(s)" +
-        (r.bad.length ? " · UCS-2 because of: " : "");
+      var l = out.dataset;
+      out.textContent = r.encoding + " · " + r.units + " " + (r.encoding === "GSM-7" ? l.lSeptets || "septets" : l.lUnits || "units") +
+        " · " + r.parts + " " + (l.lParts || "part(s)") + (r.bad.length ? " · " + (l.lBecause || "UCS-2 because of") + ": " : "");
       r.bad.forEach(function (c) {
         var m = document.createElement("mark");
         m.textContent = c;

@@ -146,3 +146,32 @@ async fn hostile_inbound_text_shows_as_text_and_runs_nothing() {
     assert_ne!(b.js("return document.title").await, "pwned");
     b.finish().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_follow_the_browser_language_until_the_admin_chooses_one() {
+    let app = TestApp::spawn().await;
+    let (user, pw) = owner(&app).await;
+    let draft = common::draft("NEWS", herold::domain::OptInMode::Single, &[herold::domain::Transport::Sandbox]);
+    app.service.create_channel(&herold::service::Actor::Cli, draft).await.unwrap();
+    let mut b = Browser::start("language", &app.base, "de-DE").await;
+    b.goto("/login").await;
+    assert_eq!(b.text("form button[type=submit]").await, "Anmelden");
+    assert_eq!(b.js("return document.documentElement.lang").await, "de");
+    b.log_in(user, pw).await;
+    assert_eq!(b.text("main h1").await, "Übersicht");
+    assert!(b.text("header nav").await.contains("Abonnenten"));
+    b.goto("/broadcasts/new").await;
+    b.fill("#body", "Hallo").await;
+    assert!(b.text("#sms-count").await.contains("Teil(e)"), "the live counter speaks German");
+
+    // The admin's own choice wins over the browser's.
+    b.goto("/account").await;
+    b.client.find(Locator::Css("#language option[value=en]")).await.unwrap().click().await.unwrap();
+    b.click("form[action='/account/language'] button").await;
+    b.goto("/").await;
+    assert_eq!(b.text("main h1").await, "Dashboard");
+    assert_eq!(b.js("return document.documentElement.lang").await, "en");
+    settle_reports().await;
+    assert_eq!(app.service.csp_violations(), 0);
+    b.finish().await;
+}

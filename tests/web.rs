@@ -455,6 +455,8 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("post", "/login", "public"),
     ("get", "/n/{keyword}", "public"),
     ("get", "/n/{keyword}/{id}", "public"),
+    ("get", "/join/{keyword}", "public"),
+    ("get", "/join/{keyword}/{file}", "public"),
     ("get", "/privacy/{keyword}", "public"),
     ("post", "/csp-report", "report"),
     ("post", "/hooks/sms/{gateway}/{endpoint}", "gateway"),
@@ -641,6 +643,7 @@ async fn authorisation_table_covers_every_route() {
             .replace("{keyword}", "auth")
             .replace("{gateway}", "auth")
             .replace("{endpoint}", "inbound")
+            .replace("{file}", "sms.svg")
             .replace("{id}", &id)
     };
 
@@ -731,4 +734,95 @@ async fn csp_reports_are_counted() {
     let r = c.post(app.url("/csp-report")).body("not json at all").send().await.unwrap();
     assert_eq!(r.status(), 204);
     assert_eq!(app.service.csp_violations(), 3);
+}
+
+/// Decodes a QR code served as SVG by the renderer's dark rectangles (`M{x} {y}h{w}v{h}H{x}V{y}`),
+/// rasterised and read by a real QR decoder.
+fn decode_qr_svg(svg: &str) -> String {
+    let dims = |attr: &str| -> usize {
+        let at = svg.find(&format!("{attr}=\"")).unwrap() + attr.len() + 2;
+        svg[at..].split('"').next().unwrap().parse().unwrap()
+    };
+    let (w, h) = (dims("width"), dims("height"));
+    let mut dark = vec![false; w * h];
+    let d_at = svg.find(" d=\"").expect("a path") + 4;
+    let d = svg[d_at..].split('"').next().unwrap();
+    for rect in d.split('M').filter(|r| !r.is_empty()) {
+        let nums: Vec<usize> =
+            rect.split(|c: char| !c.is_ascii_digit()).filter(|s| !s.is_empty()).map(|n| n.parse().unwrap()).collect();
+        let (x, y, rw, rh) = (nums[0], nums[1], nums[2], nums[3]);
+        for yy in y..y + rh {
+            for xx in x..x + rw {
+                dark[yy * w + xx] = true;
+            }
+        }
+    }
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(w, h, |x, y| if dark[y * w + x] { 0 } else { 255 });
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code in the SVG");
+    grids[0].decode().expect("the QR code decodes").1
+}
+
+/// A channel's public sign-up page: description, number and keyword, an `sms:` link with the keyword
+/// prefilled, QR codes as SVG files that decode to those links; German or English; no SMS block for a
+/// channel not on SMS; a matrix.to link to the bot for a channel on Matrix.
+#[tokio::test]
+async fn the_sign_up_page_shows_how_to_subscribe_with_qr_codes() {
+    let app = TestApp::spawn_with(|c| c.sms.public_number = "+49 170 1234567".into()).await;
+    let mut draft = common::draft("TREFF", herold::domain::OptInMode::Double, &[herold::domain::Transport::Sms]);
+    draft.description = "Termine des Lauftreffs".into();
+    app.service.create_channel(&herold::service::Actor::Cli, draft).await.unwrap();
+    let c = app.client();
+    let page = |lang: &'static str| {
+        let c = c.clone();
+        let url = app.url("/join/treff");
+        async move { c.get(url).header("accept-language", lang).send().await.unwrap().text().await.unwrap() }
+    };
+    let de = page("de-DE,de;q=0.9").await;
+    assert!(
+        de.contains("Termine des Lauftreffs") && de.contains("START TREFF") && de.contains("+49 170 1234567"),
+        "{de}"
+    );
+    assert!(de.contains("Per SMS") && de.contains("lang=\"de\""));
+    assert!(de.contains("href=\"sms:+491701234567?body=START%20TREFF\""), "{de}");
+    let en = page("en").await;
+    assert!(en.contains("By SMS") && en.contains("lang=\"en\""));
+
+    let r = c.get(app.url("/join/treff/sms.svg")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["content-type"], "image/svg+xml");
+    let svg = r.text().await.unwrap();
+    assert!(svg.starts_with("<?xml") && svg.contains("<svg"), "{svg:.100}");
+    assert_eq!(decode_qr_svg(&svg), "sms:+491701234567?body=START%20TREFF");
+    // No Matrix on this channel: no Matrix code; an unknown file or channel: 404.
+    for path in ["/join/treff/matrix.svg", "/join/treff/x.svg", "/join/nothing", "/join/nothing/sms.svg"] {
+        assert_eq!(c.get(app.url(path)).send().await.unwrap().status(), 404, "{path}");
+    }
+    // The channel page links to it.
+    let (admin, _) = app.admin_client("ed", Role::Editor).await;
+    let ch = app.service.channels().await.unwrap()[0].id;
+    let html = admin.get(app.url(&format!("/channels/{ch}"))).send().await.unwrap().text().await.unwrap();
+    assert!(html.contains("href=\"/join/treff\""));
+
+    // A channel on Matrix: the bot's matrix.to link (the service as the app builds it from the config).
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = common::config(dir.path());
+    cfg.matrix = Some(herold::config::MatrixConfig {
+        homeserver: "http://127.0.0.1:9".into(),
+        user_id: "@herold:example.org".into(),
+        password: None,
+        password_file: None,
+        device_name: "herold".into(),
+        rate: "10/s".into(),
+    });
+    let s = herold::app::open_service(&cfg, true).unwrap();
+    let draft = common::draft("MX", herold::domain::OptInMode::Single, &[herold::domain::Transport::Matrix]);
+    s.create_channel(&herold::service::Actor::Cli, draft).await.unwrap();
+    let signup = s.signup("mx").await.unwrap();
+    assert_eq!(signup.matrix_link.as_deref(), Some("https://matrix.to/#/@herold:example.org"));
+    assert_eq!(signup.sms_number, None, "not on SMS, and no number configured");
+    assert_eq!(
+        herold::web::qr::svg(signup.matrix_link.as_deref().unwrap()).map(|s| decode_qr_svg(&s)).as_deref(),
+        Some("https://matrix.to/#/@herold:example.org")
+    );
 }

@@ -89,3 +89,58 @@ impl Service {
             .collect())
     }
 }
+
+/// What the public sign-up pages may offer, from the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct SignupSettings {
+    /// The number subscribers text (`sms.public_number`); empty: no SMS on the pages.
+    pub sms_number: String,
+    /// The bot's Matrix id; empty: no Matrix bot.
+    pub matrix_user: String,
+}
+
+/// A channel's public sign-up page: how to subscribe on each transport it is on.
+#[derive(Debug, Clone)]
+pub struct Signup {
+    pub channel: Channel,
+    /// The number to text `START <keyword>` to (the channel is on SMS and a number is configured).
+    pub sms_number: Option<String>,
+    /// A matrix.to link to the bot (the channel is on Matrix by DMs).
+    pub matrix_link: Option<String>,
+    /// A matrix.to link to the channel's announcement room.
+    pub room_link: Option<String>,
+}
+
+impl Signup {
+    /// The `sms:` link with the opt-in text prefilled (RFC 5724).
+    pub fn sms_link(&self) -> Option<String> {
+        let number: String = self.sms_number.as_ref()?.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect();
+        let body = format!("START {}", self.channel.draft.keyword);
+        let body = percent_encoding::utf8_percent_encode(&body, percent_encoding::NON_ALPHANUMERIC);
+        Some(format!("sms:{number}?body={body}"))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sms_number.is_none() && self.matrix_link.is_none() && self.room_link.is_none()
+    }
+}
+
+impl Service {
+    /// The public sign-up page of the channel with this keyword.
+    pub async fn signup(&self, keyword: &str) -> Result<Signup> {
+        let kw = keyword.to_uppercase();
+        let channel =
+            self.store().call(move |c| channels::by_keyword(c, &kw)?.ok_or(crate::store::StoreError::NotFound)).await?;
+        let s = &self.settings().signup;
+        let on = |t| channel.draft.transports.contains(&t);
+        let sms_number = (on(Transport::Sms) && !s.sms_number.is_empty()).then(|| s.sms_number.clone());
+        let matrix_link = (on(Transport::Matrix) && !s.matrix_user.is_empty())
+            .then(|| format!("https://matrix.to/#/{}", s.matrix_user));
+        let host = self.inner.room_host.lock().expect("room host lock").clone();
+        let room_link = match (&channel.matrix_room, host) {
+            (Some(room), Some(host)) => Some(host.link(room)),
+            _ => None,
+        };
+        Ok(Signup { channel, sms_number, matrix_link, room_link })
+    }
+}

@@ -113,6 +113,8 @@ pub struct Settings {
     pub retention: privacy::Retention,
     /// What the privacy notice says about who runs herold and how long backups live.
     pub notice: privacy::NoticeSettings,
+    /// What the public sign-up pages offer.
+    pub signup: channels::SignupSettings,
 }
 
 impl Default for Settings {
@@ -125,6 +127,7 @@ impl Default for Settings {
             auto_reply: false,
             retention: privacy::Retention::default(),
             notice: privacy::NoticeSettings::default(),
+            signup: channels::SignupSettings::default(),
         }
     }
 }

@@ -125,14 +125,26 @@ pub async fn guard(
     Ok(next.call(req).await?.map_into_boxed_body())
 }
 
-/// Extracts the principal the guard put on the request.
-pub struct Me(pub Principal);
+/// Extracts the principal the guard put on the request, and the language the browser prefers.
+pub struct Me(pub Principal, pub super::i18n::Lang);
+
+/// The language the request's browser prefers; English when it names neither German nor English.
+pub fn browser_lang(req: &actix_web::HttpRequest) -> super::i18n::Lang {
+    browser_lang_or(req, super::i18n::Lang::En)
+}
+
+/// The language the request's browser prefers, else `fallback`.
+pub fn browser_lang_or(req: &actix_web::HttpRequest, fallback: super::i18n::Lang) -> super::i18n::Lang {
+    let header = req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok());
+    super::i18n::from_accept_language(header).unwrap_or(fallback)
+}
 
 impl actix_web::FromRequest for Me {
     type Error = WebError;
     type Future = std::future::Ready<Result<Self, Self::Error>>;
     fn from_request(req: &actix_web::HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(req.extensions().get::<Principal>().cloned().map(Me).ok_or(WebError::Forbidden))
+        let lang = browser_lang(req);
+        std::future::ready(req.extensions().get::<Principal>().cloned().map(|p| Me(p, lang)).ok_or(WebError::Forbidden))
     }
 }
 

@@ -6,7 +6,9 @@ pub mod assets;
 pub mod error;
 pub mod guard;
 pub mod hooks;
+pub mod i18n;
 pub mod pages;
+pub mod qr;
 pub mod routes;
 
 use std::net::{IpAddr, TcpListener};

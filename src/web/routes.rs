@@ -60,6 +60,8 @@ routes! {
     get  "/hooks/sms/{gateway}/{endpoint}" Gateway => hooks::sms;
     get  "/n/{keyword}/{id}"             Public   => pages::archive::show;
     post "/csp-report"                   Report   => pages::misc::csp_report;
+    get  "/join/{keyword}"               Public   => pages::signup::show;
+    get  "/join/{keyword}/{file}"        Public   => pages::signup::qr;
     get  "/privacy/{keyword}"            Public   => pages::privacy::notice;
     post "/logout"                       Viewer   => pages::login::logout;
     get  "/"                             Viewer   => pages::dashboard::show;

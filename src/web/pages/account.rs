@@ -44,10 +44,11 @@ pub async fn change_password(
             .await
             .map_err(|e| WebError::Internal(e.to_string()))?
     };
+    let ctx = Ctx::new(&me)?;
     let error = if !current_ok {
-        "The current password is wrong.".to_string()
+        ctx.t.pw_current_wrong.to_string()
     } else if f.password != f.password2 {
-        "The two new passwords differ.".to_string()
+        ctx.t.pw_differ.to_string()
     } else {
         match state.service.set_password(&me.0.actor(), admin.id, f.password.clone()).await {
             // Every session of this admin has ended, this one too: log in again.
@@ -56,7 +57,7 @@ pub async fn change_password(
             Err(e) => return Err(e.into()),
         }
     };
-    let page = AccountPage { ctx: Ctx::new(&me)?, language: admin.language.unwrap_or_default(), error: Some(error) };
+    let page = AccountPage { ctx, language: admin.language.unwrap_or_default(), error: Some(error) };
     render(StatusCode::BAD_REQUEST, &page)
 }
 

@@ -42,6 +42,7 @@ struct ShowPage {
 #[derive(Template)]
 #[template(path = "broadcast_progress.html")]
 struct ProgressPartial {
+    ctx: Ctx,
     p: Progress,
 }
 
@@ -165,8 +166,8 @@ pub async fn show(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -> Res
     ok(&ShowPage { ctx: Ctx::new(&me)?, p: state.service.progress(*id).await? })
 }
 
-pub async fn progress(state: web::Data<AppState>, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
-    ok(&ProgressPartial { p: state.service.progress(*id).await? })
+pub async fn progress(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
+    ok(&ProgressPartial { ctx: Ctx::new(&me)?, p: state.service.progress(*id).await? })
 }
 
 async fn act(state: &AppState, me: &Me, id: i64, what: &str) -> Result<HttpResponse, WebError> {

@@ -4,6 +4,9 @@ use actix_web::cookie::{Cookie, SameSite, time::Duration};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+
+use crate::web::guard::browser_lang;
+use crate::web::i18n::{Lang, Texts, texts};
 use serde::Deserialize;
 
 use super::{ok, render, see_other};
@@ -15,6 +18,8 @@ use crate::web::guard::{FORM_CSRF_COOKIE, Me, SESSION_COOKIE};
 #[derive(Template)]
 #[template(path = "login.html")]
 struct LoginPage {
+    t: &'static Texts,
+    lang: Lang,
     csrf: String,
     error: Option<String>,
     username: String,
@@ -23,6 +28,8 @@ struct LoginPage {
 #[derive(Template)]
 #[template(path = "setup.html")]
 struct SetupPage {
+    t: &'static Texts,
+    lang: Lang,
     csrf: String,
     token: String,
     error: Option<String>,
@@ -62,7 +69,10 @@ pub async fn login_form(req: HttpRequest, state: web::Data<AppState>) -> Result<
     if state.service.admin_count().await? == 0 {
         return Ok(see_other("/setup"));
     }
-    with_form_token(&req, &state, StatusCode::OK, |csrf| ok(&LoginPage { csrf, error: None, username: String::new() }))
+    with_form_token(&req, &state, StatusCode::OK, |csrf| {
+        let lang = browser_lang(&req);
+        ok(&LoginPage { t: texts(lang), lang, csrf, error: None, username: String::new() })
+    })
 }
 
 #[derive(Deserialize)]
@@ -77,17 +87,19 @@ pub async fn login_submit(
     form: web::Form<LoginForm>,
 ) -> Result<HttpResponse, WebError> {
     let form = form.into_inner();
+    let lang = browser_lang(&req);
+    let t = texts(lang);
     let again = |status, msg: &str| {
         let (msg, username) = (msg.to_string(), form.username.clone());
         with_form_token(&req, &state, status, move |csrf| {
-            render(status, &LoginPage { csrf, error: Some(msg), username })
+            render(status, &LoginPage { t, lang, csrf, error: Some(msg), username })
         })
     };
     let ip = client_ip(&req, &state);
     let account = form.username.trim().to_lowercase();
     if state.login_per_ip.check_key(&ip).is_err() || state.login_per_account.check_key(&account).is_err() {
         tracing::warn!("login throttled");
-        return again(StatusCode::TOO_MANY_REQUESTS, "Too many login attempts. Wait a minute and try again.");
+        return again(StatusCode::TOO_MANY_REQUESTS, t.login_throttled);
     }
     match state.service.login(&form.username, &form.password).await? {
         Some(session) => {
@@ -97,7 +109,7 @@ pub async fn login_submit(
             resp.add_cookie(&c).map_err(|e| WebError::Internal(e.to_string()))?;
             Ok(resp)
         }
-        None => again(StatusCode::UNAUTHORIZED, "Wrong user name or password."),
+        None => again(StatusCode::UNAUTHORIZED, t.login_failed),
     }
 }
 
@@ -128,7 +140,8 @@ pub async fn setup_form(
     }
     let token = q.token.clone();
     with_form_token(&req, &state, StatusCode::OK, |csrf| {
-        ok(&SetupPage { csrf, token, error: None, username: String::new() })
+        let lang = browser_lang(&req);
+        ok(&SetupPage { t: texts(lang), lang, csrf, token, error: None, username: String::new() })
     })
 }
 
@@ -146,11 +159,13 @@ pub async fn setup_submit(
     form: web::Form<SetupForm>,
 ) -> Result<HttpResponse, WebError> {
     let form = form.into_inner();
+    let lang = browser_lang(&req);
+    let t = texts(lang);
     if !state.service.setup_token_valid(&form.token) {
         return Err(WebError::NotFound);
     }
     let result = if form.password != form.password2 {
-        Err("The two passwords differ.".to_string())
+        Err(t.pw_differ.to_string())
     } else {
         match state.service.create_first_owner(&form.token, &form.username, form.password.clone()).await {
             Ok(_) => Ok(()),
@@ -163,7 +178,7 @@ pub async fn setup_submit(
         Err(msg) => {
             let (token, username) = (form.token.clone(), form.username.clone());
             with_form_token(&req, &state, StatusCode::BAD_REQUEST, move |csrf| {
-                render(StatusCode::BAD_REQUEST, &SetupPage { csrf, token, error: Some(msg), username })
+                render(StatusCode::BAD_REQUEST, &SetupPage { t, lang, csrf, token, error: Some(msg), username })
             })
         }
     }

@@ -13,6 +13,7 @@ pub mod login;
 pub mod misc;
 pub mod privacy;
 pub mod sandbox;
+pub mod signup;
 pub mod subscribers;
 pub mod tokens;
 
@@ -21,6 +22,7 @@ use actix_web::http::header;
 
 use super::error::WebError;
 use super::guard::Me;
+use super::i18n::{Lang, Texts, texts};
 use crate::domain::Role;
 
 /// What every logged-in page's layout needs.
@@ -28,12 +30,16 @@ pub struct Ctx {
     pub username: String,
     pub role: Role,
     pub csrf: String,
+    /// The admin's language (their choice, else the browser's) and its strings.
+    pub lang: Lang,
+    pub t: &'static Texts,
 }
 
 impl Ctx {
     pub fn new(me: &Me) -> Result<Self, WebError> {
         let admin = me.admin()?;
-        Ok(Self { username: admin.username.clone(), role: admin.role, csrf: me.csrf() })
+        let lang = admin.language.as_deref().and_then(Lang::parse).unwrap_or(me.1);
+        Ok(Self { username: admin.username.clone(), role: admin.role, csrf: me.csrf(), lang, t: texts(lang) })
     }
     pub fn is_editor(&self) -> bool {
         self.role.allows(Role::Editor)

@@ -9,6 +9,8 @@ use super::ok;
 use crate::service::privacy::Notice;
 use crate::web::AppState;
 use crate::web::error::WebError;
+use crate::web::guard::browser_lang_or;
+use crate::web::i18n::Lang;
 
 #[derive(Template)]
 #[template(path = "privacy.html")]
@@ -22,17 +24,15 @@ pub struct Query {
     lang: Option<String>,
 }
 
-/// German unless `?lang=en`, or the browser prefers English to German.
-fn german(req: &HttpRequest, q: &Query) -> bool {
-    if let Some(l) = &q.lang {
-        return l != "en";
+impl Query {
+    /// The language of a public page: `?lang=`, else the browser's, else herold's default language.
+    pub fn lang(&self, req: &HttpRequest, state: &AppState) -> Lang {
+        if let Some(l) = self.lang.as_deref().and_then(Lang::parse) {
+            return l;
+        }
+        let fallback = Lang::parse(&state.service.settings().default_language).unwrap_or(Lang::De);
+        browser_lang_or(req, fallback)
     }
-    let accept = req.headers().get("accept-language").and_then(|v| v.to_str().ok()).unwrap_or("");
-    let first = accept
-        .split(',')
-        .map(|p| p.trim().get(..2).unwrap_or("").to_ascii_lowercase())
-        .find(|l| l == "de" || l == "en");
-    first.as_deref() != Some("en")
 }
 
 pub async fn notice(
@@ -42,5 +42,5 @@ pub async fn notice(
     q: web::Query<Query>,
 ) -> Result<HttpResponse, WebError> {
     let n = state.service.privacy_notice(&keyword).await?;
-    ok(&NoticePage { n, de: german(&req, &q) })
+    ok(&NoticePage { n, de: q.lang(&req, &state) == Lang::De })
 }

@@ -26,6 +26,7 @@ struct SandboxPage {
 #[derive(Template)]
 #[template(path = "sandbox_screen.html")]
 struct ScreenPartial {
+    ctx: Ctx,
     screen: Vec<ScreenLine>,
 }
 
@@ -47,9 +48,9 @@ pub async fn show(state: web::Data<AppState>, me: Me, q: web::Query<PhoneQuery>)
 }
 
 /// The screen alone, for the page's live update.
-pub async fn screen(state: web::Data<AppState>, q: web::Query<PhoneQuery>) -> Result<HttpResponse, WebError> {
+pub async fn screen(state: web::Data<AppState>, me: Me, q: web::Query<PhoneQuery>) -> Result<HttpResponse, WebError> {
     let id: SubscriberId = q.phone.parse().map_err(|_| WebError::NotFound)?;
-    ok(&ScreenPartial { screen: state.service.sandbox_screen(id).await? })
+    ok(&ScreenPartial { ctx: Ctx::new(&me)?, screen: state.service.sandbox_screen(id).await? })
 }
 
 #[derive(Debug, Deserialize)]

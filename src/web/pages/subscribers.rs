@@ -63,6 +63,9 @@ pub struct ListQuery {
     pub transport: String,
     #[serde(default)]
     pub offset: i64,
+    /// Set after an erasure, to say it happened.
+    #[serde(default)]
+    pub erased: Option<String>,
 }
 
 impl ListQuery {
@@ -91,7 +94,8 @@ pub async fn list(state: web::Data<AppState>, me: Me, q: web::Query<ListQuery>) 
     let offset = q.offset.max(0);
     let (rows, total) = state.service.list_subscribers(q.filter()?, PAGE, offset).await?;
     let next_offset = (offset + PAGE < total).then_some(offset + PAGE);
-    ok(&ListPage { ctx, q, channels, rows, total, message: None, next_offset })
+    let message = q.erased.is_some().then(|| ctx.t.sub_erased.to_string());
+    ok(&ListPage { ctx, q, channels, rows, total, message, next_offset })
 }
 
 #[derive(Debug, Deserialize)]
@@ -102,24 +106,17 @@ pub struct SearchForm {
 
 /// A hit redirects to the pseudonymous subscriber page; a miss shows the list with a message.
 pub async fn search(state: web::Data<AppState>, me: Me, f: web::Form<SearchForm>) -> Result<HttpResponse, WebError> {
+    let ctx = Ctx::new(&me)?;
     let (status, message) = match state.service.find_subscriber(&f.q).await {
         Ok(Some(id)) => return Ok(see_other(&format!("/subscribers/{id}"))),
-        Ok(None) => (StatusCode::OK, "No subscriber has this address.".to_string()),
+        Ok(None) => (StatusCode::OK, ctx.t.sub_not_found.to_string()),
         Err(ServiceError::Invalid(m)) => (StatusCode::BAD_REQUEST, m),
         Err(e) => return Err(e.into()),
     };
     let channels = state.service.channels().await?;
     let (rows, total) = state.service.list_subscribers(Filter::default(), PAGE, 0).await?;
     let next_offset = (PAGE < total).then_some(PAGE);
-    let page = ListPage {
-        ctx: Ctx::new(&me)?,
-        q: ListQuery::default(),
-        channels,
-        rows,
-        total,
-        message: Some(message),
-        next_offset,
-    };
+    let page = ListPage { ctx, q: ListQuery::default(), channels, rows, total, message: Some(message), next_offset };
     render(status, &page)
 }
 
@@ -215,7 +212,7 @@ pub async fn erase(
     let id = subscriber_id(&id)?;
     if f.confirm != "yes" {
         let mut page = ShowPage { ctx: Ctx::new(&me)?, s: state.service.subscriber_detail(id).await?, error: None };
-        page.error = Some("Tick the box to confirm: erasure cannot be undone.".into());
+        page.error = Some(page.ctx.t.sub_erase_tick.into());
         return render(StatusCode::BAD_REQUEST, &page);
     }
     state.service.erase_subscriber(&me.0.actor(), id).await?;
