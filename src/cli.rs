@@ -185,6 +185,14 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
                 None => println!("audit log: {} entries, chain intact", r.audit_events),
                 Some(e) => println!("audit log: BROKEN: {e}"),
             }
+            println!(
+                "subscriber totals: {}",
+                if r.totals_mismatches.is_empty() {
+                    "match the subscriptions".into()
+                } else {
+                    r.totals_mismatches.join("; ")
+                }
+            );
             Ok(if r.ok() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
         }
         Command::Backup { file, keyring } => {

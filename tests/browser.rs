@@ -84,6 +84,21 @@ async fn an_admin_runs_the_whole_path_in_a_real_browser() {
     .await;
     let figures = b.text(".figures").await;
     assert!(figures.contains("sent 1 of 1"), "{figures}");
+    // The delivery-over-time chart, drawn by the server.
+    let marks = b
+        .js("return document.querySelectorAll('figure.timeline svg circle, figure.timeline svg polyline').length")
+        .await;
+    assert!(marks.as_u64().unwrap() >= 1, "the chart shows the minute with the delivery");
+
+    // The dashboard: the growth chart with the channel in its legend, the broadcast among the recent.
+    b.goto("/").await;
+    assert!(b.text("ul.legend").await.contains("Vereinsnachrichten"));
+    assert_eq!(b.js("return document.querySelectorAll('svg.chart circle, svg.chart polyline').length").await, 1);
+    assert!(b.text("#recent-h + div").await.contains("Straßenfeier"));
+
+    // The public sign-up page with its QR code loads without breaking the policy.
+    b.goto("/join/news").await;
+    assert_eq!(b.text("h1").await, "Vereinsnachrichten");
 
     // The phone has it.
     b.goto("/sandbox").await;

@@ -130,3 +130,50 @@ async fn consent_events_record_wording_and_the_exact_text() {
 fn hex_of(b: [u8; 32]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
+
+/// The dashboard's totals are kept by triggers, not counted: after opt-ins (pending and confirmed),
+/// imports, STOP, a re-opt-in and an erasure they equal a recount, and `verify` says so; a total
+/// changed behind herold's back is reported.
+#[tokio::test]
+async fn kept_subscriber_totals_match_a_recount() {
+    use herold::service::conversation::Inbound;
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_service(dir.path());
+    let news = channel(&s, "NEWS").await;
+    let club = channel(&s, "CLUB").await;
+    let numbers = test_numbers(6);
+    let say = |from: &str, text: &str| Inbound {
+        transport: Transport::Sandbox,
+        from: from.to_string(),
+        text: text.to_string(),
+        gateway_message_id: None,
+    };
+    for n in &numbers[..4] {
+        s.receive(say(n, "START news")).await.unwrap();
+    }
+    for n in &numbers[..3] {
+        s.receive(say(n, "JA")).await.unwrap();
+    }
+    let imported = subscriber(&s, Transport::Sms, &numbers[4], club.id).await;
+    subscriber(&s, Transport::Sms, &numbers[5], club.id).await;
+    s.receive(say(&numbers[0], "STOP")).await.unwrap();
+    s.receive(say(&numbers[0], "START news")).await.unwrap();
+    s.erase_subscriber(&Actor::Cli, imported).await.unwrap();
+
+    let counts = s.channel_counts().await.unwrap();
+    let of = |id: i64| counts.iter().find(|c| c.channel.id == id).unwrap();
+    assert_eq!((of(news.id).active["sandbox"], of(news.id).pending_total), (2, 2), "2 confirmed; 1 never, 1 again");
+    assert_eq!((of(club.id).active["sms"], of(club.id).active_total), (1, 1), "2 imported, 1 erased");
+    let paths = herold::store::DataPaths::new(&dir.path().join("data"), None);
+    let report = herold::service::ops::verify(&paths).unwrap();
+    assert!(report.totals_mismatches.is_empty(), "{:?}", report.totals_mismatches);
+    assert!(report.ok());
+
+    let conn = rusqlite::Connection::open(dir.path().join("data/herold.sqlite")).unwrap();
+    conn.execute("UPDATE channel_totals SET active = active + 5 WHERE channel_id = ?1", [club.id]).unwrap();
+    drop(conn);
+    let report = herold::service::ops::verify(&paths).unwrap();
+    assert_eq!(report.totals_mismatches.len(), 1, "{:?}", report.totals_mismatches);
+    assert!(report.totals_mismatches[0].contains("kept 6 active"), "{:?}", report.totals_mismatches);
+    assert!(!report.ok());
+}

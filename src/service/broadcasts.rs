@@ -56,6 +56,8 @@ pub struct Progress {
     pub eta_seconds: Option<i64>,
     /// Why deliveries wait just now and until when (a rate limit), for the page.
     pub waiting: Option<String>,
+    /// Sent and failed per minute (minutes since 1970), the last two hours with any.
+    pub timeline: Vec<(i64, i64, i64)>,
 }
 
 fn render(kind: ChannelKind, title: &str, body: &str) -> (String, Option<String>) {
@@ -251,8 +253,12 @@ impl Service {
 
     pub async fn progress(&self, id: i64) -> Result<Progress> {
         let now = self.now();
-        let (b, rate) =
-            self.store().call(move |c| Ok((broadcasts::get(c, id)?, outbox::recent_rate(c, id, now, 60)?))).await?;
+        let (b, rate, timeline) = self
+            .store()
+            .call(move |c| {
+                Ok((broadcasts::get(c, id)?, outbox::recent_rate(c, id, now, 60)?, broadcasts::minutes(c, id, 120)?))
+            })
+            .await?;
         let done = b.sent + b.failed + b.cancelled;
         let queued = (b.total - done).max(0);
         let percent = if b.total == 0 { 100.0 } else { done as f64 * 100.0 / b.total as f64 };
@@ -263,7 +269,7 @@ impl Service {
             let why = b.waiting_reason.clone().unwrap_or_default();
             format!("{why} (until {})", crate::domain::clock::format_utc(t))
         });
-        Ok(Progress { broadcast: b, queued, percent, rate_per_minute: rate, eta_seconds, waiting })
+        Ok(Progress { broadcast: b, queued, percent, rate_per_minute: rate, eta_seconds, waiting, timeline })
     }
 
     pub async fn pause_broadcast(&self, actor: &Actor, id: i64, reason: &str) -> Result<()> {

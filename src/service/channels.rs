@@ -90,6 +90,41 @@ impl Service {
     }
 }
 
+impl Service {
+    /// Each channel's active subscribers at the end of each of the last `days` days (UTC), from the
+    /// totals kept per day; a day without a change carries the day before. Days before the first
+    /// record are left out.
+    pub async fn channel_growth(&self, days: i64) -> Result<Vec<(Channel, Vec<(i64, i64)>)>> {
+        let today = self.now().div_euclid(86_400);
+        let since = today - days + 1;
+        let (list, rows) = self
+            .store()
+            .call(move |c| {
+                let mut rows = channels::days(c, since)?;
+                rows.retain(|r| r.1 <= today);
+                Ok((channels::list(c)?, rows))
+            })
+            .await?;
+        Ok(list
+            .into_iter()
+            .map(|ch| {
+                let mine: Vec<(i64, i64)> = rows.iter().filter(|r| r.0 == ch.id).map(|r| (r.1, r.2)).collect();
+                let mut points = Vec::new();
+                let mut last = mine.iter().rev().find(|r| r.0 < since).map(|r| r.1);
+                for day in since..=today {
+                    if let Some(&(_, v)) = mine.iter().find(|r| r.0 == day) {
+                        last = Some(v);
+                    }
+                    if let Some(v) = last {
+                        points.push((day, v));
+                    }
+                }
+                (ch, points)
+            })
+            .collect())
+    }
+}
+
 /// What the public sign-up pages may offer, from the configuration.
 #[derive(Debug, Clone, Default)]
 pub struct SignupSettings {

@@ -18,6 +18,8 @@ pub struct VerifyReport {
     pub ledger_error: Option<String>,
     pub audit_events: u64,
     pub audit_error: Option<String>,
+    /// Subscriber totals kept per channel that differ from a recount.
+    pub totals_mismatches: Vec<String>,
 }
 
 impl VerifyReport {
@@ -26,6 +28,7 @@ impl VerifyReport {
             && self.keyring_integrity.is_empty()
             && self.ledger_error.is_none()
             && self.audit_error.is_none()
+            && self.totals_mismatches.is_empty()
     }
 }
 
@@ -44,7 +47,16 @@ pub fn verify(paths: &DataPaths) -> Result<VerifyReport> {
         Ok(Err(e)) => (0, Some(e.to_string())),
         Err(e) => (0, Some(format!("the audit log cannot be read: {e}"))),
     };
-    Ok(VerifyReport { main_integrity, keyring_integrity, ledger_events, ledger_error, audit_events, audit_error })
+    let totals_mismatches = crate::store::channels::totals_mismatches(&conn)?;
+    Ok(VerifyReport {
+        main_integrity,
+        keyring_integrity,
+        ledger_events,
+        ledger_error,
+        audit_events,
+        audit_error,
+        totals_mismatches,
+    })
 }
 
 impl Service {

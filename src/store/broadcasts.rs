@@ -179,3 +179,14 @@ pub fn archive(conn: &Connection, channel: i64, limit: i64) -> Result<Vec<Broadc
     ))?;
     Ok(st.query_map(params![channel, limit], row)?.collect::<rusqlite::Result<_>>()?)
 }
+
+/// Sent and failed per minute for the last `minutes` minutes that saw any (minutes since 1970).
+pub fn minutes(conn: &Connection, id: i64, minutes: i64) -> Result<Vec<(i64, i64, i64)>> {
+    let mut st = conn.prepare_cached(
+        "SELECT minute, sent, failed FROM (SELECT minute, sent, failed FROM broadcast_minutes \
+         WHERE broadcast_id = ?1 ORDER BY minute DESC LIMIT ?2) ORDER BY minute",
+    )?;
+    Ok(st
+        .query_map(params![id, minutes], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?)
+}

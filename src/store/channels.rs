@@ -151,9 +151,44 @@ pub fn list(conn: &Connection) -> Result<Vec<Channel>> {
 
 /// Active and pending subscriptions per channel and transport: (channel id, transport, active, pending).
 pub fn counts(conn: &Connection) -> Result<Vec<(i64, String, i64, i64)>> {
-    let mut st = conn.prepare(
-        "SELECT s.channel_id, s.transport, sum(s.state = 'active'), sum(s.state = 'pending') \
-         FROM subscriptions s WHERE s.state IN ('active', 'pending') GROUP BY s.channel_id, s.transport",
-    )?;
+    let mut st = conn.prepare_cached("SELECT channel_id, transport, active, pending FROM channel_totals")?;
     Ok(st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Where the kept totals differ from a recount of the subscriptions (`herold verify`): one line each.
+pub fn totals_mismatches(conn: &Connection) -> Result<Vec<String>> {
+    let mut st = conn.prepare(
+        "WITH recount AS (SELECT channel_id, transport, sum(state = 'active') AS active, \
+                                 sum(state = 'pending') AS pending \
+                          FROM subscriptions WHERE state IN ('active', 'pending') GROUP BY channel_id, transport) \
+         SELECT t.channel_id, t.transport, t.active, t.pending, coalesce(r.active, 0), coalesce(r.pending, 0) \
+         FROM channel_totals t LEFT JOIN recount r USING (channel_id, transport) \
+         WHERE t.active IS NOT coalesce(r.active, 0) OR t.pending IS NOT coalesce(r.pending, 0) \
+         UNION ALL \
+         SELECT r.channel_id, r.transport, 0, 0, r.active, r.pending FROM recount r \
+         WHERE NOT EXISTS (SELECT 1 FROM channel_totals t WHERE t.channel_id = r.channel_id AND t.transport = r.transport)",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok(format!(
+            "channel {} on {}: kept {} active / {} pending, counted {} / {}",
+            r.get::<_, i64>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, i64>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, i64>(4)?,
+            r.get::<_, i64>(5)?
+        ))
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Each channel's active total at the end of each day from `since_day` on (days since 1970, UTC),
+/// and the last one before it (a bare column beside `max()` comes from the row with the maximum).
+pub fn days(conn: &Connection, since_day: i64) -> Result<Vec<(i64, i64, i64)>> {
+    let mut st = conn.prepare_cached(
+        "SELECT channel_id, day, active FROM channel_days WHERE day >= ?1 \
+         UNION ALL SELECT channel_id, max(day), active FROM channel_days WHERE day < ?1 GROUP BY channel_id \
+         ORDER BY 1, 2",
+    )?;
+    Ok(st.query_map([since_day], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<rusqlite::Result<_>>()?)
 }

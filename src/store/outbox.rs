@@ -277,6 +277,14 @@ pub(super) fn bump_counters(conn: &Connection, b: i64, sent: i64, failed: i64, c
         "UPDATE broadcasts SET sent = sent + ?2, failed = failed + ?3, cancelled = cancelled + ?4 WHERE id = ?1",
     )?
     .execute(params![b, sent, failed, cancelled])?;
+    if sent > 0 || failed > 0 {
+        conn.prepare_cached(
+            "INSERT INTO broadcast_minutes (broadcast_id, minute, sent, failed) VALUES (?1, ?2 / 60, ?3, ?4) \
+             ON CONFLICT (broadcast_id, minute) DO UPDATE \
+             SET sent = sent + excluded.sent, failed = failed + excluded.failed",
+        )?
+        .execute(params![b, now, sent, failed])?;
+    }
     conn.prepare_cached(
         "UPDATE broadcasts SET state = 'done', finished_at = ?2 \
          WHERE id = ?1 AND state IN ('sending', 'paused') AND sent + failed + cancelled >= total",

@@ -193,3 +193,11 @@ pub async fn resume(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -> R
 pub async fn cancel(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
     act(&state, &me, *id, "cancel").await
 }
+
+/// The broadcast page's chart: messages sent (blue) and failed (red) per minute.
+pub fn timeline_svg(p: &Progress, t: &crate::web::i18n::Texts) -> String {
+    use crate::web::chart::{COLORS, Series, lines};
+    let sent = Series { points: p.timeline.iter().map(|m| (m.0, m.1)).collect(), color: COLORS[0] };
+    let failed = Series { points: p.timeline.iter().map(|m| (m.0, m.2)).collect(), color: COLORS[4] };
+    lines(&[sent, failed], t.bc_over_time, |minute| crate::domain::clock::format_time(minute * 60))
+}

@@ -1,11 +1,14 @@
-//! The dashboard: subscribers per channel and transport.
+//! The dashboard: subscribers per channel and transport, their growth as a chart, recent broadcasts
+//! with progress, and the gateways' and the bot's health.
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::{Ctx, ok};
+use crate::service::Broadcast;
 use crate::service::channels::ChannelCounts;
 use crate::web::AppState;
+use crate::web::chart::{self, COLORS, Series};
 use crate::web::error::WebError;
 use crate::web::guard::Me;
 
@@ -17,12 +20,47 @@ struct Dashboard {
     transports: Vec<&'static str>,
     total_active: i64,
     total_pending: i64,
+    /// The growth chart (SVG of numbers and dates only) and its legend: channel name and colour.
+    growth: String,
+    legend: Vec<(String, &'static str)>,
+    recent: Vec<Broadcast>,
+    /// Transports that report their state (the Matrix bot): name and its first lines.
+    health: Vec<(String, Vec<(String, String)>)>,
+    sms_gateways: Vec<String>,
+    csp_violations: u64,
 }
 
 pub async fn show(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, WebError> {
+    let ctx = Ctx::new(&me)?;
     let rows = state.service.channel_counts().await?;
     let total_active = rows.iter().map(|r| r.active_total).sum();
     let total_pending = rows.iter().map(|r| r.pending_total).sum();
     let transports = crate::domain::Transport::ALL.iter().map(|t| t.as_str()).collect();
-    ok(&Dashboard { ctx: Ctx::new(&me)?, rows, transports, total_active, total_pending })
+    let growth = state.service.channel_growth(30).await?;
+    let legend =
+        growth.iter().enumerate().map(|(i, (c, _))| (c.draft.name.clone(), COLORS[i % COLORS.len()])).collect();
+    let series: Vec<Series> = growth
+        .into_iter()
+        .enumerate()
+        .map(|(i, (_, points))| Series { points, color: COLORS[i % COLORS.len()] })
+        .collect();
+    let growth = chart::lines(&series, ctx.t.dash_growth, |day| crate::domain::clock::format_day(day * 86_400));
+    let recent = state.service.broadcasts(5).await?;
+    let health =
+        state.service.transport_status().into_iter().map(|(n, rows)| (n, rows.into_iter().take(3).collect())).collect();
+    let sms_gateways = state.service.gateway_setup().into_iter().map(|(name, _)| name).collect();
+    let csp_violations = state.service.csp_violations();
+    ok(&Dashboard {
+        ctx,
+        rows,
+        transports,
+        total_active,
+        total_pending,
+        growth,
+        legend,
+        recent,
+        health,
+        sms_gateways,
+        csp_violations,
+    })
 }
