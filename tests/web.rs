@@ -489,6 +489,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("post", "/broadcasts/{id}/resume", "editor"),
     ("post", "/broadcasts/{id}/cancel", "editor"),
     ("get", "/inbox", "viewer"),
+    ("post", "/inbox/{id}/reply", "editor"),
     ("get", "/sandbox", "editor"),
     ("get", "/sandbox/screen", "editor"),
     ("post", "/sandbox", "editor"),
@@ -825,4 +826,57 @@ async fn the_sign_up_page_shows_how_to_subscribe_with_qr_codes() {
         herold::web::qr::svg(signup.matrix_link.as_deref().unwrap()).map(|s| decode_qr_svg(&s)).as_deref(),
         Some("https://matrix.to/#/@herold:example.org")
     );
+}
+
+/// An editor answers an inbox message: the reply reaches the same phone over the same transport, the
+/// audit log names the message but not the text; after the sender's STOP a reply is refused, and an
+/// empty one is refused with a message.
+#[tokio::test]
+async fn an_inbox_reply_goes_back_over_the_same_transport_until_the_sender_leaves() {
+    use herold::service::conversation::Inbound;
+    let app = TestApp::spawn().await;
+    let draft = common::draft("NEWS", herold::domain::OptInMode::Single, &[herold::domain::Transport::Sandbox]);
+    app.service.create_channel(&herold::service::Actor::Cli, draft).await.unwrap();
+    let say = |text: &str| Inbound {
+        transport: herold::domain::Transport::Sandbox,
+        from: "+4915112349876".into(),
+        text: text.into(),
+        gateway_message_id: None,
+    };
+    let phone: herold::domain::SubscriberId =
+        app.service.receive(say("START news")).await.unwrap().subscriber.parse().unwrap();
+    app.service.receive(say("Wann ist das nächste Treffen?")).await.unwrap();
+    let (inbox, _) = app.service.inbox(10, 0).await.unwrap();
+    let id = inbox[0].id;
+
+    let (c, csrf) = app.admin_client("ed", Role::Editor).await;
+    let reply = |text: &'static str| {
+        let (c, csrf, url) = (c.clone(), csrf.clone(), app.url(&format!("/inbox/{id}/reply")));
+        async move { c.post(url).form(&[("csrf", csrf.as_str()), ("text", text)]).send().await.unwrap() }
+    };
+    let r = reply("Am Dienstag um 19 Uhr, bis dann!").await;
+    assert_eq!(r.status(), 303);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let screen = app.service.sandbox_screen(phone).await.unwrap();
+        if screen.iter().any(|l| !l.inbound && l.text == "Am Dienstag um 19 Uhr, bis dann!" && l.state == "sent") {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "the reply did not reach the phone: {screen:?}");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (audit, _) = app.service.audit_log(10, 0).await.unwrap();
+    let entry = audit.iter().find(|e| e.action == "inbox_replied").expect("audited");
+    assert_eq!(entry.target, format!("inbox message {id}"));
+    assert!(!format!("{entry:?}").contains("Dienstag"));
+
+    let empty = reply("   ").await;
+    assert_eq!(empty.status(), 400);
+    assert!(empty.text().await.unwrap().contains("a reply needs 1 to 1600 characters"));
+    app.service.receive(say("STOP")).await.unwrap();
+    let refused = reply("Schade!").await;
+    assert_eq!(refused.status(), 400);
+    assert!(refused.text().await.unwrap().contains("opted out"));
+    let screen = app.service.sandbox_screen(phone).await.unwrap();
+    assert!(!screen.iter().any(|l| l.text == "Schade!"));
 }

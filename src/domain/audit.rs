@@ -33,10 +33,11 @@ pub enum Action {
     KeyRotated,
     RecoveryKeyStored,
     MatrixRecovered,
+    InboxReplied,
 }
 
 impl Action {
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 25] = [
         Self::Login,
         Self::LoginFailed,
         Self::PasswordChanged,
@@ -61,6 +62,7 @@ impl Action {
         Self::KeyRotated,
         Self::RecoveryKeyStored,
         Self::MatrixRecovered,
+        Self::InboxReplied,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -89,6 +91,7 @@ impl Action {
             Self::KeyRotated => "key_rotated",
             Self::RecoveryKeyStored => "recovery_key_stored",
             Self::MatrixRecovered => "matrix_recovered",
+            Self::InboxReplied => "inbox_replied",
         }
     }
 

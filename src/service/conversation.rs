@@ -5,8 +5,9 @@
 use rusqlite::Connection;
 use serde::Serialize;
 
-use super::{Result, Service};
+use super::{Actor, Result, Service, ServiceError};
 use crate::crypto::{DataKey, Vault};
+use crate::domain::audit::Action;
 use crate::domain::keywords::{self, Command, Lang, Verb};
 use crate::domain::{Address, Channel, ConsentKind, OptInMode, SubscriberId, Transport, replies};
 use crate::store::ledger::{self, NewEvent};
@@ -442,6 +443,43 @@ impl Service {
                     .collect())
             })
             .await?)
+    }
+
+    /// An admin's answer to an inbox message: one direct message to its sender over the same transport
+    /// (on Matrix, into the same DM), sealed like every reply and sent ahead of broadcasts. Refused
+    /// once the sender has opted out since writing, or was erased. Audited without its text.
+    pub async fn reply_to_inbox(&self, actor: &Actor, inbox_id: i64, text: &str) -> Result<()> {
+        let text = text.trim().to_string();
+        if text.is_empty() || text.chars().count() > 1600 {
+            return Err(ServiceError::Invalid("a reply needs 1 to 1600 characters".into()));
+        }
+        let (vault, now) = (self.vault().clone(), self.now());
+        let entry = actor.audit(now, Action::InboxReplied, format!("inbox message {inbox_id}"), "");
+        let refused = self
+            .store()
+            .call(move |c| {
+                let tx = crate::store::write_tx(c)?;
+                let Some(m) = conversation::inbox_message(&tx, inbox_id)? else {
+                    return Err(crate::store::StoreError::NotFound);
+                };
+                let Some(wrapped) = subs::wrapped_key(&tx, m.subscriber_id)? else {
+                    return Ok(Some("the sender was erased"));
+                };
+                if conversation::opted_out_since(&tx, m.subscriber_id, m.received_at)? {
+                    return Ok(Some("the sender has opted out since: nothing more is sent to them"));
+                }
+                let key = vault.unwrap_data_key(SubscriberId(m.subscriber_id), &wrapped)?;
+                outbox::enqueue_reply(&tx, m.subscriber_id, &m.transport, &key.seal("reply", text.as_bytes()), now)?;
+                crate::store::audit::append(&tx, entry)?;
+                tx.commit()?;
+                Ok(None)
+            })
+            .await?;
+        if let Some(why) = refused {
+            return Err(ServiceError::Conflict(why.into()));
+        }
+        self.wake_worker();
+        Ok(())
     }
 
     /// The admin inbox, newest first, with texts opened.

@@ -1,6 +1,6 @@
 //! The conversation's own rows: inbound idempotency, the admin inbox, and the sandbox phones' typed messages.
 
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::Result;
@@ -57,6 +57,20 @@ pub fn inbox(conn: &Connection, limit: i64, offset: i64) -> Result<(Vec<InboxRow
     let mut st = conn.prepare(&format!("{INBOX} ORDER BY id DESC LIMIT ?1 OFFSET ?2"))?;
     let rows = st.query_map(params![limit, offset], inbox_row)?.collect::<rusqlite::Result<_>>()?;
     Ok((rows, total))
+}
+
+pub fn inbox_message(conn: &Connection, id: i64) -> Result<Option<InboxRow>> {
+    let mut st = conn.prepare_cached(&format!("{INBOX} WHERE id = ?1"))?;
+    Ok(st.query_row([id], inbox_row).optional()?)
+}
+
+/// Whether the subscriber opted out at or after `since` (after that, nothing more is sent to them).
+pub fn opted_out_since(conn: &Connection, subscriber: i64, since: i64) -> Result<bool> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM consent_events WHERE subscriber_id = ?1 AND kind = 'optout' AND at >= ?2)",
+        params![subscriber, since],
+        |r| r.get(0),
+    )?)
 }
 
 /// One subscriber's inbox messages, oldest first (for the export).

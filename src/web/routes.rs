@@ -91,6 +91,7 @@ routes! {
     post "/broadcasts/{id}/resume"       Editor   => pages::broadcasts::resume;
     post "/broadcasts/{id}/cancel"       Editor   => pages::broadcasts::cancel;
     get  "/inbox"                        Viewer   => pages::inbox::list;
+    post "/inbox/{id}/reply"             Editor   => pages::inbox::reply;
     get  "/sandbox"                      Editor   => pages::sandbox::show;
     get  "/sandbox/screen"               Editor   => pages::sandbox::screen;
     post "/sandbox"                      Editor   => pages::sandbox::type_message;
