@@ -190,3 +190,51 @@ async fn pages_follow_the_browser_language_until_the_admin_chooses_one() {
     assert_eq!(app.service.csp_violations(), 0);
     b.finish().await;
 }
+
+/// At 360 px wide no page scrolls sideways (tables scroll in their own box), and every field a person
+/// fills in has a label.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_fits_a_phone_and_labels_every_field() {
+    let app = TestApp::spawn().await;
+    let (user, pw) = owner(&app).await;
+    let draft = common::draft("NEWS", herold::domain::OptInMode::Single, &[herold::domain::Transport::Sandbox]);
+    let ch = app.service.create_channel(&herold::service::Actor::Cli, draft).await.unwrap();
+    let id = common::subscriber(&app.service, herold::domain::Transport::Sandbox, "+4915112340001", ch.id).await;
+    let mut b = Browser::start("phone_width", &app.base, "en-GB").await;
+    b.log_in(user, pw).await;
+    b.client.set_window_size(360, 740).await.unwrap();
+    let pages = [
+        "/".to_string(),
+        "/channels".into(),
+        format!("/channels/{}", ch.id),
+        "/channels/new".into(),
+        "/subscribers".into(),
+        format!("/subscribers/{id}"),
+        "/subscribers/new".into(),
+        "/broadcasts/new".into(),
+        "/inbox".into(),
+        "/sandbox".into(),
+        "/account".into(),
+        "/admins".into(),
+        "/tokens".into(),
+        "/gateways".into(),
+        "/audit".into(),
+        "/join/news".into(),
+        "/privacy/news".into(),
+    ];
+    for page in &pages {
+        b.goto(page).await;
+        let wide = b.js("return document.documentElement.scrollWidth").await.as_u64().unwrap();
+        let view = b.js("return window.innerWidth").await.as_u64().unwrap();
+        assert!(view <= 360, "the window is a phone's: {view} px");
+        assert!(wide <= view, "{page} is {wide} px wide in a {view} px window");
+        let unlabelled = b
+            .js("return Array.from(document.querySelectorAll('input:not([type=hidden]), select, textarea'))
+                 .filter(e => e.labels.length === 0 && !e.getAttribute('aria-label')).map(e => e.name || e.id)")
+            .await;
+        assert_eq!(unlabelled, serde_json::json!([]), "{page}: fields without a label");
+    }
+    settle_reports().await;
+    assert_eq!(app.service.csp_violations(), 0);
+    b.finish().await;
+}
