@@ -1,0 +1,190 @@
+//! Admin latency under load: with 1,000,000 subscribers in the database and a broadcast draining to the
+//! sandbox, `wrk` (Debian package) requests the dashboard, the broadcast page and its live progress
+//! fragment as a logged-in owner and reports p50/p99 (target p99 ≤ 25 ms). In-run reference: the same
+//! `wrk` against `/healthz` (no database work beyond a ping).
+//! Run: `cargo bench --bench admin` (`HEROLD_BENCH_QUICK=1`: 100,000 subscribers, 5 s per page).
+
+mod common;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use herold::config::Config;
+use herold::domain::{Role, Transport};
+use herold::service::Actor;
+use herold::service::subscribers::AddSubscriber;
+
+/// Inserts `n` active subscribers to `channel` directly (random bytes stand in for sealed addresses:
+/// the pages read counts, never addresses).
+fn bulk_subscribers(db: &std::path::Path, channel: i64, n: usize) {
+    let mut c = rusqlite::Connection::open(db).unwrap();
+    let tx = c.transaction().unwrap();
+    {
+        let mut sub = tx.prepare("INSERT INTO subscribers(id, language, created_at) VALUES (?1, 'de', 0)").unwrap();
+        let mut addr = tx
+            .prepare(
+                "INSERT INTO addresses(blind_index, subscriber_id, transport, sealed) VALUES (?1, ?2, 'sandbox', ?3)",
+            )
+            .unwrap();
+        let mut s = tx
+            .prepare("INSERT INTO subscriptions(subscriber_id, channel_id, transport, state, created_at, updated_at) VALUES (?1, ?2, 'sandbox', 'active', 0, 0)")
+            .unwrap();
+        for k in 0..n {
+            let id = 100_000_000 + k as i64;
+            sub.execute([id]).unwrap();
+            addr.execute(rusqlite::params![rand::random::<[u8; 16]>().to_vec(), id, vec![0u8; 54]]).unwrap();
+            s.execute([id, channel]).unwrap();
+        }
+    }
+    tx.commit().unwrap();
+}
+
+/// Runs wrk and returns (requests per second, p50 ms, p99 ms).
+fn wrk(url: &str, cookie: &str, secs: u64) -> (f64, f64, f64) {
+    let out = Command::new("wrk")
+        .args([
+            "-t1",
+            "-c8",
+            &format!("-d{secs}s"),
+            "--latency",
+            "-H",
+            &format!("Cookie: herold_session={cookie}"),
+            url,
+        ])
+        .output()
+        .expect("wrk runs (scripts/setup-peers installs it)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let ms = |v: &str| -> f64 {
+        let (num, unit) = v.split_at(v.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(v.len()));
+        let n: f64 = num.parse().unwrap_or(f64::NAN);
+        match unit {
+            "us" => n / 1000.0,
+            "ms" => n,
+            "s" => n * 1000.0,
+            _ => f64::NAN,
+        }
+    };
+    let pct = |p: &str| text.lines().find_map(|l| l.trim().strip_prefix(p).map(|v| ms(v.trim()))).unwrap_or(f64::NAN);
+    let rps = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:").map(|v| v.trim().parse().unwrap_or(f64::NAN)))
+        .unwrap_or(f64::NAN);
+    let non2xx = text.lines().find(|l| l.contains("Non-2xx"));
+    assert!(non2xx.is_none(), "{url}: {}", non2xx.unwrap());
+    (rps, pct("50%"), pct("99%"))
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("run with `cargo bench --bench admin`");
+        return;
+    }
+    let quick = std::env::var("HEROLD_BENCH_QUICK").is_ok();
+    let (n, secs) = if quick { (100_000, 5) } else { (1_000_000, 10) };
+    let live = 30_000;
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = Config {
+        data_dir: dir.path().join("data"),
+        listen: "127.0.0.1:0".into(),
+        log: "warn".into(),
+        ..Config::default()
+    };
+    // The broadcast drains at 1,000 a second for the whole measurement.
+    cfg.delivery.sandbox_per_second = 1_000;
+
+    let t = Instant::now();
+    let service = herold::app::open_service(&cfg, true).unwrap();
+    let big = rt.block_on(service.create_channel(&Actor::Cli, common::draft("BIG", Transport::Sandbox))).unwrap();
+    let small = rt.block_on(service.create_channel(&Actor::Cli, common::draft("LIVE", Transport::Sandbox))).unwrap();
+    bulk_subscribers(&cfg.data_dir.join("herold.sqlite"), big.id, n);
+    for chunk in (0..live).collect::<Vec<_>>().chunks(2000) {
+        let reqs = chunk
+            .iter()
+            .map(|i| AddSubscriber {
+                transport: Transport::Sandbox,
+                address: format!("+49152{:08}", 10_000_000 + i),
+                language: "de".into(),
+                channels: vec![small.id],
+                consent_note: "bench".into(),
+            })
+            .collect();
+        rt.block_on(service.add_subscribers(&Actor::Cli, reqs)).unwrap();
+    }
+    rt.block_on(service.add_admin(&Actor::Cli, "bench", "bench-password-123".into(), Role::Owner)).unwrap();
+    drop(service);
+    println!("set-up: {n} + {live} subscribers in {:.0} s", t.elapsed().as_secs_f64());
+
+    rt.block_on(async {
+        let app = herold::app::Application::build(&cfg).await.unwrap();
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let service = app.service().clone();
+        let handle = tokio::spawn(app.run_until_stopped());
+
+        // Log in as a browser would and keep the session cookie.
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let login = http.get(format!("{base}/login")).send().await.unwrap();
+        let form_cookie = login
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .find_map(|v| v.to_str().ok()?.split(';').next().map(str::to_string))
+            .unwrap();
+        let html = login.text().await.unwrap();
+        let at = html.find("name=\"csrf\" value=\"").unwrap() + 19;
+        let csrf = html[at..].split('"').next().unwrap().to_string();
+        let r = http
+            .post(format!("{base}/login"))
+            .header("cookie", form_cookie)
+            .form(&[("csrf", csrf.as_str()), ("username", "bench"), ("password", "bench-password-123")])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "logged in");
+        let session = r
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|v| v.strip_prefix("herold_session=").map(|v| v.split(';').next().unwrap().to_string()))
+            .unwrap();
+
+        let (b, _) =
+            service.create_broadcast(&Actor::Cli, common::compose(small.id, "drain", "Probealarm")).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let before = service.broadcast(b.id).await.unwrap().sent;
+        let pages = [
+            ("admin_healthz", "/healthz".to_string(), "reference"),
+            ("admin_dashboard", "/".to_string(), "dashboard"),
+            ("admin_broadcast", format!("/broadcasts/{}", b.id), "broadcast page"),
+            ("admin_progress", format!("/broadcasts/{}/progress", b.id), "live progress fragment"),
+        ];
+        println!("admin latency with {n} subscribers while a broadcast drains (wrk, 8 connections, {secs} s each):");
+        let mut reference = f64::NAN;
+        for (name, path, what) in pages {
+            let url = format!("{base}{path}");
+            let (rps, p50, p99) = tokio::task::spawn_blocking({
+                let session = session.clone();
+                move || wrk(&url, &session, secs)
+            })
+            .await
+            .unwrap();
+            println!("  {what:<24} p50 {p50:>6.2} ms  p99 {p99:>6.2} ms  {rps:>7.0} req/s");
+            if name == "admin_healthz" {
+                reference = p99;
+            } else {
+                common::report(&format!("{name}_p50"), p50, "ms", None, "");
+                common::report(&format!("{name}_p99"), p99, "ms", Some((reference, "p99 of /healthz")), "≤ 25 ms");
+            }
+        }
+        let after = service.broadcast(b.id).await.unwrap();
+        println!(
+            "  the broadcast sent {} deliveries during the measurement ({} of {} in all, state {})",
+            after.sent - before,
+            after.sent,
+            after.total,
+            after.state
+        );
+        handle.abort();
+    });
+}
