@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use herold::config::Config;
@@ -37,41 +36,6 @@ fn bulk_subscribers(db: &std::path::Path, channel: i64, n: usize) {
         }
     }
     tx.commit().unwrap();
-}
-
-/// Runs wrk and returns (requests per second, p50 ms, p99 ms).
-fn wrk(url: &str, cookie: &str, secs: u64) -> (f64, f64, f64) {
-    let out = Command::new("wrk")
-        .args([
-            "-t1",
-            "-c8",
-            &format!("-d{secs}s"),
-            "--latency",
-            "-H",
-            &format!("Cookie: herold_session={cookie}"),
-            url,
-        ])
-        .output()
-        .expect("wrk runs (scripts/setup-peers installs it)");
-    let text = String::from_utf8_lossy(&out.stdout);
-    let ms = |v: &str| -> f64 {
-        let (num, unit) = v.split_at(v.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(v.len()));
-        let n: f64 = num.parse().unwrap_or(f64::NAN);
-        match unit {
-            "us" => n / 1000.0,
-            "ms" => n,
-            "s" => n * 1000.0,
-            _ => f64::NAN,
-        }
-    };
-    let pct = |p: &str| text.lines().find_map(|l| l.trim().strip_prefix(p).map(|v| ms(v.trim()))).unwrap_or(f64::NAN);
-    let rps = text
-        .lines()
-        .find_map(|l| l.strip_prefix("Requests/sec:").map(|v| v.trim().parse().unwrap_or(f64::NAN)))
-        .unwrap_or(f64::NAN);
-    let non2xx = text.lines().find(|l| l.contains("Non-2xx"));
-    assert!(non2xx.is_none(), "{url}: {}", non2xx.unwrap());
-    (rps, pct("50%"), pct("99%"))
 }
 
 fn main() {
@@ -165,7 +129,11 @@ fn main() {
             let url = format!("{base}{path}");
             let (rps, p50, p99) = tokio::task::spawn_blocking({
                 let session = session.clone();
-                move || wrk(&url, &session, secs)
+                move || {
+                    let (_, rps, p50, p99) =
+                        common::wrk(&url, &[format!("Cookie: herold_session={session}")], None, 8, secs);
+                    (rps, p50, p99)
+                }
             })
             .await
             .unwrap();

@@ -140,15 +140,7 @@ fn main() {
         println!("  herold, second broadcast (rooms exist):            {second:.1} s, {:.1} msg/s", rate(second));
         println!("  bare matrix-sdk loop, same rooms and device:         {bare:.1} s, {:.1} msg/s", rate(bare));
         println!("  herold / bare: {:.0} %", 100.0 * bare / second);
-        if let Ok(dir) = std::env::var("HEROLD_BENCH_JSON") {
-            let json = serde_json::json!({
-                "matrix_subscribers": n,
-                "matrix_first_msgs_per_s": rate(first),
-                "matrix_msgs_per_s": rate(second),
-                "matrix_bare_msgs_per_s": rate(bare),
-            });
-            std::fs::create_dir_all(&dir).unwrap();
-            std::fs::write(format!("{dir}/matrix.json"), json.to_string()).unwrap();
-        }
+        common::report("matrix_dm_per_s", rate(second), "msg/s", Some((rate(bare), "bare matrix-sdk loop msg/s")), "");
+        common::report("matrix_first_with_dm_creation_per_s", rate(first), "msg/s", None, "");
     });
 }

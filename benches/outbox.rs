@@ -88,12 +88,21 @@ fn main() {
              FROM subscriptions WHERE channel_id = {ch}; COMMIT; DROP TABLE bench_ref;"
         ))
         .unwrap();
-        println!("  reference, the same rows into a plain table: {:>7.3} s", t.elapsed().as_secs_f64());
+        let reference = t.elapsed().as_secs_f64();
+        println!("  reference, the same rows into a plain table: {reference:>7.3} s");
+        common::report(&format!("materialise_{n}"), secs, "s", Some((reference, "plain table copy, s")), target);
     }
     println!(
         "memory: RSS {} MB before materialising, peak (VmHWM, whole bench process) {} MB (target ≤ 150 MB)",
         rss_before / 1024,
         rss_kb("VmHWM:") / 1024
+    );
+    common::report(
+        "peak_rss_1m_fanout",
+        (rss_kb("VmHWM:") / 1024) as f64,
+        "MB",
+        Some(((rss_before / 1024) as f64, "RSS before, MB")),
+        "≤ 150 MB",
     );
     drop(service);
 
@@ -125,7 +134,8 @@ fn main() {
     while rt.block_on(worker.run_once()).unwrap() > 0 {}
     let secs = t.elapsed().as_secs_f64();
     assert_eq!(rt.block_on(service.broadcast(broadcast.id)).unwrap().sent, n as i64);
-    println!("worker to the sandbox: {n} deliveries in {secs:.2} s = {:.0}/s (target ≥ 50,000/s)", n as f64 / secs);
+    let worker_rate = n as f64 / secs;
+    println!("worker to the sandbox: {n} deliveries in {secs:.2} s = {worker_rate:.0}/s (target ≥ 50,000/s)");
     // Reference in the same run: the crypto alone (unwrap the data key, open the address) per delivery.
     let vault = service.vault().clone();
     let id = herold::domain::SubscriberId(1);
@@ -138,4 +148,5 @@ fn main() {
     }
     let secs = t.elapsed().as_secs_f64();
     println!("reference, crypto alone per delivery: {:.0}/s", n as f64 / secs);
+    common::report("worker_sandbox_per_s", worker_rate, "/s", Some((n as f64 / secs, "crypto alone /s")), "≥ 50,000/s");
 }

@@ -12,37 +12,14 @@ mod kannel;
 
 use std::time::Instant;
 
-use actix_web::{App, HttpResponse, HttpServer, web};
 use futures_util::StreamExt;
-use herold::config::{Config, GatewayConfig, GatewayKind};
+use herold::config::Config;
 use herold::domain::Transport;
 use herold::service::Actor;
 use herold::service::subscribers::AddSubscriber;
 use herold::worker::{Worker, WorkerSettings};
 
 const CONCURRENCY: usize = 32;
-
-fn secret(s: &str) -> herold::config::Secret {
-    serde_json::from_value(serde_json::json!(s)).unwrap()
-}
-
-fn gateway(url: &str, user: &str, password: &str, rate: &str) -> GatewayConfig {
-    GatewayConfig {
-        name: "kannel".into(),
-        kind: GatewayKind::Kannel,
-        url: url.into(),
-        username: user.into(),
-        password: Some(secret(password)),
-        password_file: None,
-        webhook_secret: Some(secret("benchHookSecret0123456789")),
-        webhook_secret_file: None,
-        sender: String::new(),
-        rate: rate.into(),
-        priority: 0,
-        max_parts: 10,
-        timeout_seconds: 10,
-    }
-}
 
 fn draft(keyword: &str) -> herold::domain::ChannelDraft {
     common::draft(keyword, Transport::Sms)
@@ -60,18 +37,7 @@ fn main() {
     let n: usize = if std::env::var("HEROLD_BENCH_QUICK").is_ok() { 2_000 } else { 20_000 };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async move {
-        // The sink: answers every sendsms request as Kannel does, on one worker thread.
-        let server = HttpServer::new(|| {
-            App::new().route(
-                "/cgi-bin/sendsms",
-                web::get().to(|| async { HttpResponse::Accepted().body("0: Accepted for delivery") }),
-            )
-        })
-        .workers(1)
-        .bind("127.0.0.1:0")
-        .unwrap();
-        let sink = format!("http://{}", server.addrs()[0]);
-        tokio::spawn(server.run());
+        let sink = common::kannel_sink();
 
         // Reference: a plain client sending the same kind of request, CONCURRENCY at a time.
         let http = reqwest::Client::new();
@@ -100,7 +66,7 @@ fn main() {
 
         // herold: n SMS subscribers, one broadcast, the worker through the Kannel client to the sink.
         let dir = tempfile::tempdir().unwrap();
-        let gateway = gateway(&sink, "u", "p", "1000000/s");
+        let gateway = common::kannel_gateway("kannel", &sink, "u", "p", "1000000/s");
         let mut cfg = Config { data_dir: dir.path().join("data"), log: "warn".into(), ..Config::default() };
         cfg.sms.gateways.push(gateway);
         let service = herold::app::open_service(&cfg, true).unwrap();
@@ -140,6 +106,8 @@ fn main() {
             "end to end through Kannel 1.4.5 with fakesmsc, {} messages: {kannel_rate:>6.0} messages/s",
             n / 10
         );
+        common::report("sms_http_per_s", herold, "/s", Some((plain, "plain reqwest client /s")), "≥ 50 % of the plain client");
+        common::report("sms_kannel_e2e_per_s", kannel_rate, "/s", None, "");
     });
 }
 
@@ -154,7 +122,13 @@ async fn through_kannel(n: usize) -> f64 {
         log: "warn".into(),
         ..Config::default()
     };
-    cfg.sms.gateways.push(gateway(&format!("http://127.0.0.1:{sendsms}"), "broadcaster", "s3cret", "100000/s"));
+    cfg.sms.gateways.push(common::kannel_gateway(
+        "kannel",
+        &format!("http://127.0.0.1:{sendsms}"),
+        "broadcaster",
+        "s3cret",
+        "100000/s",
+    ));
     let app = herold::app::Application::build(&cfg).await.unwrap();
     let service = app.service().clone();
     tokio::spawn(app.run_until_stopped());

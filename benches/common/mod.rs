@@ -48,3 +48,86 @@ pub fn report(name: &str, value: f64, unit: &str, reference: Option<(f64, &str)>
     let mut f = std::fs::OpenOptions::new().create(true).append(true).open(format!("{dir}/results.jsonl")).unwrap();
     writeln!(f, "{line}").unwrap();
 }
+
+/// A Kannel gateway named `name` at `url` with sendsms user and password (webhook secret `HOOK_SECRET`).
+pub fn kannel_gateway(name: &str, url: &str, user: &str, password: &str, rate: &str) -> herold::config::GatewayConfig {
+    let secret = |s: &str| -> herold::config::Secret { serde_json::from_value(serde_json::json!(s)).unwrap() };
+    herold::config::GatewayConfig {
+        name: name.into(),
+        kind: herold::config::GatewayKind::Kannel,
+        url: url.into(),
+        username: user.into(),
+        password: Some(secret(password)),
+        password_file: None,
+        webhook_secret: Some(secret(HOOK_SECRET)),
+        webhook_secret_file: None,
+        sender: String::new(),
+        rate: rate.into(),
+        priority: 0,
+        max_parts: 10,
+        timeout_seconds: 10,
+    }
+}
+
+pub const HOOK_SECRET: &str = "benchHookSecret0123456789";
+
+/// A loopback sink that answers every sendsms request as Kannel does, on one worker thread; returns
+/// its base URL. Call inside a Tokio runtime.
+pub fn kannel_sink() -> String {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let server = HttpServer::new(|| {
+        App::new().route(
+            "/cgi-bin/sendsms",
+            web::get().to(|| async { HttpResponse::Accepted().body("0: Accepted for delivery") }),
+        )
+    })
+    .workers(1)
+    .bind("127.0.0.1:0")
+    .unwrap();
+    let sink = format!("http://{}", server.addrs()[0]);
+    tokio::spawn(server.run());
+    sink
+}
+
+/// Runs `wrk` for `secs` seconds (one thread, `connections`), with an optional Lua script, and returns
+/// (requests, requests per second, p50 ms, p99 ms). Fails on any answer that is not 2xx/3xx.
+pub fn wrk(
+    url: &str,
+    headers: &[String],
+    script: Option<&std::path::Path>,
+    connections: u32,
+    secs: u64,
+) -> (u64, f64, f64, f64) {
+    let mut cmd = std::process::Command::new("wrk");
+    cmd.args(["-t1", &format!("-c{connections}"), &format!("-d{secs}s"), "--latency"]);
+    for h in headers {
+        cmd.args(["-H", h]);
+    }
+    if let Some(s) = script {
+        cmd.arg("-s").arg(s);
+    }
+    let out = cmd.arg(url).output().expect("wrk runs (scripts/setup-peers installs it)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let ms = |v: &str| -> f64 {
+        let (num, unit) = v.split_at(v.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(v.len()));
+        let n: f64 = num.parse().unwrap_or(f64::NAN);
+        match unit {
+            "us" => n / 1000.0,
+            "ms" => n,
+            "s" => n * 1000.0,
+            _ => f64::NAN,
+        }
+    };
+    let pct = |p: &str| text.lines().find_map(|l| l.trim().strip_prefix(p).map(|v| ms(v.trim()))).unwrap_or(f64::NAN);
+    let rps = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:").map(|v| v.trim().parse().unwrap_or(f64::NAN)))
+        .unwrap_or(f64::NAN);
+    let requests = text
+        .lines()
+        .find_map(|l| l.trim().split_once(" requests in ").and_then(|(n, _)| n.trim().parse().ok()))
+        .unwrap_or(0);
+    let non2xx = text.lines().find(|l| l.contains("Non-2xx"));
+    assert!(non2xx.is_none(), "{url}: {}", non2xx.unwrap());
+    (requests, rps, pct("50%"), pct("99%"))
+}

@@ -1,0 +1,101 @@
+//! The release binary: its size, the time from start to ready (`/healthz` answers 200) on a fresh data
+//! directory and on a restart (target ≤ 200 ms without Matrix), and its idle memory (target ≤ 40 MB).
+//! In-run reference: the same start-up time for `herold --version`, which opens nothing.
+//! Run: `cargo bench --bench startup` (`--no-default-features` measures the binary without Matrix).
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn healthy(port: u16) -> bool {
+    let Ok(mut s) = TcpStream::connect(("127.0.0.1", port)) else { return false };
+    let _ = s.set_read_timeout(Some(Duration::from_secs(1)));
+    if s.write_all(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n").is_err() {
+        return false;
+    }
+    let mut buf = String::new();
+    let _ = s.read_to_string(&mut buf);
+    buf.starts_with("HTTP/1.1 200")
+}
+
+fn rss_mb(pid: u32) -> f64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .map(|kb: f64| kb / 1024.0)
+        .unwrap_or(f64::NAN)
+}
+
+/// Starts `herold serve` on `data` and returns the milliseconds until `/healthz` answers, with the
+/// running child.
+fn start(data: &std::path::Path) -> (f64, std::process::Child, u16) {
+    let port = free_port();
+    let t = Instant::now();
+    let child = Command::new(env!("CARGO_BIN_EXE_herold"))
+        .args(["--data-dir", data.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}"), "serve"])
+        .env("HEROLD_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    while !healthy(port) {
+        assert!(t.elapsed() < Duration::from_secs(20), "herold did not become ready");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    (t.elapsed().as_secs_f64() * 1000.0, child, port)
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("run with `cargo bench --bench startup`");
+        return;
+    }
+    let bin = env!("CARGO_BIN_EXE_herold");
+    let size = std::fs::metadata(bin).unwrap().len() as f64 / 1_048_576.0;
+    let matrix = cfg!(feature = "matrix");
+    println!("release binary{}: {size:.1} MB", if matrix { " (with Matrix)" } else { " (without Matrix)" });
+
+    let t = Instant::now();
+    let ok = Command::new(bin).arg("--version").stdout(Stdio::null()).status().unwrap().success();
+    assert!(ok);
+    let version_ms = t.elapsed().as_secs_f64() * 1000.0;
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (fresh, mut child, _) = start(&data);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let mut restarts = vec![];
+    let mut idle = f64::NAN;
+    for i in 0..5 {
+        let (ms, mut child, port) = start(&data);
+        restarts.push(ms);
+        if i == 4 {
+            std::thread::sleep(Duration::from_secs(3));
+            assert!(healthy(port));
+            idle = rss_mb(child.id());
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+    restarts.sort_by(f64::total_cmp);
+    let median = restarts[restarts.len() / 2];
+    println!(
+        "start to ready: fresh data directory {fresh:.0} ms, restart (median of 5) {median:.0} ms (target ≤ 200 ms)"
+    );
+    println!("  reference, `herold --version`: {version_ms:.1} ms");
+    println!("idle memory after start: {idle:.1} MB RSS (target ≤ 40 MB)");
+    common::report("binary_size", size, "MB", None, "");
+    common::report("start_to_ready_fresh", fresh, "ms", Some((version_ms, "herold --version, ms")), "≤ 200 ms");
+    common::report("start_to_ready_restart", median, "ms", Some((version_ms, "herold --version, ms")), "≤ 200 ms");
+    common::report("idle_rss", idle, "MB", None, "≤ 40 MB (with the Matrix bot connected)");
+}
