@@ -113,7 +113,7 @@ fn every_parser_of_outside_input_survives_fuzzing() {
                 break;
             }
             // Keep inputs that grew the variety a little: every 97th survivor joins the corpus.
-            if execs % 97 == 0 && corpus.len() < 512 {
+            if execs.is_multiple_of(97) && corpus.len() < 512 {
                 corpus.push(input);
             }
         }

@@ -15,8 +15,11 @@ use hmac::{Hmac, Mac};
 pub const SECRET: &str = "fuzzHookSecret0123456789";
 const NOW: i64 = 1_800_000_000;
 
+/// A fuzz target: takes any bytes, panics only when a property breaks.
+pub type Target = fn(&[u8]);
+
 /// The targets by name, for the runners.
-pub const TARGETS: &[(&str, fn(&[u8]))] = &[
+pub const TARGETS: &[(&str, Target)] = &[
     ("keywords", keywords),
     ("phone", phone),
     ("segments", segments),
