@@ -209,6 +209,7 @@ impl Application {
     pub async fn build(cfg: &Config) -> anyhow::Result<Self> {
         // The key is checked (and the data opened) before anything else, the port included.
         let service = open_service(cfg, true)?;
+        service.startup_check().await?;
         service.reclaim_leases_at_start().await?;
         let listener = TcpListener::bind(&cfg.listen).with_context(|| format!("listening on {}", cfg.listen))?;
         let port = listener.local_addr()?.port();

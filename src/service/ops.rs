@@ -93,6 +93,28 @@ impl Service {
         self.inner.csp_violations.load(std::sync::atomic::Ordering::Relaxed)
     }
 
+    /// Checks both database files before the server starts: a damaged file is refused, so that herold
+    /// never sends from (or writes into) a corrupted database.
+    pub async fn startup_check(&self) -> Result<()> {
+        let problems = self
+            .store()
+            .call(|c| {
+                let mut p = maintenance::quick_check(c, "main")?;
+                p.extend(maintenance::quick_check(c, "keyring")?);
+                Ok(p)
+            })
+            .await
+            .map_err(|e| ServiceError::Unavailable(format!("the database cannot be read: {e}")))?;
+        if !problems.is_empty() {
+            return Err(ServiceError::Unavailable(format!(
+                "the database is damaged ({}); herold will not start. Restore the last backup (herold restore) \
+                 or run herold verify for details",
+                problems.join("; ")
+            )));
+        }
+        Ok(())
+    }
+
     pub async fn checkpoint(&self) -> Result<()> {
         Ok(self.store().call(|c| maintenance::checkpoint(c)).await?)
     }

@@ -16,6 +16,14 @@ pub fn integrity(conn: &Connection, schema: &str) -> Result<Vec<String>> {
     Ok(if rows == ["ok"] { vec![] } else { rows })
 }
 
+/// `PRAGMA quick_check` on a schema (structure and pages, without the slower index cross-check);
+/// `Ok(vec![])` when healthy. A file too damaged to read is an error.
+pub fn quick_check(conn: &Connection, schema: &str) -> Result<Vec<String>> {
+    let mut st = conn.prepare(&format!("PRAGMA {schema}.quick_check(5)"))?;
+    let rows: Vec<String> = st.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    Ok(if rows == ["ok"] { vec![] } else { rows })
+}
+
 /// Copies one schema (`main` or `keyring`) to `dest` with SQLite's online backup, while others keep writing.
 pub fn backup(conn: &Connection, schema: &str, dest: &Path) -> Result<()> {
     if dest.exists() {
