@@ -768,3 +768,21 @@ async fn concurrent_messages_and_the_worker_never_see_a_busy_database() {
     }
     panic!("the worker did not send the 60 welcomes");
 }
+
+/// The broadcast page's figures come from counts kept per minute: every recorded delivery is in the
+/// timeline once, the rate counts this minute's sends, and a finished broadcast has no ETA.
+#[tokio::test]
+async fn progress_rate_and_timeline_come_from_the_per_minute_counts() {
+    let (_dir, s, b) = broadcast_to_many(30).await;
+    let before = s.progress(b).await.unwrap();
+    assert_eq!((before.rate_per_minute, before.timeline.len()), (0, 0));
+    assert_eq!(before.eta_seconds, None, "no rate yet, no guess");
+    let mut w = sandbox_worker(&s, 7);
+    drain(&mut w).await;
+    let p = s.progress(b).await.unwrap();
+    assert_eq!(p.broadcast.sent, 30);
+    assert_eq!(p.timeline.iter().map(|m| m.1).sum::<i64>(), 30, "each send counted once: {:?}", p.timeline);
+    assert_eq!(p.timeline.iter().map(|m| m.2).sum::<i64>(), 0);
+    assert!((1..=30).contains(&p.rate_per_minute), "rate {}", p.rate_per_minute);
+    assert_eq!((p.queued, p.eta_seconds), (0, None));
+}

@@ -347,11 +347,22 @@ pub fn audience(conn: &Connection, channels: &[i64]) -> Result<Vec<(String, i64)
 
 /// Deliveries per minute of a broadcast over its last `minutes` minutes (for the rate and ETA).
 pub fn recent_rate(conn: &Connection, broadcast: i64, now: i64, window: i64) -> Result<i64> {
-    Ok(conn.query_row(
-        "SELECT count(*) FROM deliveries WHERE broadcast_id = ?1 AND state IN ('sent', 'delivered', 'failed') AND updated_at > ?2",
-        params![broadcast, now - window],
-        |r| r.get(0),
-    )?)
+    // From the per-minute counts (a few rows), not the deliveries: the last `window` seconds, taking
+    // the minute they start in at its share.
+    let from = now - window;
+    let mut st = conn.prepare_cached(
+        "SELECT minute, sent + failed FROM broadcast_minutes WHERE broadcast_id = ?1 AND minute >= ?2 / 60",
+    )?;
+    let rows = st.query_map(params![broadcast, from], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)?)))?;
+    let mut total = 0.0;
+    for row in rows {
+        let (minute, n) = row?;
+        let start = minute * 60;
+        let covered = ((start + 60).min(now) - start.max(from)).clamp(0, 60) as f64;
+        let span = ((start + 60).min(now) - start).clamp(1, 60) as f64;
+        total += n as f64 * covered / span;
+    }
+    Ok(total.round() as i64)
 }
 
 /// A delivery report from a gateway: `sent` becomes `delivered`, or `failed` (moving the count from
