@@ -95,9 +95,20 @@ impl Store {
     }
 }
 
-/// Applied to every connection: WAL, a busy timeout, foreign keys, and the keyring attached.
+/// While another connection writes: wait in short steps (0.2 ms, then 1 ms) for up to about 5 s.
+/// SQLite's own busy timeout sleeps up to 100 ms at a time, which under many concurrent writers (a
+/// burst of webhooks) starves some of them for a second and more.
+fn wait_for_writer(attempt: i32) -> bool {
+    if attempt >= 5_000 {
+        return false;
+    }
+    std::thread::sleep(std::time::Duration::from_micros(if attempt < 50 { 200 } else { 1_000 }));
+    true
+}
+
+/// Applied to every connection: WAL, a busy handler, foreign keys, and the keyring attached.
 fn init_connection(conn: &mut Connection, keyring: &Path) -> rusqlite::Result<()> {
-    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.busy_handler(Some(wait_for_writer))?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "cache_size", -16_000)?;
