@@ -491,3 +491,71 @@ async fn announcement_room_one_post_per_broadcast_and_members_only_read() {
     }
     herold.stop().await;
 }
+
+/// The homeserver stops for 15 s in the middle of a fan-out and comes back: sends to it are deferred
+/// without counting as attempts, the broadcast page says why, and herold finishes within 60 s of the
+/// homeserver's return; every subscriber has each broadcast exactly once and nothing failed.
+#[tokio::test]
+async fn a_homeserver_that_stops_and_comes_back_is_resumed_within_a_minute() {
+    const N: usize = 12;
+    let mut syn = Synapse::start(false);
+    syn.register("herold", BOT_PASSWORD, false).await;
+    syn.register("root", "root-password", true).await;
+    let admin = syn.token("root", "root-password").await;
+    let names: Vec<String> = (0..N).map(|i| format!("o{i:02}")).collect();
+    syn.create_users(&admin, &names).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &syn, "1000/s");
+    let herold = Running::start(&cfg).await;
+    wait_connected(&herold.service).await;
+    let s = herold.service.clone();
+    let ch =
+        s.create_channel(&Actor::Cli, common::draft("OUT", OptInMode::Single, &[Transport::Matrix])).await.unwrap();
+    let reqs = names
+        .iter()
+        .map(|n| herold::service::subscribers::AddSubscriber {
+            transport: Transport::Matrix,
+            address: format!("@{n}:localhost"),
+            language: "de".into(),
+            channels: vec![ch.id],
+            consent_note: "outage test".into(),
+        })
+        .collect();
+    s.add_subscribers(&Actor::Cli, reqs).await.unwrap();
+    let done = |id: i64, secs: u64| {
+        let s = s.clone();
+        async move {
+            let t = std::time::Instant::now();
+            loop {
+                let b = s.broadcast(id).await.unwrap();
+                if b.state == "done" {
+                    return (b, t.elapsed());
+                }
+                assert!(t.elapsed() < Duration::from_secs(secs), "not done after {secs} s: {b:?}");
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        }
+    };
+    let (first, _) =
+        s.create_broadcast(&Actor::Cli, common::compose_now(ch.id, "Vor dem Ausfall", "before")).await.unwrap();
+    done(first.id, 240).await;
+
+    syn.stop();
+    let (second, _) =
+        s.create_broadcast(&Actor::Cli, common::compose_now(ch.id, "Während des Ausfalls", "during")).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(15)).await;
+    let during = s.progress(second.id).await.unwrap();
+    assert_eq!((during.broadcast.sent, during.broadcast.failed), (0, 0), "{during:?}");
+    let waiting = during.waiting.clone().unwrap_or_default();
+    assert!(waiting.contains("cannot be reached"), "the page says why: {waiting:?}");
+
+    syn.restart();
+    let (b, took) = done(second.id, 60).await;
+    println!("homeserver back: the broadcast finished {:.1} s later", took.as_secs_f64());
+    assert_eq!((b.sent, b.failed), (N as i64, 0));
+    let per_user = syn.bot_messages_per_user(&admin).await;
+    for n in &names {
+        assert_eq!(per_user.get(&format!("@{n}:localhost")).copied(), Some(2), "{n}: {per_user:?}");
+    }
+    herold.stop().await;
+}

@@ -37,6 +37,10 @@ pub enum SendError {
     /// The gateway or homeserver says "too many, wait": not a failure, and not counted as an attempt.
     #[error("rate-limited, wait {retry_after:?}")]
     RateLimited { retry_after: Duration },
+    /// The gateway or homeserver cannot be reached at all (connection refused, timed out): not this
+    /// message's fault, so not counted as an attempt; retried every few seconds until it is back.
+    #[error("unreachable: {0}")]
+    Unreachable(String),
     #[error("permanent failure: {0}")]
     Permanent(String),
     #[error("transport misconfigured: {0}")]

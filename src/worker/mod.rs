@@ -44,6 +44,9 @@ pub struct Worker {
 }
 
 /// Exponential backoff (10 s · 2^(attempt-1), at most an hour) with ±50 % jitter.
+/// Seconds between tries while a transport cannot be reached (those tries are not counted).
+pub const UNREACHABLE_RETRY: i64 = 5;
+
 pub fn backoff(attempt: i64) -> i64 {
     let base = (10i64 << (attempt - 1).clamp(0, 9)).min(3600);
     let jitter = rand::thread_rng().gen_range(0.5..1.5);
@@ -289,6 +292,7 @@ fn outcome_of(
             let by = if transport == Kind::Matrix { "the homeserver" } else { "the gateway" };
             Outcome::Deferred { at, error: format!("rate-limited by {by}; waiting as it asked") }
         }
+        Err(SendError::Unreachable(reason)) => Outcome::Deferred { at: now + UNREACHABLE_RETRY, error: reason },
         Err(SendError::Transient { reason, .. }) => {
             Outcome::Failed { error: format!("gave up after {max_attempts} attempts: {reason}") }
         }

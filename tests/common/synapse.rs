@@ -23,6 +23,7 @@ pub struct Synapse {
     pub url: String,
     secret: String,
     pid: u32,
+    default_limits: bool,
     _dir: tempfile::TempDir,
 }
 
@@ -30,10 +31,33 @@ impl Synapse {
     /// Starts Synapse; `default_limits` keeps its default rate limits for what the bot does.
     pub fn start(default_limits: bool) -> Synapse {
         let dir = tempfile::tempdir().unwrap();
+        let (url, secret, pid) = Self::launch(dir.path(), "0", default_limits);
+        Synapse { url, secret, pid, default_limits, _dir: dir }
+    }
+
+    /// Stops Synapse (SIGTERM) and waits until its port is closed.
+    pub fn stop(&self) {
+        let _ = Command::new("kill").arg(self.pid.to_string()).status();
+        let addr = self.url.trim_start_matches("http://").to_string();
+        let t = std::time::Instant::now();
+        while std::net::TcpStream::connect(&addr).is_ok() && t.elapsed() < std::time::Duration::from_secs(30) {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+
+    /// Starts it again on the same data and port (after `stop`).
+    pub fn restart(&mut self) {
+        let port = self.url.rsplit(':').next().unwrap().to_string();
+        let (url, _, pid) = Self::launch(self._dir.path(), &port, self.default_limits);
+        assert_eq!(url, self.url);
+        self.pid = pid;
+    }
+
+    fn launch(dir: &std::path::Path, port: &str, default_limits: bool) -> (String, String, u32) {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/scripts/start-synapse");
         let out = Command::new(script)
-            .arg(dir.path())
-            .arg("0")
+            .arg(dir)
+            .arg(port)
             .env("KEEP_RATELIMITS", if default_limits { "1" } else { "0" })
             .output()
             .expect("run scripts/start-synapse");
@@ -45,12 +69,7 @@ impl Synapse {
             String::from_utf8_lossy(&out.stderr)
         );
         let get = |k: &str| stdout.lines().find_map(|l| l.strip_prefix(&format!("{k}="))).unwrap().to_owned();
-        Synapse {
-            url: get("SYNAPSE_URL"),
-            secret: get("SYNAPSE_SECRET"),
-            pid: get("SYNAPSE_PID").parse().unwrap(),
-            _dir: dir,
-        }
+        (get("SYNAPSE_URL"), get("SYNAPSE_SECRET"), get("SYNAPSE_PID").parse().unwrap())
     }
 
     /// Registers a user: GET a nonce, then POST with HMAC-SHA1(nonce\0user\0password\0notadmin|admin).

@@ -117,6 +117,18 @@ impl Matrix {
     }
 }
 
+/// A connection that could not be made or timed out (the homeserver is down or unreachable), as
+/// opposed to an answer or an error of our own.
+fn unreachable(e: &matrix_sdk::Error) -> bool {
+    match e {
+        matrix_sdk::Error::Http(h) => match h.as_ref() {
+            matrix_sdk::HttpError::Reqwest(r) => r.is_connect() || r.is_timeout(),
+            _ => false,
+        },
+        _ => false,
+    }
+}
+
 /// A send error as the worker understands it, naming only the Matrix error code (an error text may
 /// quote a user id, and errors are stored with the delivery).
 fn classify(e: &matrix_sdk::Error, m: &Matrix) -> SendError {
@@ -142,6 +154,7 @@ fn classify(e: &matrix_sdk::Error, m: &Matrix) -> SendError {
         Some(kind) => {
             SendError::Transient { reason: format!("homeserver error {}", kind.errcode()), retry_after: None }
         }
+        None if unreachable(e) => SendError::Unreachable("the homeserver cannot be reached; waiting for it".into()),
         None => SendError::Transient { reason: "the homeserver could not be reached".into(), retry_after: None },
     }
 }
