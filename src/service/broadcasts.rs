@@ -263,8 +263,10 @@ impl Service {
         let queued = (b.total - done).max(0);
         let percent = if b.total == 0 { 100.0 } else { done as f64 * 100.0 / b.total as f64 };
         // While a rate limit holds the deliveries back, the wait is part of the time left.
-        let held = b.waiting_until.filter(|t| *t > now && queued > 0 && b.state == "sending");
-        let eta_seconds = (rate > 0 && queued > 0).then(|| queued * 60 / rate + held.map_or(0, |t| t - now));
+        // The next try happens at `waiting_until` and, if it is held again, moves it on within a moment:
+        // a grace of 2 s keeps the note from flickering off at each try.
+        let held = b.waiting_until.filter(|t| *t + 2 > now && queued > 0 && b.state == "sending");
+        let eta_seconds = (rate > 0 && queued > 0).then(|| queued * 60 / rate + held.map_or(0, |t| (t - now).max(0)));
         let waiting = held.map(|t| {
             let why = b.waiting_reason.clone().unwrap_or_default();
             format!("{why} (until {})", crate::domain::clock::format_utc(t))
