@@ -45,12 +45,11 @@ pub async fn qr(state: web::Data<AppState>, path: web::Path<(String, String)>) -
         _ => None,
     };
     let svg = link.as_deref().and_then(crate::web::qr::svg).ok_or(WebError::NotFound)?;
+    // Keywords may hold letters such as Ä; the file name keeps ASCII only.
+    let name: String = s.channel.draft.keyword.to_lowercase().chars().filter(char::is_ascii_alphanumeric).collect();
     Ok(HttpResponse::Ok()
         .content_type("image/svg+xml")
         .insert_header((header::CACHE_CONTROL, "no-cache"))
-        .insert_header((
-            header::CONTENT_DISPOSITION,
-            format!("inline; filename=\"{}-{file}\"", s.channel.draft.keyword.to_lowercase()),
-        ))
+        .insert_header((header::CONTENT_DISPOSITION, format!("inline; filename=\"herold-{name}-{file}\"")))
         .body(svg))
 }
