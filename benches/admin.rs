@@ -11,32 +11,6 @@ use std::time::{Duration, Instant};
 use herold::config::Config;
 use herold::domain::{Role, Transport};
 use herold::service::Actor;
-use herold::service::subscribers::AddSubscriber;
-
-/// Inserts `n` active subscribers to `channel` directly (random bytes stand in for sealed addresses:
-/// the pages read counts, never addresses).
-fn bulk_subscribers(db: &std::path::Path, channel: i64, n: usize) {
-    let mut c = rusqlite::Connection::open(db).unwrap();
-    let tx = c.transaction().unwrap();
-    {
-        let mut sub = tx.prepare("INSERT INTO subscribers(id, language, created_at) VALUES (?1, 'de', 0)").unwrap();
-        let mut addr = tx
-            .prepare(
-                "INSERT INTO addresses(blind_index, subscriber_id, transport, sealed) VALUES (?1, ?2, 'sandbox', ?3)",
-            )
-            .unwrap();
-        let mut s = tx
-            .prepare("INSERT INTO subscriptions(subscriber_id, channel_id, transport, state, created_at, updated_at) VALUES (?1, ?2, 'sandbox', 'active', 0, 0)")
-            .unwrap();
-        for k in 0..n {
-            let id = 100_000_000 + k as i64;
-            sub.execute([id]).unwrap();
-            addr.execute(rusqlite::params![rand::random::<[u8; 16]>().to_vec(), id, vec![0u8; 54]]).unwrap();
-            s.execute([id, channel]).unwrap();
-        }
-    }
-    tx.commit().unwrap();
-}
 
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
@@ -61,20 +35,8 @@ fn main() {
     let service = herold::app::open_service(&cfg, true).unwrap();
     let big = rt.block_on(service.create_channel(&Actor::Cli, common::draft("BIG", Transport::Sandbox))).unwrap();
     let small = rt.block_on(service.create_channel(&Actor::Cli, common::draft("LIVE", Transport::Sandbox))).unwrap();
-    bulk_subscribers(&cfg.data_dir.join("herold.sqlite"), big.id, n);
-    for chunk in (0..live).collect::<Vec<_>>().chunks(2000) {
-        let reqs = chunk
-            .iter()
-            .map(|i| AddSubscriber {
-                transport: Transport::Sandbox,
-                address: format!("+49152{:08}", 10_000_000 + i),
-                language: "de".into(),
-                channels: vec![small.id],
-                consent_note: "bench".into(),
-            })
-            .collect();
-        rt.block_on(service.add_subscribers(&Actor::Cli, reqs)).unwrap();
-    }
+    common::bulk_subscribers(&cfg.data_dir.join("herold.sqlite"), big.id, 100_000_000, n);
+    rt.block_on(common::add_subscribers(&service, Transport::Sandbox, "+49152", small.id, live));
     rt.block_on(service.add_admin(&Actor::Cli, "bench", "bench-password-123".into(), Role::Owner)).unwrap();
     drop(service);
     println!("set-up: {n} + {live} subscribers in {:.0} s", t.elapsed().as_secs_f64());

@@ -11,7 +11,6 @@ use std::time::Instant;
 use herold::config::Config;
 use herold::domain::Transport;
 use herold::service::Actor;
-use herold::service::subscribers::AddSubscriber;
 use herold::transport::sandbox::Sandbox;
 use herold::worker::{Worker, WorkerSettings};
 
@@ -49,24 +48,7 @@ fn main() {
     for (i, n) in sizes.iter().enumerate() {
         let ch = rt.block_on(service.create_channel(&herold::service::Actor::Cli, draft(&format!("SIZE{i}")))).unwrap();
         channel_ids.push(ch.id);
-        let mut c = rusqlite::Connection::open(cfg.data_dir.join("herold.sqlite")).unwrap();
-        let tx = c.transaction().unwrap();
-        {
-            let mut sub = tx.prepare("INSERT INTO subscribers(id, language, created_at) VALUES (?1, 'de', 0)").unwrap();
-            let mut addr = tx
-                .prepare("INSERT INTO addresses(blind_index, subscriber_id, transport, sealed) VALUES (?1, ?2, 'sandbox', ?3)")
-                .unwrap();
-            let mut s = tx
-                .prepare("INSERT INTO subscriptions(subscriber_id, channel_id, transport, state, created_at, updated_at) VALUES (?1, ?2, 'sandbox', 'active', 0, 0)")
-                .unwrap();
-            for k in 0..*n {
-                let id = (i as i64) * 10_000_000 + k as i64 + 1;
-                sub.execute([id]).unwrap();
-                addr.execute(rusqlite::params![rand::random::<[u8; 16]>().to_vec(), id, vec![0u8; 54]]).unwrap();
-                s.execute([id, ch.id]).unwrap();
-            }
-        }
-        tx.commit().unwrap();
+        common::bulk_subscribers(&cfg.data_dir.join("herold.sqlite"), ch.id, (i as i64) * 10_000_000 + 1, *n);
     }
     let rss_before = rss_kb("VmRSS:");
     for (n, ch) in sizes.iter().zip(&channel_ids) {
@@ -112,19 +94,7 @@ fn main() {
     let cfg = Config { data_dir: dir.path().join("data"), log: "warn".into(), ..Config::default() };
     let service = herold::app::open_service(&cfg, true).unwrap();
     let ch = rt.block_on(service.create_channel(&herold::service::Actor::Cli, draft("WORK"))).unwrap();
-    for chunk in (0..n).collect::<Vec<_>>().chunks(2000) {
-        let reqs = chunk
-            .iter()
-            .map(|i| AddSubscriber {
-                transport: Transport::Sandbox,
-                address: format!("+49151{:08}", 10_000_000 + i),
-                language: "de".into(),
-                channels: vec![ch.id],
-                consent_note: "bench".into(),
-            })
-            .collect();
-        rt.block_on(service.add_subscribers(&Actor::Cli, reqs)).unwrap();
-    }
+    rt.block_on(common::add_subscribers(&service, Transport::Sandbox, "+49151", ch.id, n));
     let (broadcast, _) = rt.block_on(service.create_broadcast(&Actor::Cli, compose(ch.id, "w"))).unwrap();
     let mut transports: HashMap<Transport, Arc<dyn herold::transport::Transport>> = HashMap::new();
     transports.insert(Transport::Sandbox, Arc::new(Sandbox::new(0)));

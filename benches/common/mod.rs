@@ -131,3 +131,52 @@ pub fn wrk(
     assert!(non2xx.is_none(), "{url}: {}", non2xx.unwrap());
     (requests, rps, pct("50%"), pct("99%"))
 }
+
+/// Inserts `n` active sandbox subscribers to `channel` straight into the database, ids from
+/// `first_id` (random bytes stand in for sealed addresses: for benches that read ids and counts only).
+pub fn bulk_subscribers(db: &std::path::Path, channel: i64, first_id: i64, n: usize) {
+    let mut c = rusqlite::Connection::open(db).unwrap();
+    let tx = c.transaction().unwrap();
+    {
+        let mut sub = tx.prepare("INSERT INTO subscribers(id, language, created_at) VALUES (?1, 'de', 0)").unwrap();
+        let mut addr = tx
+            .prepare(
+                "INSERT INTO addresses(blind_index, subscriber_id, transport, sealed) VALUES (?1, ?2, 'sandbox', ?3)",
+            )
+            .unwrap();
+        let mut s = tx
+            .prepare("INSERT INTO subscriptions(subscriber_id, channel_id, transport, state, created_at, updated_at) VALUES (?1, ?2, 'sandbox', 'active', 0, 0)")
+            .unwrap();
+        for k in 0..n {
+            let id = first_id + k as i64;
+            sub.execute([id]).unwrap();
+            addr.execute(rusqlite::params![rand::random::<[u8; 16]>().to_vec(), id, vec![0u8; 54]]).unwrap();
+            s.execute([id, channel]).unwrap();
+        }
+    }
+    tx.commit().unwrap();
+}
+
+/// Adds `n` real subscribers (sealed numbers `<prefix><8 digits>`, data keys) to `channel` through the
+/// service, 2,000 at a time.
+pub async fn add_subscribers(
+    service: &herold::service::Service,
+    transport: Transport,
+    prefix: &str,
+    channel: i64,
+    n: usize,
+) {
+    for chunk in (0..n).collect::<Vec<_>>().chunks(2000) {
+        let reqs = chunk
+            .iter()
+            .map(|i| herold::service::subscribers::AddSubscriber {
+                transport,
+                address: format!("{prefix}{:08}", 10_000_000 + i),
+                language: "de".into(),
+                channels: vec![channel],
+                consent_note: "bench".into(),
+            })
+            .collect();
+        service.add_subscribers(&herold::service::Actor::Cli, reqs).await.unwrap();
+    }
+}
