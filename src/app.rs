@@ -14,12 +14,12 @@ use crate::domain::{Clock, SystemClock};
 use crate::service::backup::BackupPlan;
 use crate::service::{Service, Settings};
 use crate::store::{self, DataPaths};
-use crate::transport::Transport;
 use crate::transport::sandbox::Sandbox;
 use crate::transport::sms::android::Android;
 use crate::transport::sms::kannel::Kannel;
 use crate::transport::sms::twilio::Twilio;
 use crate::transport::sms::{self, GatewaySettings, Router};
+use crate::transport::{Tester, Transport};
 use crate::web::{self, AppState, WebSettings};
 use crate::worker::{Worker, WorkerSettings, housekeeping};
 
@@ -62,6 +62,8 @@ pub struct Transports {
     pub senders: HashMap<Kind, Arc<dyn Transport>>,
     pub webhooks: HashMap<String, Arc<dyn Webhook>>,
     pub android: Vec<Arc<Android>>,
+    /// Each SMS gateway by name, for the test send on the gateways page.
+    pub testers: Vec<(String, Arc<dyn crate::domain::hook::TestSend>)>,
 }
 
 /// Builds the transports. Only here are concrete transports named.
@@ -74,6 +76,7 @@ pub fn transports(cfg: &Config, public_url: &str) -> anyhow::Result<Transports> 
     senders.insert(Kind::Sandbox, Arc::new(sandbox));
     let mut webhooks: HashMap<String, Arc<dyn Webhook>> = HashMap::new();
     let mut android = Vec::new();
+    let mut testers: Vec<(String, Arc<dyn crate::domain::hook::TestSend>)> = Vec::new();
     let mut gateways = cfg.sms.gateways.clone();
     gateways.sort_by_key(|g| g.priority);
     let mut routes: Vec<(Arc<dyn Transport>, f64)> = Vec::new();
@@ -90,24 +93,26 @@ pub fn transports(cfg: &Config, public_url: &str) -> anyhow::Result<Transports> 
             hook_base: format!("{public_url}/hooks/sms/{}", g.name),
         };
         let rate = g.per_second()?;
-        match g.kind {
+        let gateway: Arc<dyn Transport> = match g.kind {
             GatewayKind::Kannel => {
                 let k = Arc::new(Kannel::new(settings));
-                routes.push((k.clone(), rate));
-                webhooks.insert(g.name.clone(), k);
+                webhooks.insert(g.name.clone(), k.clone());
+                k
             }
             GatewayKind::Android => {
                 let a = Arc::new(Android::new(settings));
-                routes.push((a.clone(), rate));
                 webhooks.insert(g.name.clone(), a.clone());
-                android.push(a);
+                android.push(a.clone());
+                a
             }
             GatewayKind::Twilio => {
                 let t = Arc::new(Twilio::new(settings));
-                routes.push((t.clone(), rate));
-                webhooks.insert(g.name.clone(), t);
+                webhooks.insert(g.name.clone(), t.clone());
+                t
             }
-        }
+        };
+        testers.push((g.name.clone(), Arc::new(Tester::new(Kind::Sms, gateway.clone()))));
+        routes.push((gateway, rate));
     }
     if !routes.is_empty() {
         let routing = match cfg.sms.routing {
@@ -116,7 +121,7 @@ pub fn transports(cfg: &Config, public_url: &str) -> anyhow::Result<Transports> 
         };
         senders.insert(Kind::Sms, Arc::new(Router::new(routes, routing)));
     }
-    Ok(Transports { senders, webhooks, android })
+    Ok(Transports { senders, webhooks, android, testers })
 }
 
 pub fn worker_settings(cfg: &Config) -> WorkerSettings {
@@ -228,6 +233,8 @@ impl Application {
         let server = web::server(listener, AppState::new(service.clone(), &settings))?;
         let built = transports(cfg, &public_url)?;
         service.set_webhooks(built.webhooks);
+        #[cfg_attr(not(feature = "matrix"), allow(unused_mut))]
+        let mut testers = built.testers;
         for a in built.android {
             // The phone may be off just now: a failure is reported, not fatal.
             tokio::spawn(async move {
@@ -248,10 +255,12 @@ impl Application {
                     bot.clone() as Arc<dyn crate::domain::hook::StatusSource>,
                 )]);
                 service.set_room_host(bot.clone());
+                testers.push(("Matrix".into(), Arc::new(Tester::new(Kind::Matrix, bot.clone()))));
                 Some(bot)
             }
             None => None,
         };
+        service.set_testers(testers);
         let worker = Worker::new(service.clone(), senders, worker_settings(cfg));
         let backup = BackupPlan {
             dir: cfg.backup.dir.clone().unwrap_or_else(|| cfg.data_dir.join("backups")),

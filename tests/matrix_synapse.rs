@@ -147,6 +147,19 @@ async fn opt_in_by_dm_decrypt_help_stop_restart_and_leave() {
     assert_eq!(syn.devices(&admin, "@herold:localhost").await, devices, "the device is restored, not new");
     broadcast(&herold.service, ch, "Nach dem Neustart", "m2").await;
     anna.expect(60, "the broadcast after the restart", |b| b == "Nach dem Neustart").await;
+    // The gateways page's test send reaches anna in the same DM; the audit log does not name her.
+    let (c, csrf) = owner(&herold).await;
+    let r = c
+        .post(format!("{}/gateways/Matrix/test", herold.base))
+        .form(&[("csrf", csrf.as_str()), ("to", "@anna:localhost")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "{}", r.text().await.unwrap());
+    anna.expect(30, "the test message", |b| b.contains("herold reaches you") && b.contains("via Matrix")).await;
+    let (log, _) = herold.service.audit_log(20, 0).await.unwrap();
+    let tested = log.iter().find(|e| e.action == "gateway_tested").expect("the test send is audited");
+    assert!(tested.detail.starts_with("test message taken") && !tested.detail.contains("anna"), "{tested:?}");
 
     // STOP: the goodbye is the last message.
     anna.say(&room, "STOP").await;

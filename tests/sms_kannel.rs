@@ -157,3 +157,64 @@ async fn kannel_callbacks_without_the_secret_are_refused_and_store_nothing() {
     assert_eq!(retry().await.unwrap().status(), 200);
     assert_eq!(app.service.inbox(10, 0).await.unwrap().1, 2, "stored once, after the retry");
 }
+
+/// The gateways page's test send goes through Kannel to the phone; a gateway that is down says so; a
+/// number that is not one is refused with the reason; the audit log names the gateway and the outcome,
+/// never the number, and nothing is stored about it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_send_from_the_gateways_page_reaches_the_phone_through_kannel() {
+    let sendsms = free_port();
+    let app = TestApp::spawn_with(|c| {
+        let mut g = common::gateway("kannel", GatewayKind::Kannel, &format!("http://127.0.0.1:{sendsms}"), HOOK_SECRET);
+        g.sender = String::new();
+        c.sms.gateways.push(g);
+        c.sms.gateways.push(common::gateway("down", GatewayKind::Kannel, "http://127.0.0.1:9", HOOK_SECRET));
+    })
+    .await;
+    let setup = app.service.gateway_setup();
+    let hint = &setup.iter().find(|(n, _)| n == "kannel").unwrap().1;
+    let kannel = Kannel::start(sendsms, &hint[hint.find("group = sms-service").unwrap()..]);
+    let phone = kannel.phone(PHONE, None);
+    let (owner, csrf) = app.admin_client("owner", herold::domain::Role::Owner).await;
+    let page = owner.get(app.url("/gateways")).send().await.unwrap().text().await.unwrap();
+    for form in ["action=\"/gateways/kannel/test\"", "action=\"/gateways/down/test\""] {
+        assert!(page.contains(form), "{form} on the page");
+    }
+    let test = |name: &str, to: &str| {
+        owner.post(app.url(&format!("/gateways/{name}/test"))).form(&[("csrf", csrf.as_str()), ("to", to)]).send()
+    };
+    let digits = &PHONE[1..];
+
+    let r = test("kannel", "0151 12345678").await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("kannel: the gateway took the test message"), "{body}");
+    for n in [digits, "0151 1234"] {
+        if let Some(i) = body.find(n) {
+            panic!("the page repeats the number: {}", &body[i.saturating_sub(200)..i + 20]);
+        }
+    }
+    let got = phone.wait_for(1);
+    assert!(got[0].contains("herold reaches you") && got[0].contains("via kannel"), "{got:?}");
+
+    let r = test("down", PHONE).await.unwrap();
+    assert_eq!(r.status(), 502);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("down: the test message was not sent:"), "{body}");
+    let r = test("kannel", "12ab").await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("not a phone number"));
+    assert_eq!(test("nope", PHONE).await.unwrap().status(), 404);
+
+    let (log, _) = app.service.audit_log(50, 0).await.unwrap();
+    let tests: Vec<_> = log.iter().filter(|e| e.action == "gateway_tested").collect();
+    assert_eq!(tests.len(), 2, "the sent and the failed test, not the refused number: {tests:?}");
+    assert!(tests.iter().any(|e| e.target == "kannel" && e.detail.starts_with("test message taken")));
+    assert!(tests.iter().any(|e| e.target == "down" && e.detail.starts_with("test message not sent")));
+    for e in &tests {
+        assert!(!e.detail.contains(digits) && !e.detail.contains("0151"), "{e:?}");
+    }
+    assert!(app.service.list_subscribers(Default::default(), 10, 0).await.unwrap().0.is_empty());
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(phone.received().len(), 1, "only the one test message");
+}

@@ -502,6 +502,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("post", "/admins/{id}/delete", "owner"),
     ("get", "/gateways", "owner"),
     ("post", "/gateways/{source}/secret-stored", "owner"),
+    ("post", "/gateways/{name}/test", "owner"),
     ("get", "/audit", "owner"),
     ("get", "/tokens", "owner"),
     ("post", "/tokens", "owner"),
@@ -643,6 +644,7 @@ async fn authorisation_table_covers_every_route() {
         path.replace("{file:.*}", "herold.css")
             .replace("{keyword}", "auth")
             .replace("{gateway}", "auth")
+            .replace("{name}", "auth")
             .replace("{endpoint}", "inbound")
             .replace("{file}", "sms.svg")
             .replace("{id}", &id)

@@ -34,10 +34,11 @@ pub enum Action {
     RecoveryKeyStored,
     MatrixRecovered,
     InboxReplied,
+    GatewayTested,
 }
 
 impl Action {
-    pub const ALL: [Action; 25] = [
+    pub const ALL: [Action; 26] = [
         Self::Login,
         Self::LoginFailed,
         Self::PasswordChanged,
@@ -63,6 +64,7 @@ impl Action {
         Self::RecoveryKeyStored,
         Self::MatrixRecovered,
         Self::InboxReplied,
+        Self::GatewayTested,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -92,6 +94,7 @@ impl Action {
             Self::RecoveryKeyStored => "recovery_key_stored",
             Self::MatrixRecovered => "matrix_recovered",
             Self::InboxReplied => "inbox_replied",
+            Self::GatewayTested => "gateway_tested",
         }
     }
 

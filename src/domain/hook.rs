@@ -75,6 +75,19 @@ pub trait RoomHost: Send + Sync + 'static {
     fn link(&self, room: &str) -> String;
 }
 
+/// A gateway or bot that can send one message outside the outbox: the test send on the gateways page.
+pub trait TestSend: Send + Sync + 'static {
+    /// The kind of address it reaches.
+    fn transport(&self) -> crate::domain::Transport;
+    /// Sends `text` to `to`. Ok: the gateway's id for the message; Err: why not, safe to show (it
+    /// never names the address).
+    fn test_send<'a>(
+        &'a self,
+        to: &'a crate::domain::Address,
+        text: &'a str,
+    ) -> futures_util::future::BoxFuture<'a, Result<String, String>>;
+}
+
 /// Why a webhook was refused. Messages are safe to show: they name fields, never values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HookError {

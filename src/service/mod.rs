@@ -13,6 +13,7 @@ pub mod ops;
 pub mod privacy;
 pub mod rooms;
 pub mod subscribers;
+pub mod test_send;
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -154,6 +155,8 @@ struct Inner {
     status_sources: Mutex<Vec<(String, Arc<dyn crate::domain::hook::StatusSource>)>>,
     /// The Matrix bot, for announcement rooms (set by the app).
     room_host: Mutex<Option<Arc<dyn crate::domain::hook::RoomHost>>>,
+    /// Each SMS gateway and the Matrix bot, by name, for the test send (set by the app).
+    testers: Mutex<Vec<(String, Arc<dyn crate::domain::hook::TestSend>)>>,
     /// Content-Security-Policy violations browsers reported since start (a count, nothing else).
     csp_violations: std::sync::atomic::AtomicU64,
 }
@@ -172,6 +175,7 @@ impl Service {
                 webhooks: Mutex::new(Default::default()),
                 status_sources: Mutex::new(Vec::new()),
                 room_host: Mutex::new(None),
+                testers: Mutex::new(Vec::new()),
                 csp_violations: Default::default(),
             }),
         }

@@ -68,3 +68,35 @@ pub trait Transport: Send + Sync + 'static {
         Box::pin(async { Err(SendError::Permanent("this transport has no rooms".into())) })
     }
 }
+
+/// One gateway (or the bot) offered for the test send: sends outside the outbox, with a fresh negative
+/// id as its idempotency key so it can never match a delivery row or an earlier test.
+pub struct Tester {
+    kind: crate::domain::Transport,
+    inner: std::sync::Arc<dyn Transport>,
+}
+
+impl Tester {
+    pub fn new(kind: crate::domain::Transport, inner: std::sync::Arc<dyn Transport>) -> Self {
+        Self { kind, inner }
+    }
+}
+
+impl crate::domain::hook::TestSend for Tester {
+    fn transport(&self) -> crate::domain::Transport {
+        self.kind
+    }
+
+    fn test_send<'a>(&'a self, to: &'a Address, text: &'a str) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            let micros = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(1, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
+            let msg = OutboundMessage { delivery_id: -micros, to: to.clone(), text: text.to_string(), html: None };
+            match self.inner.send(&msg).await {
+                Ok(r) => Ok(r.gateway_id),
+                Err(e) => Err(e.to_string()),
+            }
+        })
+    }
+}

@@ -104,6 +104,7 @@ routes! {
     post "/admins/{id}/delete"           Owner    => pages::admins::remove;
     get  "/gateways"                     Owner    => pages::gateways::list;
     post "/gateways/{source}/secret-stored" Owner => pages::gateways::secret_stored;
+    post "/gateways/{name}/test"         Owner    => pages::gateways::test_send;
     get  "/audit"                        Owner    => pages::audit::list;
     get  "/tokens"                       Owner    => pages::tokens::list;
     post "/tokens"                       Owner    => pages::tokens::create;

@@ -1,11 +1,16 @@
 //! Gateways (owners only): the Matrix bot's state, and each SMS gateway with what to set up on its
-//! side, such as the ready kannel.conf snippet (it holds the webhook secret, hence owners only).
+//! side, such as the ready kannel.conf snippet (it holds the webhook secret, hence owners only), and a
+//! test send through each SMS gateway and the bot.
 
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
+use serde::Deserialize;
 
 use super::{Ctx, render, see_other};
+use crate::domain::Transport;
+use crate::service::ServiceError;
+use crate::service::test_send::TestOutcome;
 use crate::web::AppState;
 use crate::web::error::WebError;
 use crate::web::guard::Me;
@@ -20,14 +25,52 @@ struct GatewaysPage {
     status: Vec<(String, Vec<(String, String)>)>,
     /// Secrets to show once (the Matrix recovery key): source, label, value.
     secrets: Vec<(String, String, String)>,
+    /// Gateways offered for a test send: name, and whether it takes a Matrix id (else a number).
+    testers: Vec<(String, bool)>,
+    /// The outcome of a test send just made: whether it went, and what to say.
+    tested: Option<(bool, String)>,
+}
+
+fn page(
+    state: &AppState,
+    me: &Me,
+    status: StatusCode,
+    tested: Option<(bool, String)>,
+) -> Result<HttpResponse, WebError> {
+    let gateways = state.service.gateway_setup();
+    let hook_base = format!("{}/hooks/sms", state.public_url);
+    let secrets = state.service.pending_secrets().into_iter().map(|(s, l, v)| (s, l, v.to_string())).collect();
+    let testers = state.service.testers().into_iter().map(|(n, t)| (n, t == Transport::Matrix)).collect();
+    let transports = state.service.transport_status();
+    let page = GatewaysPage { ctx: Ctx::new(me)?, gateways, hook_base, status: transports, secrets, testers, tested };
+    render(status, &page)
 }
 
 pub async fn list(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, WebError> {
-    let gateways = state.service.gateway_setup();
-    let hook_base = format!("{}/hooks/sms", state.public_url);
-    let status = state.service.transport_status();
-    let secrets = state.service.pending_secrets().into_iter().map(|(s, l, v)| (s, l, v.to_string())).collect();
-    render(StatusCode::OK, &GatewaysPage { ctx: Ctx::new(&me)?, gateways, hook_base, status, secrets })
+    page(&state, &me, StatusCode::OK, None)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TestForm {
+    to: String,
+}
+
+/// Sends one test message through the named gateway and shows how it went on the same page (the
+/// address typed is not kept, not even in the form).
+pub async fn test_send(
+    state: web::Data<AppState>,
+    me: Me,
+    name: web::Path<String>,
+    f: web::Form<TestForm>,
+) -> Result<HttpResponse, WebError> {
+    let t = Ctx::new(&me)?.t;
+    let (status, tested) = match state.service.test_send(&me.0.actor(), &name, &f.to).await {
+        Ok(TestOutcome::Sent(id)) => (StatusCode::OK, (true, t.fill2(t.gw_test_sent, &name, id))),
+        Ok(TestOutcome::Failed(why)) => (StatusCode::BAD_GATEWAY, (false, t.fill2(t.gw_test_failed, &name, why))),
+        Err(ServiceError::Invalid(m)) => (StatusCode::BAD_REQUEST, (false, t.fill2(t.gw_test_failed, &name, m))),
+        Err(e) => return Err(e.into()),
+    };
+    page(&state, &me, status, Some(tested))
 }
 
 /// The owner has stored a transport's pending secret elsewhere: herold forgets it.
