@@ -323,6 +323,51 @@ async fn channel_form_validates_and_wording_version_rises_on_change() {
     assert_eq!(app.service.channel(ch.id).await.unwrap().wording_version, 2);
 }
 
+/// Refusals from the service and the error pages speak the admin's language (else the browser's).
+#[tokio::test]
+async fn refusals_and_error_pages_speak_the_admins_language() {
+    let app = TestApp::spawn().await;
+    let (c, csrf) = app.admin_client("jan", Role::Owner).await;
+    let id = app.service.admin_by_name("jan").await.unwrap().id;
+    app.service.set_language(id, Some("de".into())).await.unwrap();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "News"),
+        ("keyword", "STOP"),
+        ("kind", "broadcast"),
+        ("opt_in", "double"),
+        ("t_sms", "on"),
+    ];
+    let r = c.post(app.url("/channels")).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let body = r.text().await.unwrap();
+    assert!(body.contains("STOP ist ein Befehlswort") && !body.contains("command word"), "{body}");
+    let page = |c: reqwest::Client, path: &'static str, lang: &'static str| {
+        let url = app.url(path);
+        async move {
+            let r = c.get(url).header("accept-language", lang).send().await.unwrap();
+            (r.status().as_u16(), r.text().await.unwrap())
+        }
+    };
+    // The admin's choice wins over the browser's.
+    let (status, body) = page(c.clone(), "/broadcasts/999999", "en").await;
+    assert_eq!(status, 404);
+    assert!(
+        body.contains("lang=\"de\"") && body.contains("Nicht gefunden") && body.contains("Zurück zu herold"),
+        "{body}"
+    );
+    app.service.set_language(id, Some("en".into())).await.unwrap();
+    let (_, body) = page(c.clone(), "/broadcasts/999999", "de").await;
+    assert!(body.contains("lang=\"en\"") && body.contains("not found") && body.contains("Back to herold"), "{body}");
+    // No choice: the browser's language, here for a viewer refused an owner's page.
+    let (v, _) = app.admin_client("vera", Role::Viewer).await;
+    let (status, body) = page(v.clone(), "/admins", "de-DE,de;q=0.9").await;
+    assert_eq!(status, 403);
+    assert!(body.contains("Das darfst du nicht"), "{body}");
+    let (_, body) = page(v, "/admins", "en-GB").await;
+    assert!(body.contains("you may not do this"), "{body}");
+}
+
 #[tokio::test]
 async fn subscribers_are_masked_found_by_full_number_and_show_consent() {
     let app = TestApp::spawn().await;

@@ -5,6 +5,7 @@ use actix_web::http::header::ContentType;
 use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 
+use super::i18n::{self, Lang};
 use crate::service::ServiceError;
 
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +46,19 @@ impl From<ServiceError> for WebError {
 struct ErrorPage<'a> {
     status: u16,
     message: &'a str,
+    lang: Lang,
+    back: &'a str,
+}
+
+impl WebError {
+    /// The error page in `lang` (the admin's or the browser's language; see the guard). Logs nothing:
+    /// [`ResponseError::error_response`] has logged an internal cause already.
+    pub fn page(&self, lang: Lang) -> HttpResponse {
+        let message = i18n::problem(lang, &self.to_string());
+        let back = i18n::texts(lang).err_back;
+        let page = ErrorPage { status: self.status_code().as_u16(), message: &message, lang, back };
+        HttpResponse::build(self.status_code()).content_type(ContentType::html()).body(page.render().unwrap_or(message))
+    }
 }
 
 impl ResponseError for WebError {
@@ -64,9 +78,7 @@ impl ResponseError for WebError {
         if let WebError::Internal(cause) = self {
             tracing::error!(%cause, "request failed");
         }
-        let message = self.to_string();
-        let page = ErrorPage { status: self.status_code().as_u16(), message: &message };
-        HttpResponse::build(self.status_code()).content_type(ContentType::html()).body(page.render().unwrap_or(message))
+        self.page(Lang::En)
     }
 }
 

@@ -81,6 +81,12 @@ pub async fn guard(
         },
     };
 
+    // Error pages speak the admin's language, else the browser's.
+    let lang = match &principal {
+        Some(Principal::Admin { admin, .. }) => admin.language.as_deref().and_then(super::i18n::Lang::parse),
+        _ => None,
+    }
+    .unwrap_or_else(|| browser_lang(req.request()));
     let allowed = match (spec.access, &principal) {
         (Access::Public | Access::Gateway | Access::Report, _) => true,
         (Access::Viewer, Some(Principal::Admin { admin, .. })) => admin.role.allows(crate::domain::Role::Viewer),
@@ -100,7 +106,7 @@ pub async fn guard(
                 HttpResponse::SeeOther().insert_header((header::LOCATION, "/login")).finish()
             }
             (false, false) => HttpResponse::Unauthorized().body("log in first"),
-            (false, true) => WebError::Forbidden.error_response(),
+            (false, true) => WebError::Forbidden.page(lang),
         };
         return Ok(deny(req, resp));
     }
@@ -115,14 +121,19 @@ pub async fn guard(
         let token_ok = matches!((&expected, &given), (Some(e), Some(g)) if ct_eq(e, g));
         if !token_ok || !same_origin(&req, &state) {
             tracing::info!(path = spec.path, "refused a request without a valid CSRF token or origin");
-            return Ok(deny(req, WebError::Forbidden.error_response()));
+            return Ok(deny(req, WebError::Forbidden.page(lang)));
         }
     }
 
     if let Some(p) = principal {
         req.extensions_mut().insert(p);
     }
-    Ok(next.call(req).await?.map_into_boxed_body())
+    let res = next.call(req).await?.map_into_boxed_body();
+    let page = match res.response().error().and_then(|e| e.as_error::<WebError>()) {
+        Some(e) if lang != super::i18n::Lang::En && !spec.access.is_api() => e.page(lang),
+        _ => return Ok(res),
+    };
+    Ok(res.into_response(page))
 }
 
 /// Extracts the principal the guard put on the request, and the language the browser prefers.

@@ -242,6 +242,7 @@ pub static DE: Texts = Texts {
     gw_test_note: "Die Adresse wird nur für diese eine Nachricht verwendet und nicht gespeichert; das Protokoll hält das Gateway und das Ergebnis fest.",
     gw_test_sent: "{}: Das Gateway hat die Testnachricht angenommen (seine ID: {}).",
     gw_test_failed: "{}: Die Testnachricht wurde nicht gesendet: {}",
+    err_back: "Zurück zu herold",
     gw_test_sandbox: "Die Sandbox braucht keinen Test: Spiele auf der Sandbox-Seite ein Telefon und sieh dort jede Antwort.",
     su_title: "Abonnieren",
     su_by_sms: "Per SMS",

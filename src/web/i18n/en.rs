@@ -242,6 +242,7 @@ pub static EN: Texts = Texts {
     gw_test_note: "The address is used for this one message and not stored; the audit log records the gateway and the outcome.",
     gw_test_sent: "{}: the gateway took the test message (its id: {}).",
     gw_test_failed: "{}: the test message was not sent: {}",
+    err_back: "Back to herold",
     gw_test_sandbox: "The sandbox needs no test send: act as a phone on the sandbox page and see every reply there.",
     su_title: "Subscribe",
     su_by_sms: "By SMS",

@@ -2,11 +2,13 @@
 
 mod de;
 mod en;
+mod problems;
 mod texts;
 
 use std::fmt::Display;
 
 pub use crate::domain::keywords::Lang;
+pub use problems::problem;
 pub use texts::Texts;
 
 pub fn texts(lang: Lang) -> &'static Texts {

@@ -242,6 +242,7 @@ pub struct Texts {
     pub gw_test_sent: &'static str,
     pub gw_test_failed: &'static str,
     pub gw_test_sandbox: &'static str,
+    pub err_back: &'static str,
     pub su_title: &'static str,
     pub su_by_sms: &'static str,
     pub su_send: &'static str,

@@ -41,6 +41,10 @@ impl Ctx {
         let lang = admin.language.as_deref().and_then(Lang::parse).unwrap_or(me.1);
         Ok(Self { username: admin.username.clone(), role: admin.role, csrf: me.csrf(), lang, t: texts(lang) })
     }
+    /// A message from the service (why a form was refused) in this admin's language.
+    pub fn problem(&self, message: &str) -> String {
+        crate::web::i18n::problem(self.lang, message)
+    }
     pub fn is_editor(&self) -> bool {
         self.role.allows(Role::Editor)
     }

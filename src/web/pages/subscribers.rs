@@ -110,7 +110,7 @@ pub async fn search(state: web::Data<AppState>, me: Me, f: web::Form<SearchForm>
     let (status, message) = match state.service.find_subscriber(&f.q).await {
         Ok(Some(id)) => return Ok(see_other(&format!("/subscribers/{id}"))),
         Ok(None) => (StatusCode::OK, ctx.t.sub_not_found.to_string()),
-        Err(ServiceError::Invalid(m)) => (StatusCode::BAD_REQUEST, m),
+        Err(ServiceError::Invalid(m)) => (StatusCode::BAD_REQUEST, ctx.problem(&m)),
         Err(e) => return Err(e.into()),
     };
     let channels = state.service.channels().await?;
