@@ -177,3 +177,60 @@ async fn kept_subscriber_totals_match_a_recount() {
     assert!(report.totals_mismatches[0].contains("kept 6 active"), "{:?}", report.totals_mismatches);
     assert!(!report.ok());
 }
+
+/// Migration 0007 rebuilds the outbox table with a cheaper state check: every row keeps its id and
+/// values, the indexes are all there again, and a state outside the list is still refused.
+#[test]
+fn the_outbox_rebuild_keeps_every_row_and_still_checks_the_state() {
+    let m = main_migrations();
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = rusqlite::Connection::open(dir.path().join("db")).unwrap();
+    c.pragma_update(None, "foreign_keys", true).unwrap();
+    m.to_version(&mut c, 6).unwrap();
+    c.execute_batch(
+        "INSERT INTO broadcasts(id, kind, body, sms_text, state, idempotency_key, send_at, created_by, created_at) \
+         VALUES (7, 'broadcast', 'x', 'x', 'sending', 'k', 0, 'cli', 0); \
+         INSERT INTO deliveries(id, broadcast_id, subscriber_id, transport, state, next_attempt_at, updated_at) \
+         VALUES (10, 7, 1, 'sms', 'queued', 5, 5); \
+         INSERT INTO deliveries(id, broadcast_id, subscriber_id, transport, state, attempts, gateway_id, error, \
+         next_attempt_at, lease_until, updated_at) VALUES (11, 7, 2, 'sms', 'sent', 2, 'kannel:11', 'slow', 6, 9, 6); \
+         INSERT INTO deliveries(id, subscriber_id, transport, body_sealed, priority, state, next_attempt_at, updated_at) \
+         VALUES (12, 3, 'matrix', x'0102', 0, 'queued', 7, 7);",
+    )
+    .unwrap();
+    let rows = |c: &rusqlite::Connection| -> Vec<String> {
+        let mut s = c.prepare("SELECT * FROM deliveries ORDER BY id").unwrap();
+        s.query_map([], |r| Ok((0..13).map(|i| format!("{:?}", r.get_ref(i).unwrap())).collect::<Vec<_>>().join("|")))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect()
+    };
+    let before = rows(&c);
+    m.to_latest(&mut c).unwrap();
+    assert_eq!(rows(&c), before);
+    assert_eq!(before.len(), 3);
+    let mut indexes: Vec<String> = c
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'deliveries' AND sql IS NOT NULL")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    indexes.sort();
+    assert_eq!(
+        indexes,
+        ["deliveries_gateway", "deliveries_leased", "deliveries_once", "deliveries_queue", "deliveries_replies"]
+    );
+    let bad = c.execute(
+        "INSERT INTO deliveries(broadcast_id, subscriber_id, transport, state, next_attempt_at, updated_at) \
+         VALUES (7, 4, 'sms', 'lost', 1, 1)",
+        [],
+    );
+    assert!(bad.unwrap_err().to_string().contains("CHECK constraint failed"));
+    let dup = c.execute(
+        "INSERT INTO deliveries(broadcast_id, subscriber_id, transport, state, next_attempt_at, updated_at) \
+         VALUES (7, 1, 'sms', 'queued', 1, 1)",
+        [],
+    );
+    assert!(dup.unwrap_err().to_string().contains("UNIQUE"), "deliveries_once is unique again");
+}
