@@ -4,6 +4,7 @@ pub mod admins;
 pub mod audit;
 pub mod broadcasts;
 pub mod channels;
+pub mod checkpoint;
 pub mod conversation;
 pub mod erased;
 pub mod ledger;
@@ -67,6 +68,7 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store {
     pool: Pool,
     paths: DataPaths,
+    _checkpoints: std::sync::Arc<checkpoint::Checkpointer>,
 }
 
 impl Store {
@@ -112,6 +114,8 @@ fn init_connection(conn: &mut Connection, keyring: &Path) -> rusqlite::Result<()
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "cache_size", -16_000)?;
+    // No write waits for a checkpoint: the store's checkpointer thread copies the log back.
+    conn.pragma_update(None, "wal_autocheckpoint", 0)?;
     conn.execute("ATTACH DATABASE ?1 AS keyring", [keyring.to_string_lossy()])?;
     // A destroyed data key is overwritten with zeros, not just unlinked (crypto-shredding).
     conn.pragma_update(Some("keyring"), "secure_delete", true)?;

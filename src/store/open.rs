@@ -230,7 +230,9 @@ pub fn open(
     };
     drop((keyring, main));
     let pool = build_pool(paths.main.clone(), paths.keyring.clone(), pool_size)?;
-    Ok((Store { pool, paths: paths.clone() }, Arc::new(Vault::new(kek, &index_secret))))
+    let checkpoints =
+        Arc::new(super::checkpoint::Checkpointer::start(&paths.main, &paths.keyring).map_err(StoreError::from)?);
+    Ok((Store { pool, paths: paths.clone(), _checkpoints: checkpoints }, Arc::new(Vault::new(kek, &index_secret))))
 }
 
 /// Derives the key-check for `source` against an existing installation without opening it for
