@@ -133,6 +133,8 @@ mod tests {
             ("start NEWS", kw(Verb::OptIn, Some("NEWS"), None)),
             ("Start news.", kw(Verb::OptIn, Some("NEWS"), None)),
             ("START unknownchannel", kw(Verb::OptIn, Some("UNKNOWNCHANNEL"), None)),
+            // A letter with no capital form stays as it is (found by fuzzing); it names no channel.
+            ("STOPP \u{236}", kw(Verb::OptOut, Some("\u{236}"), Some(Lang::De))),
             ("anmelden  Verein", kw(Verb::OptIn, Some("VEREIN"), Some(Lang::De))),
             ("JOIN", kw(Verb::OptIn, None, Some(Lang::En))),
             ("unstop", kw(Verb::OptIn, None, Some(Lang::En))),
