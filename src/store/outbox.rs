@@ -348,8 +348,10 @@ pub fn audience(conn: &Connection, channels: &[i64]) -> Result<Vec<(String, i64)
 /// Deliveries per minute of a broadcast over its last `minutes` minutes (for the rate and ETA).
 pub fn recent_rate(conn: &Connection, broadcast: i64, now: i64, window: i64) -> Result<i64> {
     // From the per-minute counts (a few rows), not the deliveries: the last `window` seconds, taking
-    // the minute they start in at its share.
-    let from = now - window;
+    // the minute they start in at its share. The current second counts as begun: sends at the first
+    // second of a minute are in the rate at once (they used to read as none).
+    let end = now + 1;
+    let from = end - window;
     let mut st = conn.prepare_cached(
         "SELECT minute, sent + failed FROM broadcast_minutes WHERE broadcast_id = ?1 AND minute >= ?2 / 60",
     )?;
@@ -358,8 +360,8 @@ pub fn recent_rate(conn: &Connection, broadcast: i64, now: i64, window: i64) -> 
     for row in rows {
         let (minute, n) = row?;
         let start = minute * 60;
-        let covered = ((start + 60).min(now) - start.max(from)).clamp(0, 60) as f64;
-        let span = ((start + 60).min(now) - start).clamp(1, 60) as f64;
+        let covered = ((start + 60).min(end) - start.max(from)).clamp(0, 60) as f64;
+        let span = ((start + 60).min(end) - start).clamp(1, 60) as f64;
         total += n as f64 * covered / span;
     }
     Ok(total.round() as i64)
@@ -435,4 +437,25 @@ pub fn for_subscriber(conn: &Connection, subscriber: i64) -> Result<Vec<Subscrib
             })
         })?
         .collect::<rusqlite::Result<_>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_rate_counts_the_minute_just_begun_and_shares_the_one_before() {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(
+            "CREATE TABLE broadcast_minutes (broadcast_id, minute, sent, failed);
+             INSERT INTO broadcast_minutes VALUES (1, 1000, 30, 0), (1, 999, 60, 0);",
+        )
+        .unwrap();
+        // At the minute's first second its 30 sends count in full (they once read as none), and the
+        // minute before adds the 59 seconds still in the window: 59 of its 60.
+        assert_eq!(recent_rate(&c, 1, 60_000, 60).unwrap(), 30 + 59);
+        // Half a minute on: this minute's sends in full, the minute before at 29 of its 60 seconds.
+        assert_eq!(recent_rate(&c, 1, 60_030, 60).unwrap(), 30 + 29);
+        assert_eq!(recent_rate(&c, 2, 60_030, 60).unwrap(), 0);
+    }
 }
