@@ -786,3 +786,45 @@ async fn progress_rate_and_timeline_come_from_the_per_minute_counts() {
     assert!((1..=30).contains(&p.rate_per_minute), "rate {}", p.rate_per_minute);
     assert_eq!((p.queued, p.eta_seconds), (0, None));
 }
+
+/// A burst of messages shares group commits: the same new number writing many times at once becomes one
+/// subscriber (each message handled, none refused), and no data key is left without its subscriber.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_burst_from_one_new_number_makes_one_subscriber_and_leaves_no_spare_key() {
+    let app = TestApp::spawn().await;
+    app.service
+        .create_channel(&herold::service::Actor::Cli, common::draft("NEWS", OptInMode::Single, &[Transport::Sandbox]))
+        .await
+        .unwrap();
+    let numbers = test_numbers(21);
+    let senders: Vec<String> = (0..20).map(|_| numbers[0].clone()).chain(numbers[1..].iter().cloned()).collect();
+    let tasks: Vec<_> = senders
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let (s, msg) = (app.service.clone(), inbound(n, "START", Some(&format!("burst-{i}"))));
+            tokio::spawn(async move { s.receive(msg).await })
+        })
+        .collect();
+    let mut same = vec![];
+    for (i, t) in tasks.into_iter().enumerate() {
+        let r = t.await.unwrap().expect("every message of the burst is handled");
+        if i < 20 {
+            same.push(r);
+        } else {
+            assert_eq!(r.outcome, Outcome::Subscribed);
+        }
+    }
+    assert!(same.iter().all(|r| r.subscriber == same[0].subscriber), "one subscriber for one number");
+    let subscribed = same.iter().filter(|r| r.outcome == Outcome::Subscribed).count();
+    assert_eq!(subscribed, 1, "{:?}", same.iter().map(|r| r.outcome).collect::<Vec<_>>());
+    assert!(same.iter().all(|r| matches!(r.outcome, Outcome::Subscribed | Outcome::AlreadySubscribed)));
+    let conn = app.service.store().conn().unwrap();
+    let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+    assert_eq!(count("SELECT count(*) FROM subscribers"), 21);
+    assert_eq!(
+        count("SELECT count(*) FROM keyring.data_keys"),
+        21,
+        "a key written for a sender found meanwhile is removed"
+    );
+}

@@ -6,12 +6,12 @@ use rusqlite::Connection;
 use serde::Serialize;
 
 use super::{Actor, Result, Service, ServiceError};
-use crate::crypto::{DataKey, Vault};
+use crate::crypto::DataKey;
 use crate::domain::audit::Action;
-use crate::domain::keywords::{self, Command, Lang, Verb};
-use crate::domain::{Address, Channel, ConsentKind, OptInMode, SubscriberId, Transport, replies};
+use crate::domain::keywords::{Command, Lang, Verb};
+use crate::domain::{Channel, ConsentKind, OptInMode, SubscriberId, Transport, replies};
 use crate::store::ledger::{self, NewEvent};
-use crate::store::subscribers::{self as subs, NewSubscriber};
+use crate::store::subscribers as subs;
 use crate::store::{StoreError, channels, conversation, outbox, privacy};
 
 /// Longest inbound text kept (longer texts are cut, and the cut is marked).
@@ -55,20 +55,19 @@ pub struct Received {
     pub replies: usize,
 }
 
-struct Ctx<'a> {
-    vault: &'a Vault,
-    key: DataKey,
-    subscriber: i64,
-    transport: Transport,
-    lang: Lang,
-    now: i64,
-    inbound_sealed: Vec<u8>,
-    gateway_id: Option<String>,
-    replies: Vec<String>,
-    confirm_hours: i64,
+pub(super) struct Ctx {
+    pub key: DataKey,
+    pub subscriber: i64,
+    pub transport: Transport,
+    pub lang: Lang,
+    pub now: i64,
+    pub inbound_sealed: Vec<u8>,
+    pub gateway_id: Option<String>,
+    pub replies: Vec<String>,
+    pub confirm_hours: i64,
 }
 
-impl Ctx<'_> {
+impl Ctx {
     /// Keeps the inbound text (sealed) in the admin inbox.
     fn to_inbox(&self, c: &Connection) -> Result<i64, StoreError> {
         conversation::insert_inbox(
@@ -98,77 +97,6 @@ impl Ctx<'_> {
 }
 
 impl Service {
-    /// Handles one inbound message durably: when this returns `Ok`, the message, its ledger events and
-    /// the replies are committed.
-    pub async fn receive(&self, msg: Inbound) -> Result<Received> {
-        let address = Address::parse(msg.transport, &msg.from, &self.settings().default_country)?;
-        let mut text = msg.text;
-        if text.len() > MAX_INBOUND_BYTES {
-            let mut cut = MAX_INBOUND_BYTES;
-            while !text.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            text.truncate(cut);
-            text.push_str(" […]");
-        }
-        let command = keywords::parse(&text);
-        let (vault, now) = (self.vault().clone(), self.now());
-        let settings = self.settings().clone();
-        let received = self
-            .store()
-            .call(move |c| {
-                let blind = vault.blind_index(&address).to_vec();
-                let (subscriber, key) = find_or_create(c, &vault, &address, &blind, &settings.default_language, now)?;
-                let tx = crate::store::write_tx(c)?;
-                if let Some(g) = &msg.gateway_message_id
-                    && !conversation::first_time(&tx, msg.transport.as_str(), g, now)?
-                {
-                    return Ok(Received {
-                        subscriber: SubscriberId(subscriber).to_string(),
-                        outcome: Outcome::Duplicate,
-                        replies: 0,
-                    });
-                }
-                let (stored_lang, _) = subs::language_and_since(&tx, subscriber)?;
-                let lang = match &command {
-                    Command::Keyword { lang: Some(l), .. } => {
-                        subs::set_language(&tx, subscriber, l.code())?;
-                        *l
-                    }
-                    _ => Lang::parse(&stored_lang).unwrap_or(Lang::De),
-                };
-                let mut ctx = Ctx {
-                    inbound_sealed: key.seal("inbound", text.as_bytes()),
-                    vault: &vault,
-                    key,
-                    subscriber,
-                    transport: msg.transport,
-                    lang,
-                    now,
-                    gateway_id: msg.gateway_message_id.clone(),
-                    replies: vec![],
-                    confirm_hours: settings.confirm_hours,
-                };
-                if msg.transport == Transport::Sandbox {
-                    conversation::insert_sandbox_inbound(&tx, subscriber, &ctx.inbound_sealed, now)?;
-                }
-                let outcome = dispatch(&tx, &mut ctx, &command, settings.auto_reply)?;
-                for r in &ctx.replies {
-                    let sealed = ctx.key.seal("reply", r.as_bytes());
-                    outbox::enqueue_reply(&tx, subscriber, msg.transport.as_str(), &sealed, now)?;
-                }
-                tx.commit()?;
-                let _ = ctx.vault;
-                Ok(Received { subscriber: SubscriberId(subscriber).to_string(), outcome, replies: ctx.replies.len() })
-            })
-            .await?;
-        if received.replies > 0 {
-            self.wake_worker();
-        }
-        tracing::info!(subscriber = %received.subscriber, outcome = ?received.outcome, "inbound message handled");
-        Ok(received)
-    }
-
     /// Expires pending opt-ins past their time; returns how many.
     pub async fn expire_pending(&self) -> Result<usize> {
         let now = self.now();
@@ -203,44 +131,17 @@ impl Service {
     }
 }
 
-/// Finds the subscriber with this address, or creates a pseudonymous one (data key first, in the keyring).
-fn find_or_create(
-    c: &mut Connection,
-    vault: &Vault,
-    address: &Address,
-    blind: &[u8],
-    language: &str,
-    now: i64,
-) -> Result<(i64, DataKey), StoreError> {
-    if let Some(id) = subs::find_by_index(c, blind)? {
-        let wrapped =
-            subs::wrapped_key(c, id)?.ok_or_else(|| StoreError::Corrupt("a subscriber has no data key".into()))?;
-        return Ok((id, vault.unwrap_data_key(SubscriberId(id), &wrapped)?));
-    }
-    let id = SubscriberId::random();
-    let (key, wrapped) = vault.new_data_key(id);
-    let row = NewSubscriber {
-        id: id.0,
-        language: language.into(),
-        wrapped_key: wrapped,
-        blind_index: blind.to_vec(),
-        transport: address.transport().as_str().into(),
-        sealed_address: key.seal("address", address.as_str().as_bytes()),
-    };
-    subs::insert_keys(c, std::slice::from_ref(&row))?;
-    if let Err(e) = subs::insert(c, &row, now) {
-        let _ = subs::delete_keys(c, std::slice::from_ref(&row));
-        return Err(e);
-    }
-    Ok((id.0, key))
-}
-
 /// Channels one can join on this transport.
 fn open_channels(c: &Connection, t: Transport) -> Result<Vec<Channel>, StoreError> {
     Ok(channels::list(c)?.into_iter().filter(|ch| ch.draft.transports.contains(&t)).collect())
 }
 
-fn dispatch(c: &Connection, ctx: &mut Ctx<'_>, command: &Command, auto_reply: bool) -> Result<Outcome, StoreError> {
+pub(super) fn dispatch(
+    c: &Connection,
+    ctx: &mut Ctx,
+    command: &Command,
+    auto_reply: bool,
+) -> Result<Outcome, StoreError> {
     let Command::Keyword { verb, channel, all, .. } = command else {
         privacy::request_erasure(c, ctx.subscriber, None)?;
         ctx.to_inbox(c)?;
@@ -331,7 +232,7 @@ fn dispatch(c: &Connection, ctx: &mut Ctx<'_>, command: &Command, auto_reply: bo
 
 fn opt_in(
     c: &Connection,
-    ctx: &mut Ctx<'_>,
+    ctx: &mut Ctx,
     keyword: Option<&str>,
     live: &[subs::LiveSubscription],
 ) -> Result<Outcome, StoreError> {

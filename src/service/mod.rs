@@ -9,6 +9,7 @@ pub mod conversation;
 pub mod delivery;
 pub mod export;
 pub mod gateways;
+mod inbound;
 pub mod ops;
 pub mod privacy;
 pub mod rooms;

@@ -7,6 +7,7 @@ pub mod channels;
 pub mod checkpoint;
 pub mod conversation;
 pub mod erased;
+pub mod group;
 pub mod ledger;
 pub mod maintenance;
 pub mod open;
@@ -69,6 +70,8 @@ pub struct Store {
     pool: Pool,
     paths: DataPaths,
     _checkpoints: std::sync::Arc<checkpoint::Checkpointer>,
+    /// The group-commit writer, started by the first job.
+    group: std::sync::Arc<std::sync::OnceLock<std::io::Result<group::GroupWriter>>>,
 }
 
 impl Store {
@@ -79,6 +82,14 @@ impl Store {
     /// A connection for synchronous callers (CLI commands, tests, benches).
     pub fn conn(&self) -> Result<Conn> {
         Ok(self.pool.get()?)
+    }
+
+    /// Hands a job to the group-commit writer (see [`group`]); the job is told how it ended.
+    pub fn submit(&self, job: Box<dyn group::Job>) {
+        match self.group.get_or_init(|| group::GroupWriter::start(self.pool.clone())) {
+            Ok(writer) => writer.submit(job),
+            Err(e) => job.finish(Err(StoreError::Task(format!("the group writer did not start: {e}")))),
+        }
     }
 
     /// Runs `f` with a connection on a blocking thread; panics inside `f` come back as errors.

@@ -232,7 +232,10 @@ pub fn open(
     let pool = build_pool(paths.main.clone(), paths.keyring.clone(), pool_size)?;
     let checkpoints =
         Arc::new(super::checkpoint::Checkpointer::start(&paths.main, &paths.keyring).map_err(StoreError::from)?);
-    Ok((Store { pool, paths: paths.clone(), _checkpoints: checkpoints }, Arc::new(Vault::new(kek, &index_secret))))
+    Ok((
+        Store { pool, paths: paths.clone(), _checkpoints: checkpoints, group: Default::default() },
+        Arc::new(Vault::new(kek, &index_secret)),
+    ))
 }
 
 /// Derives the key-check for `source` against an existing installation without opening it for

@@ -57,6 +57,13 @@ pub fn insert_keys(conn: &mut Connection, subs: &[NewSubscriber]) -> Result<()> 
     Ok(())
 }
 
+/// Writes one data key (call inside a transaction that commits before the subscriber's rows).
+pub fn insert_key(conn: &Connection, id: i64, wrapped: &[u8]) -> Result<()> {
+    conn.prepare_cached("INSERT INTO keyring.data_keys(subscriber_id, wrapped) VALUES (?1, ?2)")?
+        .execute(params![id, wrapped])?;
+    Ok(())
+}
+
 /// Removes data keys that were written for subscribers whose rows were then not written.
 pub fn delete_keys(conn: &Connection, subs: &[NewSubscriber]) -> Result<()> {
     let mut st = conn.prepare_cached("DELETE FROM keyring.data_keys WHERE subscriber_id = ?1")?;

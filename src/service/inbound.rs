@@ -1,0 +1,173 @@
+//! Receiving one message: the sender found (or created pseudonymously) and the message handled in one
+//! savepoint of a group commit, so that a burst of webhooks shares its commits. When `receive` returns
+//! `Ok`, the message, its ledger events and its replies are committed.
+
+use std::sync::Arc;
+
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use super::conversation::{Ctx, Inbound, MAX_INBOUND_BYTES, Received, dispatch};
+use super::{Result, Service, ServiceError, Settings};
+use crate::crypto::{DataKey, Vault};
+use crate::domain::keywords::{self, Command, Lang};
+use crate::domain::{Address, SubscriberId, Transport};
+use crate::store::group::Job;
+use crate::store::subscribers::{self as subs, NewSubscriber};
+use crate::store::{StoreError, conversation, outbox};
+
+impl Service {
+    /// Handles one inbound message durably: when this returns `Ok`, the message, its ledger events and
+    /// the replies are committed.
+    pub async fn receive(&self, msg: Inbound) -> Result<Received> {
+        let address = Address::parse(msg.transport, &msg.from, &self.settings().default_country)?;
+        let mut text = msg.text;
+        if text.len() > MAX_INBOUND_BYTES {
+            let mut cut = MAX_INBOUND_BYTES;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text.truncate(cut);
+            text.push_str(" […]");
+        }
+        let (reply, answer) = oneshot::channel();
+        let vault = self.vault().clone();
+        self.store().submit(Box::new(Receive {
+            blind: vault.blind_index(&address).to_vec(),
+            command: keywords::parse(&text),
+            vault,
+            settings: self.settings().clone(),
+            transport: msg.transport,
+            gateway_id: msg.gateway_message_id,
+            address,
+            text,
+            now: self.now(),
+            created: None,
+            created_id: None,
+            used: None,
+            received: None,
+            reply,
+        }));
+        let received =
+            answer.await.map_err(|_| ServiceError::Internal("the message was dropped unanswered".into()))??;
+        if received.replies > 0 {
+            self.wake_worker();
+        }
+        tracing::info!(subscriber = %received.subscriber, outcome = ?received.outcome, "inbound message handled");
+        Ok(received)
+    }
+}
+
+/// One inbound message as a job of the group writer.
+struct Receive {
+    vault: Arc<Vault>,
+    settings: Settings,
+    transport: Transport,
+    gateway_id: Option<String>,
+    address: Address,
+    blind: Vec<u8>,
+    text: String,
+    command: Command,
+    now: i64,
+    /// A subscriber for a first contact: its data key is committed in the keys step, its rows here.
+    created: Option<(NewSubscriber, DataKey)>,
+    created_id: Option<i64>,
+    /// The subscriber the message was handled for.
+    used: Option<i64>,
+    received: Option<Received>,
+    reply: oneshot::Sender<Result<Received, StoreError>>,
+}
+
+impl Job for Receive {
+    /// A first contact gets its data key now, before any row refers to it.
+    fn keys(&mut self, c: &Connection) -> Result<(), StoreError> {
+        if subs::find_by_index(c, &self.blind)?.is_some() {
+            return Ok(());
+        }
+        let id = SubscriberId::random();
+        let (key, wrapped) = self.vault.new_data_key(id);
+        let row = NewSubscriber {
+            id: id.0,
+            language: self.settings.default_language.clone(),
+            wrapped_key: wrapped,
+            blind_index: self.blind.clone(),
+            transport: self.address.transport().as_str().into(),
+            sealed_address: key.seal("address", self.address.as_str().as_bytes()),
+        };
+        subs::insert_key(c, row.id, &row.wrapped_key)?;
+        self.created_id = Some(row.id);
+        self.created = Some((row, key));
+        Ok(())
+    }
+
+    fn write(&mut self, c: &Connection) -> Result<(), StoreError> {
+        let now = self.now;
+        // Looked up again: an earlier message of the same group may have created this sender.
+        let (subscriber, key) = match subs::find_by_index(c, &self.blind)? {
+            Some(id) => {
+                let wrapped = subs::wrapped_key(c, id)?
+                    .ok_or_else(|| StoreError::Corrupt("a subscriber has no data key".into()))?;
+                (id, self.vault.unwrap_data_key(SubscriberId(id), &wrapped)?)
+            }
+            // Known at the keys step and erased since: rare; the gateway tries again.
+            None => match self.created.take() {
+                Some((row, key)) => {
+                    subs::insert(c, &row, now)?;
+                    (row.id, key)
+                }
+                None => return Err(StoreError::Busy),
+            },
+        };
+        self.used = Some(subscriber);
+        let answer = |outcome, replies| Received { subscriber: SubscriberId(subscriber).to_string(), outcome, replies };
+        if let Some(g) = &self.gateway_id
+            && !conversation::first_time(c, self.transport.as_str(), g, now)?
+        {
+            self.received = Some(answer(super::conversation::Outcome::Duplicate, 0));
+            return Ok(());
+        }
+        let (stored_lang, _) = subs::language_and_since(c, subscriber)?;
+        let lang = match &self.command {
+            Command::Keyword { lang: Some(l), .. } => {
+                subs::set_language(c, subscriber, l.code())?;
+                *l
+            }
+            _ => Lang::parse(&stored_lang).unwrap_or(Lang::De),
+        };
+        let mut ctx = Ctx {
+            inbound_sealed: key.seal("inbound", self.text.as_bytes()),
+            key,
+            subscriber,
+            transport: self.transport,
+            lang,
+            now,
+            gateway_id: self.gateway_id.clone(),
+            replies: vec![],
+            confirm_hours: self.settings.confirm_hours,
+        };
+        if self.transport == Transport::Sandbox {
+            conversation::insert_sandbox_inbound(c, subscriber, &ctx.inbound_sealed, now)?;
+        }
+        let outcome = dispatch(c, &mut ctx, &self.command, self.settings.auto_reply)?;
+        for r in &ctx.replies {
+            let sealed = ctx.key.seal("reply", r.as_bytes());
+            outbox::enqueue_reply(c, subscriber, self.transport.as_str(), &sealed, now)?;
+        }
+        self.received = Some(answer(outcome, ctx.replies.len()));
+        Ok(())
+    }
+
+    fn unused_keys(&self, written: bool) -> Vec<i64> {
+        match self.created_id {
+            Some(id) if !written || self.used != Some(id) => vec![id],
+            _ => vec![],
+        }
+    }
+
+    fn finish(self: Box<Self>, result: Result<(), StoreError>) {
+        let Receive { received, reply, .. } = *self;
+        let answer = result.and_then(|()| received.ok_or_else(|| StoreError::Task("no answer".into())));
+        // The caller may have gone (a dropped request); the message is stored all the same.
+        let _ = reply.send(answer);
+    }
+}

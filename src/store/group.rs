@@ -1,0 +1,209 @@
+//! Group commit: writes that arrive together (a burst of webhooks) are written by one thread in one
+//! transaction, each in a savepoint of its own, so that a hundred opt-ins cost one commit instead of a
+//! hundred, and none waits for the others' locks. A failing job undoes only its own savepoint.
+//!
+//! Keyring first: data keys a group needs are committed before the rows that use them (SQLite commits
+//! the main file before an attached one, so the two cannot share a transaction without risking a
+//! subscriber whose key was lost in a crash).
+
+use std::sync::mpsc;
+
+use rusqlite::{Connection, params};
+
+use super::{Pool, Result, StoreError, write_tx};
+
+/// Jobs taken into one transaction at most.
+const MAX_GROUP: usize = 256;
+
+/// One write in a group.
+pub trait Job: Send {
+    /// Keyring writes the job needs (new data keys), committed for the whole group before [`Job::write`].
+    fn keys(&mut self, _c: &Connection) -> Result<()> {
+        Ok(())
+    }
+    /// The job's writes, inside the group's transaction; an error undoes this job's writes alone.
+    fn write(&mut self, c: &Connection) -> Result<()>;
+    /// Data keys written by [`Job::keys`] that ended up unused (`written`: the job's writes are
+    /// committed); the group removes them.
+    fn unused_keys(&self, _written: bool) -> Vec<i64> {
+        Vec::new()
+    }
+    /// Told how it ended: `Ok` once its writes are committed.
+    fn finish(self: Box<Self>, result: Result<()>);
+}
+
+/// The sending half; the writing thread ends when the last one is dropped.
+pub struct GroupWriter {
+    jobs: mpsc::Sender<Box<dyn Job>>,
+}
+
+impl GroupWriter {
+    pub fn start(pool: Pool) -> std::io::Result<Self> {
+        let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
+        std::thread::Builder::new().name("herold-group-commit".into()).spawn(move || {
+            while let Ok(first) = queue.recv() {
+                let mut group = vec![first];
+                while group.len() < MAX_GROUP {
+                    match queue.try_recv() {
+                        Ok(job) => group.push(job),
+                        Err(_) => break,
+                    }
+                }
+                match pool.get() {
+                    Ok(mut conn) => run(&mut conn, group),
+                    Err(e) => {
+                        let message = e.to_string();
+                        group.into_iter().for_each(|j| j.finish(Err(StoreError::Task(message.clone()))));
+                    }
+                }
+            }
+        })?;
+        Ok(Self { jobs })
+    }
+
+    /// Queues a job; it is finished (with an error) at once if the writing thread is gone.
+    pub fn submit(&self, job: Box<dyn Job>) {
+        if let Err(mpsc::SendError(job)) = self.jobs.send(job) {
+            job.finish(Err(StoreError::Task("the group writer has stopped".into())));
+        }
+    }
+}
+
+/// The same failure for every job of a group (the kinds that decide a 503 are kept).
+fn shared(e: &StoreError) -> StoreError {
+    match e {
+        StoreError::DiskFull => StoreError::DiskFull,
+        StoreError::Busy => StoreError::Busy,
+        other => StoreError::Task(other.to_string()),
+    }
+}
+
+/// Writes one group: keys (one transaction), then every job in its savepoint (one transaction), then
+/// removes keys left unused, then tells each job how it ended.
+fn run(conn: &mut Connection, group: Vec<Box<dyn Job>>) {
+    let mut jobs: Vec<(Box<dyn Job>, Result<()>)> = group.into_iter().map(|j| (j, Ok(()))).collect();
+    let keys = each(conn, &mut jobs, |j, c| j.keys(c));
+    let main = match keys {
+        Ok(()) => each(conn, &mut jobs, |j, c| j.write(c)),
+        Err(e) => Err(e),
+    };
+    if let Err(e) = &main {
+        for (_, r) in jobs.iter_mut().filter(|(_, r)| r.is_ok()) {
+            *r = Err(shared(e));
+        }
+    }
+    let unused: Vec<i64> = jobs.iter().flat_map(|(j, r)| j.unused_keys(r.is_ok())).collect();
+    if !unused.is_empty()
+        && let Err(e) = delete_keys(conn, &unused)
+    {
+        // Harmless: a wrapped key for an id no row uses; the next group or `herold verify` sees it.
+        tracing::warn!(error = %e, keys = unused.len(), "unused data keys could not be removed");
+    }
+    for (job, result) in jobs {
+        job.finish(result);
+    }
+}
+
+/// Runs `step` for every job still fine, each in a savepoint, in one transaction. A job's error stays
+/// with the job; a failure of the transaction itself is returned.
+fn each(
+    conn: &mut Connection,
+    jobs: &mut [(Box<dyn Job>, Result<()>)],
+    step: impl Fn(&mut Box<dyn Job>, &Connection) -> Result<()>,
+) -> Result<()> {
+    let mut tx = write_tx(conn)?;
+    for (job, result) in jobs.iter_mut().filter(|(_, r)| r.is_ok()) {
+        let sp = tx.savepoint()?;
+        match step(job, &sp) {
+            Ok(()) => sp.commit()?,
+            // Dropping the savepoint rolls it back.
+            Err(e) => *result = Err(e),
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+fn delete_keys(conn: &mut Connection, ids: &[i64]) -> Result<()> {
+    let tx = write_tx(conn)?;
+    {
+        let mut st = tx.prepare_cached("DELETE FROM keyring.data_keys WHERE subscriber_id = ?1")?;
+        for id in ids {
+            st.execute(params![id])?;
+        }
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::{Arc, Mutex};
+
+    struct Insert {
+        value: i64,
+        fail: bool,
+        done: Arc<Mutex<Vec<(i64, bool)>>>,
+    }
+
+    impl Job for Insert {
+        fn write(&mut self, c: &Connection) -> Result<()> {
+            c.execute("INSERT INTO t VALUES (?1)", [self.value])?;
+            if self.fail {
+                return Err(StoreError::NotFound);
+            }
+            Ok(())
+        }
+        fn finish(self: Box<Self>, result: Result<()>) {
+            self.done.lock().unwrap().push((self.value, result.is_ok()));
+        }
+    }
+
+    #[test]
+    fn a_failing_job_undoes_only_its_own_writes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (main, keyring) = (dir.path().join("m.sqlite"), dir.path().join("k.sqlite"));
+        let manager = r2d2_sqlite::SqliteConnectionManager::file(&main).with_init(move |c| {
+            c.execute("ATTACH DATABASE ?1 AS keyring", [keyring.to_string_lossy()])?;
+            c.execute_batch("CREATE TABLE IF NOT EXISTS keyring.data_keys(subscriber_id, wrapped)")
+        });
+        let pool = r2d2::Pool::builder().max_size(2).build(manager).unwrap();
+        pool.get().unwrap().execute_batch("CREATE TABLE t(v)").unwrap();
+        let done = Arc::new(Mutex::new(Vec::new()));
+        let mut conn = pool.get().unwrap();
+        let jobs: Vec<Box<dyn Job>> =
+            (1..=3).map(|v| Box::new(Insert { value: v, fail: v == 2, done: done.clone() }) as Box<dyn Job>).collect();
+        run(&mut conn, jobs);
+        let kept: Vec<i64> = conn
+            .prepare("SELECT v FROM t ORDER BY v")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .flatten()
+            .collect();
+        assert_eq!(kept, vec![1, 3]);
+        assert_eq!(*done.lock().unwrap(), vec![(1, true), (2, false), (3, true)]);
+
+        // Through the thread: every submitted job is finished.
+        drop(conn);
+        let writer = GroupWriter::start(pool.clone()).unwrap();
+        let (tx, rx) = mpsc::channel();
+        struct Tell(i64, mpsc::Sender<bool>);
+        impl Job for Tell {
+            fn write(&mut self, c: &Connection) -> Result<()> {
+                c.execute("INSERT INTO t VALUES (?1)", [self.0])?;
+                Ok(())
+            }
+            fn finish(self: Box<Self>, result: Result<()>) {
+                self.1.send(result.is_ok()).unwrap();
+            }
+        }
+        for v in 10..110 {
+            writer.submit(Box::new(Tell(v, tx.clone())));
+        }
+        assert!((0..100).all(|_| rx.recv().unwrap()));
+        let n: i64 = pool.get().unwrap().query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
+        assert_eq!(n, 102);
+    }
+}
