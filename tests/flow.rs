@@ -828,3 +828,25 @@ async fn a_burst_from_one_new_number_makes_one_subscriber_and_leaves_no_spare_ke
         "a key written for a sender found meanwhile is removed"
     );
 }
+
+/// A fast gateway's delivery report can arrive before the worker has recorded the send (it records a
+/// round's outcomes during the next round): the report is kept and applied then, not lost.
+#[tokio::test]
+async fn a_delivery_report_that_beats_its_send_record_is_applied_when_the_send_is_recorded() {
+    use herold::store::outbox::Outcome as Result;
+    let (_dir, s, b) = broadcast_to_many(2).await;
+    let leased = s.claim(2, 60).await.unwrap();
+    let ids: Vec<String> = leased.iter().map(|c| format!("sandbox-{}", c.id)).collect();
+    // One delivered, one failed, both before their sends are recorded.
+    assert!(!s.delivery_report(Transport::Sandbox, &ids[0], true, None).await.unwrap(), "not applied yet");
+    assert!(!s.delivery_report(Transport::Sandbox, &ids[1], false, Some("absent".into())).await.unwrap());
+    let p = s.progress(b).await.unwrap().broadcast;
+    assert_eq!((p.sent, p.delivered, p.failed), (0, 0, 0));
+    let outcomes = leased.into_iter().zip(&ids).map(|(c, g)| (c, Result::Sent { gateway_id: g.clone() })).collect();
+    s.record_outcomes(outcomes).await.unwrap();
+    let p = s.progress(b).await.unwrap().broadcast;
+    assert_eq!((p.sent, p.delivered, p.failed, p.state.as_str()), (1, 1, 1, "done"));
+    // Applied once: the same report again finds nothing to change.
+    assert!(!s.delivery_report(Transport::Sandbox, &ids[0], true, None).await.unwrap());
+    assert_eq!(s.progress(b).await.unwrap().broadcast.delivered, 1);
+}

@@ -156,7 +156,10 @@ impl Service {
     /// Periodic chores: expired leases back to the queue, due schedules started, stale opt-ins expired.
     pub async fn chores(&self) -> Result<()> {
         let now = self.now();
-        let reclaimed = self.store().call(move |c| outbox::reclaim_expired(c, now)).await?;
+        let (reclaimed, _) = self
+            .store()
+            .call(move |c| Ok((outbox::reclaim_expired(c, now)?, outbox::expire_early_reports(c, now)?)))
+            .await?;
         if reclaimed > 0 {
             tracing::warn!(deliveries = reclaimed, "leases ran out; the deliveries are queued again");
         }
@@ -184,7 +187,8 @@ impl Service {
 }
 
 impl Service {
-    /// Applies a gateway's delivery report; `false` when the gateway id is unknown or already reported.
+    /// Applies a gateway's delivery report; `false` when no sent delivery has that gateway id yet (the
+    /// report is kept and applied when its send is recorded: a fast SMSC can report before that).
     pub async fn delivery_report(
         &self,
         transport: Transport,
