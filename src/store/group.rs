@@ -81,6 +81,17 @@ fn shared(e: &StoreError) -> StoreError {
 /// Writes one group: keys (one transaction), then every job in its savepoint (one transaction), then
 /// removes keys left unused, then tells each job how it ended.
 fn run(conn: &mut Connection, group: Vec<Box<dyn Job>>) {
+    // A savepoint keeps the pages it changes in a sub-journal, which SQLite spills to a temporary file
+    // past 64 KiB: created and unlinked per message. In memory here; a group's pages are few.
+    if let Err(e) = conn.pragma_update(None, "temp_store", "MEMORY") {
+        tracing::debug!(error = %e, "temp_store unchanged");
+    }
+    run_group(conn, group);
+    // Back to files for the connection's other users (large sorts of a broadcast's fan-out).
+    let _ = conn.pragma_update(None, "temp_store", "DEFAULT");
+}
+
+fn run_group(conn: &mut Connection, group: Vec<Box<dyn Job>>) {
     let mut jobs: Vec<(Box<dyn Job>, Result<()>)> = group.into_iter().map(|j| (j, Ok(()))).collect();
     let keys = each(conn, &mut jobs, |j, c| j.keys(c));
     let main = match keys {
