@@ -22,6 +22,7 @@ static MAIN_MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../migrations/0006_channel_totals.sql")),
         M::up(include_str!("../../migrations/0007_deliveries_check.sql")),
         M::up(include_str!("../../migrations/0008_early_reports.sql")),
+        M::up(include_str!("../../migrations/0009_addresses_covering.sql")),
     ])
 });
 static KEYRING_MIGRATIONS: LazyLock<Migrations<'static>> =
@@ -33,7 +34,7 @@ pub fn main_migrations() -> &'static Migrations<'static> {
 }
 
 /// Schema versions this binary knows.
-pub const MAIN_SCHEMA: i64 = 8;
+pub const MAIN_SCHEMA: i64 = 9;
 pub const KEYRING_SCHEMA: i64 = 1;
 
 /// Where the files of one installation live.
