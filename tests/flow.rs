@@ -822,11 +822,10 @@ async fn a_burst_from_one_new_number_makes_one_subscriber_and_leaves_no_spare_ke
     let conn = app.service.store().conn().unwrap();
     let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
     assert_eq!(count("SELECT count(*) FROM subscribers"), 21);
-    assert_eq!(
-        count("SELECT count(*) FROM keyring.data_keys"),
-        21,
-        "a key written for a sender found meanwhile is removed"
-    );
+    // Every key belongs to a subscriber or is a spare written ahead (listed, used by nobody).
+    let stray = "SELECT count(*) FROM keyring.data_keys k WHERE NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.id = k.subscriber_id) \
+                 AND NOT EXISTS (SELECT 1 FROM keyring.spare_keys p WHERE p.subscriber_id = k.subscriber_id)";
+    assert_eq!(count(stray), 0, "a key written for a sender found meanwhile is removed");
 }
 
 /// A fast gateway's delivery report can arrive before the worker has recorded the send (it records a
@@ -849,4 +848,56 @@ async fn a_delivery_report_that_beats_its_send_record_is_applied_when_the_send_i
     // Applied once: the same report again finds nothing to change.
     assert!(!s.delivery_report(Transport::Sandbox, &ids[0], true, None).await.unwrap());
     assert_eq!(s.progress(b).await.unwrap().broadcast.delivered, 1);
+}
+
+/// First contacts take data keys written ahead (their opt-in waits for no keyring sync); a spare a
+/// known sender did not need goes back; spares left at a stop are used after a restart, not piled up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_contacts_use_keys_written_ahead_and_a_restart_reuses_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let numbers = test_numbers(13);
+    let count = |s: &herold::service::Service, sql: &str| -> i64 {
+        s.store().conn().unwrap().query_row(sql, [], |r| r.get(0)).unwrap()
+    };
+    const UNUSED: &str = "SELECT count(*) FROM keyring.spare_keys p \
+                          WHERE NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.id = p.subscriber_id)";
+    const FROM_SPARES: &str = "SELECT count(*) FROM subscribers s JOIN keyring.spare_keys p ON p.subscriber_id = s.id";
+    let wait_for_spares = |s: &herold::service::Service| {
+        let until = std::time::Instant::now() + Duration::from_secs(10);
+        while count(s, UNUSED) < 100 {
+            assert!(std::time::Instant::now() < until, "no spare keys were written");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    };
+    {
+        let s = open_service(dir.path());
+        channel(&s, "NEWS").await;
+        // The first message of a run starts the first batch (and writes its own key).
+        assert_eq!(s.receive(inbound(&numbers[0], "START", None)).await.unwrap().outcome, Outcome::Pending);
+        wait_for_spares(&s);
+        let spares = count(&s, UNUSED);
+        for n in &numbers[1..11] {
+            assert_eq!(s.receive(inbound(n, "START", None)).await.unwrap().outcome, Outcome::Pending);
+        }
+        // The ten new subscribers have spare keys (still listed until the next batch), and can be read.
+        assert_eq!(count(&s, FROM_SPARES), 10);
+        assert_eq!(count(&s, UNUSED), spares - 10);
+        let id = s.find_subscriber(&numbers[5]).await.unwrap().expect("found by number");
+        let detail = s.subscriber_detail(id).await.unwrap();
+        assert_eq!(detail.consent[0].inbound_text.as_deref(), Some("START"), "sealed with the spare key");
+        // A known sender takes a spare and gives it back.
+        s.receive(inbound(&numbers[5], "HILFE", None)).await.unwrap();
+        s.receive(inbound(&numbers[11], "START", None)).await.unwrap();
+        assert_eq!(count(&s, UNUSED), spares - 11);
+    }
+    // After a restart the spares left are read back and used before new ones are written.
+    let s = open_service(dir.path());
+    let keys_before = count(&s, "SELECT count(*) FROM keyring.data_keys");
+    s.receive(inbound(&numbers[12], "START", None)).await.unwrap();
+    wait_for_spares(&s);
+    let written = count(&s, "SELECT count(*) FROM keyring.data_keys") - keys_before;
+    assert!(written <= 20, "{written} keys written after the restart: the spares left were not reused");
+    let stray = "SELECT count(*) FROM keyring.data_keys k WHERE NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.id = k.subscriber_id) \
+                 AND NOT EXISTS (SELECT 1 FROM keyring.spare_keys p WHERE p.subscriber_id = k.subscriber_id)";
+    assert_eq!(count(&s, stray), 0);
 }

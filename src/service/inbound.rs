@@ -8,6 +8,7 @@ use rusqlite::Connection;
 use tokio::sync::oneshot;
 
 use super::conversation::{Ctx, Inbound, MAX_INBOUND_BYTES, Received, dispatch};
+use super::key_stock::Spare;
 use super::{Result, Service, ServiceError, Settings};
 use crate::crypto::{DataKey, Vault};
 use crate::domain::keywords::{self, Command, Lang};
@@ -42,6 +43,8 @@ impl Service {
             address,
             text,
             now: self.now(),
+            spare: self.take_spare(),
+            service: self.clone(),
             created: None,
             created_id: None,
             used: None,
@@ -69,8 +72,14 @@ struct Receive {
     text: String,
     command: Command,
     now: i64,
-    /// A subscriber for a first contact: its data key is committed in the keys step, its rows here.
+    /// A data key already in the keyring, for the case that the sender is new (see `key_stock`).
+    spare: Option<Spare>,
+    /// For the stock: a spare not used goes back, a used one is recorded.
+    service: Service,
+    /// A subscriber for a first contact: its data key is committed in the keys step (or was, as a
+    /// spare), its rows here.
     created: Option<(NewSubscriber, DataKey)>,
+    /// A key this job wrote itself (not a spare), removed if it ends up unused.
     created_id: Option<i64>,
     /// The subscriber the message was handled for.
     used: Option<i64>,
@@ -79,13 +88,25 @@ struct Receive {
 }
 
 impl Job for Receive {
-    /// A first contact gets its data key now, before any row refers to it.
+    /// A first contact gets its data key now, before any row refers to it: a spare already on disk,
+    /// or else one written here (in the group's keys transaction).
     fn keys(&mut self, c: &Connection) -> Result<(), StoreError> {
         if subs::find_by_index(c, &self.blind)?.is_some() {
             return Ok(());
         }
-        let id = SubscriberId::random();
-        let (key, wrapped) = self.vault.new_data_key(id);
+        let (id, key, wrapped) = match &self.spare {
+            Some((id, wrapped)) => {
+                let id = SubscriberId(*id);
+                (id, self.vault.unwrap_data_key(id, wrapped)?, wrapped.clone())
+            }
+            None => {
+                let id = SubscriberId::random();
+                let (key, wrapped) = self.vault.new_data_key(id);
+                subs::insert_key(c, id.0, &wrapped)?;
+                self.created_id = Some(id.0);
+                (id, key, wrapped)
+            }
+        };
         let row = NewSubscriber {
             id: id.0,
             language: self.settings.default_language.clone(),
@@ -94,8 +115,6 @@ impl Job for Receive {
             transport: self.address.transport().as_str().into(),
             sealed_address: key.seal("address", self.address.as_str().as_bytes()),
         };
-        subs::insert_key(c, row.id, &row.wrapped_key)?;
-        self.created_id = Some(row.id);
         self.created = Some((row, key));
         Ok(())
     }
@@ -165,7 +184,13 @@ impl Job for Receive {
     }
 
     fn finish(self: Box<Self>, result: Result<(), StoreError>) {
-        let Receive { received, reply, .. } = *self;
+        let Receive { received, reply, spare, service, used, .. } = *self;
+        if let Some((id, wrapped)) = spare {
+            match result {
+                Ok(()) if used == Some(id) => service.key_stock().used(id),
+                _ => service.key_stock().put_back((id, wrapped)),
+            }
+        }
         let answer = result.and_then(|()| received.ok_or_else(|| StoreError::Task("no answer".into())));
         // The caller may have gone (a dropped request); the message is stored all the same.
         let _ = reply.send(answer);

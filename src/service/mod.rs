@@ -10,6 +10,7 @@ pub mod delivery;
 pub mod export;
 pub mod gateways;
 mod inbound;
+mod key_stock;
 pub mod ops;
 pub mod privacy;
 pub mod rooms;
@@ -160,6 +161,8 @@ struct Inner {
     testers: Mutex<Vec<(String, Arc<dyn crate::domain::hook::TestSend>)>>,
     /// Content-Security-Policy violations browsers reported since start (a count, nothing else).
     csp_violations: std::sync::atomic::AtomicU64,
+    /// Data keys written ahead for first contacts.
+    key_stock: key_stock::KeyStock,
 }
 
 impl Service {
@@ -178,6 +181,7 @@ impl Service {
                 room_host: Mutex::new(None),
                 testers: Mutex::new(Vec::new()),
                 csp_violations: Default::default(),
+                key_stock: Default::default(),
             }),
         }
     }

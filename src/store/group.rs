@@ -10,7 +10,7 @@ use std::sync::mpsc;
 
 use rusqlite::{Connection, params};
 
-use super::{Pool, Result, StoreError, write_tx};
+use super::{Pool, Result, StoreError, write_tx, write_tx_main};
 
 /// Jobs taken into one transaction at most.
 const MAX_GROUP: usize = 256;
@@ -93,9 +93,10 @@ fn run(conn: &mut Connection, group: Vec<Box<dyn Job>>) {
 
 fn run_group(conn: &mut Connection, group: Vec<Box<dyn Job>>) {
     let mut jobs: Vec<(Box<dyn Job>, Result<()>)> = group.into_iter().map(|j| (j, Ok(()))).collect();
-    let keys = each(conn, &mut jobs, |j, c| j.keys(c));
+    // Keys: deferred, so a group that writes none takes no lock (and waits for no keyring sync).
+    let keys = each(conn, &mut jobs, Connection::unchecked_transaction, |j, c| j.keys(c));
     let main = match keys {
-        Ok(()) => each(conn, &mut jobs, |j, c| j.write(c)),
+        Ok(()) => each(conn, &mut jobs, write_tx_main, |j, c| j.write(c)),
         Err(e) => Err(e),
     };
     if let Err(e) = &main {
@@ -120,9 +121,10 @@ fn run_group(conn: &mut Connection, group: Vec<Box<dyn Job>>) {
 fn each(
     conn: &mut Connection,
     jobs: &mut [(Box<dyn Job>, Result<()>)],
+    begin: impl Fn(&Connection) -> rusqlite::Result<rusqlite::Transaction<'_>>,
     step: impl Fn(&mut Box<dyn Job>, &Connection) -> Result<()>,
 ) -> Result<()> {
-    let mut tx = write_tx(conn)?;
+    let mut tx = begin(conn)?;
     for (job, result) in jobs.iter_mut().filter(|(_, r)| r.is_ok()) {
         let sp = tx.savepoint()?;
         match step(job, &sp) {
@@ -180,7 +182,7 @@ mod tests {
             c.execute_batch("CREATE TABLE IF NOT EXISTS keyring.data_keys(subscriber_id, wrapped)")
         });
         let pool = r2d2::Pool::builder().max_size(2).build(manager).unwrap();
-        pool.get().unwrap().execute_batch("CREATE TABLE t(v)").unwrap();
+        pool.get().unwrap().execute_batch("CREATE TABLE t(v); CREATE TABLE meta(key, value)").unwrap();
         let done = Arc::new(Mutex::new(Vec::new()));
         let mut conn = pool.get().unwrap();
         let jobs: Vec<Box<dyn Job>> =

@@ -25,8 +25,12 @@ static MAIN_MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../migrations/0009_addresses_covering.sql")),
     ])
 });
-static KEYRING_MIGRATIONS: LazyLock<Migrations<'static>> =
-    LazyLock::new(|| Migrations::new(vec![M::up(include_str!("../../migrations/keyring/0001_keyring.sql"))]));
+static KEYRING_MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
+    Migrations::new(vec![
+        M::up(include_str!("../../migrations/keyring/0001_keyring.sql")),
+        M::up(include_str!("../../migrations/keyring/0002_spare_keys.sql")),
+    ])
+});
 
 /// The data file's migrations (for tests that migrate step by step).
 pub fn main_migrations() -> &'static Migrations<'static> {
@@ -35,7 +39,7 @@ pub fn main_migrations() -> &'static Migrations<'static> {
 
 /// Schema versions this binary knows.
 pub const MAIN_SCHEMA: i64 = 9;
-pub const KEYRING_SCHEMA: i64 = 1;
+pub const KEYRING_SCHEMA: i64 = 2;
 
 /// Where the files of one installation live.
 #[derive(Debug, Clone)]
