@@ -9,8 +9,8 @@ use crate::domain::SubscriberId;
 use crate::store::spare_keys;
 
 /// Keys written per batch, and the stock below which the next batch is written.
-const BATCH: usize = 1024;
-const LOW: usize = 512;
+const BATCH: usize = 4096;
+const LOW: usize = 2048;
 
 /// A spare: a subscriber id and its wrapped data key, already in the keyring.
 pub(super) type Spare = (i64, Vec<u8>);
