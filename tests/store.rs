@@ -234,22 +234,3 @@ fn the_outbox_rebuild_keeps_every_row_and_still_checks_the_state() {
     );
     assert!(dup.unwrap_err().to_string().contains("UNIQUE"), "deliveries_once is unique again");
 }
-
-/// The worker's lookup of a delivery's key and sealed address reads the index by subscriber alone
-/// (migration 0009): addresses are stored in blind-index order, which is random.
-#[test]
-fn the_workers_address_lookup_reads_only_the_index_by_subscriber() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut c = rusqlite::Connection::open(dir.path().join("db")).unwrap();
-    c.execute("ATTACH DATABASE ?1 AS keyring", [dir.path().join("k").to_string_lossy()]).unwrap();
-    c.execute_batch("CREATE TABLE keyring.data_keys (subscriber_id INTEGER PRIMARY KEY, wrapped BLOB)").unwrap();
-    main_migrations().to_latest(&mut c).unwrap();
-    let plan: Vec<String> = c
-        .prepare(&format!("EXPLAIN QUERY PLAN {}", herold::store::subscribers::KEY_AND_ADDRESS))
-        .unwrap()
-        .query_map(rusqlite::params![1, "sms"], |r| r.get::<_, String>(3))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    assert!(plan.iter().any(|p| p.contains("COVERING INDEX addresses_subscriber")), "{plan:?}");
-}

@@ -272,13 +272,12 @@ pub fn language_and_since(conn: &Connection, subscriber: i64) -> Result<(String,
 }
 
 /// The wrapped data key and the sealed address on one transport, in one lookup (the delivery path).
-/// The worker's lookup per delivery (a test checks it reads only the index by subscriber).
-pub const KEY_AND_ADDRESS: &str = "SELECT k.wrapped, a.sealed FROM addresses a \
-     JOIN keyring.data_keys k ON k.subscriber_id = a.subscriber_id WHERE a.subscriber_id = ?1 AND a.transport = ?2";
-
 pub fn key_and_address(conn: &Connection, subscriber: i64, transport: &str) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
     Ok(conn
-        .prepare_cached(KEY_AND_ADDRESS)?
+        .prepare_cached(
+            "SELECT k.wrapped, a.sealed FROM addresses a JOIN keyring.data_keys k ON k.subscriber_id = a.subscriber_id \
+             WHERE a.subscriber_id = ?1 AND a.transport = ?2",
+        )?
         .query_row(params![subscriber, transport], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()?)
 }
