@@ -740,13 +740,19 @@ async fn a_delivery_that_cannot_be_opened_fails_alone() {
     assert_eq!((p.broadcast.state.as_str(), p.broadcast.sent, p.broadcast.failed), ("done", 2, 1));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-async fn concurrent_messages_and_the_worker_never_see_a_busy_database() {
+/// A running app with one single opt-in sandbox channel, NEWS.
+async fn app_with_news() -> TestApp {
     let app = TestApp::spawn().await;
     app.service
         .create_channel(&herold::service::Actor::Cli, common::draft("NEWS", OptInMode::Single, &[Transport::Sandbox]))
         .await
         .unwrap();
+    app
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_messages_and_the_worker_never_see_a_busy_database() {
+    let app = app_with_news().await;
     let numbers = test_numbers(60);
     let tasks: Vec<_> = numbers
         .iter()
@@ -791,11 +797,7 @@ async fn progress_rate_and_timeline_come_from_the_per_minute_counts() {
 /// subscriber (each message handled, none refused), and no data key is left without its subscriber.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_burst_from_one_new_number_makes_one_subscriber_and_leaves_no_spare_key() {
-    let app = TestApp::spawn().await;
-    app.service
-        .create_channel(&herold::service::Actor::Cli, common::draft("NEWS", OptInMode::Single, &[Transport::Sandbox]))
-        .await
-        .unwrap();
+    let app = app_with_news().await;
     let numbers = test_numbers(21);
     let senders: Vec<String> = (0..20).map(|_| numbers[0].clone()).chain(numbers[1..].iter().cloned()).collect();
     let tasks: Vec<_> = senders

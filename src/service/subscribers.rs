@@ -123,7 +123,7 @@ impl Service {
                 let written = write_rows(c, &rows, now, &actor, entry);
                 if written.is_err() {
                     // Nothing refers to the new keys: take them out again (best effort; an orphan key is harmless).
-                    let _ = subs::delete_keys(c, &keys);
+                    let _ = subs::delete_keys(c, &keys.iter().map(|k| k.id).collect::<Vec<_>>());
                 }
                 written
             })

@@ -8,7 +8,7 @@
 
 use std::sync::mpsc;
 
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 
 use super::{Pool, Result, StoreError, write_tx, write_tx_main};
 
@@ -139,12 +139,7 @@ fn each(
 
 fn delete_keys(conn: &mut Connection, ids: &[i64]) -> Result<()> {
     let tx = write_tx(conn)?;
-    {
-        let mut st = tx.prepare_cached("DELETE FROM keyring.data_keys WHERE subscriber_id = ?1")?;
-        for id in ids {
-            st.execute(params![id])?;
-        }
-    }
+    super::subscribers::delete_keys(&tx, ids)?;
     tx.commit()?;
     Ok(())
 }

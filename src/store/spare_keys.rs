@@ -2,7 +2,7 @@
 //! batches away from the inbound path, so an opt-in's key is on disk before anything refers to it
 //! without the opt-in waiting for that.
 
-use rusqlite::{Connection, params};
+use rusqlite::Connection;
 
 use super::Result;
 
@@ -25,10 +25,9 @@ pub fn add(conn: &mut Connection, new: &[(i64, Vec<u8>)], used: &[i64]) -> Resul
     // Deferred: the first statement writes the keyring, so only the keyring is locked.
     let tx = conn.transaction()?;
     {
-        let mut key = tx.prepare_cached("INSERT INTO keyring.data_keys(subscriber_id, wrapped) VALUES (?1, ?2)")?;
         let mut spare = tx.prepare_cached("INSERT INTO keyring.spare_keys(subscriber_id) VALUES (?1)")?;
         for (id, wrapped) in new {
-            key.execute(params![id, wrapped])?;
+            super::subscribers::insert_key(&tx, *id, wrapped)?;
             spare.execute([id])?;
         }
         let mut gone = tx.prepare_cached("DELETE FROM keyring.spare_keys WHERE subscriber_id = ?1")?;

@@ -47,17 +47,14 @@ pub struct NewSubscriber {
 /// between leaves at most an unused key, never sealed data without its key.
 pub fn insert_keys(conn: &mut Connection, subs: &[NewSubscriber]) -> Result<()> {
     let tx = write_tx(conn)?;
-    {
-        let mut st = tx.prepare_cached("INSERT INTO keyring.data_keys(subscriber_id, wrapped) VALUES (?1, ?2)")?;
-        for s in subs {
-            st.execute(params![s.id, s.wrapped_key])?;
-        }
+    for s in subs {
+        insert_key(&tx, s.id, &s.wrapped_key)?;
     }
     tx.commit()?;
     Ok(())
 }
 
-/// Writes one data key (call inside a transaction that commits before the subscriber's rows).
+/// Writes one data key (inside a transaction that commits before anything sealed with it).
 pub fn insert_key(conn: &Connection, id: i64, wrapped: &[u8]) -> Result<()> {
     conn.prepare_cached("INSERT INTO keyring.data_keys(subscriber_id, wrapped) VALUES (?1, ?2)")?
         .execute(params![id, wrapped])?;
@@ -65,10 +62,10 @@ pub fn insert_key(conn: &Connection, id: i64, wrapped: &[u8]) -> Result<()> {
 }
 
 /// Removes data keys that were written for subscribers whose rows were then not written.
-pub fn delete_keys(conn: &Connection, subs: &[NewSubscriber]) -> Result<()> {
+pub fn delete_keys(conn: &Connection, ids: &[i64]) -> Result<()> {
     let mut st = conn.prepare_cached("DELETE FROM keyring.data_keys WHERE subscriber_id = ?1")?;
-    for s in subs {
-        st.execute([s.id])?;
+    for id in ids {
+        st.execute([id])?;
     }
     Ok(())
 }
