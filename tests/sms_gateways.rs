@@ -24,6 +24,11 @@ type Seen = Arc<Mutex<Vec<(String, String, String, serde_json::Value)>>>;
 
 /// Starts a mock provider on a free loopback port; `answer` maps (path, body) to (status, JSON).
 fn mock(answer: fn(&str, &str) -> (u16, serde_json::Value)) -> (String, Seen) {
+    mock_at("127.0.0.1:0", answer)
+}
+
+/// The same on a given address (a gateway that comes up late).
+fn mock_at(addr: &str, answer: fn(&str, &str) -> (u16, serde_json::Value)) -> (String, Seen) {
     let seen: Seen = Arc::default();
     let log = seen.clone();
     let server = HttpServer::new(move || {
@@ -40,7 +45,7 @@ fn mock(answer: fn(&str, &str) -> (u16, serde_json::Value)) -> (String, Seen) {
         }))
     })
     .workers(1)
-    .bind("127.0.0.1:0")
+    .bind(addr)
     .unwrap();
     let url = format!("http://{}", server.addrs()[0]);
     tokio::spawn(server.run());
@@ -189,26 +194,29 @@ async fn twilio_hook(app: &TestApp, endpoint: &str, form: &[(&str, &str)], token
     reqwest::Client::new().post(&url).header("X-Twilio-Signature", sig).form(form).send().await.unwrap()
 }
 
+/// Twilio's send API: POST /2010-04-01/Accounts/{AccountSid}/Messages.json, form To/From/Body/
+/// StatusCallback, answers 201 with sid, status, num_segments; a number that opted out with Twilio
+/// gets 400 with code 21610.
+fn twilio_api(path: &str, body: &str) -> (u16, serde_json::Value) {
+    if !path.ends_with("/Messages.json") {
+        return (404, serde_json::json!({}));
+    }
+    let form: Vec<(String, String)> = serde_urlencoded::from_str(body).unwrap();
+    let to = form.iter().find(|(k, _)| k == "To").map(|(_, v)| v.as_str()).unwrap_or("");
+    if to == BLOCKED {
+        return (
+            400,
+            serde_json::json!({ "code": 21610, "message": "Attempt to send to unsubscribed recipient",
+                                         "status": 400 }),
+        );
+    }
+    let sid = format!("SM{:032x}", rand::random::<u128>());
+    (201, serde_json::json!({ "sid": sid, "status": "queued", "num_segments": "1" }))
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn twilio_style_provider_sends_with_status_callbacks_verifies_signatures_and_21610_opts_out() {
-    // POST /2010-04-01/Accounts/{AccountSid}/Messages.json, form To/From/Body/StatusCallback, answers
-    // 201 with sid, status, num_segments; a number that opted out with Twilio gets 400 with code 21610.
-    let (url, seen) = mock(|path, body| {
-        if !path.ends_with("/Messages.json") {
-            return (404, serde_json::json!({}));
-        }
-        let form: Vec<(String, String)> = serde_urlencoded::from_str(body).unwrap();
-        let to = form.iter().find(|(k, _)| k == "To").map(|(_, v)| v.as_str()).unwrap_or("");
-        if to == BLOCKED {
-            return (
-                400,
-                serde_json::json!({ "code": 21610, "message": "Attempt to send to unsubscribed recipient",
-                                             "status": 400 }),
-            );
-        }
-        let sid = format!("SM{:032x}", rand::random::<u128>());
-        (201, serde_json::json!({ "sid": sid, "status": "queued", "num_segments": "1" }))
-    });
+    let (url, seen) = mock(twilio_api);
     // For Twilio the password is the Auth Token, which also signs the webhooks.
     let app =
         TestApp::spawn_with(|c| c.sms.gateways.push(common::gateway("twilio", GatewayKind::Twilio, &url, KEY))).await;
@@ -305,8 +313,25 @@ async fn twilio_style_provider_sends_with_status_callbacks_verifies_signatures_a
     panic!("error 21610 did not end the subscription");
 }
 
+/// A server that reads each request and resets the connection (RST) instead of answering.
+async fn resetting_server() -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        use tokio::io::AsyncReadExt;
+        while let Ok((mut s, _)) = listener.accept().await {
+            let mut buf = [0u8; 4096];
+            let _ = s.read(&mut buf).await;
+            s.set_zero_linger().unwrap();
+            drop(s);
+        }
+    });
+    url
+}
+
 /// A gateway that fails: 500, 429 with Retry-After, 403, a garbage 200, an answer slower than the
-/// timeout, and nobody listening. Each becomes the right class of error, naming no number.
+/// timeout, a slow one within it, nobody listening, and a connection reset. Each becomes the right
+/// class of error, naming no number.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn gateway_failures_are_classed_for_retry_pause_or_failure() {
     use herold::transport::sms::GatewaySettings;
@@ -319,6 +344,10 @@ async fn gateway_failures_are_classed_for_retry_pause_or_failure() {
                 "e429" => HttpResponse::TooManyRequests().insert_header(("Retry-After", "7")).body("slow down"),
                 "e403" => HttpResponse::Forbidden().body("Authorization failed for sendsms"),
                 "garbage" => HttpResponse::Ok().body("<html>captive portal</html>"),
+                "slowish" => {
+                    tokio::time::sleep(Duration::from_millis(600)).await;
+                    HttpResponse::Accepted().body("0: Accepted for delivery")
+                }
                 _ => {
                     tokio::time::sleep(Duration::from_secs(3)).await;
                     HttpResponse::Accepted().body("0: Accepted for delivery")
@@ -363,12 +392,71 @@ async fn gateway_failures_are_classed_for_retry_pause_or_failure() {
     assert!(matches!(send(format!("{base}/garbage")).await, SendError::Transient { .. }));
     let e = send(format!("{base}/slow")).await;
     assert!(matches!(&e, SendError::Transient { reason, .. } if reason.contains("timed out")), "{e:?}");
+    // Slow but within the timeout (1 s): sent.
+    let k = Kannel::new(settings(format!("{base}/slowish")));
+    assert!(k.send(&msg).await.is_ok());
+    // Nobody listening: the gateway is down, the message never reached it (not counted as an attempt).
     let e = send(dead).await;
-    assert!(matches!(&e, SendError::Transient { reason, .. } if reason.contains("could not be reached")), "{e:?}");
+    assert!(matches!(&e, SendError::Unreachable(reason) if reason.contains("cannot be reached")), "{e:?}");
+    assert!(!e.to_string().contains("151"), "no number in errors: {e}");
+    // A connection reset after the request went out: the gateway may have sent it, so an attempt.
+    let e = send(resetting_server().await).await;
+    assert!(matches!(&e, SendError::Transient { reason, .. } if reason.contains("failed")), "{e:?}");
     assert!(!e.to_string().contains("151"), "no number in errors: {e}");
     // A text longer than the gateway's max_parts is refused, not cut short by the gateway.
     let long = OutboundMessage { text: "ä🎉".repeat(100), ..msg.clone() };
     let k = Kannel::new(settings(base.clone()));
     let e = k.send(&long).await.unwrap_err();
     assert!(matches!(&e, SendError::Permanent(m) if m.contains("at most 2")), "{e:?}");
+}
+
+/// A gateway that is down when a broadcast starts: the sends wait for it without using up attempts
+/// or failing anyone, the broadcast page says why, and everything goes out once it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_that_is_down_is_waited_for_and_the_broadcast_completes_when_it_is_back() {
+    let addr = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let url = format!("http://{addr}");
+    let app =
+        TestApp::spawn_with(|c| c.sms.gateways.push(common::gateway("twilio", GatewayKind::Twilio, &url, KEY))).await;
+    let ch = app
+        .service
+        .create_channel(&Actor::Cli, common::draft("NEWS", OptInMode::Single, &[Transport::Sms]))
+        .await
+        .unwrap();
+    let reqs = (0..5)
+        .map(|i| herold::service::subscribers::AddSubscriber {
+            transport: Transport::Sms,
+            address: format!("+4915112345{i:03}"),
+            language: "de".into(),
+            channels: vec![ch.id],
+            consent_note: "test".into(),
+        })
+        .collect();
+    app.service.add_subscribers(&Actor::Cli, reqs).await.unwrap();
+    let (b, _) = app.service.create_broadcast(&Actor::Cli, common::compose_now(ch.id, "Hallo", "down")).await.unwrap();
+    // Longer than the first tries and one retry round (5 s apart): still waiting, nobody failed.
+    let mut waiting = None;
+    for _ in 0..140 {
+        let p = app.service.progress(b.id).await.unwrap();
+        assert_eq!(p.broadcast.failed, 0, "an unreachable gateway fails nobody");
+        waiting = waiting.or(p.waiting);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let waiting = waiting.expect("the broadcast page says it is waiting");
+    assert!(waiting.contains("cannot be reached"), "{waiting}");
+    assert!(!waiting.contains("151"), "no number on the page: {waiting}");
+    // The gateway comes up: all five go out (retries every 5 s), none failed.
+    let (_, seen) = mock_at(&addr.to_string(), twilio_api);
+    let mut done = None;
+    for _ in 0..300 {
+        let p = app.service.progress(b.id).await.unwrap();
+        if p.broadcast.state == "done" {
+            done = Some(p.broadcast);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let done = done.expect("the broadcast completes within 15 s of the gateway's return");
+    assert_eq!((done.sent, done.failed), (5, 0));
+    assert_eq!(wait_for(&seen, "/Messages.json", 5).await.len(), 5, "each message sent once");
 }

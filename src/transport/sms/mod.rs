@@ -56,16 +56,17 @@ impl GatewaySettings {
     }
 }
 
-/// A connection or timeout error: try again later. The error text of reqwest names the URL, which
-/// for Kannel's GET API holds the number, so only the kind of failure is kept.
+/// A connection or timeout error. A connection that could not be made (refused, no route, DNS) never
+/// reached the gateway: the gateway is down, not this message at fault, so it is not counted as an
+/// attempt and tried again every few seconds until the gateway is back. A timeout or a connection cut
+/// after the request went out may have sent the SMS: counted, so a message is not repeated forever.
+/// The error text of reqwest names the URL, which for Kannel's GET API holds the number, so only the
+/// kind of failure is kept.
 pub fn request_failed(gateway: &str, e: &reqwest::Error) -> SendError {
-    let what = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not be reached"
-    } else {
-        "failed"
-    };
+    if e.is_connect() {
+        return SendError::Unreachable(format!("gateway {gateway} cannot be reached; waiting for it"));
+    }
+    let what = if e.is_timeout() { "timed out" } else { "failed" };
     SendError::Transient { reason: format!("gateway {gateway} {what}"), retry_after: None }
 }
 
