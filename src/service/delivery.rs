@@ -32,8 +32,10 @@ impl Service {
     }
 
     /// Records the outcomes of the last round, renews the leases of the rows about to be sent
-    /// (`held`: id and attempts) and leases the next batch, one after the other on one connection (the
-    /// write half of a worker round).
+    /// (`held`: id and attempts) and leases the next batch (the write half of a worker round). Written
+    /// by the group writer, with the inbound messages of the moment: one thread takes the write lock,
+    /// so neither the worker nor a webhook waits for the other's lock (a waiting writer polls, and on
+    /// 2 cores the holder may not be running).
     pub async fn record_and_claim(
         &self,
         results: Vec<(Claimed, Outcome)>,
@@ -44,15 +46,7 @@ impl Service {
         let now = self.now();
         Ok(self
             .store()
-            .call(move |c| {
-                if !results.is_empty() {
-                    outbox::record(c, &results, now)?;
-                }
-                if !held.is_empty() {
-                    outbox::renew(c, &held, now + lease_seconds)?;
-                }
-                outbox::claim(c, now, lease_seconds, limit)
-            })
+            .write_grouped(move |c| outbox::record_and_claim(c, &results, &held, now, lease_seconds, limit))
             .await?)
     }
 

@@ -32,6 +32,40 @@ pub trait Job: Send {
     fn finish(self: Box<Self>, result: Result<()>);
 }
 
+/// A closure as a job: its value (or error) goes back through a channel.
+pub struct FnJob<T, F> {
+    f: Option<F>,
+    value: Option<T>,
+    reply: tokio::sync::oneshot::Sender<Result<T>>,
+}
+
+impl<T, F> FnJob<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> Result<T> + Send,
+{
+    pub fn new(f: F) -> (Self, tokio::sync::oneshot::Receiver<Result<T>>) {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        (Self { f: Some(f), value: None, reply }, answer)
+    }
+}
+
+impl<T, F> Job for FnJob<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> Result<T> + Send,
+{
+    fn write(&mut self, c: &Connection) -> Result<()> {
+        let f = self.f.take().ok_or_else(|| StoreError::Task("a job ran twice".into()))?;
+        self.value = Some(f(c)?);
+        Ok(())
+    }
+    fn finish(self: Box<Self>, result: Result<()>) {
+        let FnJob { value, reply, .. } = *self;
+        let _ = reply.send(result.and_then(|()| value.ok_or_else(|| StoreError::Task("no value".into()))));
+    }
+}
+
 /// The sending half; the writing thread ends when the last one is dropped.
 pub struct GroupWriter {
     jobs: mpsc::Sender<Box<dyn Job>>,
@@ -50,7 +84,13 @@ impl GroupWriter {
                     }
                 }
                 match pool.get() {
-                    Ok(mut conn) => run(&mut conn, group),
+                    // A panicking job must not end the thread (every later write would fail): its
+                    // group is rolled back and its callers get an error when their answers drop.
+                    Ok(mut conn) => {
+                        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&mut conn, group))).is_err() {
+                            tracing::error!("a group of writes panicked and was rolled back");
+                        }
+                    }
                     Err(e) => {
                         let message = e.to_string();
                         group.into_iter().for_each(|j| j.finish(Err(StoreError::Task(message.clone()))));
@@ -213,5 +253,31 @@ mod tests {
         assert!((0..100).all(|_| rx.recv().unwrap()));
         let n: i64 = pool.get().unwrap().query_row("SELECT count(*) FROM t", [], |r| r.get(0)).unwrap();
         assert_eq!(n, 102);
+
+        // A closure job gives its value back; a panicking one is rolled back and the thread goes on.
+        let (job, answer) = FnJob::new(|c: &Connection| {
+            c.execute("INSERT INTO t VALUES (200)", [])?;
+            Ok(c.query_row("SELECT count(*) FROM t", [], |r| r.get::<_, i64>(0))?)
+        });
+        writer.submit(Box::new(job));
+        assert_eq!(answer.blocking_recv().unwrap().unwrap(), 103);
+        let (job, answer) = FnJob::new(|c: &Connection| -> Result<()> {
+            c.execute("INSERT INTO t VALUES (300)", [])?;
+            panic!("a bug in a job");
+        });
+        writer.submit(Box::new(job));
+        assert!(answer.blocking_recv().is_err(), "the caller learns that its job was dropped");
+        writer.submit(Box::new(Tell(400, tx.clone())));
+        assert!(rx.recv().unwrap(), "the writer still writes after a panic");
+        let kept: Vec<i64> = pool
+            .get()
+            .unwrap()
+            .prepare("SELECT v FROM t WHERE v >= 200 ORDER BY v")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .flatten()
+            .collect();
+        assert_eq!(kept, vec![200, 400], "the panicking job's row was rolled back");
     }
 }

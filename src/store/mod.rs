@@ -93,6 +93,19 @@ impl Store {
         }
     }
 
+    /// Runs `f` in the group writer's next transaction, in a savepoint of its own (an error undoes
+    /// `f`'s writes alone). For frequent writes beside the inbound path (the worker's rounds), so
+    /// that one thread holds the write lock instead of several taking turns.
+    pub async fn write_grouped<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let (job, answer) = group::FnJob::new(f);
+        self.submit(Box::new(job));
+        answer.await.map_err(|_| StoreError::Task("the group writer dropped a job".into()))?
+    }
+
     /// Runs `f` with a connection on a blocking thread; panics inside `f` come back as errors.
     pub async fn call<T, F>(&self, f: F) -> Result<T>
     where

@@ -84,9 +84,39 @@ pub struct Claimed {
 /// Leases up to `limit` due rows until `now + lease`: first replies and rows that came back (from the
 /// queue index), then fresh rows of running broadcasts, oldest broadcast first, by walking their ranges.
 pub fn claim(conn: &Connection, now: i64, lease: i64, limit: i64) -> Result<Vec<Claimed>> {
+    in_write_tx(conn, |tx| claim_in(tx, now, lease, limit))
+}
+
+/// A worker round's writes, inside a transaction the caller holds (the group writer's): the last
+/// batch's outcomes recorded, the leases of the batch about to be sent renewed, the next batch leased.
+pub fn record_and_claim(
+    tx: &Connection,
+    results: &[(Claimed, Outcome)],
+    held: &[(i64, i64)],
+    now: i64,
+    lease: i64,
+    limit: i64,
+) -> Result<Vec<Claimed>> {
+    if !results.is_empty() {
+        record_in(tx, results, now)?;
+    }
+    if !held.is_empty() {
+        renew_in(tx, held, now + lease)?;
+    }
+    claim_in(tx, now, lease, limit)
+}
+
+/// Runs `f` in a write transaction and commits it when `f` succeeds.
+fn in_write_tx<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
     let tx = write_tx(conn)?;
+    let value = f(&tx)?;
+    tx.commit()?;
+    Ok(value)
+}
+
+fn claim_in(tx: &Connection, now: i64, lease: i64, limit: i64) -> Result<Vec<Claimed>> {
     let mut rows = lease_rows(
-        &tx,
+        tx,
         "SELECT d.id FROM deliveries d INDEXED BY deliveries_queue \
          WHERE d.state = 'queued' AND (d.priority = 0 OR d.attempts > 0) AND d.next_attempt_at <= ?1 \
          AND (d.broadcast_id IS NULL OR d.broadcast_id IN (SELECT id FROM broadcasts WHERE state = 'sending')) \
@@ -107,7 +137,7 @@ pub fn claim(conn: &Connection, now: i64, lease: i64, limit: i64) -> Result<Vec<
                 break;
             }
             let fresh = lease_rows(
-                &tx,
+                tx,
                 "SELECT id FROM deliveries WHERE id > ?4 AND id <= ?5 AND state = 'queued' AND attempts = 0 \
                  ORDER BY id LIMIT ?3",
                 params![now, now + lease, want, cursor, last],
@@ -120,7 +150,6 @@ pub fn claim(conn: &Connection, now: i64, lease: i64, limit: i64) -> Result<Vec<
             rows.extend(fresh);
         }
     }
-    tx.commit()?;
     rows.sort_by_key(|c| c.id);
     Ok(rows)
 }
@@ -200,7 +229,10 @@ const HELD: &str = "id = ?1 AND attempts = ?2 AND state IN ('sending', 'queued')
 /// a row that was leased again meanwhile (its lease ran out) is dropped: the newer lease records
 /// that row, so it is counted once however often it was sent.
 pub fn record(conn: &Connection, results: &[(Claimed, Outcome)], now: i64) -> Result<()> {
-    let tx = write_tx(conn)?;
+    in_write_tx(conn, |tx| record_in(tx, results, now))
+}
+
+fn record_in(tx: &Connection, results: &[(Claimed, Outcome)], now: i64) -> Result<()> {
     let mut counts: HashMap<i64, (i64, i64, i64)> = HashMap::new();
     for (c, outcome) in results {
         let (set, extra, counter): (&str, Vec<&dyn rusqlite::ToSql>, Option<usize>) = match outcome {
@@ -233,7 +265,7 @@ pub fn record(conn: &Connection, results: &[(Claimed, Outcome)], now: i64) -> Re
             *[&mut e.0, &mut e.1, &mut e.2][i] += 1;
         }
         if let (Outcome::Deferred { at, error }, Some(b)) = (outcome, c.broadcast_id) {
-            note_waiting(&tx, b, *at, error)?;
+            note_waiting(tx, b, *at, error)?;
         }
         // A fresh row again (no attempt counted): the walk over its broadcast's range must see it.
         if let (Outcome::Release, Some(b), 1) = (outcome, c.broadcast_id, c.attempts) {
@@ -242,27 +274,26 @@ pub fn record(conn: &Connection, results: &[(Claimed, Outcome)], now: i64) -> Re
         }
     }
     for (b, (sent, failed, cancelled)) in counts {
-        bump_counters(&tx, b, sent, failed, cancelled, now)?;
+        bump_counters(tx, b, sent, failed, cancelled, now)?;
     }
     if results.iter().any(|(_, o)| matches!(o, Outcome::Sent { .. })) {
-        apply_early_reports(&tx, now)?;
+        apply_early_reports(tx, now)?;
     }
-    tx.commit()?;
     Ok(())
 }
 
 /// Extends the leases of rows a worker still holds, up to `until`: a batch waiting for its turn, or
 /// one that a slow gateway keeps for long, is not put back in the queue while it is being sent.
 pub fn renew(conn: &Connection, held: &[(i64, i64)], until: i64) -> Result<()> {
-    let tx = write_tx(conn)?;
-    {
-        let mut st =
-            tx.prepare_cached(&format!("UPDATE deliveries SET lease_until = ?3 WHERE {HELD} AND state = 'sending'"))?;
-        for (id, attempts) in held {
-            st.execute(params![id, attempts, until])?;
-        }
+    in_write_tx(conn, |tx| renew_in(tx, held, until))
+}
+
+fn renew_in(tx: &Connection, held: &[(i64, i64)], until: i64) -> Result<()> {
+    let mut st =
+        tx.prepare_cached(&format!("UPDATE deliveries SET lease_until = ?3 WHERE {HELD} AND state = 'sending'"))?;
+    for (id, attempts) in held {
+        st.execute(params![id, attempts, until])?;
     }
-    tx.commit()?;
     Ok(())
 }
 
