@@ -2,6 +2,7 @@
 //! loop sending the same messages, from the same device, into the same rooms, with the same
 //! concurrency, in the same run. First broadcast: herold also creates the 1,000 encrypted DMs (its
 //! figure includes that). Second broadcast: the rooms exist; this is the figure to compare.
+//! Then the idle memory of the release binary with the bot connected (target ≤ 40 MB).
 //! Run: `cargo bench --bench matrix` (`HEROLD_BENCH_QUICK=1`: 100 subscribers). Needs the Synapse venv
 //! from `scripts/setup-peers`.
 #![recursion_limit = "256"]
@@ -83,6 +84,44 @@ async fn bare_loop(dir: &std::path::Path, url: &str, passphrase: &str, users: &[
     t.elapsed().as_secs_f64()
 }
 
+/// The release binary on the bench's data directory (the bot's session and its DMs), as an operator
+/// runs it: the VmRSS 5 s after the bot reports itself connected, with nothing to send.
+fn idle_rss_with_bot(dir: &std::path::Path, url: &str) -> f64 {
+    let toml =
+        format!("[matrix]\nhomeserver = \"{url}\"\nuser_id = \"@herold:localhost\"\npassword = \"{PASSWORD}\"\n");
+    std::fs::write(dir.join("herold.toml"), toml).unwrap();
+    let log_path = dir.join("idle.log");
+    let log = std::fs::File::create(&log_path).unwrap();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_herold"));
+    // herold reads HEROLD_* as configuration and refuses unknown keys (HEROLD_BENCH_JSON among them).
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("HEROLD_")) {
+        cmd.env_remove(k);
+    }
+    let mut child = cmd
+        .current_dir(dir)
+        .args(["--data-dir", "data", "--listen", "127.0.0.1:0", "--log", "info", "serve"])
+        .stdout(std::process::Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let t = Instant::now();
+    while !std::fs::read_to_string(&log_path).unwrap_or_default().contains("the Matrix bot is connected") {
+        assert!(child.try_wait().unwrap().is_none(), "herold stopped: {}", std::fs::read_to_string(&log_path).unwrap());
+        assert!(t.elapsed() < Duration::from_secs(120), "the bot did not connect within 120 s");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    std::thread::sleep(Duration::from_secs(5));
+    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap();
+    let kb: f64 = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        .unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    kb / 1024.0
+}
+
 fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         println!("run with `cargo bench --bench matrix`");
@@ -132,6 +171,8 @@ fn main() {
         let passphrase = herold::app::open_service(&cfg, false).unwrap().vault().matrix_store_passphrase();
         let bare = bare_loop(dir.path(), &syn.url, &passphrase, &users).await;
 
+        let idle = idle_rss_with_bot(dir.path(), &syn.url);
+
         let rate = |secs: f64| n as f64 / secs;
         println!(
             "matrix fan-out to {n} DM subscribers on a local Synapse (rate limits off), concurrency {CONCURRENCY}:"
@@ -142,5 +183,10 @@ fn main() {
         println!("  herold / bare: {:.0} %", 100.0 * bare / second);
         common::report("matrix_dm_per_s", rate(second), "msg/s", Some((rate(bare), "bare matrix-sdk loop msg/s")), "");
         common::report("matrix_first_with_dm_creation_per_s", rate(first), "msg/s", None, "");
+        println!("idle memory of `herold serve` with the Matrix bot connected ({n} DMs known): {idle:.1} MB RSS (target ≤ 40 MB)");
+        common::report("idle_rss_with_matrix_bot", idle, "MB", None, "≤ 40 MB");
+        let size = std::fs::metadata(env!("CARGO_BIN_EXE_herold")).unwrap().len() as f64 / 1_048_576.0;
+        println!("release binary with Matrix (the default build): {size:.1} MB");
+        common::report("binary_size_with_matrix", size, "MB", None, "");
     });
 }
