@@ -121,6 +121,22 @@ const DE: &[(&str, &str)] = &[
         "something went wrong on our side; the details are in the server log",
         "Bei uns ist etwas schiefgegangen; die Einzelheiten stehen im Server-Protokoll",
     ),
+    // Why deliveries wait or a broadcast paused itself (the broadcast's page).
+    ("{} (until {})", "{} (bis {})"),
+    ("rate-limited by the gateway; waiting as it asked", "Vom Gateway gebremst; es wird gewartet, wie es verlangt"),
+    (
+        "rate-limited by the homeserver; waiting as it asked",
+        "Vom Homeserver gebremst; es wird gewartet, wie er verlangt",
+    ),
+    ("gateway {} cannot be reached; waiting for it", "Gateway {} ist nicht erreichbar; es wird darauf gewartet"),
+    (
+        "the homeserver cannot be reached; waiting for it",
+        "Der Homeserver ist nicht erreichbar; es wird auf ihn gewartet",
+    ),
+    (
+        "paused by herold: {} of the last {} attempts failed ({})",
+        "Von herold angehalten: {} der letzten {} Versuche sind fehlgeschlagen ({})",
+    ),
 ];
 
 /// `en` (a message from the service, domain or web) in `lang`. A message the catalogue does not know
@@ -204,6 +220,10 @@ mod tests {
             "Als SMS sind das 12 Teile; gesendet werden höchstens 10. Kürze den Text."
         );
         // States are the pages' own words.
+        assert_eq!(
+            problem(Lang::De, "gateway kannel cannot be reached; waiting for it (until 2026-12-01 20:00 UTC)"),
+            "Gateway kannel ist nicht erreichbar; es wird darauf gewartet (bis 2026-12-01 20:00 UTC)"
+        );
         assert_eq!(problem(Lang::De, "the broadcast is done; it cannot become paused"), {
             let t = texts(Lang::De);
             format!("Die Rundsendung ist {}; sie kann nicht {} werden", t.word("done"), t.word("paused"))
