@@ -95,7 +95,8 @@ impl Store {
 
     /// Runs `f` in the group writer's next transaction, in a savepoint of its own (an error undoes
     /// `f`'s writes alone). For frequent writes beside the inbound path (the worker's rounds), so
-    /// that one thread holds the write lock instead of several taking turns.
+    /// that one thread holds the write lock instead of several taking turns. `f` runs on the writer
+    /// thread and must not wait for the store itself.
     pub async fn write_grouped<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
