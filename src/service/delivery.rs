@@ -7,6 +7,7 @@ use super::{Result, Service};
 use crate::domain::{Address, SubscriberId, Transport};
 use crate::store::broadcasts::{self, Broadcast};
 use crate::store::outbox::{self, Claimed, Outcome};
+use crate::store::reports;
 use crate::store::subscribers as subs;
 
 /// A leased delivery ready to send.
@@ -150,10 +151,8 @@ impl Service {
     /// Periodic chores: expired leases back to the queue, due schedules started, stale opt-ins expired.
     pub async fn chores(&self) -> Result<()> {
         let now = self.now();
-        let (reclaimed, _) = self
-            .store()
-            .call(move |c| Ok((outbox::reclaim_expired(c, now)?, outbox::expire_early_reports(c, now)?)))
-            .await?;
+        let (reclaimed, _) =
+            self.store().call(move |c| Ok((outbox::reclaim_expired(c, now)?, reports::expire_early(c, now)?))).await?;
         if reclaimed > 0 {
             tracing::warn!(deliveries = reclaimed, "leases ran out; the deliveries are queued again");
         }
@@ -193,7 +192,7 @@ impl Service {
         let (now, gid) = (self.now(), gateway_id.to_string());
         Ok(self
             .store()
-            .call(move |c| outbox::report(c, transport.as_str(), &gid, delivered, error.as_deref(), now))
+            .call(move |c| reports::report(c, transport.as_str(), &gid, delivered, error.as_deref(), now))
             .await?)
     }
 }

@@ -101,8 +101,8 @@ impl Drop for Checkpointer {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_log_is_copied_back_without_a_write_crossing_the_threshold() {
+    /// A data file and a keyring in WAL mode, and a connection to the data that never checkpoints.
+    fn wal_files() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf, Connection) {
         let dir = tempfile::tempdir().unwrap();
         let (main, keyring) = (dir.path().join("main.sqlite"), dir.path().join("keyring.sqlite"));
         for p in [&main, &keyring] {
@@ -111,6 +111,12 @@ mod tests {
         }
         let c = Connection::open(&main).unwrap();
         c.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+        (dir, main, keyring, c)
+    }
+
+    #[test]
+    fn the_log_is_copied_back_without_a_write_crossing_the_threshold() {
+        let (_dir, main, keyring, c) = wal_files();
         c.execute_batch("CREATE TABLE IF NOT EXISTS t(x); INSERT INTO t VALUES (randomblob(100000))").unwrap();
         let size = || std::fs::metadata(&main).unwrap().len();
         let before = size();
@@ -127,14 +133,7 @@ mod tests {
     /// instead of growing with everything written, and truncated once writing stops.
     #[test]
     fn under_steady_writes_the_log_starts_over_and_is_truncated_when_they_stop() {
-        let dir = tempfile::tempdir().unwrap();
-        let (main, keyring) = (dir.path().join("main.sqlite"), dir.path().join("keyring.sqlite"));
-        for p in [&main, &keyring] {
-            let c = Connection::open(p).unwrap();
-            c.pragma_update(None, "journal_mode", "WAL").unwrap();
-        }
-        let c = Connection::open(&main).unwrap();
-        c.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+        let (dir, main, keyring, c) = wal_files();
         c.busy_timeout(Duration::from_secs(5)).unwrap();
         c.execute_batch("CREATE TABLE t(x)").unwrap();
         let _cp = Checkpointer::start_with(&main, &keyring, 256).unwrap();

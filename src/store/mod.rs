@@ -13,6 +13,7 @@ pub mod maintenance;
 pub mod open;
 pub mod outbox;
 pub mod privacy;
+pub mod reports;
 pub mod rooms;
 pub mod sessions;
 pub mod spare_keys;
@@ -160,6 +161,14 @@ fn build_pool(main: PathBuf, keyring: PathBuf, size: u32) -> Result<Pool> {
 /// for other writers through the busy timeout instead of failing when a read would turn into a write.
 pub fn write_tx(conn: &Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
     rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Immediate)
+}
+
+/// Runs `f` in a write transaction ([`write_tx`]) and commits it when `f` succeeds.
+pub fn in_write_tx<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+    let tx = write_tx(conn)?;
+    let value = f(&tx)?;
+    tx.commit()?;
+    Ok(value)
 }
 
 /// Begins a write transaction that locks the data file at once but the keyring only if it writes

@@ -1,0 +1,83 @@
+//! Delivery reports from gateways: a sent delivery becomes delivered or failed (its broadcast's counts
+//! follow), and a report that arrives before its send is recorded is kept until it is.
+
+use rusqlite::{Connection, OptionalExtension, params};
+
+use super::{Result, in_write_tx};
+
+/// A delivery report from a gateway: `sent` becomes `delivered`, or `failed` (moving the count from
+/// sent to failed). Returns `false` when no sent delivery has that gateway id (yet): the report is then
+/// kept for when its send is recorded.
+pub fn report(
+    conn: &Connection,
+    transport: &str,
+    gateway_id: &str,
+    delivered: bool,
+    error: Option<&str>,
+    now: i64,
+) -> Result<bool> {
+    in_write_tx(conn, |tx| {
+        let applied = apply(tx, transport, gateway_id, delivered, error, now)?;
+        if !applied {
+            // Perhaps its send is not recorded yet: kept, and applied when it is (see `apply_early`).
+            tx.prepare_cached(
+                "INSERT INTO early_reports(transport, gateway_id, delivered, error, at) VALUES (?1, ?2, ?3, ?4, ?5) \
+                 ON CONFLICT (transport, gateway_id) DO UPDATE \
+                 SET delivered = excluded.delivered, error = excluded.error, at = excluded.at",
+            )?
+            .execute(params![transport, gateway_id, delivered, error, now])?;
+        }
+        Ok(applied)
+    })
+}
+
+/// Applies one report to the sent delivery with that gateway id; `false` when there is none.
+fn apply(
+    conn: &Connection,
+    transport: &str,
+    gateway_id: &str,
+    delivered: bool,
+    error: Option<&str>,
+    now: i64,
+) -> Result<bool> {
+    let to = if delivered { "delivered" } else { "failed" };
+    let hit: Option<Option<i64>> = conn
+        .prepare_cached(
+            "UPDATE deliveries SET state = ?3, error = ?4, updated_at = ?5 \
+             WHERE gateway_id = ?2 AND transport = ?1 AND state = 'sent' RETURNING broadcast_id",
+        )?
+        .query_row(params![transport, gateway_id, to, error, now], |r| r.get(0))
+        .optional()?;
+    let Some(broadcast) = hit else { return Ok(false) };
+    if let Some(b) = broadcast {
+        let sql = if delivered {
+            "UPDATE broadcasts SET delivered = delivered + 1 WHERE id = ?1"
+        } else {
+            "UPDATE broadcasts SET sent = sent - 1, failed = failed + 1 WHERE id = ?1"
+        };
+        conn.prepare_cached(sql)?.execute([b])?;
+    }
+    Ok(true)
+}
+
+/// Applies the reports that arrived before their sends were recorded, once those are (called after
+/// recording sends; the table is empty nearly always, so this is one lookup). Reports older than ten
+/// minutes are not tried again: a send is recorded within a round.
+pub(super) fn apply_early(conn: &Connection, now: i64) -> Result<()> {
+    let early: Vec<(String, String, bool, Option<String>)> = conn
+        .prepare_cached("SELECT transport, gateway_id, delivered, error FROM early_reports WHERE at >= ?1 LIMIT 1000")?
+        .query_map([now - 600], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    for (transport, gateway_id, delivered, error) in early {
+        if apply(conn, &transport, &gateway_id, delivered, error.as_deref(), now)? {
+            conn.prepare_cached("DELETE FROM early_reports WHERE transport = ?1 AND gateway_id = ?2")?
+                .execute(params![transport, gateway_id])?;
+        }
+    }
+    Ok(())
+}
+
+/// Drops reports that matched no send within a day (unknown ids, repeats); returns how many.
+pub fn expire_early(conn: &Connection, now: i64) -> Result<usize> {
+    Ok(conn.prepare_cached("DELETE FROM early_reports WHERE at < ?1")?.execute([now - 86_400])?)
+}
