@@ -54,8 +54,10 @@ fn main() {
         })
         .await
         .unwrap();
+        let written_before = common::disk_bytes_written();
         let (requests, rps, p50, p99) =
             tokio::task::spawn_blocking(move || common::wrk(&url, &headers, Some(&script), 16, secs)).await.unwrap();
+        let written = common::disk_bytes_written() - written_before;
         println!("inbound opt-ins through the Kannel webhook (wrk, 16 connections, {secs} s):");
         println!("  {rps:>7.0} opt-ins/s  p50 {p50:.2} ms  p99 {p99:.2} ms  (targets ≥ 5,000/s, p99 ≤ 20 ms)");
         println!("  reference, /healthz under the same load: {ref_rps:.0} req/s, p99 {ref_p99:.2} ms");
@@ -63,8 +65,11 @@ fn main() {
         let counts = service.channel_counts().await.unwrap();
         let active = counts.iter().find(|c| c.channel.id == ch.id).unwrap().active_total;
         println!("  {requests} requests answered, {active} subscribers stored");
+        let per_optin = written as f64 / requests.max(1) as f64 / 1024.0;
+        println!("  written to disk meanwhile: {:.0} MB, {per_optin:.1} kB per opt-in", written as f64 / 1e6);
         assert!(active as u64 >= requests, "every answered opt-in is stored");
         common::report("inbound_optins_per_s", rps, "/s", Some((ref_rps, "/healthz req/s")), "≥ 5,000/s");
+        common::report("inbound_disk_kb_per_optin", per_optin, "kB", None, "–");
         common::report("inbound_p99", p99, "ms", Some((ref_p99, "p99 of /healthz")), "≤ 20 ms");
         handle.abort();
     });

@@ -196,3 +196,13 @@ pub fn memory_mb(pid: u32) -> (f64, f64, f64) {
     };
     (field("VmRSS:"), field("RssAnon:"), field("RssFile:"))
 }
+
+/// Bytes this process has caused to be written to disk so far (`write_bytes` of `/proc/self/io`): the
+/// database's write-ahead log, its checkpoints and everything else the process writes.
+pub fn disk_bytes_written() -> u64 {
+    std::fs::read_to_string("/proc/self/io")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("write_bytes: ")?.trim().parse().ok())
+        .unwrap_or(0)
+}

@@ -100,7 +100,7 @@ impl Job for Receive {
                 (id, self.vault.unwrap_data_key(id, wrapped)?, wrapped.clone())
             }
             None => {
-                let id = SubscriberId::random();
+                let id = SubscriberId::fresh();
                 let (key, wrapped) = self.vault.new_data_key(id);
                 subs::insert_key(c, id.0, &wrapped)?;
                 self.created_id = Some(id.0);

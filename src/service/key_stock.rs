@@ -84,7 +84,7 @@ impl Service {
                 let mut spares = if loaded { Vec::new() } else { spare_keys::unused(c)? };
                 let new: Vec<Spare> = (0..BATCH.saturating_sub(spares.len()))
                     .map(|_| {
-                        let id = SubscriberId::random();
+                        let id = SubscriberId::fresh();
                         (id.0, vault.new_data_key(id).1)
                     })
                     .collect();

@@ -145,7 +145,7 @@ impl Service {
         if note.is_empty() || note.chars().count() > 1000 {
             return Err(ServiceError::Invalid("say where and how consent was given (1 to 1000 characters)".into()));
         }
-        let id = SubscriberId::random();
+        let id = SubscriberId::fresh();
         let (key, wrapped) = self.vault().new_data_key(id);
         Ok(Prepared {
             row: NewSubscriber {
