@@ -3,7 +3,8 @@
 //! concurrency, in the same run. First broadcast: herold also creates the 1,000 encrypted DMs (its
 //! figure includes that). Second broadcast: the rooms exist; this is the figure to compare.
 //! Then the idle memory of the release binary with the bot connected (target ≤ 40 MB).
-//! Run: `cargo bench --bench matrix` (`HEROLD_BENCH_QUICK=1`: 100 subscribers). Needs the Synapse venv
+//! Run: `cargo bench --bench matrix` (`HEROLD_BENCH_QUICK=1`: 100 subscribers; `HEROLD_BENCH_COMPARE_BIN`:
+//! another herold binary whose idle memory is measured on the same data too). Needs the Synapse venv
 //! from `scripts/setup-peers`.
 #![recursion_limit = "256"]
 
@@ -87,13 +88,13 @@ async fn bare_loop(dir: &std::path::Path, url: &str, passphrase: &str, users: &[
 /// The release binary on the bench's data directory (the bot's session and its DMs), as an operator
 /// runs it: its memory (all, anonymous, file-backed) 5 s after the bot reports itself connected, with
 /// nothing to send.
-fn idle_rss_with_bot(dir: &std::path::Path, url: &str) -> (f64, f64, f64) {
+fn idle_rss_with_bot(dir: &std::path::Path, url: &str, binary: &std::path::Path) -> (f64, f64, f64) {
     let toml =
         format!("[matrix]\nhomeserver = \"{url}\"\nuser_id = \"@herold:localhost\"\npassword = \"{PASSWORD}\"\n");
     std::fs::write(dir.join("herold.toml"), toml).unwrap();
     let log_path = dir.join("idle.log");
     let log = std::fs::File::create(&log_path).unwrap();
-    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_herold"));
+    let mut cmd = std::process::Command::new(binary);
     // herold reads HEROLD_* as configuration and refuses unknown keys (HEROLD_BENCH_JSON among them).
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("HEROLD_")) {
         cmd.env_remove(k);
@@ -167,7 +168,11 @@ fn main() {
         let passphrase = herold::app::open_service(&cfg, false).unwrap().vault().matrix_store_passphrase();
         let bare = bare_loop(dir.path(), &syn.url, &passphrase, &users).await;
 
-        let (idle, anon, file) = idle_rss_with_bot(dir.path(), &syn.url);
+        let (idle, anon, file) = idle_rss_with_bot(dir.path(), &syn.url, env!("CARGO_BIN_EXE_herold").as_ref());
+        // Another build of herold on the same data, for comparing a change's memory (it must open the
+        // same store versions).
+        let other = std::env::var_os("HEROLD_BENCH_COMPARE_BIN")
+            .map(|bin| (idle_rss_with_bot(dir.path(), &syn.url, bin.as_ref()), bin));
 
         let rate = |secs: f64| n as f64 / secs;
         println!(
@@ -184,6 +189,9 @@ fn main() {
              ({anon:.1} MB anonymous, {file:.1} MB file-backed; target ≤ 40 MB)"
         );
         common::report("idle_rss_with_matrix_bot", idle, "MB", Some((anon, "of it anonymous, MB")), "≤ 40 MB");
+        if let Some(((idle, anon, file), bin)) = other {
+            println!("  the same with {}: {idle:.1} MB RSS ({anon:.1} anonymous, {file:.1} file-backed)", bin.display());
+        }
         let size = std::fs::metadata(env!("CARGO_BIN_EXE_herold")).unwrap().len() as f64 / 1_048_576.0;
         println!("release binary with Matrix (the default build): {size:.1} MB");
         common::report("binary_size_with_matrix", size, "MB", None, "");
