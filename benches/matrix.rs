@@ -190,7 +190,10 @@ fn main() {
         );
         common::report("idle_rss_with_matrix_bot", idle, "MB", Some((anon, "of it anonymous, MB")), "≤ 40 MB");
         if let Some(((idle, anon, file), bin)) = other {
-            println!("  the same with {}: {idle:.1} MB RSS ({anon:.1} anonymous, {file:.1} file-backed)", bin.display());
+            println!(
+                "  the same with {}: {idle:.1} MB RSS ({anon:.1} anonymous, {file:.1} file-backed)",
+                bin.display()
+            );
         }
         let size = std::fs::metadata(env!("CARGO_BIN_EXE_herold")).unwrap().len() as f64 / 1_048_576.0;
         println!("release binary with Matrix (the default build): {size:.1} MB");

@@ -10,13 +10,8 @@ use common::{channel, data_files, files_contain, open_service, spellings, subscr
 use herold::domain::Transport;
 
 fn herold(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_herold"));
-    c.current_dir(dir).arg("--data-dir").arg(dir.join("data")).env("HEROLD_LOG", "warn");
-    for (k, _) in std::env::vars() {
-        if k.starts_with("HEROLD_") && k != "HEROLD_LOG" {
-            c.env_remove(k);
-        }
-    }
+    let mut c = common::herold_command(dir);
+    c.arg("--data-dir").arg(dir.join("data")).env("HEROLD_LOG", "warn");
     c
 }
 

@@ -17,15 +17,8 @@ use rand::{Rng, SeedableRng};
 
 const BATCH: usize = 200;
 
-/// The binary, without this test's own `HEROLD_*` settings: herold reads `HEROLD_*` as configuration
-/// and refuses keys it does not know (`HEROLD_CRASH_ROUNDS` made every `verify` fail that way).
 fn herold(dir: &Path) -> Command {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_herold"));
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("HEROLD_")) {
-        c.env_remove(k);
-    }
-    c.current_dir(dir);
-    c
+    common::herold_command(dir)
 }
 
 fn start(dir: &Path, log: &Path) -> Child {

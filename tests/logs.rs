@@ -56,13 +56,8 @@ async fn a_whole_flow_at_trace_logs_no_address_text_or_secret() {
     );
     std::fs::write(dir.path().join("herold.toml"), config).unwrap();
     let herold = |args: &[&str]| {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_herold"));
-        c.current_dir(dir.path()).arg("--data-dir").arg(dir.path().join("data")).args(args);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("HEROLD_") {
-                c.env_remove(k);
-            }
-        }
+        let mut c = common::herold_command(dir.path());
+        c.arg("--data-dir").arg(dir.path().join("data")).args(args);
         c
     };
     assert!(herold(&["init"]).stdout(Stdio::null()).status().unwrap().success());

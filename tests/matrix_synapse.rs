@@ -86,13 +86,8 @@ async fn owner(h: &Running) -> (reqwest::Client, String) {
 /// `herold matrix recover` as an operator runs it, the key on standard input.
 fn recover_cli(dir: &std::path::Path, key: &str) -> std::process::Output {
     use std::io::Write;
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_herold"));
-    c.current_dir(dir).args(["--data-dir", "data", "--log", "warn", "matrix", "recover"]);
-    for (k, _) in std::env::vars() {
-        if k.starts_with("HEROLD_") {
-            c.env_remove(k);
-        }
-    }
+    let mut c = common::herold_command(dir);
+    c.args(["--data-dir", "data", "--log", "warn", "matrix", "recover"]);
     let mut child = c
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
@@ -291,13 +286,8 @@ async fn kill_9_during_a_matrix_fan_out_never_duplicates_or_misses() {
     );
     std::fs::write(dir.path().join("herold.toml"), toml).unwrap();
     let start = || {
-        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_herold"));
-        c.current_dir(dir.path()).args(["--data-dir", "data", "--listen", "127.0.0.1:0", "--log", "info", "serve"]);
-        for (k, _) in std::env::vars() {
-            if k.starts_with("HEROLD_") {
-                c.env_remove(k);
-            }
-        }
+        let mut c = common::herold_command(dir.path());
+        c.args(["--data-dir", "data", "--listen", "127.0.0.1:0", "--log", "info", "serve"]);
         // Small batches, so that outcomes are recorded while the fan-out goes on.
         c.env("HEROLD_DELIVERY__BATCH", "20");
         let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.path().join("herold.log")).unwrap();

@@ -251,13 +251,8 @@ async fn the_retention_sweep_removes_exactly_what_is_due() {
 }
 
 fn herold_bin(data: &std::path::Path) -> std::process::Command {
-    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_herold"));
+    let mut c = common::herold_command(data.parent().unwrap_or(data));
     c.arg("--data-dir").arg(data).env("HEROLD_LOG", "warn").stdin(std::process::Stdio::null());
-    for (k, _) in std::env::vars() {
-        if k.starts_with("HEROLD_") && k != "HEROLD_LOG" {
-            c.env_remove(k);
-        }
-    }
     c
 }
 

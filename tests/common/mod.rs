@@ -10,6 +10,18 @@ use herold::config::Config;
 use herold::service::Service;
 use reqwest::redirect::Policy;
 
+/// The `herold` binary, run in `dir`, without this test process's own `HEROLD_*` variables: herold
+/// reads `HEROLD_*` as configuration and refuses keys it does not know (`HEROLD_CRASH_ROUNDS` made
+/// every `verify` fail that way). Set the ones a test wants after this.
+pub fn herold_command(dir: &std::path::Path) -> std::process::Command {
+    let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_herold"));
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("HEROLD_")) {
+        c.env_remove(k);
+    }
+    c.current_dir(dir);
+    c
+}
+
 pub struct TestApp {
     pub base: String,
     pub service: Service,
