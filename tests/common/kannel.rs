@@ -16,11 +16,20 @@ pub fn free_port() -> u16 {
 }
 
 pub fn wait_for_port(port: u16, what: &str) {
+    assert!(port_opens(port, None), "{what} did not open port {port}");
+}
+
+/// Whether `port` accepts connections within 20 s (false at once if `process` ends meanwhile).
+fn port_opens(port: u16, mut process: Option<&mut Child>) -> bool {
     let until = Instant::now() + Duration::from_secs(20);
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < until, "{what} did not open port {port}");
+        let ended = process.as_mut().is_some_and(|p| p.try_wait().ok().flatten().is_some());
+        if ended || Instant::now() >= until {
+            return false;
+        }
         std::thread::sleep(Duration::from_millis(100));
     }
+    true
 }
 
 /// bearerbox + smsbox on loopback ports; killed on drop.
@@ -31,6 +40,9 @@ pub struct Kannel {
 }
 
 impl Kannel {
+    /// Starts both boxes. A free port picked for them can be taken by another test's connection
+    /// before the box binds it (seen once in CI: smsbox never listened), so a start that does not come
+    /// up is tried again with fresh ports, twice; then it fails with the boxes' logs.
     pub fn start(sendsms_port: u16, sms_service: &str) -> Self {
         for bin in [BEARERBOX, SMSBOX, FAKESMSC] {
             assert!(
@@ -38,6 +50,17 @@ impl Kannel {
                 "{bin} is missing: run scripts/setup-peers (installs kannel, kannel-extras)"
             );
         }
+        let mut logs = String::new();
+        for attempt in 1..=3 {
+            match Self::try_start(sendsms_port, sms_service) {
+                Ok(kannel) => return kannel,
+                Err(log) => logs.push_str(&format!("--- attempt {attempt}:\n{log}\n")),
+            }
+        }
+        panic!("Kannel did not start (sendsms port {sendsms_port}):\n{logs}");
+    }
+
+    fn try_start(sendsms_port: u16, sms_service: &str) -> Result<Self, String> {
         let dir = tempfile::tempdir().unwrap();
         let (admin, smsbox, smsc) = (free_port(), free_port(), free_port());
         let d = dir.path().display();
@@ -64,10 +87,23 @@ impl Kannel {
                 .unwrap()
         };
         let mut procs = vec![spawn(BEARERBOX, "bearerbox.out")];
-        wait_for_port(smsbox, "bearerbox");
-        procs.push(spawn(SMSBOX, "smsbox.out"));
-        wait_for_port(sendsms_port, "smsbox");
-        Self { dir, smsc_port: smsc, procs }
+        let mut up = port_opens(smsbox, procs.last_mut());
+        if up {
+            procs.push(spawn(SMSBOX, "smsbox.out"));
+            up = port_opens(sendsms_port, procs.last_mut());
+        }
+        let logs = dir.path().to_path_buf();
+        // Dropped on failure: both boxes are killed before the next attempt.
+        let kannel = Self { smsc_port: smsc, procs, dir };
+        if up {
+            return Ok(kannel);
+        }
+        let tail = |name: &str| {
+            let text = std::fs::read_to_string(logs.join(name)).unwrap_or_default();
+            let lines: Vec<&str> = text.lines().collect();
+            lines[lines.len().saturating_sub(15)..].join("\n")
+        };
+        Err(format!("bearerbox.log:\n{}\nsmsbox.log:\n{}", tail("bearerbox.log"), tail("smsbox.log")))
     }
 
     /// The phone: fakesmsc connects as the SMSC's far end, sends `text` once from `from` (nothing when
