@@ -94,12 +94,7 @@ fn idle_rss_with_bot(dir: &std::path::Path, url: &str, binary: &std::path::Path)
     std::fs::write(dir.join("herold.toml"), toml).unwrap();
     let log_path = dir.join("idle.log");
     let log = std::fs::File::create(&log_path).unwrap();
-    let mut cmd = std::process::Command::new(binary);
-    // herold reads HEROLD_* as configuration and refuses unknown keys (HEROLD_BENCH_JSON among them).
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("HEROLD_")) {
-        cmd.env_remove(k);
-    }
-    let mut child = cmd
+    let mut child = common::herold_command(binary)
         .current_dir(dir)
         .args(["--data-dir", "data", "--listen", "127.0.0.1:0", "--log", "info", "serve"])
         .stdout(std::process::Stdio::null())

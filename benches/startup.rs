@@ -30,12 +30,7 @@ fn healthy(port: u16) -> bool {
 fn start(data: &std::path::Path) -> (f64, std::process::Child, u16) {
     let port = free_port();
     let t = Instant::now();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_herold"));
-    // herold reads HEROLD_* as configuration and refuses unknown keys (HEROLD_BENCH_JSON among them).
-    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("HEROLD_")) {
-        cmd.env_remove(k);
-    }
-    let child = cmd
+    let child = common::herold_command(env!("CARGO_BIN_EXE_herold").as_ref())
         .args(["--data-dir", data.to_str().unwrap(), "--listen", &format!("127.0.0.1:{port}"), "serve"])
         .env("HEROLD_LOG", "warn")
         .stdout(Stdio::null())

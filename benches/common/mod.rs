@@ -206,3 +206,13 @@ pub fn disk_bytes_written() -> u64 {
         .find_map(|l| l.strip_prefix("write_bytes: ")?.trim().parse().ok())
         .unwrap_or(0)
 }
+
+/// `binary` as a command without this process's own `HEROLD_*` variables: herold reads `HEROLD_*` as
+/// configuration and refuses keys it does not know (`HEROLD_BENCH_JSON` among them).
+pub fn herold_command(binary: &std::path::Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(binary);
+    for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("HEROLD_")) {
+        cmd.env_remove(k);
+    }
+    cmd
+}
