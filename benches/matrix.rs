@@ -2,10 +2,11 @@
 //! loop sending the same messages, from the same device, into the same rooms, with the same
 //! concurrency, in the same run. First broadcast: herold also creates the 1,000 encrypted DMs (its
 //! figure includes that). Second broadcast: the rooms exist; this is the figure to compare.
-//! Then the idle memory of the release binary with the bot connected (target ≤ 40 MB).
-//! Run: `cargo bench --bench matrix` (`HEROLD_BENCH_QUICK=1`: 100 subscribers; `HEROLD_BENCH_COMPARE_BIN`:
-//! another herold binary whose idle memory is measured on the same data too). Needs the Synapse venv
-//! from `scripts/setup-peers`.
+//! Then the idle memory of the release binary with the bot connected (target ≤ 40 MB): after a first
+//! sync that catches up on a new message in every room, and restarted with nothing new.
+//! Run: `cargo bench --bench matrix` (`HEROLD_BENCH_QUICK=1`: 100 subscribers;
+//! `HEROLD_BENCH_COMPARE_BIN`: another herold binary whose idle memory is measured the same way on the
+//! same data). Needs the Synapse venv from `scripts/setup-peers`.
 #![recursion_limit = "256"]
 
 mod common;
@@ -163,11 +164,21 @@ fn main() {
         let passphrase = herold::app::open_service(&cfg, false).unwrap().vault().matrix_store_passphrase();
         let bare = bare_loop(dir.path(), &syn.url, &passphrase, &users).await;
 
-        let (idle, anon, file) = idle_rss_with_bot(dir.path(), &syn.url, env!("CARGO_BIN_EXE_herold").as_ref());
+        // Each binary twice: right after the bare loop left a new message in every room (the first sync
+        // catches up on all of them), and restarted with nothing new.
+        let main_bin: &std::path::Path = env!("CARGO_BIN_EXE_herold").as_ref();
+        let idle = idle_rss_with_bot(dir.path(), &syn.url, main_bin);
+        let idle_again = idle_rss_with_bot(dir.path(), &syn.url, main_bin);
         // Another build of herold on the same data, for comparing a change's memory (it must open the
-        // same store versions).
-        let other = std::env::var_os("HEROLD_BENCH_COMPARE_BIN")
-            .map(|bin| (idle_rss_with_bot(dir.path(), &syn.url, bin.as_ref()), bin));
+        // same store versions), after the same catch-up.
+        let other = match std::env::var_os("HEROLD_BENCH_COMPARE_BIN") {
+            Some(bin) => {
+                bare_loop(dir.path(), &syn.url, &passphrase, &users).await;
+                let caught_up = idle_rss_with_bot(dir.path(), &syn.url, bin.as_ref());
+                Some((caught_up, idle_rss_with_bot(dir.path(), &syn.url, bin.as_ref()), bin))
+            }
+            None => None,
+        };
 
         let rate = |secs: f64| n as f64 / secs;
         println!(
@@ -179,16 +190,24 @@ fn main() {
         println!("  herold / bare: {:.0} %", 100.0 * bare / second);
         common::report("matrix_dm_per_s", rate(second), "msg/s", Some((rate(bare), "bare matrix-sdk loop msg/s")), "");
         common::report("matrix_first_with_dm_creation_per_s", rate(first), "msg/s", None, "");
-        println!(
-            "idle memory of `herold serve` with the Matrix bot connected ({n} DMs known): {idle:.1} MB RSS \
-             ({anon:.1} MB anonymous, {file:.1} MB file-backed; target ≤ 40 MB)"
+        let show = |what: &str, (all, anon, file): (f64, f64, f64)| {
+            println!("  {what}: {all:.1} MB RSS ({anon:.1} MB anonymous, {file:.1} MB file-backed)")
+        };
+        println!("idle memory of `herold serve` with the Matrix bot connected ({n} DMs known; target ≤ 40 MB):");
+        show("after catching up on a new message in every room", idle);
+        show("restarted, nothing new", idle_again);
+        common::report("idle_rss_with_matrix_bot", idle.0, "MB", Some((idle.1, "of it anonymous, MB")), "≤ 40 MB");
+        common::report(
+            "idle_rss_with_matrix_bot_restarted",
+            idle_again.0,
+            "MB",
+            Some((idle_again.1, "of it anonymous, MB")),
+            "≤ 40 MB",
         );
-        common::report("idle_rss_with_matrix_bot", idle, "MB", Some((anon, "of it anonymous, MB")), "≤ 40 MB");
-        if let Some(((idle, anon, file), bin)) = other {
-            println!(
-                "  the same with {}: {idle:.1} MB RSS ({anon:.1} anonymous, {file:.1} file-backed)",
-                bin.display()
-            );
+        if let Some((caught_up, again, bin)) = other {
+            println!("  the same with {}:", bin.display());
+            show("after catching up", caught_up);
+            show("restarted, nothing new", again);
         }
         let size = std::fs::metadata(env!("CARGO_BIN_EXE_herold")).unwrap().len() as f64 / 1_048_576.0;
         println!("release binary with Matrix (the default build): {size:.1} MB");
