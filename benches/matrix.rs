@@ -5,7 +5,8 @@
 //! Then the idle memory of the release binary with the bot connected (target ≤ 40 MB): after a first
 //! sync that catches up on a new message in every room, and restarted with nothing new.
 //! Run: `cargo bench --bench matrix` (`HEROLD_BENCH_QUICK=1`: 100 subscribers;
-//! `HEROLD_BENCH_COMPARE_BIN`: another herold binary whose idle memory is measured the same way on the
+//! `HEROLD_BENCH_BIN`: the herold binary whose idle memory and size are measured, by default the one
+//! cargo built for the bench; `HEROLD_BENCH_COMPARE_BIN`: another one measured the same way on the
 //! same data). Needs the Synapse venv from `scripts/setup-peers`.
 #![recursion_limit = "256"]
 
@@ -166,7 +167,11 @@ fn main() {
 
         // Each binary twice: right after the bare loop left a new message in every room (the first sync
         // catches up on all of them), and restarted with nothing new.
-        let main_bin: &std::path::Path = env!("CARGO_BIN_EXE_herold").as_ref();
+        // The binary users run (`HEROLD_BENCH_BIN`, which scripts/bench builds with `cargo build
+        // --release`), else the one cargo built for this bench.
+        let main_bin = std::env::var_os("HEROLD_BENCH_BIN")
+            .map_or_else(|| std::path::PathBuf::from(env!("CARGO_BIN_EXE_herold")), std::path::PathBuf::from);
+        let main_bin = main_bin.as_path();
         let idle = idle_rss_with_bot(dir.path(), &syn.url, main_bin);
         let idle_again = idle_rss_with_bot(dir.path(), &syn.url, main_bin);
         // Another build of herold on the same data, for comparing a change's memory (it must open the
@@ -193,7 +198,10 @@ fn main() {
         let show = |what: &str, (all, anon, file): (f64, f64, f64)| {
             println!("  {what}: {all:.1} MB RSS ({anon:.1} MB anonymous, {file:.1} MB file-backed)")
         };
-        println!("idle memory of `herold serve` with the Matrix bot connected ({n} DMs known; target ≤ 40 MB):");
+        println!(
+            "idle memory of `herold serve` ({}) with the Matrix bot connected ({n} DMs known; target ≤ 40 MB):",
+            main_bin.display()
+        );
         show("after catching up on a new message in every room", idle);
         show("restarted, nothing new", idle_again);
         common::report("idle_rss_with_matrix_bot", idle.0, "MB", Some((idle.1, "of it anonymous, MB")), "≤ 40 MB");
@@ -209,7 +217,7 @@ fn main() {
             show("after catching up", caught_up);
             show("restarted, nothing new", again);
         }
-        let size = std::fs::metadata(env!("CARGO_BIN_EXE_herold")).unwrap().len() as f64 / 1_048_576.0;
+        let size = std::fs::metadata(main_bin).unwrap().len() as f64 / 1_048_576.0;
         println!("release binary with Matrix (the default build): {size:.1} MB");
         common::report("binary_size_with_matrix", size, "MB", None, "");
     });
