@@ -16,6 +16,8 @@ fn main() {
         && var("PROFILE") == "release"
         && var("HEROLD_NO_TEXT_ORDER").is_empty()
         && list.is_file()
+        // `-Wl,` splits its argument at commas.
+        && !list.to_string_lossy().contains(',')
     {
         println!("cargo::rustc-link-arg-bins=-Wl,--symbol-ordering-file={}", list.display());
         // Names the linker does not find (other features, a newer dependency) are skipped quietly.
