@@ -7,7 +7,7 @@ mod common;
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use common::{open_service, test_numbers};
@@ -17,12 +17,8 @@ use rand::{Rng, SeedableRng};
 
 const BATCH: usize = 200;
 
-fn herold(dir: &Path) -> Command {
-    common::herold_command(dir)
-}
-
 fn start(dir: &Path, log: &Path) -> Child {
-    let mut c = herold(dir);
+    let mut c = common::herold_command(dir);
     c.args(["--data-dir", "data", "--listen", "127.0.0.1:0", "--log", "warn", "serve"])
         .env("HEROLD_DELIVERY__SANDBOX_LOG", log)
         .env("HEROLD_DELIVERY__BATCH", BATCH.to_string())
@@ -81,7 +77,7 @@ async fn kill_9_during_a_large_send_loses_nothing() {
         child.wait().unwrap();
         before = lines(&log);
         assert!(before < recipients, "the send finished before the kill: make it larger");
-        let o = herold(dir.path()).args(["--data-dir", "data", "verify"]).output().unwrap();
+        let o = common::herold_command(dir.path()).args(["--data-dir", "data", "verify"]).output().unwrap();
         assert!(
             o.status.success(),
             "round {round}: {}{}",
@@ -138,6 +134,6 @@ async fn kill_9_during_a_large_send_loses_nothing() {
         "{duplicates} duplicates for {crashes} crashes of 2 × {BATCH} in flight"
     );
     drop(c);
-    let o = herold(dir.path()).args(["--data-dir", "data", "verify"]).output().unwrap();
+    let o = common::herold_command(dir.path()).args(["--data-dir", "data", "verify"]).output().unwrap();
     assert!(o.status.success(), "{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
 }
