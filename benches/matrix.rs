@@ -4,10 +4,10 @@
 //! figure includes that). Second broadcast: the rooms exist; this is the figure to compare.
 //! Then the idle memory of the release binary with the bot connected (target ≤ 40 MB): after a first
 //! sync that catches up on a new message in every room, and restarted with nothing new.
-//! Run: `cargo bench --bench matrix` (`HEROLD_BENCH_QUICK=1`: 100 subscribers;
-//! `HEROLD_BENCH_BIN`: the herold binary whose idle memory and size are measured, by default the one
-//! cargo built for the bench; `HEROLD_BENCH_COMPARE_BIN`: another one measured the same way on the
-//! same data). Needs the Synapse venv from `scripts/setup-peers`.
+//! Run: `cargo bench --bench matrix` (`HEROLD_BENCH_QUICK=1`: 100 subscribers, `HEROLD_BENCH_MATRIX_N`:
+//! any number; `HEROLD_BENCH_BIN`: the herold binary whose idle memory and size are measured, by
+//! default the one cargo built for the bench; `HEROLD_BENCH_COMPARE_BIN`: other ones, a `:`-separated
+//! list, each measured the same way on the same data). Needs the Synapse venv from `scripts/setup-peers`.
 #![recursion_limit = "256"]
 
 mod common;
@@ -121,7 +121,11 @@ fn main() {
         println!("run with `cargo bench --bench matrix`");
         return;
     }
-    let n: usize = if std::env::var("HEROLD_BENCH_QUICK").is_ok() { 100 } else { 1_000 };
+    let n: usize = match std::env::var("HEROLD_BENCH_MATRIX_N") {
+        Ok(n) => n.parse().expect("HEROLD_BENCH_MATRIX_N is a number"),
+        Err(_) if std::env::var("HEROLD_BENCH_QUICK").is_ok() => 100,
+        Err(_) => 1_000,
+    };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async move {
         let syn = synapse::Synapse::start(false);
@@ -174,16 +178,15 @@ fn main() {
         let main_bin = main_bin.as_path();
         let idle = idle_rss_with_bot(dir.path(), &syn.url, main_bin);
         let idle_again = idle_rss_with_bot(dir.path(), &syn.url, main_bin);
-        // Another build of herold on the same data, for comparing a change's memory (it must open the
-        // same store versions), after the same catch-up.
-        let other = match std::env::var_os("HEROLD_BENCH_COMPARE_BIN") {
-            Some(bin) => {
-                bare_loop(dir.path(), &syn.url, &passphrase, &users).await;
-                let caught_up = idle_rss_with_bot(dir.path(), &syn.url, bin.as_ref());
-                Some((caught_up, idle_rss_with_bot(dir.path(), &syn.url, bin.as_ref()), bin))
-            }
-            None => None,
-        };
+        // Other builds of herold on the same data, for comparing a change's memory (they must open the
+        // same store versions), each after the same catch-up.
+        let mut others = Vec::new();
+        let compare = std::env::var_os("HEROLD_BENCH_COMPARE_BIN").unwrap_or_default();
+        for bin in std::env::split_paths(&compare).filter(|p| !p.as_os_str().is_empty()) {
+            bare_loop(dir.path(), &syn.url, &passphrase, &users).await;
+            let caught_up = idle_rss_with_bot(dir.path(), &syn.url, &bin);
+            others.push((caught_up, idle_rss_with_bot(dir.path(), &syn.url, &bin), bin));
+        }
 
         let rate = |secs: f64| n as f64 / secs;
         println!(
@@ -212,7 +215,7 @@ fn main() {
             Some((idle_again.1, "of it anonymous, MB")),
             "≤ 40 MB",
         );
-        if let Some((caught_up, again, bin)) = other {
+        for (caught_up, again, bin) in others {
             println!("  the same with {}:", bin.display());
             show("after catching up", caught_up);
             show("restarted, nothing new", again);
