@@ -101,6 +101,8 @@ impl Service {
             .call(|c| {
                 let mut p = maintenance::quick_check(c, "main")?;
                 p.extend(maintenance::quick_check(c, "keyring")?);
+                // The check read every page into this connection's cache; nothing needs them now.
+                maintenance::release_cache(c)?;
                 Ok(p)
             })
             .await

@@ -24,6 +24,12 @@ pub fn quick_check(conn: &Connection, schema: &str) -> Result<Vec<String>> {
     Ok(if rows == ["ok"] { vec![] } else { rows })
 }
 
+/// Frees the pages this connection keeps cached (`sqlite3_db_release_memory`), after a scan of the
+/// whole file that would otherwise stay in memory for the connection's life.
+pub fn release_cache(conn: &Connection) -> Result<()> {
+    Ok(conn.release_memory()?)
+}
+
 /// Copies one schema (`main` or `keyring`) to `dest` with SQLite's online backup, while others keep writing.
 pub fn backup(conn: &Connection, schema: &str, dest: &Path) -> Result<()> {
     if dest.exists() {
