@@ -7,7 +7,9 @@
 //! Run: `cargo bench --bench matrix` (`HEROLD_BENCH_QUICK=1`: 100 subscribers, `HEROLD_BENCH_MATRIX_N`:
 //! any number; `HEROLD_BENCH_BIN`: the herold binary whose idle memory and size are measured, by
 //! default the one cargo built for the bench; `HEROLD_BENCH_COMPARE_BIN`: other ones, a `:`-separated
-//! list, each measured the same way on the same data). Needs the Synapse venv from `scripts/setup-peers`.
+//! list, each measured the same way on the same data; `HEROLD_BENCH_LOG`: a log filter, e.g.
+//! `warn,matrix_sdk::http_client=debug`, for the herold running inside the bench, written to stderr).
+//! Needs the Synapse venv from `scripts/setup-peers`.
 #![recursion_limit = "256"]
 
 mod common;
@@ -126,6 +128,9 @@ fn main() {
         Err(_) if std::env::var("HEROLD_BENCH_QUICK").is_ok() => 100,
         Err(_) => 1_000,
     };
+    if let Ok(filter) = std::env::var("HEROLD_BENCH_LOG") {
+        herold::telemetry::init(&filter);
+    }
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
     rt.block_on(async move {
         let syn = synapse::Synapse::start(false);
