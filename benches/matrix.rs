@@ -1,6 +1,7 @@
 //! Prints herold's Matrix DM fan-out rate on a local Synapse (rate limits off) beside a bare matrix-sdk
 //! loop sending the same messages, from the same device, into the same rooms, with the same
-//! concurrency, in the same run. First broadcast: herold also creates the 1,000 encrypted DMs (its
+//! concurrency, in the same run. Each subscriber has one device with encryption keys. First
+//! broadcast: herold also creates the 1,000 encrypted DMs and an Olm session with each device (its
 //! figure includes that). Second broadcast: the rooms exist; this is the figure to compare.
 //! Then the idle memory of the release binary with the bot connected (target ≤ 40 MB): after a first
 //! sync that catches up on a new message in every room, and restarted with nothing new.
@@ -138,7 +139,10 @@ fn main() {
         syn.register("root", "root-password", true).await;
         let admin = syn.token("root", "root-password").await;
         let names: Vec<String> = (0..n).map(|i| format!("m{i:04}")).collect();
-        syn.create_users(&admin, &names).await;
+        // Each subscriber has one device with encryption keys, as one using Element has: the bot claims
+        // a one-time key and shares the room key with it. (A subscriber without any device makes
+        // matrix-sdk wait up to 5 s per message for a key query that finds none; see the README.)
+        syn.create_users_with_devices(&admin, &names, "subscriber-password").await;
         let users: Vec<OwnedUserId> =
             names.iter().map(|n| OwnedUserId::try_from(format!("@{n}:localhost")).unwrap()).collect();
 
