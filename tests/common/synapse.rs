@@ -289,35 +289,6 @@ impl Synapse {
             .await;
     }
 
-    /// Like `create_users`, each with `password` and one device with end-to-end encryption keys (device
-    /// keys and one-time keys uploaded), as a subscriber who uses an encrypting client has: a sender
-    /// then claims a one-time key and shares the room key with that device. The client that uploaded
-    /// them keeps its keys in memory only and is dropped (nothing decrypts there later).
-    pub async fn create_users_with_devices(&self, admin_token: &str, names: &[String], password: &str) {
-        use futures_util::StreamExt;
-        let http = reqwest::Client::new();
-        futures_util::stream::iter(names)
-            .map(|n| {
-                let (http, url) = (http.clone(), format!("{}/_synapse/admin/v2/users/@{n}:localhost", self.url));
-                async move {
-                    let r = http
-                        .put(url)
-                        .bearer_auth(admin_token)
-                        .json(&serde_json::json!({"displayname": n, "password": password}))
-                        .send()
-                        .await;
-                    assert!(r.unwrap().status().is_success());
-                    let client = Client::builder().homeserver_url(&self.url).build().await.unwrap();
-                    client.matrix_auth().login_username(n, password).await.unwrap();
-                    // The first sync sends the pending key upload first.
-                    client.sync_once(SyncSettings::default().timeout(Duration::ZERO)).await.unwrap();
-                }
-            })
-            .buffer_unordered(8)
-            .collect::<Vec<_>>()
-            .await;
-    }
-
     /// For each user the bot shares a room with: how many messages the bot posted there, over all
     /// rooms (read through the admin API: rooms, their member state, their events).
     pub async fn bot_messages_per_user(&self, admin_token: &str) -> std::collections::HashMap<String, usize> {
