@@ -135,7 +135,8 @@ fn a_damaged_database_is_refused_at_start() {
         bytes[at + 1..at + 64].fill(0xA5);
     }
     std::fs::write(&db, bytes).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_herold"))
+    // Without the harness's own HEROLD_* variables (HEROLD_FUZZ_SECONDS and the like are no setting).
+    let mut child = common::herold_command(dir.path())
         .arg("--data-dir")
         .arg(dir.path().join("data"))
         .args(["--listen", "127.0.0.1:0", "serve"])
