@@ -120,27 +120,16 @@ fn idle_rss_with_bot(dir: &std::path::Path, url: &str, binary: &std::path::Path)
     memory
 }
 
-/// Creates the users through Synapse's admin API, each with `password` and one device with end-to-end
-/// encryption keys (device keys and one-time keys uploaded), as a subscriber using an encrypting client
-/// has. The client that uploads them keeps its keys in memory only and is dropped.
-async fn create_users_with_devices(syn: &synapse::Synapse, admin_token: &str, names: &[String], password: &str) {
-    let http = reqwest::Client::new();
+/// Gives each user one device with end-to-end encryption keys (device keys and one-time keys
+/// uploaded), as a subscriber using an encrypting client has. The client that uploads them keeps its
+/// keys in memory only and is dropped.
+async fn add_devices(url: &str, names: &[String], password: &str) {
     futures_util::stream::iter(names)
-        .map(|n| {
-            let (http, url) = (http.clone(), format!("{}/_synapse/admin/v2/users/@{n}:localhost", syn.url));
-            async move {
-                let r = http
-                    .put(url)
-                    .bearer_auth(admin_token)
-                    .json(&serde_json::json!({"displayname": n, "password": password}))
-                    .send()
-                    .await;
-                assert!(r.unwrap().status().is_success());
-                let client = Client::builder().homeserver_url(&syn.url).build().await.unwrap();
-                client.matrix_auth().login_username(n, password).await.unwrap();
-                // The first sync sends the pending key upload before it syncs.
-                client.sync_once(SyncSettings::default().timeout(Duration::ZERO)).await.unwrap();
-            }
+        .map(|n| async move {
+            let client = Client::builder().homeserver_url(url).build().await.unwrap();
+            client.matrix_auth().login_username(n, password).await.unwrap();
+            // The first sync sends the pending key upload before it syncs.
+            client.sync_once(SyncSettings::default().timeout(Duration::ZERO)).await.unwrap();
         })
         .buffer_unordered(8)
         .collect::<Vec<_>>()
@@ -170,7 +159,8 @@ fn main() {
         // Each subscriber has one device with encryption keys, as one using Element has: the bot claims
         // a one-time key and shares the room key with it. (A subscriber without any device makes
         // matrix-sdk wait up to 5 s per message for a key query that finds none; see the README.)
-        create_users_with_devices(&syn, &admin, &names, "subscriber-password").await;
+        syn.create_users(&admin, &names, Some("subscriber-password")).await;
+        add_devices(&syn.url, &names, "subscriber-password").await;
         let users: Vec<OwnedUserId> =
             names.iter().map(|n| OwnedUserId::try_from(format!("@{n}:localhost")).unwrap()).collect();
 

@@ -261,7 +261,7 @@ async fn kill_9_during_a_matrix_fan_out_never_duplicates_or_misses() {
     syn.register("root", "root-password", true).await;
     let admin = syn.token("root", "root-password").await;
     let names: Vec<String> = (0..N).map(|i| format!("s{i:03}")).collect();
-    syn.create_users(&admin, &names).await;
+    syn.create_users(&admin, &names, None).await;
     let dir = tempfile::tempdir().unwrap();
     {
         let s = common::open_service(dir.path());
@@ -506,7 +506,7 @@ async fn a_homeserver_that_stops_and_comes_back_is_resumed_within_a_minute() {
     syn.register("root", "root-password", true).await;
     let admin = syn.token("root", "root-password").await;
     let names: Vec<String> = (0..N).map(|i| format!("o{i:02}")).collect();
-    syn.create_users(&admin, &names).await;
+    syn.create_users(&admin, &names, None).await;
     let dir = tempfile::tempdir().unwrap();
     let cfg = config(dir.path(), &syn, "1000/s");
     let herold = Running::start(&cfg).await;

@@ -267,20 +267,20 @@ impl Subscriber {
 }
 
 impl Synapse {
-    /// Creates users through the admin API (no password, no device: quick, for counting rooms).
-    pub async fn create_users(&self, admin_token: &str, names: &[String]) {
+    /// Creates users through the admin API, with no device (quick, for counting rooms); with
+    /// `password` they can log in.
+    pub async fn create_users(&self, admin_token: &str, names: &[String], password: Option<&str>) {
         use futures_util::StreamExt;
         let http = reqwest::Client::new();
         futures_util::stream::iter(names)
             .map(|n| {
                 let (http, url) = (http.clone(), format!("{}/_synapse/admin/v2/users/@{n}:localhost", self.url));
                 async move {
-                    let r = http
-                        .put(url)
-                        .bearer_auth(admin_token)
-                        .json(&serde_json::json!({"displayname": n}))
-                        .send()
-                        .await;
+                    let mut body = serde_json::json!({"displayname": n});
+                    if let Some(p) = password {
+                        body["password"] = p.into();
+                    }
+                    let r = http.put(url).bearer_auth(admin_token).json(&body).send().await;
                     assert!(r.unwrap().status().is_success());
                 }
             })
