@@ -63,7 +63,9 @@ impl E164 {
         if !phonenumber::is_valid(&number) {
             return Err(Invalid::new("this phone number does not exist in its country's numbering plan"));
         }
-        let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
+        // Written out directly: the crate's formatter looks up a national format (regular expressions)
+        // even for E.164, which needs none; that was two thirds of the time a webhook spent parsing.
+        let e164 = format!("+{}{}", number.country().code(), number.national());
         // libphonenumber's metadata allows some national numbers that make more than the 15 digits
         // ITU-T E.164 permits (found by fuzzing: `0049 (049151) …`); no network delivers to those.
         if e164.len() > 16 {
@@ -198,9 +200,15 @@ mod tests {
             ("0049-151-12345678", "+4915112345678"),
             ("(030) 1234567", "+49301234567"),
             ("+1 650-253-0000", "+16502530000"),
+            ("+39 347 123 4567", "+393471234567"),
+            ("+44 121 234 5678", "+441212345678"),
         ];
         for (input, want) in cases {
-            assert_eq!(E164::parse(input, "DE").unwrap().as_str(), want, "{input}");
+            let got = E164::parse(input, "DE").unwrap();
+            assert_eq!(got.as_str(), want, "{input}");
+            // The same as the crate's own E.164 formatter (which herold no longer calls).
+            let number = phonenumber::parse(None, want).unwrap();
+            assert_eq!(number.format().mode(phonenumber::Mode::E164).to_string(), want);
         }
     }
 

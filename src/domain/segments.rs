@@ -43,7 +43,39 @@ pub struct Segments {
     pub ucs2_chars: Vec<char>,
 }
 
+/// The cost of each ASCII character (0: none, not in the alphabet), from the two tables at compile time:
+/// most texts are mostly ASCII, and a search of the tables for every character was most of the time
+/// a delivery spent counting.
+const ASCII_COST: [u8; 128] = ascii_costs();
+
+const fn ascii_costs() -> [u8; 128] {
+    let mut table = [0u8; 128];
+    let (basic, extension) = (GSM7_BASIC.as_bytes(), GSM7_EXTENSION.as_bytes());
+    // Bytes of multi-byte characters are all ≥ 128, so only the ASCII characters land in the table.
+    let mut i = 0;
+    while i < basic.len() {
+        if basic[i] < 128 {
+            table[basic[i] as usize] = 1;
+        }
+        i += 1;
+    }
+    let mut i = 0;
+    while i < extension.len() {
+        if extension[i] < 128 {
+            table[extension[i] as usize] = 2;
+        }
+        i += 1;
+    }
+    table
+}
+
 fn gsm7_cost(c: char) -> Option<u32> {
+    if c.is_ascii() {
+        return match ASCII_COST[c as usize] {
+            0 => None,
+            cost => Some(u32::from(cost)),
+        };
+    }
     if GSM7_BASIC.contains(c) {
         Some(1)
     } else if GSM7_EXTENSION.contains(c) {
@@ -93,6 +125,24 @@ mod tests {
     fn parts(text: &str) -> (Encoding, u32, u32) {
         let s = count(text);
         (s.encoding, s.units, s.parts)
+    }
+
+    #[test]
+    fn ascii_table_agrees_with_the_alphabet() {
+        for b in 0u8..128 {
+            let c = char::from(b);
+            let slow = if GSM7_BASIC.contains(c) {
+                Some(1)
+            } else if GSM7_EXTENSION.contains(c) {
+                Some(2)
+            } else {
+                None
+            };
+            assert_eq!(gsm7_cost(c), slow, "{b:#x}");
+        }
+        assert_eq!(gsm7_cost('€'), Some(2));
+        assert_eq!(gsm7_cost('é'), Some(1));
+        assert_eq!(gsm7_cost('`'), None);
     }
 
     #[test]

@@ -145,7 +145,7 @@ pub fn by_keyword(conn: &Connection, keyword: &str) -> Result<Option<Channel>> {
 }
 
 pub fn list(conn: &Connection) -> Result<Vec<Channel>> {
-    let mut st = conn.prepare(&format!("SELECT {COLS} FROM channels ORDER BY name"))?;
+    let mut st = conn.prepare_cached(&format!("SELECT {COLS} FROM channels ORDER BY name"))?;
     Ok(st.query_map([], row)?.collect::<rusqlite::Result<_>>()?)
 }
 

@@ -10,10 +10,13 @@ use std::sync::mpsc;
 
 use rusqlite::Connection;
 
-use super::{Pool, Result, StoreError, write_tx, write_tx_main};
+use super::{Conn, Pool, Result, StoreError, write_tx, write_tx_main};
 
 /// Jobs taken into one transaction at most.
 const MAX_GROUP: usize = 256;
+
+/// How long the writer keeps its connection without work.
+const KEEP_CONNECTION: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// One write in a group.
 pub trait Job: Send {
@@ -75,7 +78,21 @@ impl GroupWriter {
     pub fn start(pool: Pool) -> std::io::Result<Self> {
         let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
         std::thread::Builder::new().name("herold-group-commit".into()).spawn(move || {
-            while let Ok(first) = queue.recv() {
+            // The writer keeps one connection while work comes, so that its prepared statements and
+            // page cache stay warm; after a minute without work it goes back to the pool.
+            let mut held: Option<Conn> = None;
+            loop {
+                let first = match queue.recv_timeout(KEEP_CONNECTION) {
+                    Ok(job) => job,
+                    Err(mpsc::RecvTimeoutError::Timeout) => {
+                        release(held.take());
+                        match queue.recv() {
+                            Ok(job) => job,
+                            Err(_) => break,
+                        }
+                    }
+                    Err(mpsc::RecvTimeoutError::Disconnected) => break,
+                };
                 let mut group = vec![first];
                 while group.len() < MAX_GROUP {
                     match queue.try_recv() {
@@ -83,20 +100,23 @@ impl GroupWriter {
                         Err(_) => break,
                     }
                 }
-                match pool.get() {
-                    // A panicking job must not end the thread (every later write would fail): its
-                    // group is rolled back and its callers get an error when their answers drop.
-                    Ok(mut conn) => {
-                        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(&mut conn, group))).is_err() {
-                            tracing::error!("a group of writes panicked and was rolled back");
-                        }
-                    }
+                let conn = match held.take().map(Ok).unwrap_or_else(|| acquire(&pool)) {
+                    Ok(conn) => held.insert(conn),
                     Err(e) => {
                         let message = e.to_string();
                         group.into_iter().for_each(|j| j.finish(Err(StoreError::Task(message.clone()))));
+                        continue;
                     }
+                };
+                // A panicking job must not end the thread (every later write would fail): its group is
+                // rolled back, its callers get an error when their answers drop, and the connection
+                // goes back to the pool.
+                if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(conn, group))).is_err() {
+                    tracing::error!("a group of writes panicked and was rolled back");
+                    release(held.take());
                 }
             }
+            release(held);
         })?;
         Ok(Self { jobs })
     }
@@ -118,20 +138,30 @@ fn shared(e: &StoreError) -> StoreError {
     }
 }
 
-/// Writes one group: keys (one transaction), then every job in its savepoint (one transaction), then
-/// removes keys left unused, then tells each job how it ended.
-fn run(conn: &mut Connection, group: Vec<Box<dyn Job>>) {
-    // A savepoint keeps the pages it changes in a sub-journal, which SQLite spills to a temporary file
-    // past 64 KiB: created and unlinked per message. In memory here; a group's pages are few.
+/// A connection for the writer: a savepoint keeps the pages it changes in a sub-journal, which SQLite
+/// spills to a temporary file past 64 KiB, created and unlinked per message; in memory here, where a
+/// group's pages are few.
+fn acquire(pool: &Pool) -> Result<Conn> {
+    let conn = pool.get()?;
     if let Err(e) = conn.pragma_update(None, "temp_store", "MEMORY") {
         tracing::debug!(error = %e, "temp_store unchanged");
     }
-    run_group(conn, group);
-    // Back to files for the connection's other users (large sorts of a broadcast's fan-out).
-    let _ = conn.pragma_update(None, "temp_store", "DEFAULT");
+    Ok(conn)
 }
 
-fn run_group(conn: &mut Connection, group: Vec<Box<dyn Job>>) {
+/// Back to the pool, with temporary files again for the connection's other users (the large sorts of
+/// a broadcast's fan-out).
+fn release(conn: Option<Conn>) {
+    if let Some(conn) = conn
+        && let Err(e) = conn.pragma_update(None, "temp_store", "DEFAULT")
+    {
+        tracing::debug!(error = %e, "temp_store unchanged");
+    }
+}
+
+/// Writes one group: keys (one transaction), then every job in its savepoint (one transaction), then
+/// removes keys left unused, then tells each job how it ended.
+fn run(conn: &mut Connection, group: Vec<Box<dyn Job>>) {
     let mut jobs: Vec<(Box<dyn Job>, Result<()>)> = group.into_iter().map(|j| (j, Ok(()))).collect();
     // Keys: deferred, so a group that writes none takes no lock (and waits for no keyring sync).
     let keys = each(conn, &mut jobs, Connection::unchecked_transaction, |j, c| j.keys(c));

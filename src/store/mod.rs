@@ -135,9 +135,18 @@ fn wait_for_writer(attempt: i32) -> bool {
     true
 }
 
+/// Prepared statements kept per connection.
+const STATEMENT_CACHE: usize = 64;
+
 /// Applied to every connection: WAL, a busy handler, foreign keys, and the keyring attached.
 fn init_connection(conn: &mut Connection, keyring: &Path) -> rusqlite::Result<()> {
     conn.busy_handler(Some(wait_for_writer))?;
+    // rusqlite keeps 16 prepared statements by default; one inbound message and the worker's round
+    // use more than that on the group writer's connection, which then parsed them again each time.
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    // Plans that do not depend on bound values: otherwise a `LIMIT ?1` bound to another number than
+    // last time makes SQLite parse and plan the statement again (the worker's claims, each round).
+    conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     conn.pragma_update(None, "foreign_keys", true)?;
     conn.pragma_update(None, "synchronous", "NORMAL")?;
     conn.pragma_update(None, "cache_size", -16_000)?;
@@ -182,7 +191,7 @@ pub fn in_write_tx<T>(conn: &Connection, f: impl FnOnce(&Connection) -> Result<T
 pub fn write_tx_main(conn: &Connection) -> rusqlite::Result<rusqlite::Transaction<'_>> {
     let tx = rusqlite::Transaction::new_unchecked(conn, rusqlite::TransactionBehavior::Deferred)?;
     // A write that changes nothing still takes the data file's write lock, now rather than later.
-    tx.execute("DELETE FROM main.meta WHERE 0", [])?;
+    tx.prepare_cached("DELETE FROM main.meta WHERE 0")?.execute([])?;
     Ok(tx)
 }
 

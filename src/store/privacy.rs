@@ -54,7 +54,8 @@ pub fn request_erasure(conn: &Connection, subscriber: i64, at: Option<i64>) -> R
 /// When this subscriber asked to be erased (and has not said anything else since).
 pub fn erasure_requested(conn: &Connection, subscriber: i64) -> Result<Option<i64>> {
     Ok(conn
-        .query_row("SELECT erase_requested_at FROM subscribers WHERE id = ?1", [subscriber], |r| r.get(0))
+        .prepare_cached("SELECT erase_requested_at FROM subscribers WHERE id = ?1")?
+        .query_row([subscriber], |r| r.get(0))
         .optional()?
         .flatten())
 }
