@@ -10,5 +10,6 @@ pub mod service;
 pub mod store;
 pub mod telemetry;
 pub mod transport;
+pub mod tuning;
 pub mod web;
 pub mod worker;

@@ -322,6 +322,35 @@ fn serve_prints_a_setup_link_answers_health_checks_and_locks_the_data() {
     assert!(!o.status.success());
 }
 
+/// The environment `herold serve` runs with, read from /proc once it printed its setup link (NULs as
+/// `:`: glibc 2.36 cuts the tunables it read apart in place).
+fn serve_environment(tunables: Option<&str>) -> String {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut cmd = herold(dir.path());
+    match tunables {
+        Some(t) => cmd.env("GLIBC_TUNABLES", t),
+        None => cmd.env_remove("GLIBC_TUNABLES"),
+    };
+    let mut child = cmd.args(["--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    stdout.lines().map(|l| l.unwrap()).find(|l| l.contains("/setup?token=")).expect("a setup link");
+    // The same process (pid) as started: the restart with the tunables replaced it in place.
+    let environ = std::fs::read(format!("/proc/{}/environ", child.id())).unwrap();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    String::from_utf8_lossy(&environ).replace('\0', ":")
+}
+
+#[test]
+fn serve_runs_with_its_allocator_settings_unless_the_environment_has_its_own() {
+    let own = format!("GLIBC_TUNABLES={}", herold::tuning::TUNABLES);
+    assert!(serve_environment(None).contains(&own), "serve set no GLIBC_TUNABLES");
+    let theirs = serve_environment(Some("glibc.malloc.arena_max=4"));
+    assert!(theirs.contains("GLIBC_TUNABLES=glibc.malloc.arena_max=4:"), "their GLIBC_TUNABLES was replaced");
+    assert!(!theirs.contains("mmap_threshold"), "their GLIBC_TUNABLES was extended");
+}
+
 #[test]
 fn admin_commands_manage_accounts() {
     let dir = tempfile::tempdir().unwrap();
