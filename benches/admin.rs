@@ -20,7 +20,7 @@ fn main() {
     let quick = std::env::var("HEROLD_BENCH_QUICK").is_ok();
     let (n, secs) = if quick { (100_000, 5) } else { (1_000_000, 10) };
     let live = 30_000;
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = herold::tuning::runtime().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = Config {
         data_dir: dir.path().join("data"),
@@ -41,11 +41,13 @@ fn main() {
     drop(service);
     println!("set-up: {n} + {live} subscribers in {:.0} s", t.elapsed().as_secs_f64());
 
-    rt.block_on(async {
+    // A LocalSet: the server runs on this (main) thread, as under `herold serve`, so its worker threads
+    // are not started from the runtime's background threads (`tuning::runtime`).
+    tokio::task::LocalSet::new().block_on(&rt, async {
         let app = herold::app::Application::build(&cfg).await.unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());
         let service = app.service().clone();
-        let handle = tokio::spawn(app.run_until_stopped());
+        let handle = tokio::task::spawn_local(app.run_until_stopped());
 
         // Log in as a browser would and keep the session cookie.
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
@@ -89,7 +91,7 @@ fn main() {
         let mut reference = f64::NAN;
         for (name, path, what) in pages {
             let url = format!("{base}{path}");
-            let (rps, p50, p99) = tokio::task::spawn_blocking({
+            let (rps, p50, p99) = common::off_runtime({
                 let session = session.clone();
                 move || {
                     let (_, rps, p50, p99) =
@@ -97,8 +99,7 @@ fn main() {
                     (rps, p50, p99)
                 }
             })
-            .await
-            .unwrap();
+            .await;
             println!("  {what:<24} p50 {p50:>6.2} ms  p99 {p99:>6.2} ms  {rps:>7.0} req/s");
             if name == "admin_healthz" {
                 reference = p99;

@@ -36,7 +36,7 @@ fn main() {
     }
     let quick = std::env::var("HEROLD_BENCH_QUICK").is_ok();
     let scale = if quick { 10 } else { 1 };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = herold::tuning::runtime().unwrap();
 
     // 1. Materialising: recipients are inserted directly (random bytes stand in for sealed addresses;
     //    materialising reads ids only), then one INSERT … SELECT per broadcast is timed.

@@ -26,7 +26,7 @@ fn main() {
     }
     let n: usize = std::env::var("HEROLD_BENCH_N").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
     println!("herold privacy bench, N = {n}");
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
+    let rt = herold::tuning::runtime().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let cfg = Config { data_dir: dir.path().join("data"), ..Config::default() };
     let clock = Arc::new(ManualClock::new(1_800_000_000));

@@ -35,8 +35,10 @@ fn main() {
         return;
     }
     let n: usize = if std::env::var("HEROLD_BENCH_QUICK").is_ok() { 2_000 } else { 20_000 };
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().unwrap();
-    rt.block_on(async move {
+    let rt = herold::tuning::runtime().unwrap();
+    // A LocalSet: the servers run on this (main) thread, as under `herold serve`, so their worker
+    // threads are not started from the runtime's background threads (`tuning::runtime`).
+    tokio::task::LocalSet::new().block_on(&rt, async move {
         let sink = common::kannel_sink();
 
         // Reference: a plain client sending the same kind of request, CONCURRENCY at a time.
@@ -131,7 +133,7 @@ async fn through_kannel(n: usize) -> f64 {
     ));
     let app = herold::app::Application::build(&cfg).await.unwrap();
     let service = app.service().clone();
-    tokio::spawn(app.run_until_stopped());
+    tokio::task::spawn_local(app.run_until_stopped());
     let ch = service.create_channel(&herold::service::Actor::Cli, draft("KANNEL")).await.unwrap();
     let reqs = (0..n)
         .map(|i| AddSubscriber {

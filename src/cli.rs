@@ -135,7 +135,7 @@ pub fn main() -> ExitCode {
         }
     };
     crate::telemetry::init(&cfg.log);
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match crate::tuning::runtime() {
         Ok(r) => r,
         Err(e) => {
             eprintln!("herold: cannot start the runtime: {e}");

@@ -324,7 +324,9 @@ fn serve_prints_a_setup_link_answers_health_checks_and_locks_the_data() {
 
 /// The environment `herold serve` runs with, read from /proc once it printed its setup link (NULs as
 /// `:`: glibc 2.36 cuts the tunables it read apart in place).
-fn serve_environment(tunables: Option<&str>) -> String {
+/// The environment of a running `herold serve`, and its threads' names and nice values once its web
+/// server's workers run.
+fn serve_environment(tunables: Option<&str>) -> (String, Vec<(String, i32)>) {
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
     let mut cmd = herold(dir.path());
@@ -337,18 +339,55 @@ fn serve_environment(tunables: Option<&str>) -> String {
     stdout.lines().map(|l| l.unwrap()).find(|l| l.contains("/setup?token=")).expect("a setup link");
     // The same process (pid) as started: the restart with the tunables replaced it in place.
     let environ = std::fs::read(format!("/proc/{}/environ", child.id())).unwrap();
+    let threads = || -> Vec<(String, i32)> {
+        std::fs::read_dir(format!("/proc/{}/task", child.id()))
+            .unwrap()
+            .flatten()
+            .filter_map(|t| {
+                let stat = std::fs::read_to_string(t.path().join("stat")).ok()?;
+                let (name, rest) = stat.split_once(" (")?.1.rsplit_once(") ")?;
+                // Field 19 of stat, the 17th after the name.
+                Some((name.to_string(), rest.split(' ').nth(16)?.parse().ok()?))
+            })
+            .collect()
+    };
+    let mut seen = threads();
+    for _ in 0..100 {
+        if seen.iter().any(|(n, _)| n.starts_with("actix-server w")) {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        seen = threads();
+    }
     child.kill().unwrap();
     child.wait().unwrap();
-    String::from_utf8_lossy(&environ).replace('\0', ":")
+    (String::from_utf8_lossy(&environ).replace('\0', ":"), seen)
 }
 
 #[test]
 fn serve_runs_with_its_allocator_settings_unless_the_environment_has_its_own() {
     let own = format!("GLIBC_TUNABLES={}", herold::tuning::TUNABLES);
-    assert!(serve_environment(None).contains(&own), "serve set no GLIBC_TUNABLES");
-    let theirs = serve_environment(Some("glibc.malloc.arena_max=4"));
+    assert!(serve_environment(None).0.contains(&own), "serve set no GLIBC_TUNABLES");
+    let theirs = serve_environment(Some("glibc.malloc.arena_max=4")).0;
     assert!(theirs.contains("GLIBC_TUNABLES=glibc.malloc.arena_max=4:"), "their GLIBC_TUNABLES was replaced");
     assert!(!theirs.contains("mmap_threshold"), "their GLIBC_TUNABLES was extended");
+}
+
+#[test]
+fn background_work_runs_at_a_lower_priority_than_the_web_server() {
+    let (_, threads) = serve_environment(None);
+    let nice = |prefix: &str| -> Vec<i32> {
+        threads.iter().filter(|(n, _)| n.starts_with(prefix)).map(|(_, v)| *v).collect::<Vec<_>>()
+    };
+    let main = threads.iter().find(|(n, _)| n == "herold").expect("the main thread").1;
+    let background = nice(herold::tuning::BACKGROUND_THREAD);
+    assert!(!background.is_empty(), "no background threads in {threads:?}");
+    let want = (main + herold::tuning::BACKGROUND_NICE).min(19);
+    assert!(background.iter().all(|&v| v == want), "background threads: {threads:?}");
+    for served in ["actix-server w", "herold-group-co"] {
+        let v = nice(served);
+        assert!(!v.is_empty() && v.iter().all(|&v| v == main), "{served} is not at herold's priority: {threads:?}");
+    }
 }
 
 #[test]

@@ -85,8 +85,21 @@ pub fn kannel_sink() -> String {
     .bind("127.0.0.1:0")
     .unwrap();
     let sink = format!("http://{}", server.addrs()[0]);
-    tokio::spawn(server.run());
+    // On the caller's thread (a bench's LocalSet): its worker thread then runs at normal priority,
+    // like a gateway of its own, not at the background priority of the runtime's threads.
+    tokio::task::spawn_local(server.run());
     sink
+}
+
+/// Runs `f` (a load generator) on a thread of its own, started from the caller's thread: not on the
+/// runtime's blocking pool, whose threads run at herold's background priority (`tuning::runtime`),
+/// which `wrk` would take on.
+pub async fn off_runtime<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.await.expect("the load generator's thread finished")
 }
 
 /// Runs `wrk` for `secs` seconds (one thread, `connections`), with an optional Lua script, and returns

@@ -72,8 +72,10 @@ pub struct Store {
     pool: Pool,
     paths: DataPaths,
     _checkpoints: std::sync::Arc<checkpoint::Checkpointer>,
-    /// The group-commit writer, started by the first job.
-    group: std::sync::Arc<std::sync::OnceLock<std::io::Result<group::GroupWriter>>>,
+    /// The group-commit writer, started with the store on the thread that opens it: a thread takes
+    /// its creator's CPU priority, and the writer is on every webhook's path, so it must not be
+    /// started by a background thread (see `tuning::runtime`).
+    group: std::sync::Arc<std::io::Result<group::GroupWriter>>,
 }
 
 impl Store {
@@ -88,7 +90,7 @@ impl Store {
 
     /// Hands a job to the group-commit writer (see [`group`]); the job is told how it ended.
     pub fn submit(&self, job: Box<dyn group::Job>) {
-        match self.group.get_or_init(|| group::GroupWriter::start(self.pool.clone())) {
+        match self.group.as_ref() {
             Ok(writer) => writer.submit(job),
             Err(e) => job.finish(Err(StoreError::Task(format!("the group writer did not start: {e}")))),
         }

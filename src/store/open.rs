@@ -238,7 +238,12 @@ pub fn open(
     let checkpoints =
         Arc::new(super::checkpoint::Checkpointer::start(&paths.main, &paths.keyring).map_err(StoreError::from)?);
     Ok((
-        Store { pool, paths: paths.clone(), _checkpoints: checkpoints, group: Default::default() },
+        Store {
+            group: Arc::new(super::group::GroupWriter::start(pool.clone())),
+            pool,
+            paths: paths.clone(),
+            _checkpoints: checkpoints,
+        },
         Arc::new(Vault::new(kek, &index_secret)),
     ))
 }
