@@ -63,6 +63,9 @@ fn a_wrong_master_key_refuses_to_start_and_changes_no_byte() {
     child.stdin.take().unwrap().write_all(b"a long enough password\n").unwrap();
     assert!(child.wait().unwrap().success());
     let before = snapshot(&dir.path().join("data"));
+    // Every connection was closed before the command exited (the last one removes the logs).
+    let logs: Vec<_> = before.iter().filter(|(name, _)| name.ends_with("-wal")).map(|(name, _)| name).collect();
+    assert!(logs.is_empty(), "a command left write-ahead logs behind: {logs:?}");
 
     let wrong = "ab".repeat(32);
     for cmd in [vec!["admin", "list"], vec!["serve"], vec!["backup", "x.sqlite"]] {

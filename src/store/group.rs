@@ -69,15 +69,16 @@ where
     }
 }
 
-/// The sending half; the writing thread ends when the last one is dropped.
+/// The sending half; dropping it ends the writing thread and waits for it.
 pub struct GroupWriter {
-    jobs: mpsc::Sender<Box<dyn Job>>,
+    jobs: Option<mpsc::Sender<Box<dyn Job>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl GroupWriter {
     pub fn start(pool: Pool) -> std::io::Result<Self> {
         let (jobs, queue) = mpsc::channel::<Box<dyn Job>>();
-        std::thread::Builder::new().name("herold-group-commit".into()).spawn(move || {
+        let thread = std::thread::Builder::new().name("herold-group-commit".into()).spawn(move || {
             // The writer keeps one connection while work comes, so that its prepared statements and
             // page cache stay warm; after a minute without work it goes back to the pool.
             let mut held: Option<Conn> = None;
@@ -118,13 +119,32 @@ impl GroupWriter {
             }
             release(held);
         })?;
-        Ok(Self { jobs })
+        Ok(Self { jobs: Some(jobs), thread: Some(thread) })
     }
 
     /// Queues a job; it is finished (with an error) at once if the writing thread is gone.
     pub fn submit(&self, job: Box<dyn Job>) {
-        if let Err(mpsc::SendError(job)) = self.jobs.send(job) {
+        let sent = match &self.jobs {
+            Some(jobs) => jobs.send(job).map_err(|mpsc::SendError(job)| job),
+            None => Err(job),
+        };
+        if let Err(job) = sent {
             job.finish(Err(StoreError::Task("the group writer has stopped".into())));
+        }
+    }
+}
+
+impl Drop for GroupWriter {
+    /// Ends the thread and waits for it: it holds the pool too, and the pool's connections must be
+    /// closed before the process ends, so that the last one to close folds the log back and removes
+    /// it (a command that exits while the thread still holds the pool leaves `*-wal` files behind).
+    /// Not when the last store is dropped by a job on the thread itself; it ends after that group.
+    fn drop(&mut self) {
+        drop(self.jobs.take());
+        if let Some(thread) = self.thread.take()
+            && thread.thread().id() != std::thread::current().id()
+        {
+            let _ = thread.join();
         }
     }
 }
