@@ -41,9 +41,7 @@ fn main() {
     drop(service);
     println!("set-up: {n} + {live} subscribers in {:.0} s", t.elapsed().as_secs_f64());
 
-    // A LocalSet: the server runs on this (main) thread, as under `herold serve`, so its worker threads
-    // are not started from the runtime's background threads (`tuning::runtime`).
-    tokio::task::LocalSet::new().block_on(&rt, async {
+    common::block_on_main(&rt, async {
         let app = herold::app::Application::build(&cfg).await.unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());
         let service = app.service().clone();

@@ -28,9 +28,7 @@ fn main() {
     let secs = if std::env::var("HEROLD_BENCH_QUICK").is_ok() { 3 } else { 10 };
     let rt = herold::tuning::runtime().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    // A LocalSet: the servers run on this (main) thread, as under `herold serve`, so their worker
-    // threads are not started from the runtime's background threads (`tuning::runtime`).
-    tokio::task::LocalSet::new().block_on(&rt, async move {
+    common::block_on_main(&rt, async move {
         let sink = common::kannel_sink();
         let mut cfg = Config {
             data_dir: dir.path().join("data"),

@@ -36,9 +36,7 @@ fn main() {
     }
     let n: usize = if std::env::var("HEROLD_BENCH_QUICK").is_ok() { 2_000 } else { 20_000 };
     let rt = herold::tuning::runtime().unwrap();
-    // A LocalSet: the servers run on this (main) thread, as under `herold serve`, so their worker
-    // threads are not started from the runtime's background threads (`tuning::runtime`).
-    tokio::task::LocalSet::new().block_on(&rt, async move {
+    common::block_on_main(&rt, async move {
         let sink = common::kannel_sink();
 
         // Reference: a plain client sending the same kind of request, CONCURRENCY at a time.
@@ -51,9 +49,16 @@ fn main() {
                     let to = format!("+49151{:08}", 10_000_000 + i);
                     let r = http
                         .get(format!("{sink}/cgi-bin/sendsms"))
-                        .query(&[("username", "u"), ("password", "p"), ("to", &to), ("text", "Probealarm"),
-                                 ("coding", "0"), ("charset", "UTF-8"), ("dlr-mask", "31"),
-                                 ("dlr-url", "http://kannel:x@127.0.0.1:1/hooks/sms/k/dlr?id=1&type=%d")])
+                        .query(&[
+                            ("username", "u"),
+                            ("password", "p"),
+                            ("to", &to),
+                            ("text", "Probealarm"),
+                            ("coding", "0"),
+                            ("charset", "UTF-8"),
+                            ("dlr-mask", "31"),
+                            ("dlr-url", "http://kannel:x@127.0.0.1:1/hooks/sms/k/dlr?id=1&type=%d"),
+                        ])
                         .send()
                         .await
                         .unwrap();
@@ -104,11 +109,14 @@ fn main() {
             "  herold (outbox, worker, Kannel client): {herold:>8.0} messages/s = {:.0} % of the plain client (target ≥ 50 %)",
             100.0 * herold / plain
         );
-        println!(
-            "end to end through Kannel 1.4.5 with fakesmsc, {} messages: {kannel_rate:>6.0} messages/s",
-            n / 10
+        println!("end to end through Kannel 1.4.5 with fakesmsc, {} messages: {kannel_rate:>6.0} messages/s", n / 10);
+        common::report(
+            "sms_http_per_s",
+            herold,
+            "/s",
+            Some((plain, "plain reqwest client /s")),
+            "≥ 50 % of the plain client",
         );
-        common::report("sms_http_per_s", herold, "/s", Some((plain, "plain reqwest client /s")), "≥ 50 % of the plain client");
         common::report("sms_kannel_e2e_per_s", kannel_rate, "/s", None, "");
     });
 }

@@ -326,9 +326,8 @@ fn serve_prints_a_setup_link_answers_health_checks_and_locks_the_data() {
 }
 
 /// The environment `herold serve` runs with, read from /proc once it printed its setup link (NULs as
-/// `:`: glibc 2.36 cuts the tunables it read apart in place).
-/// The environment of a running `herold serve`, and its threads' names and nice values once its web
-/// server's workers run.
+/// `:`: glibc 2.36 cuts the tunables it read apart in place), and its threads' names and nice values
+/// once its web server's workers run.
 fn serve_environment(tunables: Option<&str>) -> (String, Vec<(String, i32)>) {
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();

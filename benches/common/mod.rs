@@ -91,6 +91,13 @@ pub fn kannel_sink() -> String {
     sink
 }
 
+/// Runs `bench` on `rt` as `herold serve` runs: in a `LocalSet` on this (main) thread, so that servers
+/// spawned with `spawn_local` start their worker threads from here, at normal priority, not from the
+/// runtime's background threads (`tuning::runtime`), whose priority they would take.
+pub fn block_on_main<F: std::future::Future>(rt: &tokio::runtime::Runtime, bench: F) -> F::Output {
+    tokio::task::LocalSet::new().block_on(rt, bench)
+}
+
 /// Runs `f` (a load generator) on a thread of its own, started from the caller's thread: not on the
 /// runtime's blocking pool, whose threads run at herold's background priority (`tuning::runtime`),
 /// which `wrk` would take on.
