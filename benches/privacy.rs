@@ -89,6 +89,7 @@ fn main() {
                 from: number(i),
                 text: "STOP".into(),
                 gateway_message_id: None,
+                room: None,
             };
             s.receive(msg).await.unwrap();
         }

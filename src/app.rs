@@ -231,6 +231,9 @@ impl Application {
             login_per_account_per_hour: cfg.admin.login_per_account_per_hour,
         };
         let server = web::server(listener, AppState::new(service.clone(), &settings))?;
+        service.set_sms_max_parts(
+            cfg.sms.gateways.iter().min_by_key(|g| g.max_parts).map(|g| (g.name.clone(), g.max_parts)),
+        );
         let built = transports(cfg, &public_url)?;
         service.set_webhooks(built.webhooks);
         #[cfg_attr(not(feature = "matrix"), allow(unused_mut))]

@@ -163,12 +163,9 @@ fn sandbox_worker(service: &herold::service::Service, batch: i64) -> Worker {
     Worker::new(service.clone(), t, WorkerSettings { batch, lease_seconds: 60, max_attempts: 3, concurrency: 8 })
 }
 
-/// Leases one batch, sends it and records the outcomes (the worker reads a batch one round after it
-/// leases it, and records its outcomes one round after sending).
+/// Leases one batch, sends it and records the outcomes.
 async fn one_batch(w: &mut Worker) {
     w.run_once().await.unwrap();
-    w.run_once().await.unwrap();
-    w.flush().await.unwrap();
 }
 
 async fn drain(w: &mut Worker) -> usize {
@@ -188,6 +185,7 @@ fn inbound(number: &str, text: &str, gateway: Option<&str>) -> Inbound {
         from: number.into(),
         text: text.into(),
         gateway_message_id: gateway.map(Into::into),
+        room: None,
     }
 }
 
@@ -293,19 +291,19 @@ async fn expired_leases_return_to_the_queue() {
     channel(&s, "NEWS").await;
     s.receive(inbound(n, "START NEWS", None)).await.unwrap();
     // A worker leases the reply and dies before recording anything.
-    let leased = s.lease_jobs(10, 1).await.unwrap();
+    let leased = s.lease_jobs(Transport::Sandbox, 10, 1).await.unwrap();
     assert_eq!(leased.len(), 1);
-    assert!(s.lease_jobs(10, 1).await.unwrap().is_empty(), "a leased row is not leased twice");
+    assert!(s.lease_jobs(Transport::Sandbox, 10, 1).await.unwrap().is_empty(), "a leased row is not leased twice");
     tokio::time::sleep(Duration::from_millis(2100)).await;
     s.chores().await.unwrap();
-    let again = s.lease_jobs(10, 60).await.unwrap();
+    let again = s.lease_jobs(Transport::Sandbox, 10, 60).await.unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].claimed.id, leased[0].claimed.id);
     assert_eq!(again[0].claimed.attempts, 2);
 }
 
-/// A worker slower than its lease: the rows it holds are not sent twice while it works (it renews the
-/// lease of each batch it sends), and an outcome reported after the lease ran out counts once — the
+/// A worker slower than its lease: the rows a lane holds are not sent twice while it works (it renews
+/// their leases), and an outcome reported after the lease ran out counts once — the
 /// row's latest lease records it.
 #[tokio::test]
 async fn an_outcome_reported_after_its_lease_ran_out_is_counted_once() {
@@ -321,40 +319,63 @@ async fn an_outcome_reported_after_its_lease_ran_out_is_counted_once() {
 
     // Two rows: a slow worker leases them, its lease runs out, another worker leases them again and
     // reports first; the slow one's late report is dropped.
-    let slow = s.claim(2, 60).await.unwrap();
+    let slow = s.claim(Transport::Sandbox, 2, 60).await.unwrap();
     clock.advance(61);
     s.chores().await.unwrap();
-    let fast = s.claim(2, 60).await.unwrap();
+    let fast = s.claim(Transport::Sandbox, 2, 60).await.unwrap();
     assert_eq!(fast.iter().map(|c| c.id).collect::<Vec<_>>(), slow.iter().map(|c| c.id).collect::<Vec<_>>());
     s.record_outcomes(sent(fast)).await.unwrap();
     s.record_outcomes(sent(slow)).await.unwrap();
     assert_eq!(s.progress(b.id).await.unwrap().broadcast.sent, 2);
 
-    // The other two go through a worker that leases them, waits a full lease before sending
-    // (renewed as it starts) and reports after the lease ran out again, with nobody leasing between.
+    // The other two go through a lane whose gateway holds every send until the test lets it go,
+    // longer than a lease: the lane renews the leases of the rows it holds, so nobody else leases
+    // them meanwhile, and each is sent once.
+    let gate = Arc::new(tokio::sync::Semaphore::new(0));
     let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-    let counted = calls.clone();
-    let mut w = scripted_worker(
-        &s,
-        Scripted {
-            answer: Box::new(move |_| {
-                counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-                Ok(())
-            }),
-        },
-    );
-    w.run_once().await.unwrap(); // leases
-    clock.advance(61);
-    w.run_once().await.unwrap(); // renews, reads, sends
+    let mut t: HashMap<Transport, Arc<dyn herold::transport::Transport>> = HashMap::new();
+    t.insert(Transport::Sandbox, Arc::new(Gated { gate: gate.clone(), calls: calls.clone() }));
+    let settings = WorkerSettings { batch: 100, lease_seconds: 3, max_attempts: 3, concurrency: 4 };
+    let mut w = Worker::new(s.clone(), t, settings);
+    let step = tokio::spawn(async move { w.run_once().await.unwrap() });
+    while calls.load(std::sync::atomic::Ordering::SeqCst) < 2 {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    clock.advance(4); // past the lease taken at the start
+    tokio::time::sleep(Duration::from_millis(1600)).await; // the lane renews every second
     s.chores().await.unwrap();
-    assert_eq!(s.claim(10, 60).await.unwrap().len(), 0, "renewed leases keep the rows with the worker");
-    clock.advance(61);
-    s.chores().await.unwrap(); // now they are back in the queue, already sent but not yet reported
-    w.flush().await.unwrap();
-    assert_eq!(w.run_once().await.unwrap(), 0, "reported as sent: nothing is left to send");
+    assert_eq!(
+        s.claim(Transport::Sandbox, 10, 60).await.unwrap().len(),
+        0,
+        "renewed leases keep the rows with the lane"
+    );
+    gate.add_permits(2);
+    assert_eq!(step.await.unwrap(), 2);
     assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
     let p = s.progress(b.id).await.unwrap();
     assert_eq!((p.broadcast.state.as_str(), p.broadcast.sent, p.broadcast.failed), ("done", 4, 0));
+}
+
+/// A gateway that holds each send until the test adds a permit (a slow gateway, on cue).
+struct Gated {
+    gate: Arc<tokio::sync::Semaphore>,
+    calls: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl herold::transport::Transport for Gated {
+    fn send<'a>(
+        &'a self,
+        msg: &'a herold::transport::OutboundMessage,
+    ) -> futures_util::future::BoxFuture<'a, Result<herold::transport::Receipt, herold::transport::SendError>> {
+        self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async move {
+            self.gate.acquire().await.unwrap().forget();
+            Ok(herold::transport::Receipt { gateway_id: format!("g-{}", msg.delivery_id) })
+        })
+    }
+    fn segments_per_second(&self) -> Option<f64> {
+        None
+    }
 }
 
 /// A gateway that answers "too many requests" five times for each message, more often than the
@@ -483,7 +504,7 @@ async fn a_broadcast_whose_attempts_mostly_fail_pauses_itself_and_says_why() {
     let reason = p.broadcast.pause_reason.unwrap();
     assert!(reason.contains("of the last") && reason.contains("gateway answered 500"), "{reason}");
     // Nothing more is leased while paused; resuming and cancelling work.
-    assert_eq!(s.lease_jobs(100, 60).await.unwrap().len(), 0);
+    assert_eq!(s.lease_jobs(Transport::Sandbox, 100, 60).await.unwrap().len(), 0);
     s.resume_broadcast(&herold::service::Actor::Cli, b).await.unwrap();
     assert_eq!(s.broadcast(b).await.unwrap().state, "sending");
     s.cancel_broadcast(&herold::service::Actor::Cli, b).await.unwrap();
@@ -495,7 +516,7 @@ async fn a_broadcast_whose_attempts_mostly_fail_pauses_itself_and_says_why() {
 #[tokio::test]
 async fn rows_leased_when_a_broadcast_pauses_go_out_exactly_once_after_resume() {
     let (_dir, s, b) = broadcast_to_many(50).await;
-    let first = s.claim(20, 60).await.unwrap();
+    let first = s.claim(Transport::Sandbox, 20, 60).await.unwrap();
     assert_eq!(first.len(), 20);
     s.pause_broadcast(&herold::service::Actor::Cli, b, "paused by a test").await.unwrap();
     // The worker reads the batch after the pause: it gives every row back without an attempt.
@@ -503,7 +524,7 @@ async fn rows_leased_when_a_broadcast_pauses_go_out_exactly_once_after_resume() 
     assert!(jobs.is_empty());
     assert_eq!(given_back.len(), 20);
     s.record_outcomes(given_back).await.unwrap();
-    assert!(s.claim(100, 60).await.unwrap().is_empty(), "nothing is leased while paused");
+    assert!(s.claim(Transport::Sandbox, 100, 60).await.unwrap().is_empty(), "nothing is leased while paused");
     s.resume_broadcast(&herold::service::Actor::Cli, b).await.unwrap();
     let sends = Arc::new(std::sync::Mutex::new(HashMap::<i64, usize>::new()));
     let seen = sends.clone();
@@ -517,7 +538,6 @@ async fn rows_leased_when_a_broadcast_pauses_go_out_exactly_once_after_resume() 
         },
     );
     drain(&mut w).await;
-    w.flush().await.unwrap();
     let p = s.progress(b).await.unwrap();
     assert_eq!((p.broadcast.state.as_str(), p.broadcast.sent), ("done", 50));
     let sends = sends.lock().unwrap();
@@ -836,7 +856,7 @@ async fn a_burst_from_one_new_number_makes_one_subscriber_and_leaves_no_spare_ke
 async fn a_delivery_report_that_beats_its_send_record_is_applied_when_the_send_is_recorded() {
     use herold::store::outbox::Outcome as Result;
     let (_dir, s, b) = broadcast_to_many(2).await;
-    let leased = s.claim(2, 60).await.unwrap();
+    let leased = s.claim(Transport::Sandbox, 2, 60).await.unwrap();
     let ids: Vec<String> = leased.iter().map(|c| format!("sandbox-{}", c.id)).collect();
     // One delivered, one failed, both before their sends are recorded.
     assert!(!s.delivery_report(Transport::Sandbox, &ids[0], true, None).await.unwrap(), "not applied yet");
@@ -902,4 +922,84 @@ async fn first_contacts_use_keys_written_ahead_and_a_restart_reuses_the_rest() {
     let stray = "SELECT count(*) FROM keyring.data_keys k WHERE NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.id = k.subscriber_id) \
                  AND NOT EXISTS (SELECT 1 FROM keyring.spare_keys p WHERE p.subscriber_id = k.subscriber_id)";
     assert_eq!(count(&s, stray), 0);
+}
+
+/// A gateway that records when each message left (the sandbox behind it, at its pace).
+struct Stopwatch {
+    inner: Sandbox,
+    sent: Arc<std::sync::Mutex<Vec<(String, std::time::Instant)>>>,
+}
+
+impl herold::transport::Transport for Stopwatch {
+    fn send<'a>(
+        &'a self,
+        msg: &'a herold::transport::OutboundMessage,
+    ) -> futures_util::future::BoxFuture<'a, Result<herold::transport::Receipt, herold::transport::SendError>> {
+        Box::pin(async move {
+            let r = self.inner.send(msg).await;
+            self.sent.lock().unwrap().push((format!("{}|{}", msg.to.as_str(), msg.text), std::time::Instant::now()));
+            r
+        })
+    }
+    fn segments_per_second(&self) -> Option<f64> {
+        self.inner.segments_per_second()
+    }
+}
+
+/// Lanes, not rounds: while a broadcast to 5,000 drains through a route paced at 5 messages a second,
+/// twenty people write START one after another; each answer leaves within 2 s of their message
+/// (it goes ahead of the broadcast's rows), and the broadcast goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_leave_within_two_seconds_while_a_broadcast_drains_at_five_a_second() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_service(dir.path());
+    let ch = channel(&s, "NEWS").await;
+    let numbers = test_numbers(5_020);
+    let (members, newcomers) = numbers.split_at(5_000);
+    common::import_sandbox(&s, members, ch.id).await;
+    let (b, _) = s.create_broadcast(&Actor::Cli, common::compose_now(ch.id, "Probealarm", "drain")).await.unwrap();
+    assert_eq!(b.total, 5_000);
+    let sent = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let mut t: HashMap<Transport, Arc<dyn herold::transport::Transport>> = HashMap::new();
+    t.insert(Transport::Sandbox, Arc::new(Stopwatch { inner: Sandbox::new(5), sent: sent.clone() }));
+    let settings = WorkerSettings { batch: 500, lease_seconds: 60, max_attempts: 3, concurrency: 32 };
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker = tokio::spawn(Worker::new(s.clone(), t, settings).run(stopped));
+    tokio::time::sleep(Duration::from_secs(2)).await; // the broadcast is under way
+
+    let mut arrived = HashMap::new();
+    for n in newcomers {
+        arrived.insert(n.clone(), std::time::Instant::now());
+        // The channel asks to confirm: the answer is that request.
+        assert_eq!(s.receive(inbound(n, "START news", None)).await.unwrap().outcome, Outcome::Pending);
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    let until = std::time::Instant::now() + Duration::from_secs(20);
+    let mut latencies = Vec::new();
+    for (n, at) in &arrived {
+        let left = loop {
+            let found = sent.lock().unwrap().iter().find(|(k, _)| k.starts_with(&format!("{n}|"))).map(|(_, t)| *t);
+            if let Some(t) = found {
+                break t;
+            }
+            assert!(std::time::Instant::now() < until, "no answer to {n}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        };
+        latencies.push(left.duration_since(*at));
+    }
+    latencies.sort();
+    println!("answer latencies while draining at 5/s: max {:?}, median {:?}", latencies[19], latencies[10]);
+    assert!(latencies.iter().all(|l| *l <= Duration::from_secs(2)), "{latencies:?}");
+    let p = s.progress(b.id).await.unwrap().broadcast;
+    assert!(p.sent > 10 && p.sent < 5_000, "the broadcast went on at its pace: {} sent", p.sent);
+    stop.send(true).unwrap();
+    worker.await.unwrap();
+    // Stopped: what the lane held went back to the queue; nothing is leased any more.
+    let leased: i64 = s
+        .store()
+        .conn()
+        .unwrap()
+        .query_row("SELECT count(*) FROM deliveries WHERE state = 'sending'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(leased, 0);
 }

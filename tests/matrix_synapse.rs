@@ -566,3 +566,164 @@ async fn a_homeserver_that_stops_and_comes_back_is_resumed_within_a_minute() {
     }
     herold.stop().await;
 }
+
+/// Twenty subscribers open encrypted DMs with the bot at the same moment and opt in. herold stops
+/// (SIGTERM) and starts again, then a broadcast; then it is killed with `kill -9` in the middle of
+/// the next one and started again. Every subscriber gets every broadcast exactly once, in the DM they
+/// opened, and the bot never creates a room or sends an invite.
+#[tokio::test(flavor = "multi_thread")]
+async fn dms_opened_together_get_every_broadcast_once_in_their_own_room_across_restart_and_kill_9() {
+    const N: usize = 20;
+    let syn = Synapse::start(false);
+    let bot = syn.register("herold", BOT_PASSWORD, false).await;
+    syn.register("root", "root-password", true).await;
+    let admin = syn.token("root", "root-password").await;
+    let names: Vec<String> = (0..N).map(|i| format!("p{i:02}")).collect();
+    syn.create_users(&admin, &names, Some("subscriber-password")).await;
+    let dir = tempfile::tempdir().unwrap();
+    let channel = {
+        let s = common::open_service(dir.path());
+        let d = common::draft("NEWS", OptInMode::Single, &[Transport::Matrix]);
+        s.create_channel(&Actor::Cli, d).await.unwrap().id
+    };
+    // Slow enough (4 messages a second) that the kill lands in the middle of the broadcast.
+    let toml = format!(
+        "[matrix]\nhomeserver = \"{}\"\nuser_id = \"@herold:localhost\"\npassword = \"{BOT_PASSWORD}\"\nrate = \"4/s\"\n",
+        syn.url
+    );
+    std::fs::write(dir.path().join("herold.toml"), toml).unwrap();
+    let start = || {
+        let mut c = common::herold_command(dir.path());
+        c.args(["--data-dir", "data", "--listen", "127.0.0.1:0", "--log", "info", "serve"]);
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.path().join("herold.log")).unwrap();
+        c.stdout(std::process::Stdio::null()).stderr(log).spawn().unwrap()
+    };
+    let sigterm = |child: &mut std::process::Child| {
+        std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+        assert!(child.wait().unwrap().success(), "herold stops cleanly on SIGTERM");
+    };
+    let state = |key: &str| {
+        let c = rusqlite::Connection::open_with_flags(
+            dir.path().join("data/herold.sqlite"),
+            rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+        )
+        .unwrap();
+        c.busy_timeout(Duration::from_secs(5)).unwrap();
+        c.query_row("SELECT state, sent, failed FROM broadcasts WHERE idempotency_key = ?1", [key], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?, r.get::<_, i64>(2)?))
+        })
+        .unwrap()
+    };
+    let data = dir.path().to_path_buf();
+    let broadcast_while_stopped = |text: &'static str, key: &'static str| {
+        let data = data.clone();
+        async move {
+            let s = common::open_service(&data);
+            broadcast(&s, channel, text, key).await;
+        }
+    };
+
+    let mut child = start();
+    let stores: Vec<std::path::PathBuf> = names.iter().map(|n| dir.path().join(format!("store-{n}"))).collect();
+    let subs = futures_util::future::join_all(
+        names.iter().zip(&stores).map(|(n, store)| Subscriber::login(&syn.url, n, "subscriber-password", store)),
+    )
+    .await;
+    // All at the same moment: each opens a DM, waits for the bot, and opts in.
+    let rooms = futures_util::future::join_all(subs.iter().map(|s| s.open_dm(&bot))).await;
+    futures_util::future::join_all(subs.iter().zip(&rooms).map(|(s, r)| s.say(r, "START news"))).await;
+    let mut subs = subs;
+    for s in subs.iter_mut() {
+        s.expect(120, "the welcome", |b| b.starts_with("Willkommen")).await;
+    }
+
+    // A plain restart, then a broadcast.
+    sigterm(&mut child);
+    broadcast_while_stopped("Erste Rundsendung nach dem Neustart", "r1").await;
+    let mut child = start();
+    for s in subs.iter_mut() {
+        s.expect(120, "the first broadcast", |b| b == "Erste Rundsendung nach dem Neustart").await;
+    }
+    assert_eq!(state("r1"), ("done".into(), N as i64, 0));
+
+    // kill -9 in the middle of the next one.
+    sigterm(&mut child);
+    broadcast_while_stopped("Zweite Rundsendung, mitten drin abgebrochen", "r2").await;
+    let mut child = start();
+    let t = std::time::Instant::now();
+    while state("r2").1 < 3 {
+        assert!(t.elapsed() < Duration::from_secs(120), "no progress: {:?}", state("r2"));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let at_kill = state("r2");
+    assert!(at_kill.1 < N as i64, "the broadcast finished before the kill: {at_kill:?}");
+    let mut child = start();
+    for s in subs.iter_mut() {
+        s.expect(120, "the second broadcast", |b| b == "Zweite Rundsendung, mitten drin abgebrochen").await;
+    }
+    let t = std::time::Instant::now();
+    while state("r2").0 != "done" {
+        assert!(t.elapsed() < Duration::from_secs(60), "not recorded as done: {:?}", state("r2"));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert_eq!(state("r2"), ("done".into(), N as i64, 0));
+
+    // Nothing twice: a few more seconds bring no repeat.
+    for s in subs.iter_mut() {
+        let late = s.collect(2).await;
+        let repeats: Vec<&Seen> =
+            late.iter().filter(|x| matches!(x, Seen::Text { from, .. } if from == synapse::BOT)).collect();
+        assert!(repeats.is_empty(), "a repeat: {repeats:?}");
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // On the homeserver: one room per subscriber, the one they opened; the welcome and two broadcasts in it.
+    let bot_rooms = syn.bot_rooms(&admin).await;
+    assert_eq!(bot_rooms.len(), N, "{bot_rooms:#?}");
+    let distinct: std::collections::HashSet<&String> = bot_rooms.iter().map(|r| &r.id).collect();
+    assert_eq!(distinct.len(), N);
+    for r in &bot_rooms {
+        assert_eq!(r.others.len(), 1, "{r:?}");
+        assert_eq!(r.creator, r.others[0], "the subscriber opened the room: {r:?}");
+        assert_eq!(r.invites_by_bot, 0, "the bot invited nobody: {r:?}");
+        assert_eq!(r.bot_messages, 3, "welcome and two broadcasts, each once: {r:?}");
+    }
+    println!("dm restart test: killed at {} of {N} sent", at_kill.1);
+}
+
+/// A DM opened before herold's very first start (the bot has no device yet) and one opened while
+/// herold is stopped are both joined when it starts, and the messages in them answered; so is a
+/// message written while herold was down.
+#[tokio::test]
+async fn dms_opened_before_the_first_start_and_while_stopped_are_joined_and_answered() {
+    let syn = Synapse::start(false);
+    let bot = syn.register("herold", BOT_PASSWORD, false).await;
+    syn.register("bea", "bea-password", false).await;
+    syn.register("carl", "carl-password", false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path(), &syn, "50/s");
+    let d = common::draft("NEWS", OptInMode::Single, &[Transport::Matrix]);
+    common::open_service(dir.path()).create_channel(&Actor::Cli, d).await.unwrap();
+
+    // Before the first start: bea invites the bot.
+    let mut bea = Subscriber::login(&syn.url, "bea", "bea-password", &dir.path().join("bea")).await;
+    let bea_room = bea.client.create_dm(&bot).await.unwrap();
+    let herold = Running::start(&cfg).await;
+    bea.wait_for_join(&bea_room, &bot).await;
+    bea.say(&bea_room, "START news").await;
+    bea.expect(60, "the welcome", |b| b.starts_with("Willkommen")).await;
+
+    // While herold is stopped: carl invites the bot, and bea asks for help.
+    herold.stop().await;
+    let mut carl = Subscriber::login(&syn.url, "carl", "carl-password", &dir.path().join("carl")).await;
+    let carl_room = carl.client.create_dm(&bot).await.unwrap();
+    bea.say(&bea_room, "HILFE").await;
+    let herold = Running::start(&cfg).await;
+    bea.expect(60, "help written while herold was down", |b| b.contains("STOP")).await;
+    carl.wait_for_join(&carl_room, &bot).await;
+    carl.say(&carl_room, "START news").await;
+    carl.expect(60, "the welcome", |b| b.starts_with("Willkommen")).await;
+    herold.stop().await;
+}

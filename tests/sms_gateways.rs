@@ -365,7 +365,7 @@ async fn gateway_failures_are_classed_for_retry_pause_or_failure() {
         std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
     );
     let to = herold::domain::Address::parse(Transport::Sms, PHONE, "DE").unwrap();
-    let msg = OutboundMessage { delivery_id: 1, to, text: "Hallo".into(), html: None };
+    let msg = OutboundMessage { delivery_id: 1, to, text: "Hallo".into(), html: None, room: None };
     let settings = |url: String| GatewaySettings {
         name: "k".into(),
         url,

@@ -218,3 +218,46 @@ async fn a_test_send_from_the_gateways_page_reaches_the_phone_through_kannel() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert_eq!(phone.received().len(), 1, "only the one test message");
 }
+
+/// The documented Kannel setup loses nothing across a restart of herold: a STOP sent while herold is
+/// down is kept by smsbox, posted again once herold is back, stored and answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stop_sent_while_herold_restarts_is_stored_and_confirmed_once_it_is_back() {
+    let (sendsms, port) = (free_port(), free_port());
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = common::config(dir.path());
+    cfg.listen = format!("127.0.0.1:{port}");
+    let mut g = common::gateway("kannel", GatewayKind::Kannel, &format!("http://127.0.0.1:{sendsms}"), HOOK_SECRET);
+    g.sender = String::new();
+    cfg.sms.gateways.push(g);
+    let start = |cfg: herold::config::Config| async move {
+        let app = herold::app::Application::build(&cfg).await.expect("herold starts");
+        let (service, stop) = (app.service().clone(), app.stop_handle());
+        (service, stop, tokio::spawn(app.run_until_stopped()))
+    };
+    let (service, stop, task) = start(cfg.clone()).await;
+    let setup = service.gateway_setup();
+    assert!(setup[0].1.contains(herold::transport::sms::kannel::SMSBOX_LINES), "the page gives the smsbox lines");
+    let snippet = &setup[0].1[setup[0].1.find("group = sms-service").unwrap()..];
+    let kannel = Kannel::start(sendsms, snippet);
+    service.create_channel(&Actor::Cli, common::draft("NEWS", OptInMode::Single, &[Transport::Sms])).await.unwrap();
+    let phone = kannel.phone(PHONE, Some("START news"));
+    assert!(!phone.wait_for(1).is_empty());
+    drop(phone);
+    assert_eq!(service.list_subscribers(Default::default(), 10, 0).await.unwrap().0.len(), 1);
+
+    // herold stops (SIGTERM-like: the server drains and the worker stops); the phone sends STOP now.
+    stop.stop(true).await;
+    task.await.unwrap().unwrap();
+    drop(service);
+    let phone = kannel.phone(PHONE, Some("STOP"));
+    tokio::time::sleep(Duration::from_secs(3)).await; // smsbox has tried and failed at least once
+    let (service, stop, task) = start(cfg).await;
+    let got = phone.wait_for(1);
+    assert!(got[0].contains("NEWS"), "the goodbye arrives after the restart: {got:?}");
+    let id = service.find_subscriber(PHONE).await.unwrap().unwrap();
+    let detail = service.subscriber_detail(id).await.unwrap();
+    assert_eq!(detail.consent.iter().filter(|e| e.kind == "optout").count(), 1, "the STOP is in the ledger once");
+    stop.stop(true).await;
+    task.await.unwrap().unwrap();
+}

@@ -147,6 +147,7 @@ async fn kept_subscriber_totals_match_a_recount() {
         from: from.to_string(),
         text: text.to_string(),
         gateway_message_id: None,
+        room: None,
     };
     for n in &numbers[..4] {
         s.receive(say(n, "START news")).await.unwrap();

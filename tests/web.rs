@@ -889,6 +889,7 @@ async fn an_inbox_reply_goes_back_over_the_same_transport_until_the_sender_leave
         from: "+4915112349876".into(),
         text: text.into(),
         gateway_message_id: None,
+        room: None,
     };
     let phone: herold::domain::SubscriberId =
         app.service.receive(say("START news")).await.unwrap().subscriber.parse().unwrap();

@@ -35,6 +35,8 @@ impl HookRequest {
 pub enum HookEvent {
     /// A message from a phone. `id` is the gateway's message id (retries carry the same one).
     Inbound { from: String, text: String, id: String },
+    /// A message in a private room (a Matrix DM): the room is where everything for the sender goes.
+    Direct { from: String, text: String, id: String, room: String },
     /// What became of a message herold sent. Ids here are the gateway's own; herold prefixes the
     /// gateway's name, as transports do in their receipts.
     /// `delivered`: `Some(true)` delivered, `Some(false)` failed, `None` an interim state (ignored).

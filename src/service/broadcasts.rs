@@ -42,6 +42,14 @@ pub struct Preview {
     pub audience: Vec<(String, i64)>,
     /// SMS segments in total: segments × SMS and sandbox recipients.
     pub total_segments: i64,
+    /// Why sending this text would be refused (too many parts for a gateway), said before sending.
+    pub refusal: Option<String>,
+}
+
+/// Why a text is too long for SMS: more parts than herold sends, or than a gateway takes.
+enum TooLong {
+    Parts,
+    Gateway(String, u32),
 }
 
 /// A broadcast with its live figures.
@@ -58,6 +66,8 @@ pub struct Progress {
     pub waiting: Option<String>,
     /// Sent and failed per minute (minutes since 1970), the last two hours with any.
     pub timeline: Vec<(i64, i64, i64)>,
+    /// Why deliveries failed, were cancelled or wait to be tried again: (state, reason, count).
+    pub reasons: Vec<(String, String, i64)>,
 }
 
 fn render(kind: ChannelKind, title: &str, body: &str) -> (String, Option<String>) {
@@ -94,6 +104,24 @@ fn shorten(title: &str, text: &str, url: &str) -> String {
 }
 
 impl Service {
+    /// The SMS gateway that takes the fewest parts, and how many (set by the app): a text longer than
+    /// that would fail at that gateway, so it is refused before anything is queued.
+    pub fn set_sms_max_parts(&self, gateway: Option<(String, u32)>) {
+        *self.inner.sms_max_parts.lock().expect("max parts lock") = gateway;
+    }
+
+    /// Why a text of `parts` SMS parts cannot go out (to channels that reach SMS when `by_sms`).
+    fn too_long_for_sms(&self, parts: u32, by_sms: bool) -> Option<TooLong> {
+        if parts > MAX_SMS_PARTS {
+            return Some(TooLong::Parts);
+        }
+        let gateway = self.inner.sms_max_parts.lock().expect("max parts lock").clone();
+        match gateway {
+            Some((name, max)) if by_sms && parts > max => Some(TooLong::Gateway(name, max)),
+            _ => None,
+        }
+    }
+
     /// Newsletters of a channel with a public archive (404 otherwise).
     pub async fn archive(&self, keyword: &str) -> Result<(crate::domain::Channel, Vec<Broadcast>)> {
         let kw = keyword.to_uppercase();
@@ -114,7 +142,16 @@ impl Service {
         let segments = segments::count(&sms_text);
         let audience = self.store().call(move |c| outbox::audience(c, &channels)).await?;
         let sms: i64 = audience.iter().filter(|(t, _)| t != "matrix").map(|(_, n)| n).sum();
-        Ok(Preview { total_segments: sms * i64::from(segments.parts), sms_text, html, segments, audience })
+        let by_sms = audience.iter().any(|(t, n)| t == "sms" && *n > 0);
+        let parts = segments.parts;
+        let refusal = match self.too_long_for_sms(parts, by_sms).filter(|_| kind == ChannelKind::Broadcast) {
+            Some(TooLong::Parts) => Some(format!("as SMS this is {parts} parts; at most {MAX_SMS_PARTS} are sent")),
+            Some(TooLong::Gateway(name, max)) => {
+                Some(format!("as SMS this is {parts} parts, but gateway {name} sends at most {max} (its max_parts)"))
+            }
+            None => None,
+        };
+        Ok(Preview { total_segments: sms * i64::from(segments.parts), sms_text, html, segments, audience, refusal })
     }
 
     /// Creates (or, for a known idempotency key, returns) a broadcast; one due now is materialised at once.
@@ -152,11 +189,20 @@ impl Service {
         })?;
         // A newsletter too long for SMS goes out as a short text with a link to its archive page.
         let archive = chosen.iter().find(|ch| ch.draft.public_archive && c.kind == ChannelKind::Newsletter);
-        if parts > MAX_SMS_PARTS && archive.is_none() {
-            return Err(ServiceError::Invalid(format!(
-                "as SMS this is {parts} parts; at most {MAX_SMS_PARTS} are sent. Shorten it{}.",
-                if c.kind == ChannelKind::Newsletter { ", or turn on the channel's public archive" } else { "" }
-            )));
+        let by_sms = chosen.iter().any(|ch| ch.draft.transports.contains(&crate::domain::Transport::Sms));
+        let hint = if c.kind == ChannelKind::Newsletter { ", or turn on the channel's public archive" } else { "" };
+        match self.too_long_for_sms(parts, by_sms).filter(|_| archive.is_none()) {
+            Some(TooLong::Parts) => {
+                return Err(ServiceError::Invalid(format!(
+                    "as SMS this is {parts} parts; at most {MAX_SMS_PARTS} are sent. Shorten it{hint}."
+                )));
+            }
+            Some(TooLong::Gateway(name, max)) => {
+                return Err(ServiceError::Invalid(format!(
+                    "as SMS this is {parts} parts, but gateway {name} sends at most {max} (its max_parts). Shorten it{hint}."
+                )));
+            }
+            None => {}
         }
         let archive_keyword = archive.map(|ch| ch.draft.keyword.to_lowercase());
         let mut overridden = false;
@@ -253,10 +299,14 @@ impl Service {
 
     pub async fn progress(&self, id: i64) -> Result<Progress> {
         let now = self.now();
-        let (b, rate, timeline) = self
+        let (b, rate, timeline, reasons) = self
             .store()
             .call(move |c| {
-                Ok((broadcasts::get(c, id)?, outbox::recent_rate(c, id, now, 60)?, broadcasts::minutes(c, id, 120)?))
+                let b = broadcasts::get(c, id)?;
+                // Only a broadcast with trouble has reasons; reading them reads its rows.
+                let trouble = b.failed + b.cancelled > 0 || b.waiting_until.is_some() || b.state == "paused";
+                let reasons = if trouble { outbox::reasons(c, id, 10)? } else { vec![] };
+                Ok((b, outbox::recent_rate(c, id, now, 60)?, broadcasts::minutes(c, id, 120)?, reasons))
             })
             .await?;
         let done = b.sent + b.failed + b.cancelled;
@@ -271,7 +321,7 @@ impl Service {
             let why = b.waiting_reason.clone().unwrap_or_default();
             format!("{why} (until {})", crate::domain::clock::format_utc(t))
         });
-        Ok(Progress { broadcast: b, queued, percent, rate_per_minute: rate, eta_seconds, waiting, timeline })
+        Ok(Progress { broadcast: b, queued, percent, rate_per_minute: rate, eta_seconds, waiting, timeline, reasons })
     }
 
     pub async fn pause_broadcast(&self, actor: &Actor, id: i64, reason: &str) -> Result<()> {
@@ -282,6 +332,7 @@ impl Service {
             move |_| actor.audit(now, Action::BroadcastPaused, format!("broadcast {id}"), detail),
         )
         .await?;
+        self.revoke_leases();
         tracing::info!(broadcast = id, "broadcast paused");
         Ok(())
     }
@@ -320,6 +371,7 @@ impl Service {
             },
         )
         .await?;
+        self.revoke_leases();
         tracing::info!(broadcast = id, "broadcast cancelled");
         Ok(())
     }

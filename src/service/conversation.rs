@@ -26,6 +26,9 @@ pub struct Inbound {
     pub text: String,
     /// The gateway's id for this message: a retry with the same id is recognised and ignored.
     pub gateway_message_id: Option<String>,
+    /// The private room it was written in (a Matrix DM): stored with the sender, and where every
+    /// message to them goes from now on.
+    pub room: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

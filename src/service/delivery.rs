@@ -18,13 +18,18 @@ pub struct Job {
     pub to: Address,
     pub text: String,
     pub html: Option<String>,
+    /// The recipient's room on this transport (their Matrix DM), opened from its seal.
+    pub room: Option<String>,
 }
 
+/// The additional data a sealed DM room id is bound to.
+pub(crate) const ROOM_AAD: &str = "room";
+
 impl Service {
-    /// Leases up to `limit` due deliveries. Rows that cannot be sent (deadline passed, address gone)
-    /// are recorded at once and not returned.
-    pub async fn lease_jobs(&self, limit: i64, lease_seconds: i64) -> Result<Vec<Job>> {
-        let claimed = self.claim(limit, lease_seconds).await?;
+    /// Leases up to `limit` due deliveries of one transport. Rows that cannot be sent (deadline
+    /// passed, address gone) are recorded at once and not returned.
+    pub async fn lease_jobs(&self, transport: Transport, limit: i64, lease_seconds: i64) -> Result<Vec<Job>> {
+        let claimed = self.claim(transport, limit, lease_seconds).await?;
         let (jobs, dropped) = self.prepare_jobs(claimed).await?;
         if !dropped.is_empty() {
             self.record_outcomes(dropped).await?;
@@ -32,22 +37,26 @@ impl Service {
         Ok(jobs)
     }
 
-    /// Records the outcomes of the last round, renews the leases of the rows about to be sent
-    /// (`held`: id and attempts) and leases the next batch (the write half of a worker round). Written
-    /// by the group writer, with the inbound messages of the moment: one thread takes the write lock,
-    /// so neither the worker nor a webhook waits for the other's lock (a waiting writer polls, and on
-    /// 2 cores the holder may not be running).
+    /// A lane's writes in one job of the group writer (which shares its commits with the inbound
+    /// messages of the moment): outcomes recorded, the leases of the rows it holds (`held`: id and
+    /// attempts) renewed, and up to `limit` rows of `transport` leased.
     pub async fn record_and_claim(
         &self,
         results: Vec<(Claimed, Outcome)>,
         held: Vec<(i64, i64)>,
-        limit: i64,
+        claim: Option<(Transport, i64)>,
         lease_seconds: i64,
     ) -> Result<Vec<Claimed>> {
+        if results.is_empty() && held.is_empty() && claim.is_none() {
+            return Ok(vec![]);
+        }
         let now = self.now();
         Ok(self
             .store()
-            .write_grouped(move |c| outbox::record_and_claim(c, &results, &held, now, lease_seconds, limit))
+            .write_grouped(move |c| {
+                let claim = claim.map(|(t, n)| (t.as_str(), n));
+                outbox::record_and_claim(c, &results, &held, claim, now, lease_seconds)
+            })
             .await?)
     }
 
@@ -60,10 +69,27 @@ impl Service {
         Ok(self.store().call(move |c| outbox::renew(c, &held, until)).await?)
     }
 
-    /// Leases up to `limit` due deliveries (a write).
-    pub async fn claim(&self, limit: i64, lease_seconds: i64) -> Result<Vec<Claimed>> {
+    /// Leases up to `limit` due deliveries of one transport (a write).
+    pub async fn claim(&self, transport: Transport, limit: i64, lease_seconds: i64) -> Result<Vec<Claimed>> {
         let now = self.now();
-        Ok(self.store().call(move |c| outbox::claim(c, now, lease_seconds, limit)).await?)
+        Ok(self.store().call(move |c| outbox::claim(c, transport.as_str(), now, lease_seconds, limit)).await?)
+    }
+
+    /// Stores the room a transport found or opened for a subscriber (sealed with their key): from
+    /// now on their messages on `transport` go there, and only there.
+    pub async fn store_room(&self, subscriber: i64, transport: Transport, room: String) -> Result<()> {
+        let vault = self.vault().clone();
+        self.store()
+            .call(move |c| {
+                let Some(stored) = subs::key_and_address(c, subscriber, transport.as_str())? else {
+                    return Ok(()); // erased meanwhile
+                };
+                let key = vault.unwrap_data_key(SubscriberId(subscriber), &stored.wrapped_key)?;
+                subs::set_room(c, subscriber, transport.as_str(), &key.seal(ROOM_AAD, room.as_bytes()))
+            })
+            .await?;
+        tracing::info!(subscriber, %transport, "the subscriber's room is stored");
+        Ok(())
     }
 
     /// Turns leased rows into messages (reads only, so it can run while another batch is recorded).
@@ -106,27 +132,31 @@ impl Service {
                         }
                     }
                     let id = SubscriberId(cl.subscriber_id);
-                    let (Some((wrapped, sealed)), Ok(transport)) =
+                    let (Some(stored), Ok(transport)) =
                         (subs::key_and_address(c, cl.subscriber_id, &cl.transport)?, Transport::parse(&cl.transport))
                     else {
                         dropped.push((cl, Outcome::Cancel { reason: "address no longer stored".into() }));
                         continue;
                     };
                     // A row that cannot be opened fails alone; it never stops the rest of the batch.
-                    let opened = (|| -> Result<(Address, String, Option<String>), String> {
-                        let key = vault.unwrap_data_key(id, &wrapped).map_err(|e| e.to_string())?;
-                        let plain = key.open_string("address", &sealed).map_err(|e| e.to_string())?;
+                    let opened = (|| -> Result<(Address, String, Option<String>, Option<String>), String> {
+                        let key = vault.unwrap_data_key(id, &stored.wrapped_key).map_err(|e| e.to_string())?;
+                        let plain = key.open_string("address", &stored.address).map_err(|e| e.to_string())?;
                         let to = Address::from_stored(transport, &plain).map_err(|e| e.0)?;
+                        let room = match &stored.room {
+                            Some(r) => Some(key.open_string(ROOM_AAD, r).map_err(|e| e.to_string())?.to_string()),
+                            None => None,
+                        };
                         match (&cl.body_sealed, broadcast) {
                             (Some(body), _) => {
                                 let text = key.open_string("reply", body).map_err(|e| e.to_string())?;
-                                Ok((to, text.to_string(), None))
+                                Ok((to, text.to_string(), None, room))
                             }
-                            (None, Some(b)) => Ok((to, b.sms_text.clone(), b.html.clone())),
+                            (None, Some(b)) => Ok((to, b.sms_text.clone(), b.html.clone(), room)),
                             (None, None) => Err("a delivery without a body".into()),
                         }
                     })();
-                    let (to, text, html) = match opened {
+                    let (to, text, html, room) = match opened {
                         Ok(v) => v,
                         Err(error) => {
                             tracing::error!(delivery = cl.id, %error, "a delivery cannot be prepared; it fails");
@@ -134,7 +164,7 @@ impl Service {
                             continue;
                         }
                     };
-                    jobs.push(Job { claimed: cl, transport, to, text, html });
+                    jobs.push(Job { claimed: cl, transport, to, text, html, room });
                 }
                 Ok((jobs, dropped))
             })
@@ -144,6 +174,9 @@ impl Service {
 
     /// Records the outcomes of a batch in one transaction.
     pub async fn record_outcomes(&self, results: Vec<(Claimed, Outcome)>) -> Result<()> {
+        if results.is_empty() {
+            return Ok(());
+        }
         let now = self.now();
         Ok(self.store().call(move |c| outbox::record(c, &results, now)).await?)
     }

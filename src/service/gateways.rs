@@ -57,12 +57,13 @@ impl Service {
         let events = hook.read(&req)?;
         for event in events {
             let stored = match event {
-                HookEvent::Inbound { from, text, id } => self
+                HookEvent::Inbound { from, text, id } | HookEvent::Direct { from, text, id, .. } => self
                     .receive(Inbound {
                         transport: Transport::Sms,
                         from,
                         text,
                         gateway_message_id: Some(format!("{gateway}:{id}")),
+                        room: None,
                     })
                     .await
                     .map(|_| ()),
@@ -91,9 +92,14 @@ impl Service {
     /// An event from a transport that reads its own inbound side (the Matrix bot's sync loop).
     pub async fn transport_event(&self, transport: Transport, ev: HookEvent) -> Result<()> {
         match ev {
-            HookEvent::Inbound { from, text, id } => {
-                self.receive(Inbound { transport, from, text, gateway_message_id: Some(id) }).await.map(|_| ())
-            }
+            HookEvent::Inbound { from, text, id } => self
+                .receive(Inbound { transport, from, text, gateway_message_id: Some(id), room: None })
+                .await
+                .map(|_| ()),
+            HookEvent::Direct { from, text, id, room } => self
+                .receive(Inbound { transport, from, text, gateway_message_id: Some(id), room: Some(room) })
+                .await
+                .map(|_| ()),
             HookEvent::Left { from, id, how } => self.left_on_transport(transport, &from, &id, how).await.map(|_| ()),
             HookEvent::Report { .. } => Ok(()),
         }
@@ -187,6 +193,7 @@ impl Service {
                 tx.commit()?;
                 Ok(n)
             })
-            .await?)
+            .await
+            .inspect(|_| self.revoke_leases())?)
     }
 }

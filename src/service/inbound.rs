@@ -32,6 +32,7 @@ impl Service {
             text.push_str(" […]");
         }
         let (reply, answer) = oneshot::channel();
+        let transport = msg.transport;
         let vault = self.vault().clone();
         self.store().submit(Box::new(Receive {
             blind: vault.blind_index(&address).to_vec(),
@@ -40,6 +41,7 @@ impl Service {
             settings: self.settings().clone(),
             transport: msg.transport,
             gateway_id: msg.gateway_message_id,
+            room: msg.room,
             address,
             text,
             now: self.now(),
@@ -53,8 +55,12 @@ impl Service {
         }));
         let received =
             answer.await.map_err(|_| ServiceError::Internal("the message was dropped unanswered".into()))??;
+        if received.outcome == super::conversation::Outcome::OptedOut {
+            // A row of theirs that a lane holds must not go out after their STOP.
+            self.revoke_leases();
+        }
         if received.replies > 0 {
-            self.wake_worker();
+            self.wake_lane(transport);
         }
         tracing::info!(subscriber = %received.subscriber, outcome = ?received.outcome, "inbound message handled");
         Ok(received)
@@ -67,6 +73,8 @@ struct Receive {
     settings: Settings,
     transport: Transport,
     gateway_id: Option<String>,
+    /// The private room the message came from (Matrix DM).
+    room: Option<String>,
     address: Address,
     blind: Vec<u8>,
     text: String,
@@ -144,6 +152,15 @@ impl Job for Receive {
         {
             self.received = Some(answer(super::conversation::Outcome::Duplicate, 0));
             return Ok(());
+        }
+        if let Some(room) = &self.room {
+            // Where they wrote is where they are answered, now and after any restart.
+            subs::set_room(
+                c,
+                subscriber,
+                self.transport.as_str(),
+                &key.seal(super::delivery::ROOM_AAD, room.as_bytes()),
+            )?;
         }
         let (stored_lang, _) = subs::language_and_since(c, subscriber)?;
         let lang = match &self.command {

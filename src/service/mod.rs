@@ -11,6 +11,7 @@ pub mod export;
 pub mod gateways;
 mod inbound;
 mod key_stock;
+pub mod lanes;
 pub mod ops;
 pub mod privacy;
 pub mod rooms;
@@ -27,7 +28,7 @@ pub use crate::store::subscribers::Filter;
 pub use crate::store::tokens::{ApiToken, Scope};
 
 use crate::crypto::Vault;
-use crate::domain::{Clock, Invalid};
+use crate::domain::{Clock, Invalid, Transport};
 use crate::store::{Store, StoreError};
 
 /// Who did something: recorded in the ledger (and later the audit log).
@@ -147,8 +148,9 @@ struct Inner {
     clock: Arc<dyn Clock>,
     settings: Settings,
     setup_token: Mutex<Option<String>>,
-    /// Wakes the delivery worker when rows were queued.
-    outbox_ready: tokio::sync::Notify,
+    /// Tells the delivery lanes that rows were queued (per transport) or that rows they hold may
+    /// no longer be sent (an opt-out, a pause, a cancel).
+    signals: lanes::Signals,
     /// The public address of this server, for links in messages (known once the listener is bound).
     public_url: Mutex<String>,
     /// The SMS gateways' webhook readers, by gateway name (set by the app).
@@ -161,6 +163,8 @@ struct Inner {
     testers: Mutex<Vec<(String, Arc<dyn crate::domain::hook::TestSend>)>>,
     /// Content-Security-Policy violations browsers reported since start (a count, nothing else).
     csp_violations: std::sync::atomic::AtomicU64,
+    /// The SMS gateway with the smallest `max_parts`, and that number (set by the app).
+    sms_max_parts: Mutex<Option<(String, u32)>>,
     /// Data keys written ahead for first contacts.
     key_stock: key_stock::KeyStock,
 }
@@ -174,13 +178,14 @@ impl Service {
                 clock,
                 settings,
                 setup_token: Mutex::new(None),
-                outbox_ready: tokio::sync::Notify::new(),
+                signals: lanes::Signals::default(),
                 public_url: Mutex::new("http://127.0.0.1:8080".into()),
                 webhooks: Mutex::new(Default::default()),
                 status_sources: Mutex::new(Vec::new()),
                 room_host: Mutex::new(None),
                 testers: Mutex::new(Vec::new()),
                 csp_violations: Default::default(),
+                sms_max_parts: Mutex::new(None),
                 key_stock: Default::default(),
             }),
         }
@@ -210,13 +215,24 @@ impl Service {
         *self.inner.public_url.lock().expect("public url lock") = url.trim_end_matches('/').to_string();
     }
 
-    /// Tells the delivery worker that the outbox has new rows.
+    /// Tells every delivery lane that the outbox has new rows (a broadcast started).
     pub fn wake_worker(&self) {
-        self.inner.outbox_ready.notify_one();
+        self.inner.signals.wake_all();
     }
 
-    /// Waits until rows are queued (or `timeout` passes).
-    pub async fn outbox_ready(&self, timeout: std::time::Duration) {
-        let _ = tokio::time::timeout(timeout, self.inner.outbox_ready.notified()).await;
+    /// Tells the lane of `transport` that it has new rows (a reply was queued).
+    pub fn wake_lane(&self, transport: Transport) {
+        self.inner.signals.wake(transport);
+    }
+
+    /// Tells every lane that rows it holds may no longer be sent (opt-out, pause, cancel, erasure):
+    /// each gives back what it has not sent yet and leases again.
+    pub fn revoke_leases(&self) {
+        self.inner.signals.revoke();
+    }
+
+    /// What a delivery lane listens to: new rows for its transport, and revocations.
+    pub fn lane_signals(&self, transport: Transport) -> lanes::LaneSignals {
+        self.inner.signals.subscribe(transport)
     }
 }

@@ -108,6 +108,7 @@ impl Service {
                 Ok(n)
             })
             .await?;
+        self.revoke_leases();
         tracing::info!(subscribers = n, "erased");
         Ok(n)
     }

@@ -22,6 +22,7 @@ static MAIN_MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../migrations/0006_channel_totals.sql")),
         M::up(include_str!("../../migrations/0007_deliveries_check.sql")),
         M::up(include_str!("../../migrations/0008_early_reports.sql")),
+        M::up(include_str!("../../migrations/0009_lanes_and_dm_rooms.sql")),
     ])
 });
 static KEYRING_MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
@@ -37,7 +38,7 @@ pub fn main_migrations() -> &'static Migrations<'static> {
 }
 
 /// Schema versions this binary knows.
-pub const MAIN_SCHEMA: i64 = 8;
+pub const MAIN_SCHEMA: i64 = 9;
 pub const KEYRING_SCHEMA: i64 = 2;
 
 /// Where the files of one installation live.

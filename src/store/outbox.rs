@@ -12,7 +12,9 @@ use rusqlite::{Connection, params};
 use super::{Result, in_write_tx, write_tx};
 
 /// Writes one delivery row per (subscriber, transport) for every active subscription in the broadcast's
-/// channels on the channel's transports; a subscriber in several channels gets it once. Returns the count.
+/// channels on the channel's transports; a subscriber in several channels gets it once. The rows of
+/// each transport are written together, so that each is a contiguous range its lane walks. Returns
+/// the count.
 pub fn materialise(conn: &Connection, broadcast: i64, now: i64) -> Result<i64> {
     let tx = write_tx(conn)?;
     let state: String = tx.query_row("SELECT state FROM broadcasts WHERE id = ?1", [broadcast], |r| r.get(0))?;
@@ -21,36 +23,55 @@ pub fn materialise(conn: &Connection, broadcast: i64, now: i64) -> Result<i64> {
     }
     let channels: i64 =
         tx.query_row("SELECT count(*) FROM broadcast_channels WHERE broadcast_id = ?1", [broadcast], |r| r.get(0))?;
+    let transports: Vec<String> = tx
+        .prepare(
+            "SELECT DISTINCT j.value FROM broadcast_channels bc JOIN channels c ON c.id = bc.channel_id, \
+             json_each(c.transports) j WHERE bc.broadcast_id = ?1 ORDER BY 1",
+        )?
+        .query_map([broadcast], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
     // One channel cannot list a subscriber twice: DISTINCT (a sort over every row) only for several.
     let distinct = if channels > 1 { "DISTINCT" } else { "" };
-    // A larger page cache for this one statement keeps the index appends in memory.
+    // A larger page cache for these statements keeps the index appends in memory.
     tx.pragma_update(None, "cache_size", -65_536)?;
     let before: i64 = tx.query_row("SELECT coalesce(max(id), 0) FROM deliveries", [], |r| r.get(0))?;
-    let n = tx.execute(
-        &format!(
-            "WITH allowed(channel_id, transport) AS MATERIALIZED ( \
-               SELECT bc.channel_id, j.value FROM broadcast_channels bc JOIN channels c ON c.id = bc.channel_id, \
-               json_each(c.transports) j WHERE bc.broadcast_id = ?1) \
-             INSERT INTO deliveries(broadcast_id, subscriber_id, transport, state, next_attempt_at, updated_at) \
-             SELECT {distinct} ?1, s.subscriber_id, s.transport, 'queued', ?2, ?2 \
-             FROM subscriptions s \
-             WHERE s.channel_id IN (SELECT channel_id FROM broadcast_channels WHERE broadcast_id = ?1) \
-               AND s.state = 'active' \
-               AND EXISTS (SELECT 1 FROM allowed al WHERE al.channel_id = s.channel_id AND al.transport = s.transport)"
-        ),
-        params![broadcast, now],
-    )? as i64;
+    let mut n = 0;
+    for transport in &transports {
+        let start: i64 = tx.query_row("SELECT coalesce(max(id), 0) FROM deliveries", [], |r| r.get(0))?;
+        let rows = tx.execute(
+            &format!(
+                "INSERT INTO deliveries(broadcast_id, subscriber_id, transport, state, next_attempt_at, updated_at) \
+                 SELECT {distinct} ?1, s.subscriber_id, s.transport, 'queued', ?2, ?2 \
+                 FROM subscriptions s \
+                 WHERE s.channel_id IN (SELECT bc.channel_id FROM broadcast_channels bc \
+                       JOIN channels c ON c.id = bc.channel_id, json_each(c.transports) j \
+                       WHERE bc.broadcast_id = ?1 AND j.value = ?3) \
+                   AND s.state = 'active' AND s.transport = ?3"
+            ),
+            params![broadcast, now, transport],
+        )? as i64;
+        if rows == 0 {
+            continue;
+        }
+        // The write lock is ours since BEGIN IMMEDIATE, so the new rows are exactly the ids after `start`.
+        let last = tx.last_insert_rowid();
+        if last - start != rows {
+            return Err(super::StoreError::Corrupt("delivery ids are not contiguous".into()));
+        }
+        tx.prepare_cached(
+            "INSERT INTO broadcast_ranges (broadcast_id, transport, first_delivery, last_delivery, cursor) \
+             VALUES (?1, ?2, ?3, ?4, ?3 - 1)",
+        )?
+        .execute(params![broadcast, transport, start + 1, last])?;
+        n += rows;
+    }
     tx.pragma_update(None, "cache_size", -16_000)?;
     let rooms = super::rooms::materialise(&tx, broadcast, now)?;
-    // The write lock is ours since BEGIN IMMEDIATE, so the new rows are exactly the ids after `before`.
-    let last = tx.last_insert_rowid();
-    if n > 0 && last - before != n {
-        return Err(super::StoreError::Corrupt("delivery ids are not contiguous".into()));
-    }
+    let last = before + n;
     tx.execute(
         "UPDATE broadcasts SET total = total + ?2, state = 'sending', started_at = ?3, \
-         first_delivery = ?4, last_delivery = ?5, cursor = ?4 - 1 WHERE id = ?1",
-        params![broadcast, n + rooms, now, before + 1, if n > 0 { last } else { before }],
+         first_delivery = ?4, last_delivery = ?5, cursor = ?5 WHERE id = ?1",
+        params![broadcast, n + rooms, now, before + 1, last],
     )?;
     tx.execute(
         "UPDATE broadcasts SET state = 'done', finished_at = ?2 WHERE id = ?1 AND total = 0",
@@ -81,21 +102,22 @@ pub struct Claimed {
     pub attempts: i64,
 }
 
-/// Leases up to `limit` due rows until `now + lease`: first replies and rows that came back (from the
-/// queue index), then fresh rows of running broadcasts, oldest broadcast first, by walking their ranges.
-pub fn claim(conn: &Connection, now: i64, lease: i64, limit: i64) -> Result<Vec<Claimed>> {
-    in_write_tx(conn, |tx| claim_in(tx, now, lease, limit))
+/// Leases up to `limit` due rows of one transport (one lane) until `now + lease`: first replies and
+/// rows that came back (from the queue index), then fresh rows of running broadcasts, oldest
+/// broadcast first, by walking their ranges.
+pub fn claim(conn: &Connection, transport: &str, now: i64, lease: i64, limit: i64) -> Result<Vec<Claimed>> {
+    in_write_tx(conn, |tx| claim_in(tx, transport, now, lease, limit))
 }
 
-/// A worker round's writes, inside a transaction the caller holds (the group writer's): the last
-/// batch's outcomes recorded, the leases of the batch about to be sent renewed, the next batch leased.
+/// Records outcomes, renews the leases of rows a lane still holds (id, attempts) and leases the
+/// next rows of one transport, inside a transaction the caller holds (the group writer's).
 pub fn record_and_claim(
     tx: &Connection,
     results: &[(Claimed, Outcome)],
     held: &[(i64, i64)],
+    claim: Option<(&str, i64)>,
     now: i64,
     lease: i64,
-    limit: i64,
 ) -> Result<Vec<Claimed>> {
     if !results.is_empty() {
         record_in(tx, results, now)?;
@@ -103,25 +125,30 @@ pub fn record_and_claim(
     if !held.is_empty() {
         renew_in(tx, held, now + lease)?;
     }
-    claim_in(tx, now, lease, limit)
+    match claim {
+        Some((transport, limit)) if limit > 0 => claim_in(tx, transport, now, lease, limit),
+        _ => Ok(vec![]),
+    }
 }
 
-fn claim_in(tx: &Connection, now: i64, lease: i64, limit: i64) -> Result<Vec<Claimed>> {
+fn claim_in(tx: &Connection, transport: &str, now: i64, lease: i64, limit: i64) -> Result<Vec<Claimed>> {
     let mut rows = lease_rows(
         tx,
         "SELECT d.id FROM deliveries d INDEXED BY deliveries_queue \
          WHERE d.state = 'queued' AND (d.priority = 0 OR d.attempts > 0) AND d.next_attempt_at <= ?1 \
+         AND d.transport = ?4 \
          AND (d.broadcast_id IS NULL OR d.broadcast_id IN (SELECT id FROM broadcasts WHERE state = 'sending')) \
          ORDER BY d.priority, d.id LIMIT ?3",
-        params![now, now + lease, limit],
+        params![now, now + lease, limit, transport],
     )?;
     if (rows.len() as i64) < limit {
         let running: Vec<(i64, i64, i64)> = tx
             .prepare_cached(
-                "SELECT id, cursor, last_delivery FROM broadcasts \
-                 WHERE state = 'sending' AND cursor < last_delivery ORDER BY id",
+                "SELECT r.broadcast_id, r.cursor, r.last_delivery FROM broadcast_ranges r \
+                 JOIN broadcasts b ON b.id = r.broadcast_id \
+                 WHERE r.transport = ?1 AND b.state = 'sending' AND r.cursor < r.last_delivery ORDER BY 1",
             )?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .query_map([transport], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
             .collect::<rusqlite::Result<_>>()?;
         for (broadcast, cursor, last) in running {
             let want = limit - rows.len() as i64;
@@ -131,18 +158,19 @@ fn claim_in(tx: &Connection, now: i64, lease: i64, limit: i64) -> Result<Vec<Cla
             let fresh = lease_rows(
                 tx,
                 "SELECT id FROM deliveries WHERE id > ?4 AND id <= ?5 AND state = 'queued' AND attempts = 0 \
-                 ORDER BY id LIMIT ?3",
-                params![now, now + lease, want, cursor, last],
+                 AND transport = ?6 ORDER BY id LIMIT ?3",
+                params![now, now + lease, want, cursor, last, transport],
             )?;
             // Fewer than asked: nothing fresh is left in the range.
             let reached =
                 if (fresh.len() as i64) < want { last } else { fresh.iter().map(|c| c.id).max().unwrap_or(cursor) };
-            tx.prepare_cached("UPDATE broadcasts SET cursor = ?2 WHERE id = ?1")?
-                .execute(params![broadcast, reached])?;
+            tx.prepare_cached("UPDATE broadcast_ranges SET cursor = ?3 WHERE broadcast_id = ?1 AND transport = ?2")?
+                .execute(params![broadcast, transport, reached])?;
             rows.extend(fresh);
         }
     }
-    rows.sort_by_key(|c| c.id);
+    // Replies first, then by id (the order a lane sends in).
+    rows.sort_by_key(|c| (c.broadcast_id.is_some(), c.id));
     Ok(rows)
 }
 
@@ -261,8 +289,10 @@ fn record_in(tx: &Connection, results: &[(Claimed, Outcome)], now: i64) -> Resul
         }
         // A fresh row again (no attempt counted): the walk over its broadcast's range must see it.
         if let (Outcome::Release, Some(b), 1) = (outcome, c.broadcast_id, c.attempts) {
-            tx.prepare_cached("UPDATE broadcasts SET cursor = min(cursor, ?2 - 1) WHERE id = ?1")?
-                .execute(params![b, c.id])?;
+            tx.prepare_cached(
+                "UPDATE broadcast_ranges SET cursor = min(cursor, ?2 - 1) WHERE broadcast_id = ?1 AND transport = ?3",
+            )?
+            .execute(params![b, c.id, c.transport])?;
         }
     }
     for (b, (sent, failed, cancelled)) in counts {
@@ -369,6 +399,18 @@ pub fn audience(conn: &Connection, channels: &[i64]) -> Result<Vec<(String, i64)
          GROUP BY s.transport ORDER BY s.transport",
     )?;
     Ok(st.query_map([list], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?)
+}
+
+/// Why a broadcast's deliveries failed, were cancelled or wait: (state, reason, count), most first.
+/// Read only when the broadcast has any (it reads the broadcast's rows).
+pub fn reasons(conn: &Connection, broadcast: i64, limit: i64) -> Result<Vec<(String, String, i64)>> {
+    let mut st = conn.prepare_cached(
+        "SELECT state, error, count(*) FROM deliveries WHERE broadcast_id = ?1 AND error IS NOT NULL \
+         AND state IN ('failed', 'cancelled', 'queued') GROUP BY state, error ORDER BY 3 DESC, 1, 2 LIMIT ?2",
+    )?;
+    Ok(st
+        .query_map(params![broadcast, limit], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?)
 }
 
 /// Deliveries per minute of a broadcast over its last `minutes` minutes (for the rate and ETA).

@@ -269,12 +269,31 @@ pub fn language_and_since(conn: &Connection, subscriber: i64) -> Result<(String,
 }
 
 /// The wrapped data key and the sealed address on one transport, in one lookup (the delivery path).
-pub fn key_and_address(conn: &Connection, subscriber: i64, transport: &str) -> Result<Option<(Vec<u8>, Vec<u8>)>> {
+pub fn key_and_address(conn: &Connection, subscriber: i64, transport: &str) -> Result<Option<StoredAddress>> {
     Ok(conn
         .prepare_cached(
-            "SELECT k.wrapped, a.sealed FROM addresses a JOIN keyring.data_keys k ON k.subscriber_id = a.subscriber_id \
+            "SELECT k.wrapped, a.sealed, a.room_sealed FROM addresses a \
+             JOIN keyring.data_keys k ON k.subscriber_id = a.subscriber_id \
              WHERE a.subscriber_id = ?1 AND a.transport = ?2",
         )?
-        .query_row(params![subscriber, transport], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row(params![subscriber, transport], |r| {
+            Ok(StoredAddress { wrapped_key: r.get(0)?, address: r.get(1)?, room: r.get(2)? })
+        })
         .optional()?)
+}
+
+/// A subscriber's address on one transport as stored: everything sealed with their data key.
+#[derive(Debug, Clone)]
+pub struct StoredAddress {
+    pub wrapped_key: Vec<u8>,
+    pub address: Vec<u8>,
+    /// Their Matrix DM room, once known.
+    pub room: Option<Vec<u8>>,
+}
+
+/// Stores the room a subscriber is reached in on `transport` (sealed with their key).
+pub fn set_room(conn: &Connection, subscriber: i64, transport: &str, room_sealed: &[u8]) -> Result<()> {
+    conn.prepare_cached("UPDATE addresses SET room_sealed = ?3 WHERE subscriber_id = ?1 AND transport = ?2")?
+        .execute(params![subscriber, transport, room_sealed])?;
+    Ok(())
 }

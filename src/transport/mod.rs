@@ -22,6 +22,9 @@ pub struct OutboundMessage {
     pub text: String,
     /// Formatted version for transports that show HTML (Matrix newsletters).
     pub html: Option<String>,
+    /// The room the recipient is reached in (their Matrix DM), as stored with them; `None` when
+    /// herold knows none yet.
+    pub room: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -48,6 +51,13 @@ pub enum SendError {
     /// The provider refuses this recipient because they opted out with the provider (Twilio 21610).
     #[error("the recipient opted out with the provider: {0}")]
     OptedOut(String),
+    /// The room the recipient is reached in is gone (they left it or removed the bot): they left.
+    #[error("the recipient's room is gone: {0}")]
+    Gone(String),
+    /// Not sent: herold had no room stored for the recipient, and the transport found their DM or
+    /// opened one. herold stores it with them first and then sends again, into that room only.
+    #[error("a room for the recipient was found or opened; it is stored before anything is sent")]
+    RoomChosen(String),
 }
 
 pub trait Transport: Send + Sync + 'static {
@@ -92,11 +102,19 @@ impl crate::domain::hook::TestSend for Tester {
             let micros = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(1, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
-            let msg = OutboundMessage { delivery_id: -micros, to: to.clone(), text: text.to_string(), html: None };
-            match self.inner.send(&msg).await {
-                Ok(r) => Ok(r.gateway_id),
-                Err(e) => Err(e.to_string()),
-            }
+            let msg = OutboundMessage {
+                delivery_id: -micros,
+                to: to.clone(),
+                text: text.to_string(),
+                html: None,
+                room: None,
+            };
+            let sent = match self.inner.send(&msg).await {
+                // The test goes to the DM the bot found or opened (a test send stores no room).
+                Err(SendError::RoomChosen(room)) => self.inner.send(&OutboundMessage { room: Some(room), ..msg }).await,
+                other => other,
+            };
+            sent.map(|r| r.gateway_id).map_err(|e| e.to_string())
         })
     }
 }

@@ -64,6 +64,8 @@ impl Kannel {
         let dir = tempfile::tempdir().unwrap();
         let (admin, smsbox, smsc) = (free_port(), free_port(), free_port());
         let d = dir.path().display();
+        // The smsbox settings herold's README and Gateways page give (UTF-8 text, retries).
+        let smsbox_lines = herold::transport::sms::kannel::SMSBOX_LINES;
         let conf = format!(
             "group = core\nadmin-port = {admin}\nadmin-password = adminpw\nstatus-password = statuspw\n\
              admin-allow-ip = \"127.0.0.1\"\nadmin-interface = 127.0.0.1\nsmsbox-interface = 127.0.0.1\n\
@@ -71,7 +73,7 @@ impl Kannel {
              dlr-storage = internal\n\n\
              group = smsc\nsmsc = fake\nsmsc-id = FAKE\nport = {smsc}\nconnect-allow-ip = 127.0.0.1\nour-host = 127.0.0.1\n\n\
              group = smsbox\nbearerbox-host = 127.0.0.1\nbearerbox-port = {smsbox}\nsendsms-port = {sendsms_port}\n\
-             sendsms-interface = 127.0.0.1\nglobal-sender = 12345\nlog-file = \"{d}/smsbox.log\"\nmo-recode = true\n\n\
+             sendsms-interface = 127.0.0.1\nglobal-sender = 12345\nlog-file = \"{d}/smsbox.log\"\n{smsbox_lines}\n\
              group = sendsms-user\nusername = broadcaster\npassword = s3cret\nconcatenation = true\nmax-messages = 10\n\
              user-allow-ip = \"127.0.0.1\"\n\n{sms_service}"
         );

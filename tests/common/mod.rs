@@ -248,6 +248,7 @@ pub fn sandbox_message(number: &str, text: &str) -> herold::service::conversatio
         from: number.into(),
         text: text.into(),
         gateway_message_id: None,
+        room: None,
     }
 }
 
@@ -271,5 +272,4 @@ pub async fn drain(service: &Service) {
     let settings = WorkerSettings { batch: 500, lease_seconds: 60, max_attempts: 3, concurrency: 8 };
     let mut w = Worker::new(service.clone(), t, settings);
     while w.run_once().await.unwrap() > 0 {}
-    w.flush().await.unwrap();
 }

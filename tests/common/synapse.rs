@@ -218,13 +218,19 @@ impl Subscriber {
     /// Opens an encrypted DM with `bot` and waits until the bot has joined it.
     pub async fn open_dm(&self, bot: &OwnedUserId) -> Room {
         let room = self.client.create_dm(bot).await.unwrap();
+        self.wait_for_join(&room, bot).await;
+        room
+    }
+
+    /// Waits (up to a minute) until `bot` has joined `room`.
+    pub async fn wait_for_join(&self, room: &Room, bot: &OwnedUserId) {
         let until = Instant::now() + Duration::from_secs(60);
         loop {
             room.sync_members().await.ok();
             if let Ok(Some(m)) = room.get_member_no_sync(bot).await
                 && *m.membership() == matrix_sdk::ruma::events::room::member::MembershipState::Join
             {
-                return room;
+                return;
             }
             assert!(Instant::now() < until, "the bot never joined the DM");
             tokio::time::sleep(Duration::from_millis(250)).await;
@@ -323,6 +329,65 @@ impl Synapse {
             for o in others {
                 *out.entry(o).or_default() += n;
             }
+        }
+        out
+    }
+}
+
+/// One room the bot is in, as the homeserver's admin API shows it.
+#[derive(Debug)]
+pub struct BotRoom {
+    pub id: String,
+    /// Who created the room.
+    pub creator: String,
+    /// Members other than the bot.
+    pub others: Vec<String>,
+    /// Invites the bot sent in it.
+    pub invites_by_bot: usize,
+    /// Bodies are encrypted: the count of messages the bot posted there.
+    pub bot_messages: usize,
+}
+
+impl Synapse {
+    /// Every room the bot has joined, with who created it, who else is in it, and what the bot did there.
+    pub async fn bot_rooms(&self, admin_token: &str) -> Vec<BotRoom> {
+        let http = reqwest::Client::new();
+        let get = |path: String| {
+            let http = http.clone();
+            let url = format!("{}{path}", self.url);
+            async move {
+                let r = http.get(url).bearer_auth(admin_token).send().await.unwrap();
+                r.json::<serde_json::Value>().await.unwrap()
+            }
+        };
+        let rooms = get(format!("/_synapse/admin/v1/users/{BOT}/joined_rooms")).await;
+        let mut out = Vec::new();
+        for room in rooms["joined_rooms"].as_array().unwrap() {
+            let id = room.as_str().unwrap().to_string();
+            let events = get(format!("/_synapse/admin/v1/rooms/{id}/messages?dir=f&limit=1000")).await;
+            let events = events["chunk"].as_array().unwrap().clone();
+            let state = get(format!("/_synapse/admin/v1/rooms/{id}/state")).await;
+            let state = state["state"].as_array().unwrap().clone();
+            let creator =
+                state.iter().find(|e| e["type"] == "m.room.create").map(|e| e["sender"].as_str().unwrap().to_string());
+            let others = state
+                .iter()
+                .filter(|e| {
+                    e["type"] == "m.room.member" && e["state_key"] != BOT && e["content"]["membership"] == "join"
+                })
+                .map(|e| e["state_key"].as_str().unwrap().to_string())
+                .collect();
+            let invites_by_bot = events
+                .iter()
+                .filter(|e| {
+                    e["type"] == "m.room.member" && e["sender"] == BOT && e["content"]["membership"] == "invite"
+                })
+                .count();
+            let bot_messages = events
+                .iter()
+                .filter(|e| e["sender"] == BOT && (e["type"] == "m.room.encrypted" || e["type"] == "m.room.message"))
+                .count();
+            out.push(BotRoom { id, creator: creator.unwrap_or_default(), others, invites_by_bot, bot_messages });
         }
         out
     }

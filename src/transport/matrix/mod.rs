@@ -8,7 +8,6 @@ mod rooms;
 mod session;
 mod sync;
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -57,8 +56,9 @@ pub struct Matrix {
     settings: MatrixSettings,
     client: tokio::sync::OnceCell<Client>,
     status: Mutex<Status>,
-    /// The room each subscriber last wrote from (so replies go there even before `m.direct` syncs).
-    rooms: Mutex<HashMap<OwnedUserId, OwnedRoomId>>,
+    /// Serialises the bot's read-modify-write of `m.direct` (opening a DM, marking a joined one):
+    /// concurrent updates overwrite each other's entries.
+    direct: tokio::sync::Mutex<()>,
     /// The recovery key until an owner has stored it (also kept in the SDK's store until then).
     recovery_key: Mutex<Option<Zeroizing<String>>>,
 }
@@ -69,7 +69,7 @@ impl Matrix {
             settings,
             client: tokio::sync::OnceCell::new(),
             status: Mutex::new(Status::default()),
-            rooms: Mutex::new(HashMap::new()),
+            direct: tokio::sync::Mutex::new(()),
             recovery_key: Mutex::new(None),
         }
     }
@@ -78,24 +78,27 @@ impl Matrix {
         f(&mut self.status.lock().expect("matrix status lock"))
     }
 
-    fn remember_room(&self, user: OwnedUserId, room: OwnedRoomId) {
-        self.rooms.lock().expect("matrix rooms lock").insert(user, room);
+    /// The room stored with the subscriber, if the bot is still in it. A room the bot has left, was
+    /// removed from, or does not know is the subscriber gone: herold never invites them elsewhere.
+    fn stored_room(client: &Client, room: &str) -> Result<Room, SendError> {
+        let id =
+            OwnedRoomId::try_from(room).map_err(|_| SendError::Permanent("the stored room id is not valid".into()))?;
+        match client.get_room(&id) {
+            Some(r) if r.state() == matrix_sdk::RoomState::Joined => Ok(r),
+            _ => Err(SendError::Gone("the bot is no longer in the subscriber's DM".into())),
+        }
     }
 
-    /// The subscriber's DM: the room they wrote from, the room marked direct, or a new encrypted DM.
-    async fn room_for(&self, client: &Client, user: &OwnedUserId) -> Result<Room, SendError> {
-        let known = self.rooms.lock().expect("matrix rooms lock").get(user).cloned();
-        if let Some(room) = known.and_then(|id| client.get_room(&id))
-            && room.state() == matrix_sdk::RoomState::Joined
-        {
-            return Ok(room);
-        }
+    /// For a subscriber with no room stored (added by an admin, or from before rooms were stored):
+    /// their DM as `m.direct` knows it, or else a new encrypted DM. Nothing is sent here; herold
+    /// stores the room first.
+    async fn choose_room(&self, client: &Client, user: &OwnedUserId) -> Result<String, SendError> {
+        let _direct = self.direct.lock().await;
         if let Some(room) = client.get_dm_room(user) {
-            return Ok(room);
+            return Ok(room.room_id().to_string());
         }
         let room = client.create_dm(user).await.map_err(|e| classify(&e, self))?;
-        self.remember_room(user.clone(), room.room_id().to_owned());
-        Ok(room)
+        Ok(room.room_id().to_string())
     }
 }
 
@@ -114,6 +117,21 @@ impl Matrix {
             .await
             .map_err(|e| classify(&e, self))?;
         Ok(Receipt { gateway_id: format!("matrix:{}", sent.response.event_id) })
+    }
+}
+
+/// Makes sure the bot knows the recipient's devices before it encrypts for them. matrix-sdk claims
+/// one-time keys under one lock for the whole client, and there waits up to 5 s for a pending
+/// `/keys/query` of each recipient whose devices it does not know yet, which only the sync loop sends:
+/// every other send waited behind it. A recipient's devices are asked for here, outside that lock,
+/// once (they are stored).
+async fn know_devices(client: &Client, user: &OwnedUserId) {
+    let known = match client.encryption().get_user_devices(user).await {
+        Ok(devices) => devices.devices().next().is_some(),
+        Err(_) => return,
+    };
+    if !known && let Err(e) = client.encryption().request_user_identity(user).await {
+        tracing::debug!(error = %session::errcode(&e), "could not ask for a recipient's devices; the send asks");
     }
 }
 
@@ -173,7 +191,11 @@ impl Transport for Matrix {
             };
             let user: OwnedUserId =
                 to.as_str().try_into().map_err(|_| SendError::Permanent("not a valid Matrix id".into()))?;
-            let room = self.room_for(client, &user).await?;
+            let Some(room) = &msg.room else {
+                return Err(SendError::RoomChosen(self.choose_room(client, &user).await?));
+            };
+            let room = Self::stored_room(client, room)?;
+            know_devices(client, &user).await;
             // The delivery id as the transaction id: the homeserver answers a repeat with the first event.
             self.post(&room, &format!("herold-{}", msg.delivery_id), &msg.text, msg.html.as_deref()).await
         })

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use matrix_sdk::config::SyncSettings;
+use matrix_sdk::deserialized_responses::MemberEvent;
 use matrix_sdk::ruma::events::room::member::{MembershipChange, OriginalSyncRoomMemberEvent, StrippedRoomMemberEvent};
 use matrix_sdk::ruma::events::room::message::{MessageType, OriginalSyncRoomMessageEvent};
 use matrix_sdk::{Client, Room, RoomState};
@@ -58,6 +59,7 @@ async fn connect_and_sync(
             if !restored {
                 add_handlers(&client, m, events);
             }
+            join_pending(m, &client).await;
             let cs = client.encryption().cross_signing_status().await;
             m.status_mut(|s| s.cross_signed = cs.map(|c| c.is_complete()));
             m.ensure_recovery(&client).await;
@@ -79,31 +81,21 @@ async fn connect_and_sync(
 
 fn add_handlers(client: &Client, m: &Arc<Matrix>, events: &mpsc::UnboundedSender<HookEvent>) {
     // Invited: join (the invite may come before the room can be joined), and mark the room as the
-    // inviter's DM when the invite says so, so that it is found again after a restart.
-    client.add_event_handler(|ev: StrippedRoomMemberEvent, client: Client, room: Room| async move {
-        if Some(ev.state_key.as_ref()) != client.user_id() {
-            return;
+    // inviter's DM when the invite says so.
+    let mm = m.clone();
+    client.add_event_handler(move |ev: StrippedRoomMemberEvent, client: Client, room: Room| {
+        let m = mm.clone();
+        async move {
+            if Some(ev.state_key.as_ref()) != client.user_id() {
+                return;
+            }
+            tokio::spawn(join(m, room, ev.content.is_direct == Some(true)));
         }
-        let direct = ev.content.is_direct == Some(true);
-        tokio::spawn(async move {
-            let mut delay = 1;
-            while let Err(e) = room.join().await {
-                if delay > 64 {
-                    tracing::warn!(error = %super::session::errcode(&e), "could not join a room the bot was invited to");
-                    return;
-                }
-                tokio::time::sleep(Duration::from_secs(delay)).await;
-                delay *= 2;
-            }
-            if direct && let Err(e) = room.set_is_direct(true).await {
-                tracing::warn!(error = %super::session::errcode(&e), "could not mark a joined room as direct");
-            }
-        });
     });
 
-    let (mm, tx) = (m.clone(), events.clone());
+    let tx = events.clone();
     client.add_event_handler(move |ev: OriginalSyncRoomMessageEvent, room: Room, client: Client| {
-        let (m, tx) = (mm.clone(), tx.clone());
+        let tx = tx.clone();
         async move {
             if room.state() != RoomState::Joined || Some(ev.sender.as_ref()) == client.user_id() {
                 return;
@@ -113,9 +105,12 @@ fn add_handlers(client: &Client, m: &Arc<Matrix>, events: &mpsc::UnboundedSender
                 return;
             }
             let MessageType::Text(t) = ev.content.msgtype else { return };
-            m.remember_room(ev.sender.clone(), room.room_id().to_owned());
-            let _ =
-                tx.send(HookEvent::Inbound { from: ev.sender.to_string(), text: t.body, id: ev.event_id.to_string() });
+            let _ = tx.send(HookEvent::Direct {
+                from: ev.sender.to_string(),
+                text: t.body,
+                id: ev.event_id.to_string(),
+                room: room.room_id().to_string(),
+            });
         }
     });
 
@@ -147,4 +142,44 @@ fn add_handlers(client: &Client, m: &Arc<Matrix>, events: &mpsc::UnboundedSender
             }
         }
     });
+}
+
+/// Joins a room the bot was invited to, trying again with backoff for about two minutes, and marks
+/// it as direct (under the bot's `m.direct` lock) when the invite said so.
+async fn join(m: Arc<Matrix>, room: Room, direct: bool) {
+    let mut delay = 1;
+    while let Err(e) = room.join().await {
+        if delay > 64 {
+            tracing::warn!(error = %super::session::errcode(&e), "could not join a room the bot was invited to");
+            return;
+        }
+        tokio::time::sleep(Duration::from_secs(delay)).await;
+        delay *= 2;
+    }
+    if direct {
+        let _direct = m.direct.lock().await;
+        if let Err(e) = room.set_is_direct(true).await {
+            tracing::warn!(error = %super::session::errcode(&e), "could not mark a joined room as direct");
+        }
+    }
+}
+
+/// Joins every invite still pending: those from before herold's first start (a fresh login does not
+/// handle its first sync's history) and any whose join did not finish before a restart.
+async fn join_pending(m: &Arc<Matrix>, client: &Client) {
+    let Some(me) = client.user_id().map(ToOwned::to_owned) else { return };
+    let invited = client.invited_rooms();
+    if !invited.is_empty() {
+        tracing::info!(rooms = invited.len(), "joining the invites that arrived while herold was not running");
+    }
+    for room in invited {
+        let direct = match room.get_member_no_sync(&me).await {
+            Ok(Some(member)) => match member.event().as_ref() {
+                MemberEvent::Stripped(e) => e.content.is_direct == Some(true),
+                MemberEvent::Sync(e) => e.as_original().and_then(|o| o.content.is_direct) == Some(true),
+            },
+            _ => false,
+        };
+        tokio::spawn(join(m.clone(), room, direct));
+    }
 }

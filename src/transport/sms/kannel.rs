@@ -97,10 +97,17 @@ impl Transport for Kannel {
     }
 }
 
+/// What smsbox needs so that no inbound message is lost while herold is down or answers 503: UTF-8
+/// text, and up to 30 more tries 10 s apart (five minutes) for a message herold did not take.
+pub const SMSBOX_LINES: &str = "mo-recode = true\nhttp-request-retry = 30\nhttp-queue-delay = 10\n";
+
 impl Webhook for Kannel {
     fn setup_hint(&self) -> String {
         format!(
-            "Add to kannel.conf (the sendsms-user needs max-messages >= {}; smsbox needs mo-recode = true):\n\n{}",
+            "Add to kannel.conf (the sendsms-user needs max-messages >= {}).\n\n\
+             In the smsbox group (smsbox keeps a message and tries again while herold restarts; without \
+             these lines a message that arrives then is lost):\n\n{SMSBOX_LINES}\n\
+             And this group:\n\n{}",
             self.s.max_parts,
             self.service_snippet()
         )

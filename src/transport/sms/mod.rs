@@ -191,7 +191,13 @@ mod tests {
         let router = Router::new(vec![(a.clone() as Arc<dyn Transport>, rates[0]), (b.clone(), rates[1])], routing);
         let to = Address::Phone(crate::domain::Transport::Sms, E164::parse("+4915112345678", "DE").unwrap());
         for i in 0..n {
-            let msg = OutboundMessage { delivery_id: i64::from(i), to: to.clone(), text: "Hallo".into(), html: None };
+            let msg = OutboundMessage {
+                delivery_id: i64::from(i),
+                to: to.clone(),
+                text: "Hallo".into(),
+                html: None,
+                room: None,
+            };
             router.send(&msg).await.unwrap();
         }
         assert_eq!(router.segments_per_second(), Some(rates[0] + rates[1]));

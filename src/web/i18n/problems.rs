@@ -82,6 +82,15 @@ const DE: &[(&str, &str)] = &[
     ),
     (", or turn on the channel's public archive", " oder schalte das öffentliche Archiv des Kanals ein"),
     (
+        "as SMS this is {} parts, but gateway {} sends at most {} (its max_parts). Shorten it{}.",
+        "Als SMS sind das {} Teile, aber Gateway {} sendet höchstens {} (sein max_parts). Kürze den Text{}.",
+    ),
+    (
+        "as SMS this is {} parts, but gateway {} sends at most {} (its max_parts)",
+        "Als SMS sind das {} Teile, aber Gateway {} sendet höchstens {} (sein max_parts)",
+    ),
+    ("as SMS this is {} parts; at most {} are sent", "Als SMS sind das {} Teile; höchstens {} werden gesendet"),
+    (
         "{} promised {}; {} already went out or are planned. Send anyway only with an override.",
         "{} hat {} versprochen; {} sind schon verschickt oder geplant. Trotzdem senden nur mit Überschreibung.",
     ),
@@ -133,6 +142,27 @@ const DE: &[(&str, &str)] = &[
         "the homeserver cannot be reached; waiting for it",
         "Der Homeserver ist nicht erreichbar; es wird auf ihn gewartet",
     ),
+    // Why deliveries failed (grouped on the broadcast's page).
+    ("gave up after {} attempts: {}", "Nach {} Versuchen aufgegeben: {}"),
+    (
+        "{} SMS parts, but gateway {} sends at most {} (max_parts); the text would be cut",
+        "{} SMS-Teile, aber Gateway {} sendet höchstens {} (max_parts); der Text würde abgeschnitten",
+    ),
+    ("gateway {} refused the message ({})", "Gateway {} hat die Nachricht abgelehnt ({})"),
+    ("gateway {} refused the credentials ({})", "Gateway {} hat die Zugangsdaten abgelehnt ({})"),
+    ("gateway {} answered {}", "Gateway {} antwortete {}"),
+    ("gateway {} timed out", "Gateway {} antwortete nicht rechtzeitig"),
+    ("gateway {} failed", "Gateway {} ist fehlgeschlagen"),
+    ("transport misconfigured: {}", "Transportweg falsch eingerichtet: {}"),
+    ("opted out with the provider: {}", "Beim Anbieter abgemeldet: {}"),
+    ("the recipient left: {}", "Der Empfänger ist gegangen: {}"),
+    ("the bot is no longer in the subscriber's DM", "Der Bot ist nicht mehr im Direktchat des Abonnenten"),
+    ("the homeserver refused the message ({})", "Der Homeserver hat die Nachricht abgelehnt ({})"),
+    ("homeserver error {}", "Fehler des Homeservers {}"),
+    ("opted out", "Abgemeldet"),
+    ("broadcast cancelled", "Rundsendung abgebrochen"),
+    ("deadline passed", "Frist abgelaufen"),
+    ("address no longer stored", "Adresse nicht mehr gespeichert"),
     (
         "paused by herold: {} of the last {} attempts failed ({})",
         "Von herold angehalten: {} der letzten {} Versuche sind fehlgeschlagen ({})",

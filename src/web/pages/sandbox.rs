@@ -65,7 +65,13 @@ pub async fn type_message(
     f: web::Form<TypeForm>,
 ) -> Result<HttpResponse, WebError> {
     let f = f.into_inner();
-    let msg = Inbound { transport: Transport::Sandbox, from: f.number.clone(), text: f.text, gateway_message_id: None };
+    let msg = Inbound {
+        transport: Transport::Sandbox,
+        from: f.number.clone(),
+        text: f.text,
+        gateway_message_id: None,
+        room: None,
+    };
     match state.service.receive(msg).await {
         Ok(r) => Ok(see_other(&format!("/sandbox?phone={}", r.subscriber))),
         Err(ServiceError::Invalid(m)) => {
