@@ -124,12 +124,15 @@ pub fn transports(cfg: &Config, public_url: &str) -> anyhow::Result<Transports> 
     Ok(Transports { senders, webhooks, android, testers })
 }
 
+/// Messages in flight at once in each delivery lane.
+pub const LANE_CONCURRENCY: usize = 32;
+
 pub fn worker_settings(cfg: &Config) -> WorkerSettings {
     WorkerSettings {
         batch: i64::from(cfg.delivery.batch),
         lease_seconds: i64::from(cfg.delivery.lease_seconds),
         max_attempts: i64::from(cfg.delivery.max_attempts),
-        concurrency: 32,
+        concurrency: LANE_CONCURRENCY,
     }
 }
 

@@ -71,14 +71,14 @@ impl Lane {
         service: &Service,
         settings: &WorkerSettings,
         limit: usize,
-        out: &mpsc::UnboundedSender<Attempt>,
+        out: &mpsc::Sender<Attempt>,
     ) -> crate::service::Result<usize> {
         let claimed =
             service.record_and_claim(vec![], vec![], Some((self.kind, limit as i64)), settings.lease_seconds).await?;
         let n = claimed.len();
         let (jobs, dropped) = service.prepare_jobs(claimed).await?;
         for (claimed, outcome) in dropped {
-            let _ = out.send(Attempt::decided(claimed, outcome));
+            let _ = out.send(Attempt::decided(claimed, outcome)).await;
         }
         let (replies, rest): (Vec<Job>, Vec<Job>) = jobs.into_iter().partition(|j| j.claimed.broadcast_id.is_none());
         for r in replies.into_iter().rev() {
@@ -89,9 +89,9 @@ impl Lane {
     }
 
     /// Gives back every row held but not sent (not counted as an attempt).
-    fn give_back(&mut self, out: &mpsc::UnboundedSender<Attempt>) {
-        for job in self.buffer.drain(..) {
-            let _ = out.send(Attempt::decided(job.claimed, crate::store::outbox::Outcome::Release));
+    async fn give_back(&mut self, out: &mpsc::Sender<Attempt>) {
+        for job in std::mem::take(&mut self.buffer) {
+            let _ = out.send(Attempt::decided(job.claimed, crate::store::outbox::Outcome::Release)).await;
         }
     }
 
@@ -100,7 +100,7 @@ impl Lane {
         &mut self,
         service: &Service,
         settings: &WorkerSettings,
-        out: &mpsc::UnboundedSender<Attempt>,
+        out: &mpsc::Sender<Attempt>,
         mut stop: watch::Receiver<bool>,
         mode: Mode,
     ) {
@@ -118,7 +118,7 @@ impl Lane {
             }
             if revoked {
                 revoked = false;
-                self.give_back(out);
+                self.give_back(out).await;
                 refill = true;
             }
             let low = self.buffer.len() < self.target / 2 + 1;
@@ -182,7 +182,9 @@ impl Lane {
                 done = inflight.join_next_with_id(), if !inflight.is_empty() => match done {
                     Some(Ok((id, attempt))) => {
                         sending.remove(&id);
-                        let _ = out.send(attempt);
+                        // Waits while the recorder is a group behind: what is sent and not yet
+                        // written (sent twice after a crash) stays bounded.
+                        let _ = out.send(attempt).await;
                     }
                     Some(Err(e)) => {
                         // Its row stays leased and is sent again when the lease runs out.
@@ -200,10 +202,10 @@ impl Lane {
             }
         }
         // Stopping: what was not sent goes back; what is at the gateway is waited for and recorded.
-        self.give_back(out);
+        self.give_back(out).await;
         while let Some(done) = inflight.join_next().await {
             if let Ok(attempt) = done {
-                let _ = out.send(attempt);
+                let _ = out.send(attempt).await;
             }
         }
     }

@@ -36,8 +36,10 @@ pub struct WorkerSettings {
 const WINDOW: usize = 50;
 const MIN_SAMPLES: usize = 20;
 const FAIL_SHARE: f64 = 0.8;
-/// Outcomes written in one group at most.
-const RECORD_GROUP: usize = 256;
+/// Outcomes written in one group at most, and outcomes waiting for the next group at most: a send
+/// whose outcome is not written yet is sent again after a crash, so at most the lanes' sends under
+/// way and two groups are.
+pub const RECORD_GROUP: usize = 128;
 
 pub struct Worker {
     service: Service,
@@ -59,7 +61,7 @@ impl Worker {
     /// Runs until `stop` turns true: every lane on its own, the recorder, and the chores every few
     /// seconds. At stop, rows not sent are given back and sends under way are waited for and recorded.
     pub async fn run(mut self, stop: watch::Receiver<bool>) {
-        let (tx, mut rx) = mpsc::unbounded_channel::<Attempt>();
+        let (tx, mut rx) = mpsc::channel::<Attempt>(RECORD_GROUP);
         let mut lanes = tokio::task::JoinSet::new();
         for mut lane in std::mem::take(&mut self.lanes) {
             let (service, settings, tx, stop) = (self.service.clone(), self.settings.clone(), tx.clone(), stop.clone());
@@ -97,18 +99,25 @@ impl Worker {
     /// (0: nothing was due).
     pub async fn run_once(&mut self) -> crate::service::Result<usize> {
         let posted = self.post_to_rooms().await?;
-        let (tx, mut rx) = mpsc::unbounded_channel();
+        let (tx, mut rx) = mpsc::channel(RECORD_GROUP);
         let (_keep, stop) = watch::channel(false);
         let (service, settings) = (&self.service, &self.settings);
-        futures_util::future::join_all(
-            self.lanes.iter_mut().map(|l| l.drive(service, settings, &tx, stop.clone(), Mode::Once)),
-        )
-        .await;
-        drop(tx);
-        let mut attempts = Vec::new();
-        while let Some(a) = rx.recv().await {
-            attempts.push(a);
-        }
+        let lanes = &mut self.lanes;
+        let drive = async move {
+            let tx = tx;
+            futures_util::future::join_all(
+                lanes.iter_mut().map(|l| l.drive(service, settings, &tx, stop.clone(), Mode::Once)),
+            )
+            .await;
+        };
+        let collect = async {
+            let mut attempts = Vec::new();
+            while let Some(a) = rx.recv().await {
+                attempts.push(a);
+            }
+            attempts
+        };
+        let ((), attempts) = tokio::join!(drive, collect);
         let n = attempts.len();
         self.record(attempts).await?;
         Ok(posted + n)

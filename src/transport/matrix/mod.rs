@@ -74,6 +74,14 @@ impl Matrix {
         }
     }
 
+    /// The client once the bot has connected. Before that (the first start's login and key set-up
+    /// take a few seconds) deliveries wait without using up attempts, as for a homeserver that is down.
+    fn connected(&self) -> Result<&Client, SendError> {
+        self.client
+            .get()
+            .ok_or_else(|| SendError::Unreachable("the Matrix bot is not connected yet; waiting for it".into()))
+    }
+
     fn status_mut<R>(&self, f: impl FnOnce(&mut Status) -> R) -> R {
         f(&mut self.status.lock().expect("matrix status lock"))
     }
@@ -183,12 +191,7 @@ impl Transport for Matrix {
             let Address::Matrix(to) = &msg.to else {
                 return Err(SendError::Permanent("the Matrix transport only reaches Matrix ids".into()));
             };
-            let Some(client) = self.client.get() else {
-                return Err(SendError::Transient {
-                    reason: "the Matrix bot is not connected yet".into(),
-                    retry_after: Some(Duration::from_secs(5)),
-                });
-            };
+            let client = self.connected()?;
             let user: OwnedUserId =
                 to.as_str().try_into().map_err(|_| SendError::Permanent("not a valid Matrix id".into()))?;
             let Some(room) = &msg.room else {

@@ -25,12 +25,7 @@ impl Matrix {
         text: &str,
         html: Option<&str>,
     ) -> Result<Receipt, SendError> {
-        let Some(client) = self.client.get() else {
-            return Err(SendError::Transient {
-                reason: "the Matrix bot is not connected yet".into(),
-                retry_after: Some(std::time::Duration::from_secs(5)),
-            });
-        };
+        let client = self.connected()?;
         let id = OwnedRoomId::try_from(room).map_err(|_| SendError::Permanent("not a Matrix room id".into()))?;
         let Some(room) = client.get_room(&id).filter(|r| r.state() == matrix_sdk::RoomState::Joined) else {
             return Err(SendError::Permanent("the bot is not in the announcement room".into()));

@@ -139,6 +139,10 @@ const DE: &[(&str, &str)] = &[
     ),
     ("gateway {} cannot be reached; waiting for it", "Gateway {} ist nicht erreichbar; es wird darauf gewartet"),
     (
+        "the Matrix bot is not connected yet; waiting for it",
+        "Der Matrix-Bot ist noch nicht verbunden; es wird auf ihn gewartet",
+    ),
+    (
         "the homeserver cannot be reached; waiting for it",
         "Der Homeserver ist nicht erreichbar; es wird auf ihn gewartet",
     ),
