@@ -484,6 +484,8 @@ async fn transient_errors_retry_after_the_gateways_wait_and_permanent_ones_fail(
     drain(&mut w).await;
     let p = s.progress(b).await.unwrap();
     assert_eq!((p.broadcast.state.as_str(), p.broadcast.sent, p.broadcast.failed), ("done", 4, 2));
+    // The page says why, grouped: both failures under their one reason.
+    assert_eq!(p.reasons, vec![("failed".to_string(), "number does not exist".to_string(), 2)]);
 }
 
 #[tokio::test]
@@ -1002,4 +1004,51 @@ async fn answers_leave_within_two_seconds_while_a_broadcast_drains_at_five_a_sec
         .query_row("SELECT count(*) FROM deliveries WHERE state = 'sending'", [], |r| r.get(0))
         .unwrap();
     assert_eq!(leased, 0);
+}
+
+/// A text with more SMS parts than a gateway's `max_parts` is refused on the compose page (preview
+/// and send) before anything is queued, naming the gateway; in German for a German admin.
+#[tokio::test]
+async fn a_text_longer_than_a_gateways_max_parts_is_refused_before_anything_is_queued() {
+    let app = TestApp::spawn_with(|c| {
+        let mut g = common::gateway(
+            "phone",
+            herold::config::GatewayKind::Kannel,
+            "http://127.0.0.1:9",
+            "secret0123456789abcdef",
+        );
+        g.max_parts = 2;
+        c.sms.gateways.push(g);
+    })
+    .await;
+    let ch = app
+        .service
+        .create_channel(&Actor::Cli, common::draft("NEWS", OptInMode::Single, &[Transport::Sms]))
+        .await
+        .unwrap();
+    let add = herold::service::subscribers::AddSubscriber {
+        transport: Transport::Sms,
+        address: "+4915112345678".into(),
+        language: "de".into(),
+        channels: vec![ch.id],
+        consent_note: "signed up on paper".into(),
+    };
+    app.service.add_subscribers(&Actor::Cli, vec![add]).await.unwrap();
+    let long = "Wasser ".repeat(60); // 420 GSM-7 characters: 3 parts
+    let p = app.service.preview(ChannelKind::Broadcast, "", &long, vec![ch.id]).await.unwrap();
+    assert_eq!(p.segments.parts, 3);
+    assert_eq!(p.refusal.as_deref(), Some("as SMS this is 3 parts, but gateway phone sends at most 2 (its max_parts)"));
+    let err = app.service.create_broadcast(&Actor::Cli, common::compose_now(ch.id, &long, "long")).await.unwrap_err();
+    assert!(err.to_string().contains("gateway phone sends at most 2"), "{err}");
+    assert!(app.service.broadcasts(10).await.unwrap().is_empty(), "nothing was queued");
+    assert_eq!(
+        herold::web::i18n::problem(
+            herold::web::i18n::Lang::De,
+            "as SMS this is 3 parts, but gateway phone sends at most 2 (its max_parts)"
+        ),
+        "Als SMS sind das 3 Teile, aber Gateway phone sendet höchstens 2 (sein max_parts)"
+    );
+    // Two parts fit.
+    let short = "Wasser ".repeat(40);
+    assert!(app.service.create_broadcast(&Actor::Cli, common::compose_now(ch.id, &short, "short")).await.is_ok());
 }
