@@ -98,6 +98,24 @@ fn recover_cli(dir: &std::path::Path, key: &str) -> std::process::Output {
     child.wait_with_output().unwrap()
 }
 
+/// `herold.toml` in `dir` for the real binary: the bot on `syn`, sending at `rate`.
+fn write_config(dir: &std::path::Path, syn: &Synapse, rate: &str) {
+    let toml = format!(
+        "[matrix]\nhomeserver = \"{}\"\nuser_id = \"@herold:localhost\"\npassword = \"{BOT_PASSWORD}\"\nrate = \"{rate}\"\n",
+        syn.url
+    );
+    std::fs::write(dir.join("herold.toml"), toml).unwrap();
+}
+
+/// `herold serve` as a process (for `kill -9`), logging to `herold.log` in `dir`.
+fn serve(dir: &std::path::Path, env: &[(&str, &str)]) -> std::process::Child {
+    let mut c = common::herold_command(dir);
+    c.args(["--data-dir", "data", "--listen", "127.0.0.1:0", "--log", "info", "serve"]);
+    c.envs(env.iter().copied());
+    let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.join("herold.log")).unwrap();
+    c.stdout(std::process::Stdio::null()).stderr(log).spawn().unwrap()
+}
+
 async fn broadcast(s: &Service, channel: i64, text: &str, key: &str) {
     s.create_broadcast(&Actor::Cli, common::compose_now(channel, text, key)).await.unwrap();
 }
@@ -280,19 +298,9 @@ async fn kill_9_during_a_matrix_fan_out_never_duplicates_or_misses() {
         s.add_subscribers(&Actor::Cli, reqs).await.unwrap();
         broadcast(&s, ch.id, "Probealarm über Matrix", "fan").await;
     }
-    let toml = format!(
-        "[matrix]\nhomeserver = \"{}\"\nuser_id = \"@herold:localhost\"\npassword = \"{BOT_PASSWORD}\"\nrate = \"1000/s\"\n",
-        syn.url
-    );
-    std::fs::write(dir.path().join("herold.toml"), toml).unwrap();
-    let start = || {
-        let mut c = common::herold_command(dir.path());
-        c.args(["--data-dir", "data", "--listen", "127.0.0.1:0", "--log", "info", "serve"]);
-        // Small batches, so that outcomes are recorded while the fan-out goes on.
-        c.env("HEROLD_DELIVERY__BATCH", "20");
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.path().join("herold.log")).unwrap();
-        c.stdout(std::process::Stdio::null()).stderr(log).spawn().unwrap()
-    };
+    write_config(dir.path(), &syn, "1000/s");
+    // Small batches, so that outcomes are recorded while the fan-out goes on.
+    let start = || serve(dir.path(), &[("HEROLD_DELIVERY__BATCH", "20")]);
     let progress = || {
         let c = rusqlite::Connection::open_with_flags(
             dir.path().join("data/herold.sqlite"),
@@ -587,17 +595,8 @@ async fn dms_opened_together_get_every_broadcast_once_in_their_own_room_across_r
         s.create_channel(&Actor::Cli, d).await.unwrap().id
     };
     // Slow enough (4 messages a second) that the kill lands in the middle of the broadcast.
-    let toml = format!(
-        "[matrix]\nhomeserver = \"{}\"\nuser_id = \"@herold:localhost\"\npassword = \"{BOT_PASSWORD}\"\nrate = \"4/s\"\n",
-        syn.url
-    );
-    std::fs::write(dir.path().join("herold.toml"), toml).unwrap();
-    let start = || {
-        let mut c = common::herold_command(dir.path());
-        c.args(["--data-dir", "data", "--listen", "127.0.0.1:0", "--log", "info", "serve"]);
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(dir.path().join("herold.log")).unwrap();
-        c.stdout(std::process::Stdio::null()).stderr(log).spawn().unwrap()
-    };
+    write_config(dir.path(), &syn, "4/s");
+    let start = || serve(dir.path(), &[]);
     let sigterm = |child: &mut std::process::Child| {
         std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
         assert!(child.wait().unwrap().success(), "herold stops cleanly on SIGTERM");

@@ -298,36 +298,10 @@ impl Synapse {
     /// For each user the bot shares a room with: how many messages the bot posted there, over all
     /// rooms (read through the admin API: rooms, their member state, their events).
     pub async fn bot_messages_per_user(&self, admin_token: &str) -> std::collections::HashMap<String, usize> {
-        let http = reqwest::Client::new();
-        let get = |path: String| {
-            let http = http.clone();
-            let url = format!("{}{path}", self.url);
-            async move {
-                let r = http.get(url).bearer_auth(admin_token).send().await.unwrap();
-                r.json::<serde_json::Value>().await.unwrap()
-            }
-        };
-        let rooms = get(format!("/_synapse/admin/v1/users/{BOT}/joined_rooms")).await;
         let mut out = std::collections::HashMap::new();
-        for room in rooms["joined_rooms"].as_array().unwrap() {
-            let room = room.as_str().unwrap();
-            let state = get(format!("/_synapse/admin/v1/rooms/{room}/state")).await;
-            let others: Vec<String> = state["state"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|e| e["type"] == "m.room.member" && e["state_key"] != BOT)
-                .map(|e| e["state_key"].as_str().unwrap().to_string())
-                .collect();
-            let msgs = get(format!("/_synapse/admin/v1/rooms/{room}/messages?dir=f&limit=1000")).await;
-            let n = msgs["chunk"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .filter(|e| e["sender"] == BOT && (e["type"] == "m.room.encrypted" || e["type"] == "m.room.message"))
-                .count();
-            for o in others {
-                *out.entry(o).or_default() += n;
+        for room in self.bot_rooms(admin_token).await {
+            for o in room.others {
+                *out.entry(o).or_default() += room.bot_messages;
             }
         }
         out
@@ -340,7 +314,7 @@ pub struct BotRoom {
     pub id: String,
     /// Who created the room.
     pub creator: String,
-    /// Members other than the bot.
+    /// Members other than the bot (joined, invited or gone).
     pub others: Vec<String>,
     /// Invites the bot sent in it.
     pub invites_by_bot: usize,
