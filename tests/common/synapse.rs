@@ -346,9 +346,7 @@ impl Synapse {
                 state.iter().find(|e| e["type"] == "m.room.create").map(|e| e["sender"].as_str().unwrap().to_string());
             let others = state
                 .iter()
-                .filter(|e| {
-                    e["type"] == "m.room.member" && e["state_key"] != BOT && e["content"]["membership"] == "join"
-                })
+                .filter(|e| e["type"] == "m.room.member" && e["state_key"] != BOT)
                 .map(|e| e["state_key"].as_str().unwrap().to_string())
                 .collect();
             let invites_by_bot = events
