@@ -67,6 +67,8 @@ static RULES: LazyLock<Vec<(Regex, &'static str)>> = LazyLock::new(|| {
         // Query strings (sendsms URLs carry the number and the text).
         (r"(?i)(https?://[^\s?#]*)\?[^\s#]*", "$1?[redacted]"),
         (r"@[A-Za-z0-9._=/+-]+:[A-Za-z0-9.-]+(:\d+)?", "[matrix-id]"),
+        // Room ids (matrix-sdk logs them): a subscriber's DM room is part of their address.
+        (r"![A-Za-z0-9._~=+/-]{8,}(:[A-Za-z0-9.-]+(:\d+)?)?", "[room-id]"),
         (r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+", "[e-mail]"),
     ]
     .into_iter()
@@ -121,6 +123,11 @@ mod tests {
             ("call 0151 1234 5678.", "call [number]."),
             ("number=004915112345678", "number=[number]"),
             ("user @anna:example.org joined", "user [matrix-id] joined"),
+            (
+                "send_raw{room_id=\"!yQ2tDat3LFOI7HKi3cHbpH-GFqUSdf_06XStAHPUdYo\"}: Sent event in room",
+                "send_raw{room_id=\"[room-id]\"}: Sent event in room",
+            ),
+            ("room !abcDEF123:example.org left", "room [room-id] left"),
             ("mail anna.meier@example.org", "mail [e-mail]"),
             (
                 "GET http://127.0.0.1:13013/cgi-bin/sendsms?to=%2B4915112345678&text=Hallo HTTP/1.1",

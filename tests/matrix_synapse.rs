@@ -188,6 +188,9 @@ async fn opt_in_by_dm_decrypt_help_stop_restart_and_leave() {
     anna.say(&room, "JA").await;
     anna.expect(30, "welcome again", |b| b.starts_with("Willkommen")).await;
     let id = herold.service.find_subscriber("@anna:localhost").await.unwrap().unwrap();
+    // The DM she wrote from is stored with her, and her export shows it.
+    let export = herold.service.export_subscriber(&Actor::Cli, id, "test").await.unwrap();
+    assert_eq!(export.addresses[0].room.as_deref(), Some(room.room_id().as_str()), "{:?}", export.addresses);
     room.leave().await.unwrap();
     let mut left = false;
     for _ in 0..120 {

@@ -28,6 +28,9 @@ pub struct Export {
 pub struct ExportAddress {
     pub transport: String,
     pub address: String,
+    /// The Matrix DM room herold reaches them in.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub room: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -99,7 +102,11 @@ impl Service {
                 let addresses = row
                     .addresses
                     .iter()
-                    .map(|a| ExportAddress { transport: a.transport.clone(), address: open("address", &a.sealed) })
+                    .map(|a| ExportAddress {
+                        transport: a.transport.clone(),
+                        address: open("address", &a.sealed),
+                        room: a.room.as_deref().map(|r| open(super::delivery::ROOM_AAD, r)),
+                    })
                     .collect();
                 let mut names = std::collections::HashMap::new();
                 for ch in channels::list(&tx)? {

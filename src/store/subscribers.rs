@@ -10,6 +10,8 @@ use super::{Result, StoreError, write_tx};
 pub struct SealedAddress {
     pub transport: String,
     pub sealed: Vec<u8>,
+    /// Their Matrix DM room, once known (sealed too).
+    pub room: Option<Vec<u8>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -109,10 +111,11 @@ pub fn get(conn: &Connection, id: i64) -> Result<SubscriberRow> {
 }
 
 pub fn addresses(conn: &Connection, id: i64) -> Result<Vec<SealedAddress>> {
-    let mut st =
-        conn.prepare_cached("SELECT transport, sealed FROM addresses WHERE subscriber_id = ?1 ORDER BY transport")?;
+    let mut st = conn.prepare_cached(
+        "SELECT transport, sealed, room_sealed FROM addresses WHERE subscriber_id = ?1 ORDER BY transport",
+    )?;
     Ok(st
-        .query_map([id], |r| Ok(SealedAddress { transport: r.get(0)?, sealed: r.get(1)? }))?
+        .query_map([id], |r| Ok(SealedAddress { transport: r.get(0)?, sealed: r.get(1)?, room: r.get(2)? }))?
         .collect::<rusqlite::Result<_>>()?)
 }
 

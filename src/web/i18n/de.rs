@@ -187,6 +187,7 @@ pub static DE: Texts = Texts {
     c_recipients: "Empfänger",
     c_segments_total: "SMS-Teile insgesamt",
     c_refused: "So kann dies nicht gesendet werden",
+    exp_room: "Direktchat-Raum",
     bc_reasons: "Warum Zustellungen fehlschlugen oder warten",
     bc_reason_state: "Zustand",
     bc_reason: "Grund",

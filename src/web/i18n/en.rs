@@ -187,6 +187,7 @@ pub static EN: Texts = Texts {
     c_recipients: "Recipients",
     c_segments_total: "SMS segments in total",
     c_refused: "This cannot be sent as it is",
+    exp_room: "DM room",
     bc_reasons: "Why deliveries failed or wait",
     bc_reason_state: "State",
     bc_reason: "Reason",

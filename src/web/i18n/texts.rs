@@ -186,6 +186,7 @@ pub struct Texts {
     pub c_recipients: &'static str,
     pub c_segments_total: &'static str,
     pub c_refused: &'static str,
+    pub exp_room: &'static str,
     pub bc_reasons: &'static str,
     pub bc_reason_state: &'static str,
     pub bc_reason: &'static str,
