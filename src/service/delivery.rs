@@ -60,15 +60,6 @@ impl Service {
             .await?)
     }
 
-    /// Extends the leases of rows a worker holds (id, attempts) to `lease_seconds` from now.
-    pub async fn renew_leases(&self, held: Vec<(i64, i64)>, lease_seconds: i64) -> Result<()> {
-        if held.is_empty() {
-            return Ok(());
-        }
-        let until = self.now() + lease_seconds;
-        Ok(self.store().call(move |c| outbox::renew(c, &held, until)).await?)
-    }
-
     /// Leases up to `limit` due deliveries of one transport (a write).
     pub async fn claim(&self, transport: Transport, limit: i64, lease_seconds: i64) -> Result<Vec<Claimed>> {
         let now = self.now();

@@ -37,7 +37,8 @@ pub fn materialise(conn: &Connection, broadcast: i64, now: i64) -> Result<i64> {
     let before: i64 = tx.query_row("SELECT coalesce(max(id), 0) FROM deliveries", [], |r| r.get(0))?;
     let mut n = 0;
     for transport in &transports {
-        let start: i64 = tx.query_row("SELECT coalesce(max(id), 0) FROM deliveries", [], |r| r.get(0))?;
+        // The write lock is ours since BEGIN IMMEDIATE: the rows so far took the ids up to `start`.
+        let start = before + n;
         let rows = tx.execute(
             &format!(
                 "INSERT INTO deliveries(broadcast_id, subscriber_id, transport, state, next_attempt_at, updated_at) \
@@ -53,7 +54,6 @@ pub fn materialise(conn: &Connection, broadcast: i64, now: i64) -> Result<i64> {
         if rows == 0 {
             continue;
         }
-        // The write lock is ours since BEGIN IMMEDIATE, so the new rows are exactly the ids after `start`.
         let last = tx.last_insert_rowid();
         if last - start != rows {
             return Err(super::StoreError::Corrupt("delivery ids are not contiguous".into()));
@@ -304,12 +304,8 @@ fn record_in(tx: &Connection, results: &[(Claimed, Outcome)], now: i64) -> Resul
     Ok(())
 }
 
-/// Extends the leases of rows a worker still holds, up to `until`: a batch waiting for its turn, or
-/// one that a slow gateway keeps for long, is not put back in the queue while it is being sent.
-pub fn renew(conn: &Connection, held: &[(i64, i64)], until: i64) -> Result<()> {
-    in_write_tx(conn, |tx| renew_in(tx, held, until))
-}
-
+/// Extends the leases of rows a lane still holds, up to `until`: rows waiting for their turn, or
+/// kept long by a slow gateway, are not put back in the queue while they are being sent.
 fn renew_in(tx: &Connection, held: &[(i64, i64)], until: i64) -> Result<()> {
     let mut st =
         tx.prepare_cached(&format!("UPDATE deliveries SET lease_until = ?3 WHERE {HELD} AND state = 'sending'"))?;

@@ -59,6 +59,9 @@ pub struct Matrix {
     /// Serialises the bot's read-modify-write of `m.direct` (opening a DM, marking a joined one):
     /// concurrent updates overwrite each other's entries.
     direct: tokio::sync::Mutex<()>,
+    /// Recipients whose devices the bot knows (see [`Matrix::know_devices`]): checked once, not at
+    /// every send. In memory only; after a restart each is checked once again.
+    devices_known: Mutex<std::collections::HashSet<OwnedUserId>>,
     /// The recovery key until an owner has stored it (also kept in the SDK's store until then).
     recovery_key: Mutex<Option<Zeroizing<String>>>,
 }
@@ -70,6 +73,7 @@ impl Matrix {
             client: tokio::sync::OnceCell::new(),
             status: Mutex::new(Status::default()),
             direct: tokio::sync::Mutex::new(()),
+            devices_known: Mutex::new(Default::default()),
             recovery_key: Mutex::new(None),
         }
     }
@@ -95,6 +99,26 @@ impl Matrix {
             Some(r) if r.state() == matrix_sdk::RoomState::Joined => Ok(r),
             _ => Err(SendError::Gone("the bot is no longer in the subscriber's DM".into())),
         }
+    }
+
+    /// Makes sure the bot knows the recipient's devices before it encrypts for them. matrix-sdk claims
+    /// one-time keys under one lock for the whole client, and there waits up to 5 s for a pending
+    /// `/keys/query` of each recipient whose devices it does not know yet, which only the sync loop
+    /// sends: every other send waited behind it. A recipient's devices are asked for here, outside
+    /// that lock, once (they are stored).
+    async fn know_devices(&self, client: &Client, user: &OwnedUserId) {
+        if self.devices_known.lock().expect("devices lock").contains(user) {
+            return;
+        }
+        let known = match client.encryption().get_user_devices(user).await {
+            Ok(devices) => devices.devices().next().is_some(),
+            Err(_) => return,
+        };
+        if !known && let Err(e) = client.encryption().request_user_identity(user).await {
+            tracing::debug!(error = %session::errcode(&e), "could not ask for a recipient's devices; the send asks");
+            return;
+        }
+        self.devices_known.lock().expect("devices lock").insert(user.clone());
     }
 
     /// For a subscriber with no room stored (added by an admin, or from before rooms were stored):
@@ -125,21 +149,6 @@ impl Matrix {
             .await
             .map_err(|e| classify(&e, self))?;
         Ok(Receipt { gateway_id: format!("matrix:{}", sent.response.event_id) })
-    }
-}
-
-/// Makes sure the bot knows the recipient's devices before it encrypts for them. matrix-sdk claims
-/// one-time keys under one lock for the whole client, and there waits up to 5 s for a pending
-/// `/keys/query` of each recipient whose devices it does not know yet, which only the sync loop sends:
-/// every other send waited behind it. A recipient's devices are asked for here, outside that lock,
-/// once (they are stored).
-async fn know_devices(client: &Client, user: &OwnedUserId) {
-    let known = match client.encryption().get_user_devices(user).await {
-        Ok(devices) => devices.devices().next().is_some(),
-        Err(_) => return,
-    };
-    if !known && let Err(e) = client.encryption().request_user_identity(user).await {
-        tracing::debug!(error = %session::errcode(&e), "could not ask for a recipient's devices; the send asks");
     }
 }
 
@@ -198,7 +207,7 @@ impl Transport for Matrix {
                 return Err(SendError::RoomChosen(self.choose_room(client, &user).await?));
             };
             let room = Self::stored_room(client, room)?;
-            know_devices(client, &user).await;
+            self.know_devices(client, &user).await;
             // The delivery id as the transaction id: the homeserver answers a repeat with the first event.
             self.post(&room, &format!("herold-{}", msg.delivery_id), &msg.text, msg.html.as_deref()).await
         })
