@@ -217,6 +217,15 @@ pub fn memory_mb(pid: u32) -> (f64, f64, f64) {
     (field("VmRSS:"), field("RssAnon:"), field("RssFile:"))
 }
 
+/// The most memory the process `pid` has held so far (`VmHWM`, resident), in MB.
+pub fn peak_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:")?.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
 /// Bytes this process has caused to be written to disk so far (`write_bytes` of `/proc/self/io`): the
 /// database's write-ahead log, its checkpoints and everything else the process writes.
 pub fn disk_bytes_written() -> u64 {

@@ -54,6 +54,33 @@ impl Synapse {
         }
     }
 
+    /// The CPU time Synapse has used so far, in seconds (`utime` + `stime` of `/proc/<pid>/stat`, in
+    /// the kernel's 100 ticks a second).
+    pub fn cpu_seconds(&self) -> f64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.pid)).unwrap_or_default();
+        // The fields after the command name, which is in parentheses and may hold spaces.
+        let fields: Vec<&str> = stat.rsplit_once(')').map_or("", |(_, rest)| rest).split_whitespace().collect();
+        let ticks = |i: usize| fields.get(i).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0);
+        (ticks(11) + ticks(12)) / 100.0
+    }
+
+    /// Waits (at most `max`) until Synapse has been idle for a second — less than 2 % of a core — and
+    /// returns how long that took: the work a previous step left it (stored events, device list
+    /// updates) then does not fall into the next measurement.
+    pub fn settle(&self, max: std::time::Duration) -> std::time::Duration {
+        let t = std::time::Instant::now();
+        let mut before = self.cpu_seconds();
+        while t.elapsed() < max {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            let now = self.cpu_seconds();
+            if now - before < 0.02 {
+                break;
+            }
+            before = now;
+        }
+        t.elapsed()
+    }
+
     /// Starts it again on the same data and port (after `stop`).
     pub fn restart(&mut self) {
         let port = self.url.rsplit(':').next().unwrap().to_string();
