@@ -122,10 +122,6 @@ fn password_arg(from_stdin: bool) -> anyhow::Result<(String, bool)> {
 /// Parses arguments, runs the command, and maps failures to a message and exit code 1.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    // Before any thread starts: the server starts itself again with its allocator settings.
-    if matches!(cli.command, None | Some(Command::Serve)) {
-        crate::tuning::apply();
-    }
     let flags = Overrides { data_dir: cli.data_dir.clone(), listen: cli.listen.clone(), log: cli.log.clone() };
     let cfg = match Config::load(cli.config.as_deref(), &flags) {
         Ok(c) => c,

@@ -325,22 +325,18 @@ fn serve_prints_a_setup_link_answers_health_checks_and_locks_the_data() {
     assert!(!o.status.success());
 }
 
-/// The environment `herold serve` runs with, read from /proc once it printed its setup link (NULs as
-/// `:`: glibc 2.36 cuts the tunables it read apart in place), and its threads' names and nice values
-/// once its web server's workers run.
-fn serve_environment(tunables: Option<&str>) -> (String, Vec<(String, i32)>) {
+/// The names and nice values of `herold serve`'s threads once its web server's workers run.
+fn serve_threads() -> Vec<(String, i32)> {
     use std::io::{BufRead, BufReader};
     let dir = tempfile::tempdir().unwrap();
-    let mut cmd = herold(dir.path());
-    match tunables {
-        Some(t) => cmd.env("GLIBC_TUNABLES", t),
-        None => cmd.env_remove("GLIBC_TUNABLES"),
-    };
-    let mut child = cmd.args(["--listen", "127.0.0.1:0"]).stdout(Stdio::piped()).stderr(Stdio::null()).spawn().unwrap();
+    let mut child = herold(dir.path())
+        .args(["--listen", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
     let stdout = BufReader::new(child.stdout.take().unwrap());
     stdout.lines().map(|l| l.unwrap()).find(|l| l.contains("/setup?token=")).expect("a setup link");
-    // The same process (pid) as started: the restart with the tunables replaced it in place.
-    let environ = std::fs::read(format!("/proc/{}/environ", child.id())).unwrap();
     let threads = || -> Vec<(String, i32)> {
         std::fs::read_dir(format!("/proc/{}/task", child.id()))
             .unwrap()
@@ -363,21 +359,12 @@ fn serve_environment(tunables: Option<&str>) -> (String, Vec<(String, i32)>) {
     }
     child.kill().unwrap();
     child.wait().unwrap();
-    (String::from_utf8_lossy(&environ).replace('\0', ":"), seen)
-}
-
-#[test]
-fn serve_runs_with_its_allocator_settings_unless_the_environment_has_its_own() {
-    let own = format!("GLIBC_TUNABLES={}", herold::tuning::TUNABLES);
-    assert!(serve_environment(None).0.contains(&own), "serve set no GLIBC_TUNABLES");
-    let theirs = serve_environment(Some("glibc.malloc.arena_max=4")).0;
-    assert!(theirs.contains("GLIBC_TUNABLES=glibc.malloc.arena_max=4:"), "their GLIBC_TUNABLES was replaced");
-    assert!(!theirs.contains("mmap_threshold"), "their GLIBC_TUNABLES was extended");
+    seen
 }
 
 #[test]
 fn background_work_runs_at_a_lower_priority_than_the_web_server() {
-    let (_, threads) = serve_environment(None);
+    let threads = serve_threads();
     let nice = |prefix: &str| -> Vec<i32> {
         threads.iter().filter(|(n, _)| n.starts_with(prefix)).map(|(_, v)| *v).collect::<Vec<_>>()
     };
