@@ -17,7 +17,7 @@
 mod common;
 
 #[allow(dead_code)]
-#[path = "../tests/common/synapse.rs"]
+#[path = "../tests/integration/common/synapse.rs"]
 mod synapse;
 
 use std::time::{Duration, Instant};

@@ -7,7 +7,7 @@
 
 mod common;
 
-#[path = "../tests/common/kannel.rs"]
+#[path = "../tests/integration/common/kannel.rs"]
 mod kannel;
 
 use std::time::Instant;

@@ -1,5 +1,5 @@
 //! herold's fuzz targets: every parser of outside input, each with the properties it must keep. Shared
-//! by the cargo-fuzz targets in `fuzz_targets/` (libFuzzer, nightly) and by `tests/fuzz.rs`, which runs
+//! by the cargo-fuzz targets in `fuzz_targets/` (libFuzzer, nightly) and by `tests/integration/fuzz.rs`, which runs
 //! each for a few seconds on stable in CI. A target panics only when a property breaks.
 
 use std::sync::OnceLock;

@@ -1,11 +1,8 @@
 //! Matrix against a real Synapse (from PyPI, started by scripts/start-synapse): a second matrix-sdk
 //! client is the subscriber and proves it *decrypted* what herold sent.
 #![cfg(feature = "matrix")]
-#![recursion_limit = "256"]
 
-mod common;
-#[path = "common/synapse.rs"]
-mod synapse;
+use crate::common::{self, synapse};
 
 use std::time::Duration;
 

@@ -1,7 +1,10 @@
 //! Test helpers: the real application on port 0 over a temporary data directory, and clients for each role.
 #![allow(dead_code)]
 
+pub mod browser;
 pub mod kannel;
+#[cfg(feature = "matrix")]
+pub mod synapse;
 
 use std::path::PathBuf;
 

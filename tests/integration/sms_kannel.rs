@@ -3,7 +3,7 @@
 //! broadcasts exactly as written, delivery reports, STOP and nothing after it.
 //! `scripts/setup-peers` installs Kannel.
 
-mod common;
+use crate::common;
 
 use std::time::{Duration, Instant};
 

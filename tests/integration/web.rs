@@ -1,7 +1,7 @@
 //! The admin UI and API against the real application on port 0: setup, login, CSRF, throttling,
 //! the authorisation table over every route, API tokens, subscribers and privacy of pages.
 
-mod common;
+use crate::common;
 
 use std::collections::BTreeSet;
 

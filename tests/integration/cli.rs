@@ -1,7 +1,7 @@
 //! The real `herold` binary over a temporary data directory: key handling, verify, backup, key rotation,
 //! configuration, schema checks, serve and healthcheck; and what the files on disk contain.
 
-mod common;
+use crate::common;
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};

@@ -1,8 +1,8 @@
-//! Security properties not covered by the route table test (`tests/web.rs`): an unknown user name costs
+//! Security properties not covered by the route table test (`tests/integration/web.rs`): an unknown user name costs
 //! the same as a wrong password, logins never redirect elsewhere, and CR/LF in a path cannot reach a
 //! response header.
 
-mod common;
+use crate::common;
 
 use std::time::Instant;
 

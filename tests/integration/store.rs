@@ -1,6 +1,6 @@
 //! The store and the services on real SQLite files: migrations, all-or-nothing imports, the ledger.
 
-mod common;
+use crate::common;
 
 use common::{channel, open_service, subscriber, test_numbers};
 use herold::domain::Transport;
@@ -163,7 +163,11 @@ async fn kept_subscriber_totals_match_a_recount() {
 
     let counts = s.channel_counts().await.unwrap();
     let of = |id: i64| counts.iter().find(|c| c.channel.id == id).unwrap();
-    assert_eq!((of(news.id).active["sandbox"], of(news.id).pending_total), (2, 2), "2 confirmed; 1 never, 1 again");
+    assert_eq!(
+        (of(news.id).active["sandbox"], of(news.id).pending_total),
+        (2, 2),
+        "2 confirmed; 1 never, 1 again"
+    );
     assert_eq!((of(club.id).active["sms"], of(club.id).active_total), (1, 1), "2 imported, 1 erased");
     let paths = herold::store::DataPaths::new(&dir.path().join("data"), None);
     let report = herold::service::ops::verify(&paths).unwrap();

@@ -2,7 +2,7 @@
 //! keeps every answered message and nothing half-written, and work resumes when space returns; a
 //! damaged database file is refused at start, before anything is sent.
 
-mod common;
+use crate::common;
 
 use std::process::Command;
 use std::time::Duration;

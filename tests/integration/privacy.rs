@@ -1,7 +1,7 @@
 //! GDPR: erasure by crypto-shredding (admin, API, by message), the export, and the retention sweep,
 //! on the real application and real SQLite files.
 
-mod common;
+use crate::common;
 
 use std::sync::Arc;
 use std::time::Duration;

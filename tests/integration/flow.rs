@@ -1,7 +1,7 @@
 //! Conversation and delivery end to end: the sandbox phone through HTTP on the real application
 //! (with its worker running), and the outbox driven step by step through the worker.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::sync::Arc;

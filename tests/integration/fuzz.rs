@@ -3,7 +3,7 @@
 //! that parsers trip on). An input that breaks a property is saved under `target/fuzz-findings/` and
 //! fails the test. For long runs with libFuzzer, see `fuzz/README.md`.
 
-#[path = "../fuzz/src/lib.rs"]
+#[path = "../../fuzz/src/lib.rs"]
 mod targets;
 
 use std::time::{Duration, Instant};

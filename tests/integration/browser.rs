@@ -3,9 +3,7 @@
 //! shown as text, and no Content-Security-Policy violation on any page (browsers report them to
 //! `/csp-report`; the last test proves that such a report is seen).
 
-#[path = "common/browser.rs"]
-mod browser;
-mod common;
+use crate::common::{self, browser};
 
 use std::time::Duration;
 

@@ -3,7 +3,7 @@
 //! documents them. Reproduced fields are listed at each mock. Forged, replayed and oversized webhooks
 //! are refused and store nothing.
 
-mod common;
+use crate::common;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

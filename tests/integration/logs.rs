@@ -2,7 +2,7 @@
 //! and sends, a Matrix id, export, erasure, a failed login): the log holds none of the numbers,
 //! Matrix ids, message texts or secrets.
 
-mod common;
+use crate::common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;

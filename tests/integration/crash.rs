@@ -3,7 +3,7 @@
 //! kill, and in the end every recipient has the message and the duplicates stay within the rows in
 //! flight at the crashes.
 
-mod common;
+use crate::common;
 
 use std::collections::HashMap;
 use std::path::Path;

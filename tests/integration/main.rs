@@ -1,0 +1,21 @@
+//! Every integration test in one binary (one link of herold and matrix-sdk instead of one per file):
+//! each module is one area, named as the file was before (`cargo test --test integration flow::`).
+//! Tests talk to real peers: SQLite files, the `herold` binary, Kannel, Synapse and Chromium.
+#![recursion_limit = "256"]
+
+mod common;
+
+mod browser;
+mod cli;
+mod crash;
+mod faults;
+mod flow;
+mod fuzz;
+mod logs;
+mod matrix_synapse;
+mod privacy;
+mod security;
+mod sms_gateways;
+mod sms_kannel;
+mod store;
+mod web;
