@@ -61,7 +61,7 @@ async fn broadcast(s: &Service, channel: i64, key: &str, n: usize) -> f64 {
         s.create_broadcast(&Actor::Cli, common::compose(channel, key, "Probealarm über Matrix")).await.unwrap();
     loop {
         let p = s.progress(b.id).await.unwrap();
-        if p.broadcast.state == "done" {
+        if p.broadcast.state == herold::domain::BroadcastState::Done {
             assert_eq!((p.broadcast.sent, p.broadcast.failed), (n as i64, 0), "every message sent, none failed");
             return t.elapsed().as_secs_f64();
         }

@@ -3,7 +3,7 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::Invalid;
+use super::{Invalid, Transport};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -61,7 +61,7 @@ pub struct ConsentEvent {
     pub at: i64,
     pub subscriber: i64,
     pub channel: Option<i64>,
-    pub transport: Option<String>,
+    pub transport: Option<Transport>,
     pub kind: ConsentKind,
     pub gateway_message_id: Option<String>,
     pub inbound_sealed: Option<Vec<u8>>,
@@ -85,7 +85,7 @@ impl ConsentEvent {
                 &self.at.to_be_bytes(),
                 &self.subscriber.to_be_bytes(),
                 &opt_i64(self.channel),
-                self.transport.as_deref().unwrap_or("").as_bytes(),
+                self.transport.map_or("", Transport::as_str).as_bytes(),
                 self.kind.as_str().as_bytes(),
                 self.gateway_message_id.as_deref().unwrap_or("").as_bytes(),
                 self.inbound_sealed.as_deref().unwrap_or(&[]),
@@ -184,7 +184,7 @@ mod tests {
                     at: 1000 + id,
                     subscriber: 7,
                     channel: Some(1),
-                    transport: Some("sms".into()),
+                    transport: Some(Transport::Sms),
                     kind: ConsentKind::OptInConfirmed,
                     gateway_message_id: None,
                     inbound_sealed: Some(vec![1, 2, 3]),

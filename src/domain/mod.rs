@@ -12,6 +12,7 @@ pub mod markdown;
 pub mod replies;
 pub mod role;
 pub mod segments;
+pub mod state;
 
 pub use address::{Address, E164, MatrixUserId, Transport};
 pub use channel::{Channel, ChannelDraft, ChannelKind, Frequency, FrequencyPeriod, OptInMode, Texts};
@@ -19,6 +20,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use ids::SubscriberId;
 pub use ledger::{ConsentEvent, ConsentKind};
 pub use role::Role;
+pub use state::{BroadcastState, DeliveryState, SubscriptionState};
 
 /// A rule of the domain was broken by input from outside; the message is safe to show.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::{Actor, Result, Service, ServiceError};
 use crate::domain::audit::Action;
 use crate::domain::segments::{self, Segments};
-use crate::domain::{ChannelKind, markdown};
+use crate::domain::{BroadcastState, ChannelKind, Transport, markdown};
 use crate::store::audit;
 use crate::store::broadcasts::{self, Broadcast, NewBroadcast};
 use crate::store::{channels, outbox};
@@ -39,7 +39,7 @@ pub struct Preview {
     pub html: Option<String>,
     pub segments: Segments,
     /// Recipients per transport (distinct subscribers).
-    pub audience: Vec<(String, i64)>,
+    pub audience: Vec<(Transport, i64)>,
     /// SMS segments in total: segments × SMS and sandbox recipients.
     pub total_segments: i64,
     /// Why sending this text would be refused (too many parts for a gateway), said before sending.
@@ -67,7 +67,7 @@ pub struct Progress {
     /// Sent and failed per minute (minutes since 1970), the last two hours with any.
     pub timeline: Vec<(i64, i64, i64)>,
     /// Why deliveries failed, were cancelled or wait to be tried again: (state, reason, count).
-    pub reasons: Vec<(String, String, i64)>,
+    pub reasons: Vec<(crate::domain::DeliveryState, String, i64)>,
 }
 
 fn render(kind: ChannelKind, title: &str, body: &str) -> (String, Option<String>) {
@@ -141,8 +141,8 @@ impl Service {
         let (sms_text, html) = render(kind, title, body);
         let segments = segments::count(&sms_text);
         let audience = self.store().call(move |c| outbox::audience(c, &channels)).await?;
-        let sms: i64 = audience.iter().filter(|(t, _)| t != "matrix").map(|(_, n)| n).sum();
-        let by_sms = audience.iter().any(|(t, n)| t == "sms" && *n > 0);
+        let sms: i64 = audience.iter().filter(|(t, _)| *t != Transport::Matrix).map(|(_, n)| n).sum();
+        let by_sms = audience.iter().any(|(t, n)| *t == Transport::Sms && *n > 0);
         let parts = segments.parts;
         let refusal = match self.too_long_for_sms(parts, by_sms).filter(|_| kind == ChannelKind::Broadcast) {
             Some(TooLong::Parts) => Some(format!("as SMS this is {parts} parts; at most {MAX_SMS_PARTS} are sent")),
@@ -223,7 +223,7 @@ impl Service {
             }
         }
         let new = NewBroadcast {
-            kind: c.kind.as_str().into(),
+            kind: c.kind,
             title: c.title.trim().into(),
             body,
             sms_text,
@@ -304,7 +304,8 @@ impl Service {
             .call(move |c| {
                 let b = broadcasts::get(c, id)?;
                 // Only a broadcast with trouble has reasons; reading them reads its rows.
-                let trouble = b.failed + b.cancelled > 0 || b.waiting_until.is_some() || b.state == "paused";
+                let trouble =
+                    b.failed + b.cancelled > 0 || b.waiting_until.is_some() || b.state == BroadcastState::Paused;
                 let reasons = if trouble { outbox::reasons(c, id, 10)? } else { vec![] };
                 Ok((b, outbox::recent_rate(c, id, now, 60)?, broadcasts::minutes(c, id, 120)?, reasons))
             })
@@ -315,7 +316,7 @@ impl Service {
         // While a rate limit holds the deliveries back, the wait is part of the time left.
         // The next try happens at `waiting_until` and, if it is held again, moves it on within a moment:
         // a grace of 2 s keeps the note from flickering off at each try.
-        let held = b.waiting_until.filter(|t| *t + 2 > now && queued > 0 && b.state == "sending");
+        let held = b.waiting_until.filter(|t| *t + 2 > now && queued > 0 && b.state == BroadcastState::Sending);
         let eta_seconds = (rate > 0 && queued > 0).then(|| queued * 60 / rate + held.map_or(0, |t| (t - now).max(0)));
         let waiting = held.map(|t| {
             let why = b.waiting_reason.clone().unwrap_or_default();
@@ -328,7 +329,16 @@ impl Service {
         let (now, reason, actor) = (self.now(), reason.to_string(), actor.clone());
         let detail = reason.clone();
         self.audited(
-            move |c| broadcasts::transition(c, id, &["sending", "scheduled"], "paused", Some(&reason), now),
+            move |c| {
+                broadcasts::transition(
+                    c,
+                    id,
+                    &[BroadcastState::Sending, BroadcastState::Scheduled],
+                    BroadcastState::Paused,
+                    Some(&reason),
+                    now,
+                )
+            },
             move |_| actor.audit(now, Action::BroadcastPaused, format!("broadcast {id}"), detail),
         )
         .await?;
@@ -342,8 +352,8 @@ impl Service {
         self.audited(
             move |c| {
                 let b = broadcasts::get(c, id)?;
-                let to = if b.started_at.is_some() { "sending" } else { "scheduled" };
-                broadcasts::transition(c, id, &["paused"], to, None, now)
+                let to = if b.started_at.is_some() { BroadcastState::Sending } else { BroadcastState::Scheduled };
+                broadcasts::transition(c, id, &[BroadcastState::Paused], to, None, now)
             },
             move |_| actor.audit(now, Action::BroadcastResumed, format!("broadcast {id}"), ""),
         )
@@ -358,7 +368,14 @@ impl Service {
         let (now, actor) = (self.now(), actor.clone());
         self.audited(
             move |tx| {
-                broadcasts::transition(tx, id, &["scheduled", "sending", "paused"], "cancelled", None, now)?;
+                broadcasts::transition(
+                    tx,
+                    id,
+                    &[BroadcastState::Scheduled, BroadcastState::Sending, BroadcastState::Paused],
+                    BroadcastState::Cancelled,
+                    None,
+                    now,
+                )?;
                 outbox::cancel_broadcast(tx, id, "broadcast cancelled", now)
             },
             move |n| {

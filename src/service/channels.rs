@@ -15,7 +15,7 @@ use crate::store::channels;
 pub struct ChannelCounts {
     pub channel: Channel,
     /// Active subscriptions per transport.
-    pub active: BTreeMap<String, i64>,
+    pub active: BTreeMap<Transport, i64>,
     pub active_total: i64,
     pub pending_total: i64,
 }
@@ -75,12 +75,11 @@ impl Service {
         Ok(list
             .into_iter()
             .map(|channel| {
-                let mut active: BTreeMap<String, i64> =
-                    Transport::ALL.iter().map(|t| (t.as_str().to_string(), 0)).collect();
+                let mut active: BTreeMap<Transport, i64> = Transport::ALL.iter().map(|t| (*t, 0)).collect();
                 let mut pending_total = 0;
                 for (cid, transport, a, p) in counts.iter().filter(|r| r.0 == channel.id) {
                     let _ = cid;
-                    *active.entry(transport.clone()).or_default() += a;
+                    *active.entry(*transport).or_default() += a;
                     pending_total += p;
                 }
                 let active_total = active.values().sum();

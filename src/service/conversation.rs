@@ -9,7 +9,7 @@ use super::{Actor, Result, Service, ServiceError};
 use crate::crypto::DataKey;
 use crate::domain::audit::Action;
 use crate::domain::keywords::{Command, Lang, Verb};
-use crate::domain::{Channel, ConsentKind, OptInMode, SubscriberId, Transport, replies};
+use crate::domain::{Channel, ConsentKind, OptInMode, SubscriberId, SubscriptionState, Transport, replies};
 use crate::store::ledger::{self, NewEvent};
 use crate::store::subscribers as subs;
 use crate::store::{StoreError, channels, conversation, outbox, privacy};
@@ -76,7 +76,7 @@ impl Ctx {
         conversation::insert_inbox(
             c,
             self.subscriber,
-            self.transport.as_str(),
+            self.transport,
             self.gateway_id.as_deref(),
             &self.inbound_sealed,
             self.now,
@@ -88,7 +88,7 @@ impl Ctx {
             at: self.now,
             subscriber: self.subscriber,
             channel: Some(ch.id),
-            transport: Some(self.transport.as_str().into()),
+            transport: Some(self.transport),
             kind,
             gateway_message_id: self.gateway_id.clone(),
             inbound_sealed: Some(self.inbound_sealed.clone()),
@@ -109,7 +109,7 @@ impl Service {
                 let due = subs::due_expiries(c, now, 1000)?;
                 let tx = crate::store::write_tx(c)?;
                 for (id, subscriber, channel) in &due {
-                    subs::set_state(&tx, *id, "expired", now)?;
+                    subs::set_state(&tx, *id, SubscriptionState::Expired, now)?;
                     let ch = channels::by_id(&tx, *channel)?;
                     ledger::append(
                         &tx,
@@ -164,7 +164,7 @@ pub(super) fn dispatch(
             ctx.replies.push(replies::erased(ctx.lang));
             // Nothing more goes out to this address: its subscriptions end now, the rest when the reply has left.
             for s in subs::live(c, ctx.subscriber)? {
-                subs::set_state(c, s.id, "unsubscribed", ctx.now)?;
+                subs::set_state(c, s.id, SubscriptionState::Unsubscribed, ctx.now)?;
             }
             outbox::cancel_for_subscriber(c, ctx.subscriber, ctx.now)?;
             return Ok(Outcome::Erasing);
@@ -172,10 +172,10 @@ pub(super) fn dispatch(
     }
     let live = subs::live(c, ctx.subscriber)?;
     match verb {
-        Verb::Yes if live.iter().any(|s| s.state == "pending") => {
-            for s in live.iter().filter(|s| s.state == "pending") {
+        Verb::Yes if live.iter().any(|s| s.state == SubscriptionState::Pending) => {
+            for s in live.iter().filter(|s| s.state == SubscriptionState::Pending) {
                 let ch = channels::by_id(c, s.channel_id)?;
-                subs::set_state(c, s.id, "active", ctx.now)?;
+                subs::set_state(c, s.id, SubscriptionState::Active, ctx.now)?;
                 ledger::append(c, ctx.event(ConsentKind::OptInConfirmed, &ch))?;
                 ctx.replies.push(replies::welcome(&ch, ctx.lang));
             }
@@ -199,7 +199,7 @@ pub(super) fn dispatch(
             let names: Vec<String> = leaving.iter().map(|(_, ch)| ch.draft.name.clone()).collect();
             ctx.replies.push(replies::goodbye(&names, ctx.lang));
             for (id, ch) in &leaving {
-                subs::set_state(c, *id, "unsubscribed", ctx.now)?;
+                subs::set_state(c, *id, SubscriptionState::Unsubscribed, ctx.now)?;
                 ledger::append(c, ctx.event(ConsentKind::OptOut, ch))?;
             }
             outbox::cancel_for_subscriber(c, ctx.subscriber, ctx.now)?;
@@ -207,7 +207,7 @@ pub(super) fn dispatch(
         }
         Verb::Help => {
             let mut active = Vec::new();
-            for s in live.iter().filter(|s| s.state == "active") {
+            for s in live.iter().filter(|s| s.state == SubscriptionState::Active) {
                 let ch = channels::by_id(c, s.channel_id)?;
                 active.push((ch.draft.name.clone(), ch.draft.keyword.clone()));
             }
@@ -251,7 +251,7 @@ fn opt_in(
         return Ok(Outcome::ChooseChannel);
     };
     if let Some(s) = live.iter().find(|s| s.channel_id == ch.id) {
-        if s.state == "active" {
+        if s.state == SubscriptionState::Active {
             ctx.replies.push(replies::already(ch, ctx.lang));
             return Ok(Outcome::AlreadySubscribed);
         }
@@ -266,8 +266,8 @@ fn opt_in(
                 c,
                 ctx.subscriber,
                 ch.id,
-                ctx.transport.as_str(),
-                "pending",
+                ctx.transport,
+                SubscriptionState::Pending,
                 ctx.now,
                 Some(expires),
             )?;
@@ -276,7 +276,7 @@ fn opt_in(
             Ok(Outcome::Pending)
         }
         OptInMode::Single => {
-            subs::insert_subscription(c, ctx.subscriber, ch.id, ctx.transport.as_str(), "active", ctx.now)?;
+            subs::insert_subscription(c, ctx.subscriber, ch.id, ctx.transport, SubscriptionState::Active, ctx.now)?;
             ledger::append(c, ctx.event(ConsentKind::OptInConfirmed, ch))?;
             ctx.replies.push(replies::welcome(ch, ctx.lang));
             Ok(Outcome::Subscribed)
@@ -299,7 +299,7 @@ pub struct ScreenLine {
 pub struct InboxMessage {
     pub id: i64,
     pub subscriber: String,
-    pub transport: String,
+    pub transport: Transport,
     pub text: String,
     pub received_at: i64,
 }
@@ -373,7 +373,7 @@ impl Service {
                     return Ok(Some("the sender has opted out since: nothing more is sent to them"));
                 }
                 let key = vault.unwrap_data_key(SubscriberId(m.subscriber_id), &wrapped)?;
-                outbox::enqueue_reply(&tx, m.subscriber_id, &m.transport, &key.seal("reply", text.as_bytes()), now)?;
+                outbox::enqueue_reply(&tx, m.subscriber_id, m.transport, &key.seal("reply", text.as_bytes()), now)?;
                 crate::store::audit::append(&tx, entry)?;
                 tx.commit()?;
                 Ok(None)

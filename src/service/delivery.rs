@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 
 use super::{Result, Service};
-use crate::domain::{Address, SubscriberId, Transport};
+use crate::domain::{Address, BroadcastState, SubscriberId, Transport};
 use crate::store::broadcasts::{self, Broadcast};
 use crate::store::outbox::{self, Claimed, Outcome};
 use crate::store::reports;
@@ -53,17 +53,14 @@ impl Service {
         let now = self.now();
         Ok(self
             .store()
-            .write_grouped(move |c| {
-                let claim = claim.map(|(t, n)| (t.as_str(), n));
-                outbox::record_and_claim(c, &results, &held, claim, now, lease_seconds)
-            })
+            .write_grouped(move |c| outbox::record_and_claim(c, &results, &held, claim, now, lease_seconds))
             .await?)
     }
 
     /// Leases up to `limit` due deliveries of one transport (a write).
     pub async fn claim(&self, transport: Transport, limit: i64, lease_seconds: i64) -> Result<Vec<Claimed>> {
         let now = self.now();
-        Ok(self.store().call(move |c| outbox::claim(c, transport.as_str(), now, lease_seconds, limit)).await?)
+        Ok(self.store().call(move |c| outbox::claim(c, transport, now, lease_seconds, limit)).await?)
     }
 
     /// Stores the room a transport found or opened for a subscriber (sealed with their key): from
@@ -72,11 +69,11 @@ impl Service {
         let vault = self.vault().clone();
         self.store()
             .call(move |c| {
-                let Some(stored) = subs::key_and_address(c, subscriber, transport.as_str())? else {
+                let Some(stored) = subs::key_and_address(c, subscriber, transport)? else {
                     return Ok(()); // erased meanwhile
                 };
                 let key = vault.unwrap_data_key(SubscriberId(subscriber), &stored.wrapped_key)?;
-                subs::set_room(c, subscriber, transport.as_str(), &key.seal(ROOM_AAD, room.as_bytes()))
+                subs::set_room(c, subscriber, transport, &key.seal(ROOM_AAD, room.as_bytes()))
             })
             .await?;
         tracing::info!(subscriber, %transport, "the subscriber's room is stored");
@@ -106,12 +103,12 @@ impl Service {
                     };
                     if let Some(b) = broadcast {
                         // Leased before a pause or cancel took effect: back to the queue, or cancelled.
-                        match b.state.as_str() {
-                            "paused" => {
+                        match b.state {
+                            BroadcastState::Paused => {
                                 dropped.push((cl, Outcome::Release));
                                 continue;
                             }
-                            "cancelled" => {
+                            BroadcastState::Cancelled => {
                                 dropped.push((cl, Outcome::Cancel { reason: "broadcast cancelled".into() }));
                                 continue;
                             }
@@ -123,9 +120,8 @@ impl Service {
                         }
                     }
                     let id = SubscriberId(cl.subscriber_id);
-                    let (Some(stored), Ok(transport)) =
-                        (subs::key_and_address(c, cl.subscriber_id, &cl.transport)?, Transport::parse(&cl.transport))
-                    else {
+                    let transport = cl.transport;
+                    let Some(stored) = subs::key_and_address(c, cl.subscriber_id, transport)? else {
                         dropped.push((cl, Outcome::Cancel { reason: "address no longer stored".into() }));
                         continue;
                     };
@@ -214,9 +210,6 @@ impl Service {
         error: Option<String>,
     ) -> Result<bool> {
         let (now, gid) = (self.now(), gateway_id.to_string());
-        Ok(self
-            .store()
-            .call(move |c| reports::report(c, transport.as_str(), &gid, delivered, error.as_deref(), now))
-            .await?)
+        Ok(self.store().call(move |c| reports::report(c, transport, &gid, delivered, error.as_deref(), now)).await?)
     }
 }

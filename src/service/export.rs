@@ -4,8 +4,8 @@
 use serde::Serialize;
 
 use super::{Actor, Result, Service};
-use crate::domain::SubscriberId;
 use crate::domain::audit::Action;
+use crate::domain::{DeliveryState, SubscriberId, SubscriptionState, Transport};
 use crate::store::{audit, channels, conversation, ledger, outbox, subscribers as subs};
 
 #[derive(Debug, Clone, Serialize)]
@@ -26,7 +26,7 @@ pub struct Export {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportAddress {
-    pub transport: String,
+    pub transport: Transport,
     pub address: String,
     /// The Matrix DM room herold reaches them in.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -36,8 +36,8 @@ pub struct ExportAddress {
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportSubscription {
     pub channel: String,
-    pub transport: String,
-    pub state: String,
+    pub transport: Transport,
+    pub state: SubscriptionState,
     pub since: String,
     pub changed: String,
 }
@@ -47,7 +47,7 @@ pub struct ExportConsent {
     pub at: String,
     pub kind: String,
     pub channel: Option<String>,
-    pub transport: Option<String>,
+    pub transport: Option<Transport>,
     pub gateway_message_id: Option<String>,
     /// The exact message (or, for an import, the note on how consent was given).
     pub message: Option<String>,
@@ -63,8 +63,8 @@ pub struct ExportDelivery {
     pub broadcast: Option<i64>,
     pub title: Option<String>,
     pub text: Option<String>,
-    pub transport: String,
-    pub state: String,
+    pub transport: Transport,
+    pub state: DeliveryState,
     pub attempts: i64,
     pub changed: String,
 }
@@ -72,7 +72,7 @@ pub struct ExportDelivery {
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportMessage {
     pub received: String,
-    pub transport: String,
+    pub transport: Transport,
     pub text: String,
 }
 
@@ -103,7 +103,7 @@ impl Service {
                     .addresses
                     .iter()
                     .map(|a| ExportAddress {
-                        transport: a.transport.clone(),
+                        transport: a.transport,
                         address: open("address", &a.sealed),
                         room: a.room.as_deref().map(|r| open(super::delivery::ROOM_AAD, r)),
                     })

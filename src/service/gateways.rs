@@ -8,7 +8,7 @@ use super::conversation::Inbound;
 use super::{Actor, Result, Service, ServiceError};
 use crate::domain::audit::Action;
 use crate::domain::hook::{HookError, HookEvent, HookRequest, Webhook};
-use crate::domain::{ConsentKind, Transport};
+use crate::domain::{ConsentKind, SubscriptionState, Transport};
 use crate::store::ledger::{self, NewEvent};
 use crate::store::subscribers as subs;
 use crate::store::{channels, outbox};
@@ -169,16 +169,16 @@ impl Service {
             .call(move |c| {
                 let tx = crate::store::write_tx(c)?;
                 let mut n = 0;
-                for s in subs::live(&tx, subscriber)?.into_iter().filter(|s| s.transport == transport.as_str()) {
+                for s in subs::live(&tx, subscriber)?.into_iter().filter(|s| s.transport == transport) {
                     let ch = channels::by_id(&tx, s.channel_id)?;
-                    subs::set_state(&tx, s.id, "unsubscribed", now)?;
+                    subs::set_state(&tx, s.id, SubscriptionState::Unsubscribed, now)?;
                     ledger::append(
                         &tx,
                         NewEvent {
                             at: now,
                             subscriber,
                             channel: Some(ch.id),
-                            transport: Some(transport.as_str().into()),
+                            transport: Some(transport),
                             kind: ConsentKind::OptOut,
                             gateway_message_id: gateway_message_id.clone(),
                             inbound_sealed: None,

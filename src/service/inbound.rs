@@ -120,7 +120,7 @@ impl Job for Receive {
             language: self.settings.default_language.clone(),
             wrapped_key: wrapped,
             blind_index: self.blind.clone(),
-            transport: self.address.transport().as_str().into(),
+            transport: self.address.transport(),
             sealed_address: key.seal("address", self.address.as_str().as_bytes()),
         };
         self.created = Some((row, key));
@@ -148,19 +148,14 @@ impl Job for Receive {
         self.used = Some(subscriber);
         let answer = |outcome, replies| Received { subscriber: SubscriberId(subscriber).to_string(), outcome, replies };
         if let Some(g) = &self.gateway_id
-            && !conversation::first_time(c, self.transport.as_str(), g, now)?
+            && !conversation::first_time(c, self.transport, g, now)?
         {
             self.received = Some(answer(super::conversation::Outcome::Duplicate, 0));
             return Ok(());
         }
         if let Some(room) = &self.room {
             // Where they wrote is where they are answered, now and after any restart.
-            subs::set_room(
-                c,
-                subscriber,
-                self.transport.as_str(),
-                &key.seal(super::delivery::ROOM_AAD, room.as_bytes()),
-            )?;
+            subs::set_room(c, subscriber, self.transport, &key.seal(super::delivery::ROOM_AAD, room.as_bytes()))?;
         }
         let (stored_lang, _) = subs::language_and_since(c, subscriber)?;
         let lang = match &self.command {
@@ -187,7 +182,7 @@ impl Job for Receive {
         let outcome = dispatch(c, &mut ctx, &self.command, self.settings.auto_reply)?;
         for r in &ctx.replies {
             let sealed = ctx.key.seal("reply", r.as_bytes());
-            outbox::enqueue_reply(c, subscriber, self.transport.as_str(), &sealed, now)?;
+            outbox::enqueue_reply(c, subscriber, self.transport, &sealed, now)?;
         }
         self.received = Some(answer(outcome, ctx.replies.len()));
         Ok(())

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Actor, Result, Service, ServiceError};
 use crate::domain::audit::Action;
-use crate::domain::{Address, ConsentKind, SubscriberId, Transport};
+use crate::domain::{Address, ConsentKind, SubscriberId, SubscriptionState, Transport};
 use crate::store::ledger::{self, NewEvent};
 use crate::store::subscribers::{self as subs, Filter, NewSubscriber, SubscriptionRow};
 use crate::store::{StoreError, channels};
@@ -38,7 +38,7 @@ pub struct SubscriberSummary {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct MaskedAddress {
-    pub transport: String,
+    pub transport: Transport,
     pub masked: String,
 }
 
@@ -48,7 +48,7 @@ pub struct EventView {
     pub at: i64,
     pub kind: String,
     pub channel_id: Option<i64>,
-    pub transport: Option<String>,
+    pub transport: Option<Transport>,
     pub gateway_message_id: Option<String>,
     /// The exact inbound text, opened with the subscriber's key; `None` after erasure or when absent.
     pub inbound_text: Option<String>,
@@ -79,12 +79,10 @@ fn mask(svc: &Service, id: i64, rows: &[subs::SealedAddress], wrapped: Option<&[
             let masked = key
                 .as_ref()
                 .and_then(|k| k.open_string("address", &a.sealed).ok())
-                .and_then(|plain| {
-                    Transport::parse(&a.transport).ok().and_then(|t| Address::from_stored(t, &plain).ok())
-                })
+                .and_then(|plain| Address::from_stored(a.transport, &plain).ok())
                 .map(|addr| addr.masked())
                 .unwrap_or_else(|| "(unreadable)".into());
-            MaskedAddress { transport: a.transport.clone(), masked }
+            MaskedAddress { transport: a.transport, masked }
         })
         .collect()
 }
@@ -153,7 +151,7 @@ impl Service {
                 language: req.language,
                 wrapped_key: wrapped,
                 blind_index: self.vault().blind_index(&address).to_vec(),
-                transport: address.transport().as_str().to_string(),
+                transport: address.transport(),
                 sealed_address: key.seal("address", address.as_str().as_bytes()),
             },
             note_sealed: key.seal("inbound", note.as_bytes()),
@@ -281,14 +279,14 @@ fn write_rows(
                     channel_cache.entry(ch).or_insert(c)
                 }
             };
-            subs::insert_subscription(&tx, p.row.id, ch, &p.row.transport, "active", now)?;
+            subs::insert_subscription(&tx, p.row.id, ch, p.row.transport, SubscriptionState::Active, now)?;
             ledger::append(
                 &tx,
                 NewEvent {
                     at: now,
                     subscriber: p.row.id,
                     channel: Some(ch),
-                    transport: Some(p.row.transport.clone()),
+                    transport: Some(p.row.transport),
                     kind: ConsentKind::Import,
                     gateway_message_id: None,
                     inbound_sealed: Some(p.note_sealed.clone()),

@@ -4,10 +4,11 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::{Result, StoreError};
+use crate::domain::{BroadcastState, ChannelKind};
 
 #[derive(Debug, Clone)]
 pub struct NewBroadcast {
-    pub kind: String,
+    pub kind: ChannelKind,
     pub title: String,
     pub body: String,
     pub sms_text: String,
@@ -23,12 +24,12 @@ pub struct NewBroadcast {
 #[derive(Debug, Clone, Serialize)]
 pub struct Broadcast {
     pub id: i64,
-    pub kind: String,
+    pub kind: ChannelKind,
     pub title: String,
     pub body: String,
     pub sms_text: String,
     pub html: Option<String>,
-    pub state: String,
+    pub state: BroadcastState,
     pub pause_reason: Option<String>,
     pub send_at: i64,
     pub deadline: Option<i64>,
@@ -135,12 +136,19 @@ pub fn list(conn: &Connection, limit: i64) -> Result<Vec<Broadcast>> {
 }
 
 /// Moves a broadcast between states; `from` lists the states it may leave.
-pub fn transition(conn: &Connection, id: i64, from: &[&str], to: &str, reason: Option<&str>, now: i64) -> Result<()> {
-    let current: String = conn.query_row("SELECT state FROM broadcasts WHERE id = ?1", [id], |r| r.get(0))?;
-    if !from.contains(&current.as_str()) {
+pub fn transition(
+    conn: &Connection,
+    id: i64,
+    from: &[BroadcastState],
+    to: BroadcastState,
+    reason: Option<&str>,
+    now: i64,
+) -> Result<()> {
+    let current: BroadcastState = conn.query_row("SELECT state FROM broadcasts WHERE id = ?1", [id], |r| r.get(0))?;
+    if !from.contains(&current) {
         return Err(StoreError::Conflict(format!("the broadcast is {current}; it cannot become {to}")));
     }
-    let finished = matches!(to, "cancelled" | "done").then_some(now);
+    let finished = to.is_over().then_some(now);
     conn.execute(
         "UPDATE broadcasts SET state = ?2, pause_reason = ?3, finished_at = coalesce(?4, finished_at) WHERE id = ?1",
         params![id, to, reason, finished],
@@ -189,4 +197,34 @@ pub fn minutes(conn: &Connection, id: i64, minutes: i64) -> Result<Vec<(i64, i64
     Ok(st
         .query_map(params![id, minutes], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?)
+}
+
+/// A rate limit holds a broadcast's deliveries back until `at`: remembered on the broadcast for its page.
+pub(super) fn note_waiting(conn: &Connection, broadcast: i64, at: i64, reason: &str) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE broadcasts SET waiting_until = max(coalesce(waiting_until, 0), ?2), waiting_reason = ?3 WHERE id = ?1",
+    )?
+    .execute(params![broadcast, at, reason])?;
+    Ok(())
+}
+
+pub(super) fn bump_counters(conn: &Connection, b: i64, sent: i64, failed: i64, cancelled: i64, now: i64) -> Result<()> {
+    conn.prepare_cached(
+        "UPDATE broadcasts SET sent = sent + ?2, failed = failed + ?3, cancelled = cancelled + ?4 WHERE id = ?1",
+    )?
+    .execute(params![b, sent, failed, cancelled])?;
+    if sent > 0 || failed > 0 {
+        conn.prepare_cached(
+            "INSERT INTO broadcast_minutes (broadcast_id, minute, sent, failed) VALUES (?1, ?2 / 60, ?3, ?4) \
+             ON CONFLICT (broadcast_id, minute) DO UPDATE \
+             SET sent = sent + excluded.sent, failed = failed + excluded.failed",
+        )?
+        .execute(params![b, now, sent, failed])?;
+    }
+    conn.prepare_cached(
+        "UPDATE broadcasts SET state = 'done', finished_at = ?2 \
+         WHERE id = ?1 AND state IN ('sending', 'paused') AND sent + failed + cancelled >= total",
+    )?
+    .execute(params![b, now])?;
+    Ok(())
 }

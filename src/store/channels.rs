@@ -150,7 +150,7 @@ pub fn list(conn: &Connection) -> Result<Vec<Channel>> {
 }
 
 /// Active and pending subscriptions per channel and transport: (channel id, transport, active, pending).
-pub fn counts(conn: &Connection) -> Result<Vec<(i64, String, i64, i64)>> {
+pub fn counts(conn: &Connection) -> Result<Vec<(i64, crate::domain::Transport, i64, i64)>> {
     let mut st = conn.prepare_cached("SELECT channel_id, transport, active, pending FROM channel_totals")?;
     Ok(st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<rusqlite::Result<_>>()?)
 }

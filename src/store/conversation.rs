@@ -4,9 +4,10 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::Result;
+use crate::domain::Transport;
 
 /// Records an inbound message id; `false` when it was seen before (a gateway retry).
-pub fn first_time(conn: &Connection, transport: &str, gateway_message_id: &str, now: i64) -> Result<bool> {
+pub fn first_time(conn: &Connection, transport: Transport, gateway_message_id: &str, now: i64) -> Result<bool> {
     let n = conn
         .prepare_cached(
             "INSERT OR IGNORE INTO inbound_seen(transport, gateway_message_id, received_at) VALUES (?1, ?2, ?3)",
@@ -18,7 +19,7 @@ pub fn first_time(conn: &Connection, transport: &str, gateway_message_id: &str, 
 pub fn insert_inbox(
     conn: &Connection,
     subscriber: i64,
-    transport: &str,
+    transport: Transport,
     gateway_message_id: Option<&str>,
     sealed: &[u8],
     now: i64,
@@ -34,7 +35,7 @@ pub fn insert_inbox(
 pub struct InboxRow {
     pub id: i64,
     pub subscriber_id: i64,
-    pub transport: String,
+    pub transport: Transport,
     #[serde(skip)]
     pub text_sealed: Vec<u8>,
     pub received_at: i64,

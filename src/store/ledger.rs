@@ -12,7 +12,7 @@ pub struct NewEvent {
     pub at: i64,
     pub subscriber: i64,
     pub channel: Option<i64>,
-    pub transport: Option<String>,
+    pub transport: Option<crate::domain::Transport>,
     pub kind: ConsentKind,
     pub gateway_message_id: Option<String>,
     pub inbound_sealed: Option<Vec<u8>>,
@@ -62,7 +62,7 @@ pub fn append(conn: &Connection, e: NewEvent) -> Result<ConsentEvent> {
         ev.subscriber,
         ev.channel,
         ev.transport,
-        ev.kind.as_str(),
+        ev.kind,
         ev.gateway_message_id,
         ev.inbound_sealed,
         ev.wording_version,
@@ -81,15 +81,13 @@ const SELECT: &str = "SELECT e.id, e.at, e.subscriber_id, e.channel_id, e.transp
      LEFT JOIN channel_wordings w ON w.channel_id = e.channel_id AND w.version = e.wording_version";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ConsentEvent> {
-    let kind: String = r.get(5)?;
     Ok(ConsentEvent {
         id: r.get(0)?,
         at: r.get(1)?,
         subscriber: r.get(2)?,
         channel: r.get(3)?,
         transport: r.get(4)?,
-        kind: ConsentKind::parse(&kind)
-            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(5, rusqlite::types::Type::Text, e.0.into()))?,
+        kind: r.get(5)?,
         gateway_message_id: r.get(6)?,
         inbound_sealed: r.get(7)?,
         wording_version: r.get(8)?,

@@ -12,11 +12,13 @@ pub mod ledger;
 pub mod maintenance;
 pub mod open;
 pub mod outbox;
+pub mod outcome;
 pub mod privacy;
 pub mod reports;
 pub mod rooms;
 pub mod sessions;
 pub mod spare_keys;
+pub mod sql;
 pub mod subscribers;
 pub mod tokens;
 

@@ -9,7 +9,10 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, params};
 
+use super::broadcasts::{bump_counters, note_waiting};
+pub use super::outcome::Outcome;
 use super::{Result, in_write_tx, write_tx};
+use crate::domain::{BroadcastState, DeliveryState, Transport};
 
 /// Writes one delivery row per (subscriber, transport) for every active subscription in the broadcast's
 /// channels on the channel's transports; a subscriber in several channels gets it once. The rows of
@@ -17,13 +20,14 @@ use super::{Result, in_write_tx, write_tx};
 /// the count.
 pub fn materialise(conn: &Connection, broadcast: i64, now: i64) -> Result<i64> {
     let tx = write_tx(conn)?;
-    let state: String = tx.query_row("SELECT state FROM broadcasts WHERE id = ?1", [broadcast], |r| r.get(0))?;
-    if state != "scheduled" {
+    let state: BroadcastState =
+        tx.query_row("SELECT state FROM broadcasts WHERE id = ?1", [broadcast], |r| r.get(0))?;
+    if state != BroadcastState::Scheduled {
         return Ok(0); // already materialised
     }
     let channels: i64 =
         tx.query_row("SELECT count(*) FROM broadcast_channels WHERE broadcast_id = ?1", [broadcast], |r| r.get(0))?;
-    let transports: Vec<String> = tx
+    let transports: Vec<Transport> = tx
         .prepare(
             "SELECT DISTINCT j.value FROM broadcast_channels bc JOIN channels c ON c.id = bc.channel_id, \
              json_each(c.transports) j WHERE bc.broadcast_id = ?1 ORDER BY 1",
@@ -82,7 +86,7 @@ pub fn materialise(conn: &Connection, broadcast: i64, now: i64) -> Result<i64> {
 }
 
 /// Queues a direct message (a reply), sealed with the subscriber's key, ahead of broadcasts.
-pub fn enqueue_reply(conn: &Connection, subscriber: i64, transport: &str, sealed: &[u8], now: i64) -> Result<i64> {
+pub fn enqueue_reply(conn: &Connection, subscriber: i64, transport: Transport, sealed: &[u8], now: i64) -> Result<i64> {
     conn.prepare_cached(
         "INSERT INTO deliveries(subscriber_id, transport, body_sealed, priority, state, next_attempt_at, updated_at) \
          VALUES (?1, ?2, ?3, 0, 'queued', ?4, ?4)",
@@ -97,7 +101,7 @@ pub struct Claimed {
     pub id: i64,
     pub broadcast_id: Option<i64>,
     pub subscriber_id: i64,
-    pub transport: String,
+    pub transport: Transport,
     pub body_sealed: Option<Vec<u8>>,
     pub attempts: i64,
 }
@@ -105,7 +109,7 @@ pub struct Claimed {
 /// Leases up to `limit` due rows of one transport (one lane) until `now + lease`: first replies and
 /// rows that came back (from the queue index), then fresh rows of running broadcasts, oldest
 /// broadcast first, by walking their ranges.
-pub fn claim(conn: &Connection, transport: &str, now: i64, lease: i64, limit: i64) -> Result<Vec<Claimed>> {
+pub fn claim(conn: &Connection, transport: Transport, now: i64, lease: i64, limit: i64) -> Result<Vec<Claimed>> {
     in_write_tx(conn, |tx| claim_in(tx, transport, now, lease, limit))
 }
 
@@ -115,7 +119,7 @@ pub fn record_and_claim(
     tx: &Connection,
     results: &[(Claimed, Outcome)],
     held: &[(i64, i64)],
-    claim: Option<(&str, i64)>,
+    claim: Option<(Transport, i64)>,
     now: i64,
     lease: i64,
 ) -> Result<Vec<Claimed>> {
@@ -131,7 +135,7 @@ pub fn record_and_claim(
     }
 }
 
-fn claim_in(tx: &Connection, transport: &str, now: i64, lease: i64, limit: i64) -> Result<Vec<Claimed>> {
+fn claim_in(tx: &Connection, transport: Transport, now: i64, lease: i64, limit: i64) -> Result<Vec<Claimed>> {
     let mut rows = lease_rows(
         tx,
         "SELECT d.id FROM deliveries d INDEXED BY deliveries_queue \
@@ -213,34 +217,6 @@ pub fn reclaim_all(conn: &Connection, now: i64) -> Result<usize> {
     )? + super::rooms::reclaim_all(conn, now)?)
 }
 
-/// What happened to one leased delivery.
-#[derive(Debug, Clone)]
-pub enum Outcome {
-    Sent {
-        gateway_id: String,
-    },
-    /// Try again at `at` (transient error).
-    Retry {
-        at: i64,
-        error: String,
-    },
-    Failed {
-        error: String,
-    },
-    /// Not attempted (broadcast paused or cancelled meanwhile): back to the queue, attempt not counted.
-    Release,
-    /// Refused for now by a rate limit: queued again for `at`. Not a failure; counts as one attempt at
-    /// most however often it happens, so that pacing never makes a delivery give up.
-    Deferred {
-        at: i64,
-        error: String,
-    },
-    /// Not sent and never will be (deadline passed, subscriber gone).
-    Cancel {
-        reason: String,
-    },
-}
-
 /// Rows a worker still holds: the one it leased, not leased again by anyone since (it may have been
 /// put back in the queue when its lease ran out). Every recorded outcome is fenced by it.
 const HELD: &str = "id = ?1 AND attempts = ?2 AND state IN ('sending', 'queued')";
@@ -315,36 +291,6 @@ fn renew_in(tx: &Connection, held: &[(i64, i64)], until: i64) -> Result<()> {
     Ok(())
 }
 
-/// A rate limit holds a broadcast's deliveries back until `at`: remembered on the broadcast for its page.
-pub(super) fn note_waiting(conn: &Connection, broadcast: i64, at: i64, reason: &str) -> Result<()> {
-    conn.prepare_cached(
-        "UPDATE broadcasts SET waiting_until = max(coalesce(waiting_until, 0), ?2), waiting_reason = ?3 WHERE id = ?1",
-    )?
-    .execute(params![broadcast, at, reason])?;
-    Ok(())
-}
-
-pub(super) fn bump_counters(conn: &Connection, b: i64, sent: i64, failed: i64, cancelled: i64, now: i64) -> Result<()> {
-    conn.prepare_cached(
-        "UPDATE broadcasts SET sent = sent + ?2, failed = failed + ?3, cancelled = cancelled + ?4 WHERE id = ?1",
-    )?
-    .execute(params![b, sent, failed, cancelled])?;
-    if sent > 0 || failed > 0 {
-        conn.prepare_cached(
-            "INSERT INTO broadcast_minutes (broadcast_id, minute, sent, failed) VALUES (?1, ?2 / 60, ?3, ?4) \
-             ON CONFLICT (broadcast_id, minute) DO UPDATE \
-             SET sent = sent + excluded.sent, failed = failed + excluded.failed",
-        )?
-        .execute(params![b, now, sent, failed])?;
-    }
-    conn.prepare_cached(
-        "UPDATE broadcasts SET state = 'done', finished_at = ?2 \
-         WHERE id = ?1 AND state IN ('sending', 'paused') AND sent + failed + cancelled >= total",
-    )?
-    .execute(params![b, now])?;
-    Ok(())
-}
-
 /// After an opt-out: cancels every queued broadcast delivery to this subscriber for which none of the
 /// broadcast's channels still has them as an active subscriber.
 pub fn cancel_for_subscriber(conn: &Connection, subscriber: i64, now: i64) -> Result<usize> {
@@ -385,7 +331,7 @@ pub fn pending(conn: &Connection) -> Result<i64> {
 }
 
 /// Distinct active subscribers per transport that a broadcast to `channels` would reach.
-pub fn audience(conn: &Connection, channels: &[i64]) -> Result<Vec<(String, i64)>> {
+pub fn audience(conn: &Connection, channels: &[i64]) -> Result<Vec<(Transport, i64)>> {
     let list = serde_json::to_string(channels).expect("ids serialise");
     let mut st = conn.prepare(
         "SELECT s.transport, count(DISTINCT s.subscriber_id) FROM subscriptions s \
@@ -399,7 +345,7 @@ pub fn audience(conn: &Connection, channels: &[i64]) -> Result<Vec<(String, i64)
 
 /// Why a broadcast's deliveries failed, were cancelled or wait: (state, reason, count), most first.
 /// Read only when the broadcast has any (it reads the broadcast's rows).
-pub fn reasons(conn: &Connection, broadcast: i64, limit: i64) -> Result<Vec<(String, String, i64)>> {
+pub fn reasons(conn: &Connection, broadcast: i64, limit: i64) -> Result<Vec<(DeliveryState, String, i64)>> {
     let mut st = conn.prepare_cached(
         "SELECT state, error, count(*) FROM deliveries WHERE broadcast_id = ?1 AND error IS NOT NULL \
          AND state IN ('failed', 'cancelled', 'queued') GROUP BY state, error ORDER BY 3 DESC, 1, 2 LIMIT ?2",
@@ -439,8 +385,8 @@ pub struct SubscriberDelivery {
     pub broadcast_text: Option<String>,
     /// A reply's text, sealed with the subscriber's key.
     pub body_sealed: Option<Vec<u8>>,
-    pub transport: String,
-    pub state: String,
+    pub transport: Transport,
+    pub state: DeliveryState,
     pub attempts: i64,
     pub updated_at: i64,
 }

@@ -4,13 +4,14 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Result, in_write_tx};
+use crate::domain::{DeliveryState, Transport};
 
 /// A delivery report from a gateway: `sent` becomes `delivered`, or `failed` (moving the count from
 /// sent to failed). Returns `false` when no sent delivery has that gateway id (yet): the report is then
 /// kept for when its send is recorded.
 pub fn report(
     conn: &Connection,
-    transport: &str,
+    transport: Transport,
     gateway_id: &str,
     delivered: bool,
     error: Option<&str>,
@@ -34,13 +35,13 @@ pub fn report(
 /// Applies one report to the sent delivery with that gateway id; `false` when there is none.
 fn apply(
     conn: &Connection,
-    transport: &str,
+    transport: Transport,
     gateway_id: &str,
     delivered: bool,
     error: Option<&str>,
     now: i64,
 ) -> Result<bool> {
-    let to = if delivered { "delivered" } else { "failed" };
+    let to = if delivered { DeliveryState::Delivered } else { DeliveryState::Failed };
     let hit: Option<Option<i64>> = conn
         .prepare_cached(
             "UPDATE deliveries SET state = ?3, error = ?4, updated_at = ?5 \
@@ -64,12 +65,12 @@ fn apply(
 /// recording sends; the table is empty nearly always, so this is one lookup). Reports older than ten
 /// minutes are not tried again: a send is recorded within a round.
 pub(super) fn apply_early(conn: &Connection, now: i64) -> Result<()> {
-    let early: Vec<(String, String, bool, Option<String>)> = conn
+    let early: Vec<(Transport, String, bool, Option<String>)> = conn
         .prepare_cached("SELECT transport, gateway_id, delivered, error FROM early_reports WHERE at >= ?1 LIMIT 1000")?
         .query_map([now - 600], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<rusqlite::Result<_>>()?;
     for (transport, gateway_id, delivered, error) in early {
-        if apply(conn, &transport, &gateway_id, delivered, error.as_deref(), now)? {
+        if apply(conn, transport, &gateway_id, delivered, error.as_deref(), now)? {
             conn.prepare_cached("DELETE FROM early_reports WHERE transport = ?1 AND gateway_id = ?2")?
                 .execute(params![transport, gateway_id])?;
         }

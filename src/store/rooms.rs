@@ -4,7 +4,8 @@
 use rusqlite::{Connection, params};
 
 use super::Result;
-use super::outbox::{Outcome, bump_counters, note_waiting};
+use super::broadcasts::{bump_counters, note_waiting};
+use super::outcome::Outcome;
 
 /// Sets or clears a channel's announcement room.
 pub fn set_room(conn: &Connection, channel: i64, room: Option<&str>, now: i64) -> Result<()> {

@@ -4,11 +4,12 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::{Result, StoreError, write_tx};
+use crate::domain::{SubscriptionState, Transport};
 
 /// A sealed address as stored.
 #[derive(Debug, Clone)]
 pub struct SealedAddress {
-    pub transport: String,
+    pub transport: Transport,
     pub sealed: Vec<u8>,
     /// Their Matrix DM room, once known (sealed too).
     pub room: Option<Vec<u8>>,
@@ -19,10 +20,10 @@ pub struct SubscriptionRow {
     pub id: i64,
     pub channel_id: i64,
     pub channel_name: String,
-    pub state: String,
+    pub state: SubscriptionState,
     pub created_at: i64,
     pub updated_at: i64,
-    pub transport: String,
+    pub transport: Transport,
 }
 
 /// One subscriber as listed: pseudonymous columns plus sealed addresses.
@@ -41,7 +42,7 @@ pub struct NewSubscriber {
     pub language: String,
     pub wrapped_key: Vec<u8>,
     pub blind_index: Vec<u8>,
-    pub transport: String,
+    pub transport: Transport,
     pub sealed_address: Vec<u8>,
 }
 
@@ -123,8 +124,8 @@ pub fn addresses(conn: &Connection, id: i64) -> Result<Vec<SealedAddress>> {
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
     pub channel: Option<i64>,
-    pub state: Option<String>,
-    pub transport: Option<String>,
+    pub state: Option<SubscriptionState>,
+    pub transport: Option<Transport>,
 }
 
 /// A page of subscribers, newest first, and the total matching the filter.
@@ -176,8 +177,8 @@ pub fn insert_subscription(
     conn: &Connection,
     subscriber: i64,
     channel: i64,
-    transport: &str,
-    state: &str,
+    transport: Transport,
+    state: SubscriptionState,
     now: i64,
 ) -> Result<i64> {
     insert_subscription_until(conn, subscriber, channel, transport, state, now, None)
@@ -188,8 +189,8 @@ pub fn insert_subscription_until(
     conn: &Connection,
     subscriber: i64,
     channel: i64,
-    transport: &str,
-    state: &str,
+    transport: Transport,
+    state: SubscriptionState,
     now: i64,
     expires_at: Option<i64>,
 ) -> Result<i64> {
@@ -219,8 +220,8 @@ pub fn all_wrapped_keys(conn: &Connection) -> Result<Vec<(i64, Vec<u8>)>> {
 pub struct LiveSubscription {
     pub id: i64,
     pub channel_id: i64,
-    pub transport: String,
-    pub state: String,
+    pub transport: Transport,
+    pub state: SubscriptionState,
     pub expires_at: Option<i64>,
 }
 
@@ -242,7 +243,7 @@ pub fn live(conn: &Connection, subscriber: i64) -> Result<Vec<LiveSubscription>>
         .collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn set_state(conn: &Connection, id: i64, state: &str, now: i64) -> Result<()> {
+pub fn set_state(conn: &Connection, id: i64, state: SubscriptionState, now: i64) -> Result<()> {
     conn.prepare_cached("UPDATE subscriptions SET state = ?2, updated_at = ?3, expires_at = NULL WHERE id = ?1")?
         .execute(params![id, state, now])?;
     Ok(())
@@ -272,7 +273,7 @@ pub fn language_and_since(conn: &Connection, subscriber: i64) -> Result<(String,
 }
 
 /// The wrapped data key and the sealed address on one transport, in one lookup (the delivery path).
-pub fn key_and_address(conn: &Connection, subscriber: i64, transport: &str) -> Result<Option<StoredAddress>> {
+pub fn key_and_address(conn: &Connection, subscriber: i64, transport: Transport) -> Result<Option<StoredAddress>> {
     Ok(conn
         .prepare_cached(
             "SELECT k.wrapped, a.sealed, a.room_sealed FROM addresses a \
@@ -295,7 +296,7 @@ pub struct StoredAddress {
 }
 
 /// Stores the room a subscriber is reached in on `transport` (sealed with their key).
-pub fn set_room(conn: &Connection, subscriber: i64, transport: &str, room_sealed: &[u8]) -> Result<()> {
+pub fn set_room(conn: &Connection, subscriber: i64, transport: Transport, room_sealed: &[u8]) -> Result<()> {
     conn.prepare_cached("UPDATE addresses SET room_sealed = ?3 WHERE subscriber_id = ?1 AND transport = ?2")?
         .execute(params![subscriber, transport, room_sealed])?;
     Ok(())

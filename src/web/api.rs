@@ -6,7 +6,7 @@ use serde::Deserialize;
 use super::AppState;
 use super::error::{ApiError, WebError};
 use super::guard::Me;
-use crate::domain::{ChannelDraft, SubscriberId, Transport};
+use crate::domain::{ChannelDraft, SubscriberId, SubscriptionState, Transport};
 use crate::service::Filter;
 use crate::service::subscribers::AddSubscriber;
 
@@ -51,12 +51,13 @@ fn default_limit() -> i64 {
 
 pub async fn subscribers_list(state: web::Data<AppState>, q: web::Query<SubscriberQuery>) -> ApiResult {
     let q = q.into_inner();
-    if let Some(s) = &q.state
-        && !["active", "pending", "unsubscribed", "expired"].contains(&s.as_str())
-    {
-        return Err(WebError::BadRequest("state must be active, pending, unsubscribed or expired".into()).into());
-    }
-    let filter = Filter { channel: q.channel, state: q.state, transport: q.transport.map(|t| t.as_str().to_string()) };
+    let state_filter = match q.state.as_deref().map(SubscriptionState::parse) {
+        Some(Err(_)) => {
+            return Err(WebError::BadRequest("state must be active, pending, unsubscribed or expired".into()).into());
+        }
+        s => s.and_then(Result::ok),
+    };
+    let filter = Filter { channel: q.channel, state: state_filter, transport: q.transport };
     let (items, total) = state.service.list_subscribers(filter, q.limit.clamp(1, 1000), q.offset.max(0)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "total": total, "items": items })))
 }

@@ -485,7 +485,7 @@ async fn transient_errors_retry_after_the_gateways_wait_and_permanent_ones_fail(
     let p = s.progress(b).await.unwrap();
     assert_eq!((p.broadcast.state.as_str(), p.broadcast.sent, p.broadcast.failed), ("done", 4, 2));
     // The page says why, grouped: both failures under their one reason.
-    assert_eq!(p.reasons, vec![("failed".to_string(), "number does not exist".to_string(), 2)]);
+    assert_eq!(p.reasons, vec![(herold::domain::DeliveryState::Failed, "number does not exist".to_string(), 2)]);
 }
 
 #[tokio::test]
@@ -502,16 +502,16 @@ async fn a_broadcast_whose_attempts_mostly_fail_pauses_itself_and_says_why() {
     );
     one_batch(&mut w).await;
     let p = s.progress(b).await.unwrap();
-    assert_eq!(p.broadcast.state, "paused");
+    assert_eq!(p.broadcast.state, herold::domain::BroadcastState::Paused);
     let reason = p.broadcast.pause_reason.unwrap();
     assert!(reason.contains("of the last") && reason.contains("gateway answered 500"), "{reason}");
     // Nothing more is leased while paused; resuming and cancelling work.
     assert_eq!(s.lease_jobs(Transport::Sandbox, 100, 60).await.unwrap().len(), 0);
     s.resume_broadcast(&herold::service::Actor::Cli, b).await.unwrap();
-    assert_eq!(s.broadcast(b).await.unwrap().state, "sending");
+    assert_eq!(s.broadcast(b).await.unwrap().state, herold::domain::BroadcastState::Sending);
     s.cancel_broadcast(&herold::service::Actor::Cli, b).await.unwrap();
     let p = s.progress(b).await.unwrap();
-    assert_eq!(p.broadcast.state, "cancelled");
+    assert_eq!(p.broadcast.state, herold::domain::BroadcastState::Cancelled);
     assert_eq!(p.broadcast.cancelled, 30);
 }
 
@@ -649,7 +649,7 @@ async fn time_moves_pending_opt_ins_expire_and_deadlines_stop_delivery() {
     assert_eq!(s.expire_pending().await.unwrap(), 1, "48 hours without JA");
     let id = s.find_subscriber(&n[0]).await.unwrap().unwrap();
     let d = s.subscriber_detail(id).await.unwrap();
-    assert_eq!(d.subscriptions[0].state, "expired");
+    assert_eq!(d.subscriptions[0].state, herold::domain::SubscriptionState::Expired);
     assert_eq!(d.consent.last().unwrap().kind, "optin_expired");
     // JA after expiry confirms nothing; it opts in anew (a new, separate consent).
     assert_eq!(s.receive(inbound(&n[0], "JA", None)).await.unwrap().outcome, Outcome::Pending);

@@ -192,7 +192,7 @@ async fn opt_in_by_dm_decrypt_help_stop_restart_and_leave() {
     let mut left = false;
     for _ in 0..120 {
         let detail = herold.service.subscriber_detail(id).await.unwrap();
-        if detail.subscriptions.iter().all(|s| s.state != "active") {
+        if detail.subscriptions.iter().all(|s| s.state != herold::domain::SubscriptionState::Active) {
             let last = detail.consent.last().unwrap();
             assert_eq!((last.kind.as_str(), last.actor.as_str()), ("optout", "subscriber"));
             assert!(last.gateway_message_id.as_deref().unwrap_or("").starts_with('$'), "{last:?}");
@@ -539,7 +539,7 @@ async fn a_homeserver_that_stops_and_comes_back_is_resumed_within_a_minute() {
             let t = std::time::Instant::now();
             loop {
                 let b = s.broadcast(id).await.unwrap();
-                if b.state == "done" {
+                if b.state == herold::domain::BroadcastState::Done {
                     return (b, t.elapsed());
                 }
                 assert!(t.elapsed() < Duration::from_secs(secs), "not done after {secs} s: {b:?}");

@@ -194,7 +194,7 @@ async fn the_retention_sweep_removes_exactly_what_is_due() {
     s.receive(sandbox_message(&left, "STOP")).await.unwrap();
     let (b, _) = s.create_broadcast(&Actor::Cli, common::compose_now(ch, "Hallo", "r1")).await.unwrap();
     common::drain(&s).await;
-    assert_eq!(s.broadcast(b.id).await.unwrap().state, "done");
+    assert_eq!(s.broadcast(b.id).await.unwrap().state, herold::domain::BroadcastState::Done);
     let ids = |n: &String| {
         let s = s.clone();
         let n = n.clone();

@@ -179,7 +179,7 @@ async fn android_gateway_sends_receives_signed_webhooks_and_refuses_forged_repla
 async fn wait_counted(app: &TestApp, id: i64) -> herold::service::Broadcast {
     for _ in 0..200 {
         let b = app.service.broadcast(id).await.unwrap();
-        if b.state == "done" && b.delivered > 0 {
+        if b.state == herold::domain::BroadcastState::Done && b.delivered > 0 {
             return b;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -264,7 +264,7 @@ async fn twilio_style_provider_sends_with_status_callbacks_verifies_signatures_a
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
-    assert_eq!(report.broadcast.state, "done");
+    assert_eq!(report.broadcast.state, herold::domain::BroadcastState::Done);
     // Twilio posts the message's status to the StatusCallback, signed.
     let sid = seen.lock().unwrap()[1].3["sid"].as_str().unwrap().to_string();
     let status = [
@@ -305,7 +305,7 @@ async fn twilio_style_provider_sends_with_status_callbacks_verifies_signatures_a
         let d = app.service.subscriber_detail(blocked).await.unwrap();
         let p = app.service.progress(b2.id).await.unwrap();
         if d.consent.last().is_some_and(|e| e.kind == "optout") && p.broadcast.failed == 1 {
-            assert!(d.subscriptions.iter().all(|s| s.state == "unsubscribed"));
+            assert!(d.subscriptions.iter().all(|s| s.state == herold::domain::SubscriptionState::Unsubscribed));
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -450,7 +450,7 @@ async fn a_gateway_that_is_down_is_waited_for_and_the_broadcast_completes_when_i
     let mut done = None;
     for _ in 0..300 {
         let p = app.service.progress(b.id).await.unwrap();
-        if p.broadcast.state == "done" {
+        if p.broadcast.state == herold::domain::BroadcastState::Done {
             done = Some(p.broadcast);
             break;
         }

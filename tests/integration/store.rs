@@ -124,7 +124,7 @@ async fn consent_events_record_wording_and_the_exact_text() {
     assert_eq!(e.wording_sha256.as_deref(), Some(hex_of(ch.draft.wording_sha256()).as_str()));
     assert_eq!(e.inbound_text.as_deref(), Some("signed the list at the club house"));
     assert_eq!(e.actor, "cli");
-    assert_eq!(d.subscriptions[0].state, "active");
+    assert_eq!(d.subscriptions[0].state, herold::domain::SubscriptionState::Active);
 }
 
 fn hex_of(b: [u8; 32]) -> String {
@@ -164,11 +164,11 @@ async fn kept_subscriber_totals_match_a_recount() {
     let counts = s.channel_counts().await.unwrap();
     let of = |id: i64| counts.iter().find(|c| c.channel.id == id).unwrap();
     assert_eq!(
-        (of(news.id).active["sandbox"], of(news.id).pending_total),
+        (of(news.id).active[&Transport::Sandbox], of(news.id).pending_total),
         (2, 2),
         "2 confirmed; 1 never, 1 again"
     );
-    assert_eq!((of(club.id).active["sms"], of(club.id).active_total), (1, 1), "2 imported, 1 erased");
+    assert_eq!((of(club.id).active[&Transport::Sms], of(club.id).active_total), (1, 1), "2 imported, 1 erased");
     let paths = herold::store::DataPaths::new(&dir.path().join("data"), None);
     let report = herold::service::ops::verify(&paths).unwrap();
     assert!(report.totals_mismatches.is_empty(), "{:?}", report.totals_mismatches);

@@ -17,7 +17,7 @@ use crate::web::guard::Me;
 struct Dashboard {
     ctx: Ctx,
     rows: Vec<ChannelCounts>,
-    transports: Vec<&'static str>,
+    transports: Vec<crate::domain::Transport>,
     total_active: i64,
     total_pending: i64,
     /// The growth chart (SVG of numbers and dates only) and its legend: channel name and colour.
@@ -35,7 +35,7 @@ pub async fn show(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, We
     let rows = state.service.channel_counts().await?;
     let total_active = rows.iter().map(|r| r.active_total).sum();
     let total_pending = rows.iter().map(|r| r.pending_total).sum();
-    let transports = crate::domain::Transport::ALL.iter().map(|t| t.as_str()).collect();
+    let transports = crate::domain::Transport::ALL.to_vec();
     let growth = state.service.channel_growth(30).await?;
     let legend =
         growth.iter().enumerate().map(|(i, (c, _))| (c.draft.name.clone(), COLORS[i % COLORS.len()])).collect();

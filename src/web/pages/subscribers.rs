@@ -6,7 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{Ctx, ok, render, see_other};
-use crate::domain::{Channel, SubscriberId, Transport};
+use crate::domain::{Channel, SubscriberId, SubscriptionState, Transport};
 use crate::service::Filter;
 use crate::service::ServiceError;
 use crate::service::export::Export;
@@ -76,12 +76,11 @@ impl ListQuery {
         };
         let state = match self.state.as_str() {
             "" => None,
-            s @ ("active" | "pending" | "unsubscribed" | "expired") => Some(s.to_string()),
-            _ => return Err(WebError::BadRequest("unknown state".into())),
+            s => Some(SubscriptionState::parse(s).map_err(|_| WebError::BadRequest("unknown state".into()))?),
         };
         let transport = match self.transport.as_str() {
             "" => None,
-            t => Some(Transport::parse(t).map_err(|e| WebError::BadRequest(e.0))?.as_str().to_string()),
+            t => Some(Transport::parse(t).map_err(|e| WebError::BadRequest(e.0))?),
         };
         Ok(Filter { channel, state, transport })
     }

@@ -1,0 +1,30 @@
+//! What became of one leased send (a delivery or an announcement-room post), as the outbox and the
+//! room posts record it.
+
+/// What happened to one leased send.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    Sent {
+        gateway_id: String,
+    },
+    /// Try again at `at` (transient error).
+    Retry {
+        at: i64,
+        error: String,
+    },
+    Failed {
+        error: String,
+    },
+    /// Not attempted (broadcast paused or cancelled meanwhile): back to the queue, attempt not counted.
+    Release,
+    /// Refused for now by a rate limit: queued again for `at`. Not a failure; counts as one attempt at
+    /// most however often it happens, so that pacing never makes a delivery give up.
+    Deferred {
+        at: i64,
+        error: String,
+    },
+    /// Not sent and never will be (deadline passed, subscriber gone).
+    Cancel {
+        reason: String,
+    },
+}

@@ -1,0 +1,49 @@
+//! How the domain's stored words (transports, kinds, modes, roles, states) go into and come out of
+//! SQLite: as their lower-case text, checked when read.
+
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
+
+use crate::domain::state::{BroadcastState, DeliveryState, SubscriptionState};
+use crate::domain::{ChannelKind, ConsentKind, FrequencyPeriod, OptInMode, Role, Transport};
+
+macro_rules! stored_as_text {
+    ($($t:ty),* $(,)?) => {$(
+        impl ToSql for $t {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(ToSqlOutput::from(self.as_str()))
+            }
+        }
+        impl FromSql for $t {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+                <$t>::parse(value.as_str()?).map_err(|e| FromSqlError::Other(e.0.into()))
+            }
+        }
+    )*};
+}
+
+stored_as_text!(
+    Transport,
+    ChannelKind,
+    OptInMode,
+    FrequencyPeriod,
+    Role,
+    ConsentKind,
+    BroadcastState,
+    DeliveryState,
+    SubscriptionState
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_word_the_code_does_not_know_is_an_error_not_a_default() {
+        let c = rusqlite::Connection::open_in_memory().unwrap();
+        let t: Transport = c.query_row("SELECT ?1", [Transport::Matrix], |r| r.get(0)).unwrap();
+        assert_eq!(t, Transport::Matrix);
+        let s: BroadcastState = c.query_row("SELECT 'paused'", [], |r| r.get(0)).unwrap();
+        assert_eq!(s, BroadcastState::Paused);
+        assert!(c.query_row("SELECT 'gone'", [], |r| r.get::<_, DeliveryState>(0)).is_err());
+    }
+}
