@@ -40,6 +40,9 @@ impl Transport for Stopwatch {
     fn segments_per_second(&self) -> Option<f64> {
         self.inner.segments_per_second()
     }
+    fn reserve(&self, units: u32) -> Result<herold::transport::Slot, std::time::Duration> {
+        self.inner.reserve(units)
+    }
 }
 
 /// The people who write during the broadcast (the members are +49151…).

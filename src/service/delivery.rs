@@ -15,11 +15,8 @@ use crate::store::subscribers as subs;
 pub struct Job {
     pub claimed: Claimed,
     pub transport: Transport,
-    pub to: Address,
-    pub text: String,
-    pub html: Option<String>,
-    /// The recipient's room on this transport (their Matrix DM), opened from its seal.
-    pub room: Option<String>,
+    /// The message, its segments counted once (the recipient's Matrix DM room opened from its seal).
+    pub msg: crate::transport::OutboundMessage,
 }
 
 /// The additional data a sealed DM room id is bound to.
@@ -151,7 +148,8 @@ impl Service {
                             continue;
                         }
                     };
-                    jobs.push(Job { claimed: cl, transport, to, text, html, room });
+                    let msg = crate::transport::OutboundMessage::new(cl.id, to, text, html, room);
+                    jobs.push(Job { claimed: cl, transport, msg });
                 }
                 Ok((jobs, dropped))
             })

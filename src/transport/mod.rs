@@ -12,6 +12,12 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 
 use crate::domain::Address;
+use crate::domain::segments::{self, Segments};
+
+/// Which of a transport's routes took a message's place in its pace (for SMS: which gateway);
+/// transports with one route use the default.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Slot(pub usize);
 
 /// One message for one address.
 #[derive(Debug, Clone)]
@@ -25,6 +31,26 @@ pub struct OutboundMessage {
     /// The room the recipient is reached in (their Matrix DM), as stored with them; `None` when
     /// herold knows none yet.
     pub room: Option<String>,
+    /// The text's SMS segments, counted once when the message is made ([`OutboundMessage::new`]).
+    pub segments: Segments,
+    /// The route [`Transport::reserve`] gave it.
+    pub slot: Slot,
+}
+
+impl OutboundMessage {
+    pub fn new(delivery_id: i64, to: Address, text: String, html: Option<String>, room: Option<String>) -> Self {
+        let segments = segments::count(&text);
+        Self { delivery_id, to, text, html, room, segments, slot: Slot::default() }
+    }
+
+    /// What the message takes of its transport's pace: its SMS segments, or 1 on Matrix (a message
+    /// there is not split).
+    pub fn pace_units(&self) -> u32 {
+        match self.to {
+            Address::Matrix(_) => 1,
+            Address::Phone(..) => self.segments.parts.max(1),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -63,8 +89,13 @@ pub enum SendError {
 pub trait Transport: Send + Sync + 'static {
     /// Sends one message. Must not log the address or the text.
     fn send<'a>(&'a self, msg: &'a OutboundMessage) -> BoxFuture<'a, Result<Receipt, SendError>>;
-    /// Sends per second this transport takes, in SMS segments (`None`: no limit).
+    /// Sends per second this transport takes, in SMS segments (`None`: no limit), for estimates.
     fn segments_per_second(&self) -> Option<f64>;
+    /// Takes `units` (SMS segments, or messages) of the transport's pace for one message now, and
+    /// says which route took them; or says how long until they can be taken. This is the only place
+    /// a message is paced: each gateway's bucket (SMS), the bot's (Matrix), the sandbox's. Unpaced
+    /// transports always have room.
+    fn reserve(&self, units: u32) -> Result<Slot, Duration>;
     /// Posts one message into a room the transport owns (Matrix announcement rooms); `key` makes a
     /// repeat harmless. Transports without rooms refuse.
     fn post_to_room<'a>(
@@ -102,13 +133,8 @@ impl crate::domain::hook::TestSend for Tester {
             let micros = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(1, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
-            let msg = OutboundMessage {
-                delivery_id: -micros,
-                to: to.clone(),
-                text: text.to_string(),
-                html: None,
-                room: None,
-            };
+            // One message outside the outbox: sent straight to the gateway or the bot, not paced.
+            let msg = OutboundMessage::new(-micros, to.clone(), text.to_string(), None, None);
             let sent = match self.inner.send(&msg).await {
                 // The test goes to the DM the bot found or opened (a test send stores no room).
                 Err(SendError::RoomChosen(room)) => self.inner.send(&OutboundMessage { room: Some(room), ..msg }).await,

@@ -44,6 +44,11 @@ impl Bucket {
         Err(Duration::from_secs_f64((f64::from(n) - s.tokens) / self.rate))
     }
 
+    /// [`Bucket::try_take`] for a transport with one route.
+    pub fn reserve(&self, n: u32) -> Result<super::Slot, Duration> {
+        self.try_take(n).map(|()| super::Slot::default())
+    }
+
     pub fn rate(&self) -> f64 {
         self.rate
     }

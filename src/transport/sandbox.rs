@@ -7,11 +7,13 @@ use std::sync::Mutex;
 
 use futures_util::future::BoxFuture;
 
-use super::{OutboundMessage, Receipt, SendError, Transport};
+use super::pacing::Bucket;
+use super::{OutboundMessage, Receipt, SendError, Slot, Transport};
 use crate::domain::Address;
 
 pub struct Sandbox {
-    per_second: Option<f64>,
+    /// Its pace (`None`: unlimited).
+    bucket: Option<Bucket>,
     /// When set, every delivery id is appended here as the phone "receives" it (load and crash tests).
     log: Option<Mutex<std::fs::File>>,
 }
@@ -19,7 +21,7 @@ pub struct Sandbox {
 impl Sandbox {
     /// `per_second` of 0 means unlimited.
     pub fn new(per_second: u32) -> Self {
-        Self { per_second: (per_second > 0).then_some(f64::from(per_second)), log: None }
+        Self { bucket: (per_second > 0).then(|| Bucket::new(f64::from(per_second))), log: None }
     }
 
     /// Also appends each received delivery id to `path`.
@@ -50,6 +52,10 @@ impl Transport for Sandbox {
     }
 
     fn segments_per_second(&self) -> Option<f64> {
-        self.per_second
+        self.bucket.as_ref().map(Bucket::rate)
+    }
+
+    fn reserve(&self, units: u32) -> Result<Slot, std::time::Duration> {
+        self.bucket.as_ref().map_or(Ok(Slot::default()), |b| b.reserve(units))
     }
 }

@@ -6,12 +6,10 @@ use std::sync::Arc;
 use rand::Rng;
 
 use crate::domain::Transport as Kind;
-use crate::domain::segments;
 use crate::service::Service;
 use crate::service::delivery::Job;
 use crate::store::outbox::{Claimed, Outcome};
-use crate::transport::pacing::Bucket;
-use crate::transport::{OutboundMessage, SendError, Transport};
+use crate::transport::{SendError, Transport};
 
 /// Seconds between tries while a transport cannot be reached (those tries are not counted).
 pub const UNREACHABLE_RETRY: i64 = 5;
@@ -49,16 +47,9 @@ impl Attempt {
     }
 }
 
-/// Sends one prepared row through `transport`, pacing already done by the lane.
-pub(super) async fn send_one(
-    service: Service,
-    transport: Arc<dyn Transport>,
-    bucket: Option<Arc<Bucket>>,
-    job: Job,
-    max_attempts: i64,
-) -> Attempt {
-    let Job { claimed, transport: kind, to, text, html, room } = job;
-    let msg = OutboundMessage { delivery_id: claimed.id, to, text, html, room };
+/// Sends one prepared row through `transport`, its place in the pace already reserved by the lane.
+pub(super) async fn send_one(service: Service, transport: Arc<dyn Transport>, job: Job, max_attempts: i64) -> Attempt {
+    let Job { claimed, transport: kind, msg } = job;
     let result = transport.send(&msg).await;
     let now = service.now();
     let mut attempt = Attempt { claimed, outcome: Outcome::Release, left: None, room: None, tried: true };
@@ -76,7 +67,7 @@ pub(super) async fn send_one(
             attempt.left = Some((kind, e.clone()));
             Outcome::Failed { error: format!("opted out with the provider: {e}") }
         }
-        other => outcome_of(other, kind, bucket.as_deref(), attempt.claimed.attempts, max_attempts, now),
+        other => outcome_of(other, kind, attempt.claimed.attempts, max_attempts, now),
     };
     attempt
 }
@@ -85,24 +76,18 @@ pub(super) async fn send_one(
 pub(super) fn outcome_of(
     result: Result<crate::transport::Receipt, SendError>,
     transport: Kind,
-    bucket: Option<&Bucket>,
     attempts: i64,
     max_attempts: i64,
     now: i64,
 ) -> Outcome {
     match result {
         Ok(r) => Outcome::Sent { gateway_id: r.gateway_id },
+        // A gateway's or the homeserver's `Retry-After` also holds its pace (the transport does that).
         Err(SendError::Transient { reason, retry_after }) if attempts < max_attempts => {
-            if let (Some(b), Some(after)) = (bucket, retry_after) {
-                b.hold(after);
-            }
             let wait = retry_after.map(|d| d.as_secs() as i64).unwrap_or_else(|| backoff(attempts));
             Outcome::Retry { at: now + wait.max(1), error: reason }
         }
         Err(SendError::RateLimited { retry_after }) => {
-            if let Some(b) = bucket {
-                b.hold(retry_after);
-            }
             let at = now + (retry_after.as_secs() as i64).max(1);
             let by = if transport == Kind::Matrix { "the homeserver" } else { "the gateway" };
             Outcome::Deferred { at, error: format!("rate-limited by {by}; waiting as it asked") }
@@ -118,9 +103,4 @@ pub(super) fn outcome_of(
         Err(SendError::OptedOut(e) | SendError::Gone(e)) => Outcome::Failed { error: e },
         Err(SendError::RoomChosen(_)) => Outcome::Release,
     }
-}
-
-/// The SMS parts a text takes (1 for Matrix, whose messages are not split).
-pub(super) fn parts(kind: Kind, text: &str) -> u32 {
-    if kind == Kind::Matrix { 1 } else { segments::count(text).parts.max(1) }
 }

@@ -11,12 +11,11 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinSet;
 
 use super::WorkerSettings;
-use super::attempt::{Attempt, parts, send_one};
+use super::attempt::{Attempt, send_one};
 use crate::domain::Transport as Kind;
 use crate::service::Service;
 use crate::service::delivery::Job;
 use crate::transport::Transport;
-use crate::transport::pacing::Bucket;
 
 /// How the lane runs: until told to stop, or through what one lease gives and then return (tests and
 /// benches drive the worker step by step this way).
@@ -29,7 +28,6 @@ pub(super) enum Mode {
 pub(super) struct Lane {
     pub(super) kind: Kind,
     transport: Arc<dyn Transport>,
-    bucket: Option<Arc<Bucket>>,
     concurrency: usize,
     /// Rows kept leased ahead of the sends: about four seconds of a paced route, a batch otherwise.
     target: usize,
@@ -45,23 +43,18 @@ impl Lane {
             Some(r) => ((r * 4.0).ceil() as usize).clamp(8, batch.max(8)),
             None => batch,
         };
-        Self {
-            kind,
-            transport,
-            bucket: rate.map(|r| Arc::new(Bucket::new(r))),
-            concurrency: settings.concurrency.max(1),
-            target,
-            buffer: VecDeque::new(),
-        }
+        Self { kind, transport, concurrency: settings.concurrency.max(1), target, buffer: VecDeque::new() }
     }
 
-    /// The next row that may go now, or how long until the pace allows it (`Err(None)`: none left).
+    /// The next row that may go now, with the route its transport reserved for it, or how long
+    /// until the pace allows it (`Err(None)`: none left). A row waits here, not in the transport: a
+    /// reply that arrives meanwhile goes ahead of it.
     fn next_ready(&mut self) -> Result<Job, Option<Duration>> {
         let job = self.buffer.front().ok_or(None)?;
-        if let Some(b) = &self.bucket {
-            b.try_take(parts(self.kind, &job.text)).map_err(Some)?;
-        }
-        Ok(self.buffer.pop_front().expect("a row is at the front"))
+        let slot = self.transport.reserve(job.msg.pace_units()).map_err(Some)?;
+        let mut job = self.buffer.pop_front().expect("a row is at the front");
+        job.msg.slot = slot;
+        Ok(job)
     }
 
     /// Leases up to `limit` more rows and opens them; replies go before the broadcast rows already
@@ -146,13 +139,7 @@ impl Lane {
                 match self.next_ready() {
                     Ok(job) => {
                         let held = (job.claimed.id, job.claimed.attempts);
-                        let send = send_one(
-                            service.clone(),
-                            self.transport.clone(),
-                            self.bucket.clone(),
-                            job,
-                            settings.max_attempts,
-                        );
+                        let send = send_one(service.clone(), self.transport.clone(), job, settings.max_attempts);
                         let handle = inflight.spawn(send);
                         sending.insert(handle.id(), held);
                     }

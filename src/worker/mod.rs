@@ -20,7 +20,6 @@ use crate::domain::Transport as Kind;
 use crate::service::Service;
 use crate::store::outbox::Outcome;
 use crate::transport::Transport;
-use crate::transport::pacing::Bucket;
 
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
@@ -45,14 +44,14 @@ pub struct Worker {
     service: Service,
     lanes: Vec<Lane>,
     /// The Matrix bot, for announcement-room posts (few: one per broadcast and room).
-    rooms: Option<(Arc<dyn Transport>, Option<Bucket>)>,
+    rooms: Option<Arc<dyn Transport>>,
     settings: WorkerSettings,
     recent: HashMap<i64, VecDeque<bool>>,
 }
 
 impl Worker {
     pub fn new(service: Service, transports: HashMap<Kind, Arc<dyn Transport>>, settings: WorkerSettings) -> Self {
-        let rooms = transports.get(&Kind::Matrix).map(|t| (t.clone(), t.segments_per_second().map(Bucket::new)));
+        let rooms = transports.get(&Kind::Matrix).cloned();
         let mut lanes: Vec<Lane> = transports.into_iter().map(|(k, t)| Lane::new(k, t, &settings)).collect();
         lanes.sort_by_key(|l| l.kind.as_str());
         Self { service, lanes, rooms, settings, recent: HashMap::new() }
@@ -172,13 +171,14 @@ impl Worker {
             let now = self.service.now();
             let outcome = match &self.rooms {
                 None => Outcome::Retry { at: now + 300, error: "no matrix transport is configured".into() },
-                Some((t, bucket)) => {
-                    if let Some(b) = bucket {
-                        b.take(1).await;
+                Some(t) => {
+                    // The bot's pace, shared with its DMs.
+                    while let Err(wait) = t.reserve(1) {
+                        tokio::time::sleep(wait).await;
                     }
                     let key = format!("herold-room-{}", job.post.id);
                     let r = t.post_to_room(&job.post.room, &key, &job.text, job.html.as_deref()).await;
-                    outcome_of(r, Kind::Matrix, bucket.as_ref(), job.post.attempts, max_attempts, self.service.now())
+                    outcome_of(r, Kind::Matrix, job.post.attempts, max_attempts, self.service.now())
                 }
             };
             results.push((job.post, outcome));

@@ -376,6 +376,9 @@ impl herold::transport::Transport for Gated {
     fn segments_per_second(&self) -> Option<f64> {
         None
     }
+    fn reserve(&self, _: u32) -> Result<herold::transport::Slot, Duration> {
+        Ok(herold::transport::Slot::default())
+    }
 }
 
 /// A gateway that answers "too many requests" five times for each message, more often than the
@@ -436,6 +439,9 @@ impl herold::transport::Transport for Scripted {
     }
     fn segments_per_second(&self) -> Option<f64> {
         None
+    }
+    fn reserve(&self, _: u32) -> Result<herold::transport::Slot, Duration> {
+        Ok(herold::transport::Slot::default())
     }
 }
 
@@ -945,6 +951,9 @@ impl herold::transport::Transport for Stopwatch {
     }
     fn segments_per_second(&self) -> Option<f64> {
         self.inner.segments_per_second()
+    }
+    fn reserve(&self, units: u32) -> Result<herold::transport::Slot, Duration> {
+        self.inner.reserve(units)
     }
 }
 

@@ -365,7 +365,7 @@ async fn gateway_failures_are_classed_for_retry_pause_or_failure() {
         std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
     );
     let to = herold::domain::Address::parse(Transport::Sms, PHONE, "DE").unwrap();
-    let msg = OutboundMessage { delivery_id: 1, to, text: "Hallo".into(), html: None, room: None };
+    let msg = OutboundMessage::new(1, to, "Hallo".into(), None, None);
     let settings = |url: String| GatewaySettings {
         name: "k".into(),
         url,
@@ -404,7 +404,7 @@ async fn gateway_failures_are_classed_for_retry_pause_or_failure() {
     assert!(matches!(&e, SendError::Transient { reason, .. } if reason.contains("failed")), "{e:?}");
     assert!(!e.to_string().contains("151"), "no number in errors: {e}");
     // A text longer than the gateway's max_parts is refused, not cut short by the gateway.
-    let long = OutboundMessage { text: "ä🎉".repeat(100), ..msg.clone() };
+    let long = OutboundMessage::new(2, msg.to.clone(), "ä🎉".repeat(100), None, None);
     let k = Kannel::new(settings(base.clone()));
     let e = k.send(&long).await.unwrap_err();
     assert!(matches!(&e, SendError::Permanent(m) if m.contains("at most 2")), "{e:?}");

@@ -64,17 +64,20 @@ pub struct Matrix {
     devices_known: Mutex<std::collections::HashSet<OwnedUserId>>,
     /// The recovery key until an owner has stored it (also kept in the SDK's store until then).
     recovery_key: Mutex<Option<Zeroizing<String>>>,
+    /// The bot's pace (`rate`), shared by DMs and announcement rooms; held when the homeserver asks.
+    bucket: crate::transport::pacing::Bucket,
 }
 
 impl Matrix {
     pub fn new(settings: MatrixSettings) -> Self {
         Self {
-            settings,
             client: tokio::sync::OnceCell::new(),
             status: Mutex::new(Status::default()),
             direct: tokio::sync::Mutex::new(()),
             devices_known: Mutex::new(Default::default()),
             recovery_key: Mutex::new(None),
+            bucket: crate::transport::pacing::Bucket::new(settings.per_second),
+            settings,
         }
     }
 
@@ -178,6 +181,7 @@ fn classify(e: &matrix_sdk::Error, m: &Matrix) -> SendError {
                 s.rate_limited_until = Some(until);
                 s.rate_limited += 1;
             });
+            m.bucket.hold(wait);
             SendError::RateLimited { retry_after: wait }
         }
         Some(kind @ (ErrorKind::Forbidden | ErrorKind::NotFound | ErrorKind::InvalidParam)) => {
@@ -225,6 +229,10 @@ impl Transport for Matrix {
 
     fn segments_per_second(&self) -> Option<f64> {
         Some(self.settings.per_second)
+    }
+
+    fn reserve(&self, units: u32) -> Result<crate::transport::Slot, Duration> {
+        self.bucket.reserve(units)
     }
 }
 

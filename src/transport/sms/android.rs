@@ -75,7 +75,7 @@ impl Transport for Android {
     fn send<'a>(&'a self, msg: &'a OutboundMessage) -> BoxFuture<'a, Result<Receipt, SendError>> {
         Box::pin(async move {
             let to = number(msg)?;
-            self.s.check_parts(&msg.text)?;
+            self.s.check_parts(msg)?;
             let body = json!({
                 "id": format!("herold-{}", msg.delivery_id),
                 "textMessage": { "text": msg.text },
@@ -105,6 +105,11 @@ impl Transport for Android {
 
     fn segments_per_second(&self) -> Option<f64> {
         None
+    }
+
+    /// The router that holds this gateway paces it (its bucket).
+    fn reserve(&self, _: u32) -> Result<crate::transport::Slot, std::time::Duration> {
+        Ok(crate::transport::Slot::default())
     }
 }
 

@@ -48,7 +48,7 @@ impl Transport for Kannel {
     fn send<'a>(&'a self, msg: &'a OutboundMessage) -> BoxFuture<'a, Result<Receipt, SendError>> {
         Box::pin(async move {
             let to = number(msg)?;
-            let seg = self.s.check_parts(&msg.text)?;
+            let seg = self.s.check_parts(msg)?;
             // Kannel does not choose UCS-2 by itself: non-GSM text would arrive as question marks.
             let coding = match seg.encoding {
                 Encoding::Gsm7 => "0",
@@ -94,6 +94,11 @@ impl Transport for Kannel {
 
     fn segments_per_second(&self) -> Option<f64> {
         None
+    }
+
+    /// The router that holds this gateway paces it (its bucket).
+    fn reserve(&self, _: u32) -> Result<crate::transport::Slot, std::time::Duration> {
+        Ok(crate::transport::Slot::default())
     }
 }
 

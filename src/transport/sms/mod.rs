@@ -14,7 +14,7 @@ use futures_util::future::BoxFuture;
 use zeroize::Zeroizing;
 
 use super::pacing::Bucket;
-use super::{OutboundMessage, Receipt, SendError, Transport};
+use super::{OutboundMessage, Receipt, SendError, Slot, Transport};
 use crate::domain::segments;
 
 /// What every gateway is configured with (the app maps the configuration onto this).
@@ -43,9 +43,10 @@ impl GatewaySettings {
             .expect("an HTTP client with static settings builds")
     }
 
-    /// Refuses a text with more parts than the gateway may send, instead of letting it be cut short.
-    pub fn check_parts(&self, text: &str) -> Result<segments::Segments, SendError> {
-        let s = segments::count(text);
+    /// Refuses a message with more parts than the gateway may send, instead of letting it be cut
+    /// short.
+    pub fn check_parts<'m>(&self, msg: &'m OutboundMessage) -> Result<&'m segments::Segments, SendError> {
+        let s = &msg.segments;
         if s.parts > self.max_parts {
             return Err(SendError::Permanent(format!(
                 "{} SMS parts, but gateway {} sends at most {} (max_parts); the text would be cut",
@@ -113,7 +114,9 @@ struct Route {
     bucket: Bucket,
 }
 
-/// Spreads SMS over the configured gateways, each paced at its own rate.
+/// Spreads SMS over the configured gateways, each paced at its own rate: [`Transport::reserve`]
+/// picks the gateway whose bucket has room (the first by priority, or the next in turn) and the
+/// message goes there.
 pub struct Router {
     routes: Vec<Route>,
     routing: Routing,
@@ -126,39 +129,46 @@ impl Router {
         let routes = gateways.into_iter().map(|(gateway, rate)| Route { gateway, bucket: Bucket::new(rate) }).collect();
         Self { routes, routing, next: AtomicUsize::new(0) }
     }
-
-    async fn pick(&self, parts: u32) -> &Route {
-        match self.routing {
-            Routing::RoundRobin => {
-                let r = &self.routes[self.next.fetch_add(1, Ordering::Relaxed) % self.routes.len()];
-                r.bucket.take(parts).await;
-                r
-            }
-            Routing::Priority => loop {
-                let mut soonest = Duration::MAX;
-                for r in &self.routes {
-                    match r.bucket.try_take(parts) {
-                        Ok(()) => return r,
-                        Err(wait) => soonest = soonest.min(wait),
-                    }
-                }
-                tokio::time::sleep(soonest).await;
-            },
-        }
-    }
 }
 
 impl Transport for Router {
     fn send<'a>(&'a self, msg: &'a OutboundMessage) -> BoxFuture<'a, Result<Receipt, SendError>> {
         Box::pin(async move {
-            let parts = segments::count(&msg.text).parts.max(1);
-            let route = self.pick(parts).await;
+            let route = self
+                .routes
+                .get(msg.slot.0)
+                .ok_or_else(|| SendError::Permanent("no SMS gateway has that route".into()))?;
             let result = route.gateway.send(msg).await;
-            if let Err(SendError::Transient { retry_after: Some(d), .. }) = &result {
+            if let Err(SendError::Transient { retry_after: Some(d), .. } | SendError::RateLimited { retry_after: d }) =
+                &result
+            {
                 route.bucket.hold(*d);
             }
             result
         })
+    }
+
+    fn reserve(&self, units: u32) -> Result<Slot, Duration> {
+        match self.routing {
+            // The next gateway in turn, once its bucket has room (the turn moves on only then).
+            Routing::RoundRobin => {
+                let i = self.next.load(Ordering::Relaxed) % self.routes.len();
+                self.routes[i].bucket.try_take(units)?;
+                self.next.store(i + 1, Ordering::Relaxed);
+                Ok(Slot(i))
+            }
+            // The first gateway with room.
+            Routing::Priority => {
+                let mut soonest = Duration::MAX;
+                for (i, r) in self.routes.iter().enumerate() {
+                    match r.bucket.try_take(units) {
+                        Ok(()) => return Ok(Slot(i)),
+                        Err(wait) => soonest = soonest.min(wait),
+                    }
+                }
+                Err(soonest)
+            }
+        }
     }
 
     /// The sum of the gateways' rates (for the ETA).
@@ -184,6 +194,9 @@ mod tests {
         fn segments_per_second(&self) -> Option<f64> {
             None
         }
+        fn reserve(&self, _: u32) -> Result<Slot, Duration> {
+            Ok(Slot::default())
+        }
     }
 
     async fn spread(routing: Routing, rates: [f64; 2], n: u32) -> [u32; 2] {
@@ -191,12 +204,12 @@ mod tests {
         let router = Router::new(vec![(a.clone() as Arc<dyn Transport>, rates[0]), (b.clone(), rates[1])], routing);
         let to = Address::Phone(crate::domain::Transport::Sms, E164::parse("+4915112345678", "DE").unwrap());
         for i in 0..n {
-            let msg = OutboundMessage {
-                delivery_id: i64::from(i),
-                to: to.clone(),
-                text: "Hallo".into(),
-                html: None,
-                room: None,
+            let mut msg = OutboundMessage::new(i64::from(i), to.clone(), "Hallo".into(), None, None);
+            msg.slot = loop {
+                match router.reserve(msg.pace_units()) {
+                    Ok(slot) => break slot,
+                    Err(wait) => tokio::time::sleep(wait).await,
+                }
             };
             router.send(&msg).await.unwrap();
         }
@@ -208,6 +221,22 @@ mod tests {
     async fn priority_fills_the_first_gateway_up_to_its_rate_then_spills_over() {
         // The first gateway's burst is one second of its rate (3 segments); the rest goes to the second.
         assert_eq!(spread(Routing::Priority, [3.0, 1000.0], 10).await, [3, 7]);
+    }
+
+    #[test]
+    fn a_gateway_without_room_keeps_its_turn_and_says_how_long() {
+        let gw = || Arc::new(Counting(AtomicU32::new(0))) as Arc<dyn Transport>;
+        let router = Router::new(vec![(gw(), 1.0), (gw(), 1000.0)], Routing::RoundRobin);
+        assert_eq!(router.reserve(1), Ok(Slot(0)));
+        assert_eq!(router.reserve(1), Ok(Slot(1)));
+        // The first gateway's one segment a second is used up: the turn waits for it.
+        let wait = router.reserve(1).unwrap_err();
+        assert!(wait > Duration::from_millis(900) && wait <= Duration::from_secs(1), "{wait:?}");
+        assert!(router.reserve(1).is_err(), "the turn did not move on to the second gateway");
+        // By priority the second gateway takes what the first has no room for.
+        let router = Router::new(vec![(gw(), 1.0), (gw(), 1000.0)], Routing::Priority);
+        assert_eq!(router.reserve(1), Ok(Slot(0)));
+        assert_eq!(router.reserve(1), Ok(Slot(1)));
     }
 
     #[tokio::test]

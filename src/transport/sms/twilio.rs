@@ -55,7 +55,7 @@ impl Transport for Twilio {
     fn send<'a>(&'a self, msg: &'a OutboundMessage) -> BoxFuture<'a, Result<Receipt, SendError>> {
         Box::pin(async move {
             let to = number(msg)?;
-            self.s.check_parts(&msg.text)?;
+            self.s.check_parts(msg)?;
             let callback = format!("{}/status", self.s.hook_base);
             let form = [("To", to), ("From", &self.s.sender), ("Body", &msg.text), ("StatusCallback", &callback)];
             let resp = self
@@ -90,6 +90,11 @@ impl Transport for Twilio {
 
     fn segments_per_second(&self) -> Option<f64> {
         None
+    }
+
+    /// The router that holds this gateway paces it (its bucket).
+    fn reserve(&self, _: u32) -> Result<crate::transport::Slot, std::time::Duration> {
+        Ok(crate::transport::Slot::default())
     }
 }
 
