@@ -55,7 +55,7 @@ fn config(dir: &std::path::Path, url: &str) -> Config {
 }
 
 /// Sends one broadcast and returns the seconds until every delivery is recorded.
-async fn broadcast(s: &Service, channel: i64, key: &str, n: usize) -> f64 {
+async fn broadcast(s: &Service, channel: herold::domain::ChannelId, key: &str, n: usize) -> f64 {
     let t = Instant::now();
     let (b, _) =
         s.create_broadcast(&Actor::Cli, common::compose(channel, key, "Probealarm über Matrix")).await.unwrap();

@@ -25,7 +25,7 @@ fn draft(keyword: &str) -> herold::domain::ChannelDraft {
     common::draft(keyword, Transport::Sandbox)
 }
 
-fn compose(channel: i64, key: &str) -> herold::service::broadcasts::Compose {
+fn compose(channel: herold::domain::ChannelId, key: &str) -> herold::service::broadcasts::Compose {
     common::compose(channel, key, "Probealarm: bitte nicht antworten.")
 }
 
@@ -99,7 +99,8 @@ fn main() {
     let (broadcast, _) = rt.block_on(service.create_broadcast(&Actor::Cli, compose(ch.id, "w"))).unwrap();
     let mut transports: HashMap<Transport, Arc<dyn herold::transport::Transport>> = HashMap::new();
     transports.insert(Transport::Sandbox, Arc::new(Sandbox::new(0)));
-    let settings = WorkerSettings { batch: 1000, lease_seconds: 60, max_attempts: 8, concurrency: 64 };
+    let settings =
+        WorkerSettings { batch: 1000, lease: std::time::Duration::from_secs(60), max_attempts: 8, concurrency: 64 };
     let mut worker = Worker::new(service.clone(), transports, settings);
     let t = Instant::now();
     while rt.block_on(worker.run_once()).unwrap() > 0 {}

@@ -25,7 +25,7 @@ fn draft(keyword: &str) -> herold::domain::ChannelDraft {
     common::draft(keyword, Transport::Sms)
 }
 
-fn compose(channel: i64, key: &str) -> herold::service::broadcasts::Compose {
+fn compose(channel: herold::domain::ChannelId, key: &str) -> herold::service::broadcasts::Compose {
     common::compose(channel, key, "Probealarm")
 }
 
@@ -92,7 +92,12 @@ fn main() {
             service.add_subscribers(&Actor::Cli, reqs).await.unwrap();
         }
         let built = herold::app::transports(&cfg, "http://127.0.0.1:1").unwrap();
-        let settings = WorkerSettings { batch: 500, lease_seconds: 60, max_attempts: 8, concurrency: CONCURRENCY };
+        let settings = WorkerSettings {
+            batch: 500,
+            lease: std::time::Duration::from_secs(60),
+            max_attempts: 8,
+            concurrency: CONCURRENCY,
+        };
         let mut worker = Worker::new(service.clone(), built.senders, settings);
         let compose = compose(ch.id, "bench");
         let t = Instant::now();

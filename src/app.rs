@@ -129,8 +129,8 @@ pub const LANE_CONCURRENCY: usize = 32;
 
 pub fn worker_settings(cfg: &Config) -> WorkerSettings {
     WorkerSettings {
-        batch: i64::from(cfg.delivery.batch),
-        lease_seconds: i64::from(cfg.delivery.lease_seconds),
+        batch: cfg.delivery.batch as usize,
+        lease: std::time::Duration::from_secs(u64::from(cfg.delivery.lease_seconds)),
         max_attempts: i64::from(cfg.delivery.max_attempts),
         concurrency: LANE_CONCURRENCY,
     }

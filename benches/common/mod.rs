@@ -18,7 +18,7 @@ pub fn draft(keyword: &str, transport: Transport) -> ChannelDraft {
     }
 }
 
-pub fn compose(channel: i64, key: &str, body: &str) -> Compose {
+pub fn compose(channel: herold::domain::ChannelId, key: &str, body: &str) -> Compose {
     Compose {
         kind: ChannelKind::Broadcast,
         title: String::new(),
@@ -154,7 +154,7 @@ pub fn wrk(
 
 /// Inserts `n` active sandbox subscribers to `channel` straight into the database, ids from
 /// `first_id` (random bytes stand in for sealed addresses: for benches that read ids and counts only).
-pub fn bulk_subscribers(db: &std::path::Path, channel: i64, first_id: i64, n: usize) {
+pub fn bulk_subscribers(db: &std::path::Path, channel: herold::domain::ChannelId, first_id: i64, n: usize) {
     let mut c = rusqlite::Connection::open(db).unwrap();
     let tx = c.transaction().unwrap();
     {
@@ -171,7 +171,7 @@ pub fn bulk_subscribers(db: &std::path::Path, channel: i64, first_id: i64, n: us
             let id = first_id + k as i64;
             sub.execute([id]).unwrap();
             addr.execute(rusqlite::params![rand::random::<[u8; 16]>().to_vec(), id, vec![0u8; 54]]).unwrap();
-            s.execute([id, channel]).unwrap();
+            s.execute([id, channel.0]).unwrap();
         }
     }
     tx.commit().unwrap();
@@ -183,7 +183,7 @@ pub async fn add_subscribers(
     service: &herold::service::Service,
     transport: Transport,
     prefix: &str,
-    channel: i64,
+    channel: herold::domain::ChannelId,
     n: usize,
 ) {
     for chunk in (0..n).collect::<Vec<_>>().chunks(2000) {

@@ -234,7 +234,7 @@ pub const RESERVED_KEYWORDS: &[&str] = &[
 /// A stored channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Channel {
-    pub id: i64,
+    pub id: super::ChannelId,
     #[serde(flatten)]
     pub draft: ChannelDraft,
     pub wording_version: i64,

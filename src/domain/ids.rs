@@ -1,5 +1,6 @@
-//! Pseudonymous subscriber ids: time-ordered with random low bits, never derived from an address,
-//! stable across restores.
+//! Ids: pseudonymous subscriber ids (time-ordered with random low bits, never derived from an
+//! address, stable across restores), and the row ids of channels, broadcasts and deliveries, each
+//! its own type so that one cannot be passed for another.
 
 use std::fmt;
 use std::str::FromStr;
@@ -57,6 +58,36 @@ impl FromStr for SubscriberId {
             .map(Self)
             .ok_or_else(|| super::Invalid::new("a subscriber id has 16 hex digits"))
     }
+}
+
+/// A row id of its own type: shown and parsed as the plain number, serialised as one.
+macro_rules! row_id {
+    ($($(#[$doc:meta])* $name:ident;)*) => {$(
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                write!(f, "{}", self.0)
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = std::num::ParseIntError;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                s.parse().map(Self)
+            }
+        }
+    )*};
+}
+
+row_id! {
+    /// A channel.
+    ChannelId;
+    /// A broadcast or newsletter.
+    BroadcastId;
 }
 
 #[cfg(test)]

@@ -60,7 +60,7 @@ pub struct ConsentEvent {
     pub id: i64,
     pub at: i64,
     pub subscriber: i64,
-    pub channel: Option<i64>,
+    pub channel: Option<super::ChannelId>,
     pub transport: Option<Transport>,
     pub kind: ConsentKind,
     pub gateway_message_id: Option<String>,
@@ -84,7 +84,7 @@ impl ConsentEvent {
                 &self.id.to_be_bytes(),
                 &self.at.to_be_bytes(),
                 &self.subscriber.to_be_bytes(),
-                &opt_i64(self.channel),
+                &opt_i64(self.channel.map(|c| c.0)),
                 self.transport.map_or("", Transport::as_str).as_bytes(),
                 self.kind.as_str().as_bytes(),
                 self.gateway_message_id.as_deref().unwrap_or("").as_bytes(),
@@ -145,7 +145,7 @@ pub enum ChainError {
     #[error("the newest event is not the recorded head (events at the end were deleted)")]
     Truncated,
     #[error("wording version {version} of channel {channel} does not match its SHA-256 (edited)")]
-    Wording { channel: i64, version: i64 },
+    Wording { channel: super::ChannelId, version: i64 },
 }
 
 /// Walks events in id order, linking each to the previous hash, and checks every hash and the head.
@@ -183,7 +183,7 @@ mod tests {
                     id,
                     at: 1000 + id,
                     subscriber: 7,
-                    channel: Some(1),
+                    channel: Some(crate::domain::ChannelId(1)),
                     transport: Some(Transport::Sms),
                     kind: ConsentKind::OptInConfirmed,
                     gateway_message_id: None,

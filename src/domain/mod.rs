@@ -17,7 +17,7 @@ pub mod state;
 pub use address::{Address, E164, MatrixUserId, Transport};
 pub use channel::{Channel, ChannelDraft, ChannelKind, Frequency, FrequencyPeriod, OptInMode, Texts};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use ids::SubscriberId;
+pub use ids::{BroadcastId, ChannelId, SubscriberId};
 pub use ledger::{ConsentEvent, ConsentKind};
 pub use role::Role;
 pub use state::{BroadcastState, DeliveryState, SubscriptionState};

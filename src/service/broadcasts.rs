@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use super::{Actor, Result, Service, ServiceError};
 use crate::domain::audit::Action;
 use crate::domain::segments::{self, Segments};
-use crate::domain::{BroadcastState, ChannelKind, Transport, markdown};
+use crate::domain::{BroadcastId, BroadcastState, ChannelId, ChannelKind, Transport, markdown};
 use crate::store::audit;
 use crate::store::broadcasts::{self, Broadcast, NewBroadcast};
 use crate::store::{channels, outbox};
@@ -21,7 +21,7 @@ pub struct Compose {
     #[serde(default)]
     pub title: String,
     pub body: String,
-    pub channels: Vec<i64>,
+    pub channels: Vec<ChannelId>,
     /// Unix time to send at; `None` sends now.
     pub send_at: Option<i64>,
     /// Nothing is delivered after this time.
@@ -137,7 +137,13 @@ impl Service {
             .map_err(Into::into)
     }
 
-    pub async fn preview(&self, kind: ChannelKind, title: &str, body: &str, channels: Vec<i64>) -> Result<Preview> {
+    pub async fn preview(
+        &self,
+        kind: ChannelKind,
+        title: &str,
+        body: &str,
+        channels: Vec<ChannelId>,
+    ) -> Result<Preview> {
         let (sms_text, html) = render(kind, title, body);
         let segments = segments::count(&sms_text);
         let audience = self.store().call(move |c| outbox::audience(c, &channels)).await?;
@@ -219,7 +225,7 @@ impl Service {
             }
             if used >= i64::from(f.max) {
                 overridden = true;
-                tracing::warn!(channel = ch.id, actor = %actor, "declared frequency overridden");
+                tracing::warn!(channel = %ch.id, actor = %actor, "declared frequency overridden");
             }
         }
         let new = NewBroadcast {
@@ -263,7 +269,7 @@ impl Service {
             })
             .await?;
         if created {
-            tracing::info!(broadcast = id, actor = %actor, "broadcast created");
+            tracing::info!(broadcast = %id, actor = %actor, "broadcast created");
             self.start_due_broadcasts().await?;
         }
         Ok((self.broadcast(id).await?, created))
@@ -278,7 +284,7 @@ impl Service {
                 let due = broadcasts::due(c, now)?;
                 for id in &due {
                     let n = outbox::materialise(c, *id, now)?;
-                    tracing::info!(broadcast = id, deliveries = n, "broadcast started");
+                    tracing::info!(broadcast = %id, deliveries = n, "broadcast started");
                 }
                 Ok(due.len())
             })
@@ -289,7 +295,7 @@ impl Service {
         Ok(started)
     }
 
-    pub async fn broadcast(&self, id: i64) -> Result<Broadcast> {
+    pub async fn broadcast(&self, id: BroadcastId) -> Result<Broadcast> {
         Ok(self.store().call(move |c| broadcasts::get(c, id)).await?)
     }
 
@@ -297,7 +303,7 @@ impl Service {
         Ok(self.store().call(move |c| broadcasts::list(c, limit)).await?)
     }
 
-    pub async fn progress(&self, id: i64) -> Result<Progress> {
+    pub async fn progress(&self, id: BroadcastId) -> Result<Progress> {
         let now = self.now();
         let (b, rate, timeline, reasons) = self
             .store()
@@ -325,7 +331,7 @@ impl Service {
         Ok(Progress { broadcast: b, queued, percent, rate_per_minute: rate, eta_seconds, waiting, timeline, reasons })
     }
 
-    pub async fn pause_broadcast(&self, actor: &Actor, id: i64, reason: &str) -> Result<()> {
+    pub async fn pause_broadcast(&self, actor: &Actor, id: BroadcastId, reason: &str) -> Result<()> {
         let (now, reason, actor) = (self.now(), reason.to_string(), actor.clone());
         let detail = reason.clone();
         self.audited(
@@ -343,11 +349,11 @@ impl Service {
         )
         .await?;
         self.revoke_leases();
-        tracing::info!(broadcast = id, "broadcast paused");
+        tracing::info!(broadcast = %id, "broadcast paused");
         Ok(())
     }
 
-    pub async fn resume_broadcast(&self, actor: &Actor, id: i64) -> Result<()> {
+    pub async fn resume_broadcast(&self, actor: &Actor, id: BroadcastId) -> Result<()> {
         let (now, actor) = (self.now(), actor.clone());
         self.audited(
             move |c| {
@@ -360,11 +366,11 @@ impl Service {
         .await?;
         self.start_due_broadcasts().await?;
         self.wake_worker();
-        tracing::info!(broadcast = id, "broadcast resumed");
+        tracing::info!(broadcast = %id, "broadcast resumed");
         Ok(())
     }
 
-    pub async fn cancel_broadcast(&self, actor: &Actor, id: i64) -> Result<()> {
+    pub async fn cancel_broadcast(&self, actor: &Actor, id: BroadcastId) -> Result<()> {
         let (now, actor) = (self.now(), actor.clone());
         self.audited(
             move |tx| {
@@ -389,7 +395,7 @@ impl Service {
         )
         .await?;
         self.revoke_leases();
-        tracing::info!(broadcast = id, "broadcast cancelled");
+        tracing::info!(broadcast = %id, "broadcast cancelled");
         Ok(())
     }
 }

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::rooms::ROOM_OR_DMS;
 use super::{Actor, Result, Service};
 use crate::domain::audit::Action;
-use crate::domain::{Channel, ChannelDraft, Transport};
+use crate::domain::{Channel, ChannelDraft, ChannelId, Transport};
 use crate::store::channels;
 
 /// Subscriber counts of one channel.
@@ -35,11 +35,11 @@ impl Service {
                 },
             )
             .await?;
-        tracing::info!(channel = ch.id, "channel created");
+        tracing::info!(channel = %ch.id, "channel created");
         Ok(ch)
     }
 
-    pub async fn update_channel(&self, actor: &Actor, id: i64, draft: ChannelDraft) -> Result<Channel> {
+    pub async fn update_channel(&self, actor: &Actor, id: ChannelId, draft: ChannelDraft) -> Result<Channel> {
         let d = draft.validate()?;
         let (now, actor) = (self.now(), actor.clone());
         let ch = self
@@ -57,11 +57,11 @@ impl Service {
                 },
             )
             .await?;
-        tracing::info!(channel = ch.id, wording_version = ch.wording_version, "channel changed");
+        tracing::info!(channel = %ch.id, wording_version = ch.wording_version, "channel changed");
         Ok(ch)
     }
 
-    pub async fn channel(&self, id: i64) -> Result<Channel> {
+    pub async fn channel(&self, id: ChannelId) -> Result<Channel> {
         Ok(self.store().call(move |c| channels::by_id(c, id)).await?)
     }
 

@@ -2,6 +2,7 @@
 //! addresses with each subscriber's key), record outcomes, and run the periodic chores.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use super::{Result, Service};
 use crate::domain::{Address, BroadcastState, SubscriberId, Transport};
@@ -25,8 +26,8 @@ pub(crate) const ROOM_AAD: &str = "room";
 impl Service {
     /// Leases up to `limit` due deliveries of one transport. Rows that cannot be sent (deadline
     /// passed, address gone) are recorded at once and not returned.
-    pub async fn lease_jobs(&self, transport: Transport, limit: i64, lease_seconds: i64) -> Result<Vec<Job>> {
-        let claimed = self.claim(transport, limit, lease_seconds).await?;
+    pub async fn lease_jobs(&self, transport: Transport, limit: usize, lease: Duration) -> Result<Vec<Job>> {
+        let claimed = self.claim(transport, limit, lease).await?;
         let (jobs, dropped) = self.prepare_jobs(claimed).await?;
         if !dropped.is_empty() {
             self.record_outcomes(dropped).await?;
@@ -41,23 +42,20 @@ impl Service {
         &self,
         results: Vec<(Claimed, Outcome)>,
         held: Vec<(i64, i64)>,
-        claim: Option<(Transport, i64)>,
-        lease_seconds: i64,
+        claim: Option<(Transport, usize)>,
+        lease: Duration,
     ) -> Result<Vec<Claimed>> {
         if results.is_empty() && held.is_empty() && claim.is_none() {
             return Ok(vec![]);
         }
         let now = self.now();
-        Ok(self
-            .store()
-            .write_grouped(move |c| outbox::record_and_claim(c, &results, &held, claim, now, lease_seconds))
-            .await?)
+        Ok(self.store().write_grouped(move |c| outbox::record_and_claim(c, &results, &held, claim, now, lease)).await?)
     }
 
     /// Leases up to `limit` due deliveries of one transport (a write).
-    pub async fn claim(&self, transport: Transport, limit: i64, lease_seconds: i64) -> Result<Vec<Claimed>> {
+    pub async fn claim(&self, transport: Transport, limit: usize, lease: Duration) -> Result<Vec<Claimed>> {
         let now = self.now();
-        Ok(self.store().call(move |c| outbox::claim(c, transport, now, lease_seconds, limit)).await?)
+        Ok(self.store().call(move |c| outbox::claim(c, transport, now, lease, limit)).await?)
     }
 
     /// Stores the room a transport found or opened for a subscriber (sealed with their key): from
@@ -86,7 +84,7 @@ impl Service {
         let (vault, now) = (self.vault().clone(), self.now());
         self.store()
             .call(move |c| {
-                let mut cache: HashMap<i64, Broadcast> = HashMap::new();
+                let mut cache: HashMap<crate::domain::BroadcastId, Broadcast> = HashMap::new();
                 let mut jobs = Vec::with_capacity(claimed.len());
                 let mut dropped = Vec::new();
                 for cl in claimed {

@@ -60,7 +60,7 @@ pub struct ExportConsent {
 #[derive(Debug, Clone, Serialize)]
 pub struct ExportDelivery {
     /// The broadcast, or none for a direct reply.
-    pub broadcast: Option<i64>,
+    pub broadcast: Option<crate::domain::BroadcastId>,
     pub title: Option<String>,
     pub text: Option<String>,
     pub transport: Transport,

@@ -6,9 +6,9 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::{Actor, Result, Service, ServiceError};
-use crate::domain::Transport;
 use crate::domain::audit::Action;
 use crate::domain::hook::RoomHost;
+use crate::domain::{ChannelId, Transport};
 use crate::store::broadcasts;
 use crate::store::outbox::Outcome;
 use crate::store::rooms::{self, RoomPost};
@@ -48,7 +48,7 @@ impl Service {
     }
 
     /// Creates the channel's announcement room and switches the channel to it.
-    pub async fn create_announcement_room(&self, actor: &Actor, channel: i64) -> Result<RoomInfo> {
+    pub async fn create_announcement_room(&self, actor: &Actor, channel: ChannelId) -> Result<RoomInfo> {
         let host = self.room_host()?;
         let ch = self.channel(channel).await?;
         if ch.matrix_room.is_some() {
@@ -66,12 +66,12 @@ impl Service {
             },
         )
         .await?;
-        tracing::info!(channel, "announcement room created");
+        tracing::info!(channel = %channel, "announcement room created");
         Ok(RoomInfo { link: host.link(&room), members: host.members(&room).await, room })
     }
 
     /// Stops posting to the channel's room (the room stays; its members can be told to leave).
-    pub async fn drop_announcement_room(&self, actor: &Actor, channel: i64) -> Result<()> {
+    pub async fn drop_announcement_room(&self, actor: &Actor, channel: ChannelId) -> Result<()> {
         let (now, actor) = (self.now(), actor.clone());
         self.audited(
             move |c| rooms::set_room(c, channel, None, now),
@@ -83,7 +83,7 @@ impl Service {
     }
 
     /// The channel's announcement room, if it has one.
-    pub async fn announcement_room(&self, channel: i64) -> Result<Option<RoomInfo>> {
+    pub async fn announcement_room(&self, channel: ChannelId) -> Result<Option<RoomInfo>> {
         let Some(room) = self.channel(channel).await?.matrix_room else { return Ok(None) };
         let host = self.inner.room_host.lock().expect("room host lock").clone();
         Ok(Some(match host {

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{Actor, Result, Service, ServiceError};
 use crate::domain::audit::Action;
-use crate::domain::{Address, ConsentKind, SubscriberId, SubscriptionState, Transport};
+use crate::domain::{Address, ChannelId, ConsentKind, SubscriberId, SubscriptionState, Transport};
 use crate::store::ledger::{self, NewEvent};
 use crate::store::subscribers::{self as subs, Filter, NewSubscriber, SubscriptionRow};
 use crate::store::{StoreError, channels};
@@ -18,7 +18,7 @@ pub struct AddSubscriber {
     pub address: String,
     #[serde(default = "default_language")]
     pub language: String,
-    pub channels: Vec<i64>,
+    pub channels: Vec<ChannelId>,
     /// Where and how consent was given (kept, sealed, as the ledger's inbound text).
     pub consent_note: String,
 }
@@ -47,7 +47,7 @@ pub struct EventView {
     pub id: i64,
     pub at: i64,
     pub kind: String,
-    pub channel_id: Option<i64>,
+    pub channel_id: Option<ChannelId>,
     pub transport: Option<Transport>,
     pub gateway_message_id: Option<String>,
     /// The exact inbound text, opened with the subscriber's key; `None` after erasure or when absent.
@@ -69,7 +69,7 @@ pub struct SubscriberDetail {
 struct Prepared {
     row: NewSubscriber,
     note_sealed: Vec<u8>,
-    channels: Vec<i64>,
+    channels: Vec<ChannelId>,
 }
 
 fn mask(svc: &Service, id: i64, rows: &[subs::SealedAddress], wrapped: Option<&[u8]>) -> Vec<MaskedAddress> {

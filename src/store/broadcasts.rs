@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::{Result, StoreError};
-use crate::domain::{BroadcastState, ChannelKind};
+use crate::domain::{BroadcastId, BroadcastState, ChannelId, ChannelKind};
 
 #[derive(Debug, Clone)]
 pub struct NewBroadcast {
@@ -18,12 +18,12 @@ pub struct NewBroadcast {
     pub deadline: Option<i64>,
     pub frequency_override: bool,
     pub created_by: String,
-    pub channels: Vec<i64>,
+    pub channels: Vec<ChannelId>,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct Broadcast {
-    pub id: i64,
+    pub id: BroadcastId,
     pub kind: ChannelKind,
     pub title: String,
     pub body: String,
@@ -43,7 +43,7 @@ pub struct Broadcast {
     pub delivered: i64,
     pub failed: i64,
     pub cancelled: i64,
-    pub channels: Vec<i64>,
+    pub channels: Vec<ChannelId>,
     /// Deliveries wait until then because a gateway or the homeserver asked (rate limit), and why.
     pub waiting_until: Option<i64>,
     pub waiting_reason: Option<String>,
@@ -81,7 +81,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Broadcast> {
     })
 }
 
-fn channels_of(conn: &Connection, id: i64) -> Result<Vec<i64>> {
+fn channels_of(conn: &Connection, id: BroadcastId) -> Result<Vec<ChannelId>> {
     let mut st =
         conn.prepare_cached("SELECT channel_id FROM broadcast_channels WHERE broadcast_id = ?1 ORDER BY channel_id")?;
     Ok(st.query_map([id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
@@ -89,7 +89,7 @@ fn channels_of(conn: &Connection, id: i64) -> Result<Vec<i64>> {
 
 /// Creates a broadcast, or returns the one already created with the same idempotency key (`false`).
 /// Call inside a transaction.
-pub fn insert(tx: &Connection, b: &NewBroadcast, now: i64) -> Result<(i64, bool)> {
+pub fn insert(tx: &Connection, b: &NewBroadcast, now: i64) -> Result<(BroadcastId, bool)> {
     if let Some(id) = tx
         .query_row("SELECT id FROM broadcasts WHERE idempotency_key = ?1", [&b.idempotency_key], |r| r.get(0))
         .optional()?
@@ -113,14 +113,14 @@ pub fn insert(tx: &Connection, b: &NewBroadcast, now: i64) -> Result<(i64, bool)
             now
         ],
     )?;
-    let id = tx.last_insert_rowid();
+    let id = BroadcastId(tx.last_insert_rowid());
     for ch in &b.channels {
         tx.execute("INSERT INTO broadcast_channels(broadcast_id, channel_id) VALUES (?1, ?2)", params![id, ch])?;
     }
     Ok((id, true))
 }
 
-pub fn get(conn: &Connection, id: i64) -> Result<Broadcast> {
+pub fn get(conn: &Connection, id: BroadcastId) -> Result<Broadcast> {
     let mut b = conn.prepare_cached(&format!("SELECT {COLS} FROM broadcasts WHERE id = ?1"))?.query_row([id], row)?;
     b.channels = channels_of(conn, id)?;
     Ok(b)
@@ -138,7 +138,7 @@ pub fn list(conn: &Connection, limit: i64) -> Result<Vec<Broadcast>> {
 /// Moves a broadcast between states; `from` lists the states it may leave.
 pub fn transition(
     conn: &Connection,
-    id: i64,
+    id: BroadcastId,
     from: &[BroadcastState],
     to: BroadcastState,
     reason: Option<&str>,
@@ -157,14 +157,14 @@ pub fn transition(
 }
 
 /// Scheduled broadcasts whose time has come.
-pub fn due(conn: &Connection, now: i64) -> Result<Vec<i64>> {
+pub fn due(conn: &Connection, now: i64) -> Result<Vec<BroadcastId>> {
     let mut st =
         conn.prepare_cached("SELECT id FROM broadcasts WHERE state = 'scheduled' AND send_at <= ?1 ORDER BY send_at")?;
     Ok(st.query_map([now], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Broadcasts to a channel that were sent or are planned from `since` on (for the declared frequency).
-pub fn count_for_channel_since(conn: &Connection, channel: i64, since: i64) -> Result<i64> {
+pub fn count_for_channel_since(conn: &Connection, channel: ChannelId, since: i64) -> Result<i64> {
     Ok(conn.query_row(
         "SELECT count(*) FROM broadcasts b JOIN broadcast_channels c ON c.broadcast_id = b.id \
          WHERE c.channel_id = ?1 AND b.state != 'cancelled' AND b.send_at >= ?2",
@@ -174,13 +174,13 @@ pub fn count_for_channel_since(conn: &Connection, channel: i64, since: i64) -> R
 }
 
 /// Replaces the SMS text (a too-long newsletter gets a short version with its archive link).
-pub fn set_sms_text(conn: &Connection, id: i64, text: &str) -> Result<()> {
+pub fn set_sms_text(conn: &Connection, id: BroadcastId, text: &str) -> Result<()> {
     conn.execute("UPDATE broadcasts SET sms_text = ?2 WHERE id = ?1", params![id, text])?;
     Ok(())
 }
 
 /// Newsletters of a channel that went out (or are going out), newest first: the public archive.
-pub fn archive(conn: &Connection, channel: i64, limit: i64) -> Result<Vec<Broadcast>> {
+pub fn archive(conn: &Connection, channel: ChannelId, limit: i64) -> Result<Vec<Broadcast>> {
     let mut st = conn.prepare(&format!(
         "SELECT {COLS} FROM broadcasts WHERE kind = 'newsletter' AND state IN ('sending', 'done') \
          AND id IN (SELECT broadcast_id FROM broadcast_channels WHERE channel_id = ?1) ORDER BY send_at DESC LIMIT ?2"
@@ -189,7 +189,7 @@ pub fn archive(conn: &Connection, channel: i64, limit: i64) -> Result<Vec<Broadc
 }
 
 /// Sent and failed per minute for the last `minutes` minutes that saw any (minutes since 1970).
-pub fn minutes(conn: &Connection, id: i64, minutes: i64) -> Result<Vec<(i64, i64, i64)>> {
+pub fn minutes(conn: &Connection, id: BroadcastId, minutes: i64) -> Result<Vec<(i64, i64, i64)>> {
     let mut st = conn.prepare_cached(
         "SELECT minute, sent, failed FROM (SELECT minute, sent, failed FROM broadcast_minutes \
          WHERE broadcast_id = ?1 ORDER BY minute DESC LIMIT ?2) ORDER BY minute",
@@ -200,7 +200,7 @@ pub fn minutes(conn: &Connection, id: i64, minutes: i64) -> Result<Vec<(i64, i64
 }
 
 /// A rate limit holds a broadcast's deliveries back until `at`: remembered on the broadcast for its page.
-pub(super) fn note_waiting(conn: &Connection, broadcast: i64, at: i64, reason: &str) -> Result<()> {
+pub(super) fn note_waiting(conn: &Connection, broadcast: BroadcastId, at: i64, reason: &str) -> Result<()> {
     conn.prepare_cached(
         "UPDATE broadcasts SET waiting_until = max(coalesce(waiting_until, 0), ?2), waiting_reason = ?3 WHERE id = ?1",
     )?
@@ -208,7 +208,14 @@ pub(super) fn note_waiting(conn: &Connection, broadcast: i64, at: i64, reason: &
     Ok(())
 }
 
-pub(super) fn bump_counters(conn: &Connection, b: i64, sent: i64, failed: i64, cancelled: i64, now: i64) -> Result<()> {
+pub(super) fn bump_counters(
+    conn: &Connection,
+    b: BroadcastId,
+    sent: i64,
+    failed: i64,
+    cancelled: i64,
+    now: i64,
+) -> Result<()> {
     conn.prepare_cached(
         "UPDATE broadcasts SET sent = sent + ?2, failed = failed + ?3, cancelled = cancelled + ?4 WHERE id = ?1",
     )?

@@ -3,7 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Result, StoreError};
-use crate::domain::{Channel, ChannelDraft, ChannelKind, Frequency, FrequencyPeriod, OptInMode};
+use crate::domain::{Channel, ChannelDraft, ChannelId, ChannelKind, Frequency, FrequencyPeriod, OptInMode};
 
 const COLS: &str = "id, name, keyword, description, kind, opt_in, texts, transports, frequency_max, \
                     frequency_period, wording_version, created_at, updated_at, public_archive, matrix_room";
@@ -51,7 +51,7 @@ fn conflict(e: rusqlite::Error, keyword: &str) -> StoreError {
 }
 
 /// Records a wording version (what subscribers of that version were shown).
-fn insert_wording(conn: &Connection, channel: i64, version: i64, d: &ChannelDraft, now: i64) -> Result<()> {
+fn insert_wording(conn: &Connection, channel: ChannelId, version: i64, d: &ChannelDraft, now: i64) -> Result<()> {
     conn.execute(
         "INSERT INTO channel_wordings(channel_id, version, sha256, content, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
         params![channel, version, d.wording_sha256().as_slice(), d.wording(), now],
@@ -60,7 +60,7 @@ fn insert_wording(conn: &Connection, channel: i64, version: i64, d: &ChannelDraf
 }
 
 /// The wording a channel showed at `version`, as stored.
-pub fn wording(conn: &Connection, channel: i64, version: i64) -> Result<String> {
+pub fn wording(conn: &Connection, channel: ChannelId, version: i64) -> Result<String> {
     Ok(conn.query_row(
         "SELECT content FROM channel_wordings WHERE channel_id = ?1 AND version = ?2",
         params![channel, version],
@@ -69,7 +69,7 @@ pub fn wording(conn: &Connection, channel: i64, version: i64) -> Result<String> 
 }
 
 /// Inserts a channel and its first wording; call inside a write transaction.
-pub fn insert(tx: &Connection, d: &ChannelDraft, now: i64) -> Result<i64> {
+pub fn insert(tx: &Connection, d: &ChannelDraft, now: i64) -> Result<ChannelId> {
     tx.execute(
         "INSERT INTO channels(name, keyword, description, kind, opt_in, texts, transports, frequency_max, \
          frequency_period, wording_sha256, created_at, updated_at, public_archive) \
@@ -90,14 +90,14 @@ pub fn insert(tx: &Connection, d: &ChannelDraft, now: i64) -> Result<i64> {
         ],
     )
     .map_err(|e| conflict(e, &d.keyword))?;
-    let id = tx.last_insert_rowid();
+    let id = ChannelId(tx.last_insert_rowid());
     insert_wording(tx, id, 1, d, now)?;
     Ok(id)
 }
 
 /// Updates a channel; the wording version goes up when what subscribers are shown changed. Call inside
 /// a write transaction.
-pub fn update(tx: &Connection, id: i64, d: &ChannelDraft, now: i64) -> Result<()> {
+pub fn update(tx: &Connection, id: ChannelId, d: &ChannelDraft, now: i64) -> Result<()> {
     let n = tx
         .execute(
             "UPDATE channels SET name=?2, keyword=?3, description=?4, kind=?5, opt_in=?6, texts=?7, transports=?8, \
@@ -136,7 +136,7 @@ pub fn update(tx: &Connection, id: i64, d: &ChannelDraft, now: i64) -> Result<()
     Ok(())
 }
 
-pub fn by_id(conn: &Connection, id: i64) -> Result<Channel> {
+pub fn by_id(conn: &Connection, id: ChannelId) -> Result<Channel> {
     Ok(conn.prepare_cached(&format!("SELECT {COLS} FROM channels WHERE id = ?1"))?.query_row([id], row)?)
 }
 
@@ -150,7 +150,7 @@ pub fn list(conn: &Connection) -> Result<Vec<Channel>> {
 }
 
 /// Active and pending subscriptions per channel and transport: (channel id, transport, active, pending).
-pub fn counts(conn: &Connection) -> Result<Vec<(i64, crate::domain::Transport, i64, i64)>> {
+pub fn counts(conn: &Connection) -> Result<Vec<(ChannelId, crate::domain::Transport, i64, i64)>> {
     let mut st = conn.prepare_cached("SELECT channel_id, transport, active, pending FROM channel_totals")?;
     Ok(st.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?.collect::<rusqlite::Result<_>>()?)
 }
@@ -184,7 +184,7 @@ pub fn totals_mismatches(conn: &Connection) -> Result<Vec<String>> {
 
 /// Each channel's active total at the end of each day from `since_day` on (days since 1970, UTC),
 /// and the last one before it (a bare column beside `max()` comes from the row with the maximum).
-pub fn days(conn: &Connection, since_day: i64) -> Result<Vec<(i64, i64, i64)>> {
+pub fn days(conn: &Connection, since_day: i64) -> Result<Vec<(ChannelId, i64, i64)>> {
     let mut st = conn.prepare_cached(
         "SELECT channel_id, day, active FROM channel_days WHERE day >= ?1 \
          UNION ALL SELECT channel_id, max(day), active FROM channel_days WHERE day < ?1 GROUP BY channel_id \

@@ -11,7 +11,7 @@ use crate::domain::{ConsentEvent, ConsentKind};
 pub struct NewEvent {
     pub at: i64,
     pub subscriber: i64,
-    pub channel: Option<i64>,
+    pub channel: Option<crate::domain::ChannelId>,
     pub transport: Option<crate::domain::Transport>,
     pub kind: ConsentKind,
     pub gateway_message_id: Option<String>,
@@ -109,7 +109,7 @@ pub fn verify(conn: &Connection) -> Result<Result<u64, ChainError>> {
     let mut st = conn.prepare("SELECT channel_id, version, sha256, content FROM channel_wordings")?;
     let mut rows = st.query([])?;
     while let Some(r) = rows.next()? {
-        let (channel, version, sha, content): (i64, i64, Vec<u8>, String) =
+        let (channel, version, sha, content): (crate::domain::ChannelId, i64, Vec<u8>, String) =
             (r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?);
         if crate::domain::channel::wording_sha256(&content).as_slice() != sha.as_slice() {
             return Ok(Err(ChainError::Wording { channel, version }));

@@ -6,19 +6,20 @@
 //! and rows that come back (retries, expired leases), and those go first.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use rusqlite::{Connection, params};
 
 use super::broadcasts::{bump_counters, note_waiting};
 pub use super::outcome::Outcome;
 use super::{Result, in_write_tx, write_tx};
-use crate::domain::{BroadcastState, DeliveryState, Transport};
+use crate::domain::{BroadcastId, BroadcastState, ChannelId, DeliveryState, Transport};
 
 /// Writes one delivery row per (subscriber, transport) for every active subscription in the broadcast's
 /// channels on the channel's transports; a subscriber in several channels gets it once. The rows of
 /// each transport are written together, so that each is a contiguous range its lane walks. Returns
 /// the count.
-pub fn materialise(conn: &Connection, broadcast: i64, now: i64) -> Result<i64> {
+pub fn materialise(conn: &Connection, broadcast: BroadcastId, now: i64) -> Result<i64> {
     let tx = write_tx(conn)?;
     let state: BroadcastState =
         tx.query_row("SELECT state FROM broadcasts WHERE id = ?1", [broadcast], |r| r.get(0))?;
@@ -99,7 +100,7 @@ pub fn enqueue_reply(conn: &Connection, subscriber: i64, transport: Transport, s
 #[derive(Debug, Clone)]
 pub struct Claimed {
     pub id: i64,
-    pub broadcast_id: Option<i64>,
+    pub broadcast_id: Option<BroadcastId>,
     pub subscriber_id: i64,
     pub transport: Transport,
     pub body_sealed: Option<Vec<u8>>,
@@ -109,7 +110,7 @@ pub struct Claimed {
 /// Leases up to `limit` due rows of one transport (one lane) until `now + lease`: first replies and
 /// rows that came back (from the queue index), then fresh rows of running broadcasts, oldest
 /// broadcast first, by walking their ranges.
-pub fn claim(conn: &Connection, transport: Transport, now: i64, lease: i64, limit: i64) -> Result<Vec<Claimed>> {
+pub fn claim(conn: &Connection, transport: Transport, now: i64, lease: Duration, limit: usize) -> Result<Vec<Claimed>> {
     in_write_tx(conn, |tx| claim_in(tx, transport, now, lease, limit))
 }
 
@@ -119,15 +120,15 @@ pub fn record_and_claim(
     tx: &Connection,
     results: &[(Claimed, Outcome)],
     held: &[(i64, i64)],
-    claim: Option<(Transport, i64)>,
+    claim: Option<(Transport, usize)>,
     now: i64,
-    lease: i64,
+    lease: Duration,
 ) -> Result<Vec<Claimed>> {
     if !results.is_empty() {
         record_in(tx, results, now)?;
     }
     if !held.is_empty() {
-        renew_in(tx, held, now + lease)?;
+        renew_in(tx, held, until(now, lease))?;
     }
     match claim {
         Some((transport, limit)) if limit > 0 => claim_in(tx, transport, now, lease, limit),
@@ -135,7 +136,8 @@ pub fn record_and_claim(
     }
 }
 
-fn claim_in(tx: &Connection, transport: Transport, now: i64, lease: i64, limit: i64) -> Result<Vec<Claimed>> {
+fn claim_in(tx: &Connection, transport: Transport, now: i64, lease: Duration, limit: usize) -> Result<Vec<Claimed>> {
+    let (until, limit) = (until(now, lease), i64::try_from(limit).unwrap_or(i64::MAX));
     let mut rows = lease_rows(
         tx,
         "SELECT d.id FROM deliveries d INDEXED BY deliveries_queue \
@@ -143,10 +145,10 @@ fn claim_in(tx: &Connection, transport: Transport, now: i64, lease: i64, limit: 
          AND d.transport = ?4 \
          AND (d.broadcast_id IS NULL OR d.broadcast_id IN (SELECT id FROM broadcasts WHERE state = 'sending')) \
          ORDER BY d.priority, d.id LIMIT ?3",
-        params![now, now + lease, limit, transport],
+        params![now, until, limit, transport],
     )?;
     if (rows.len() as i64) < limit {
-        let running: Vec<(i64, i64, i64)> = tx
+        let running: Vec<(BroadcastId, i64, i64)> = tx
             .prepare_cached(
                 "SELECT r.broadcast_id, r.cursor, r.last_delivery FROM broadcast_ranges r \
                  JOIN broadcasts b ON b.id = r.broadcast_id \
@@ -163,7 +165,7 @@ fn claim_in(tx: &Connection, transport: Transport, now: i64, lease: i64, limit: 
                 tx,
                 "SELECT id FROM deliveries WHERE id > ?4 AND id <= ?5 AND state = 'queued' AND attempts = 0 \
                  AND transport = ?6 ORDER BY id LIMIT ?3",
-                params![now, now + lease, want, cursor, last, transport],
+                params![now, until, want, cursor, last, transport],
             )?;
             // Fewer than asked: nothing fresh is left in the range.
             let reached =
@@ -176,6 +178,11 @@ fn claim_in(tx: &Connection, transport: Transport, now: i64, lease: i64, limit: 
     // Replies first, then by id (the order a lane sends in).
     rows.sort_by_key(|c| (c.broadcast_id.is_some(), c.id));
     Ok(rows)
+}
+
+/// The end of a lease that starts at `now` (Unix seconds).
+fn until(now: i64, lease: Duration) -> i64 {
+    now.saturating_add(i64::try_from(lease.as_secs()).unwrap_or(i64::MAX))
 }
 
 /// Leases the rows that `select` (parameters: ?1 now, ?2 lease end, ?3 limit, then its own) picks.
@@ -229,7 +236,7 @@ pub fn record(conn: &Connection, results: &[(Claimed, Outcome)], now: i64) -> Re
 }
 
 fn record_in(tx: &Connection, results: &[(Claimed, Outcome)], now: i64) -> Result<()> {
-    let mut counts: HashMap<i64, (i64, i64, i64)> = HashMap::new();
+    let mut counts: HashMap<BroadcastId, (i64, i64, i64)> = HashMap::new();
     for (c, outcome) in results {
         let (set, extra, counter): (&str, Vec<&dyn rusqlite::ToSql>, Option<usize>) = match outcome {
             Outcome::Sent { gateway_id } => {
@@ -302,8 +309,9 @@ pub fn cancel_for_subscriber(conn: &Connection, subscriber: i64, now: i64) -> Re
              WHERE bc.broadcast_id = deliveries.broadcast_id AND s.subscriber_id = ?1 AND s.state = 'active') \
          RETURNING broadcast_id",
     )?;
-    let ids: Vec<i64> = st.query_map(params![subscriber, now], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
-    let mut per: HashMap<i64, i64> = HashMap::new();
+    let ids: Vec<BroadcastId> =
+        st.query_map(params![subscriber, now], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+    let mut per: HashMap<BroadcastId, i64> = HashMap::new();
     for b in &ids {
         *per.entry(*b).or_default() += 1;
     }
@@ -314,7 +322,7 @@ pub fn cancel_for_subscriber(conn: &Connection, subscriber: i64, now: i64) -> Re
 }
 
 /// Cancels every queued delivery of a broadcast (the broadcast was cancelled or its deadline passed).
-pub fn cancel_broadcast(conn: &Connection, broadcast: i64, reason: &str, now: i64) -> Result<usize> {
+pub fn cancel_broadcast(conn: &Connection, broadcast: BroadcastId, reason: &str, now: i64) -> Result<usize> {
     let n = conn.execute(
         "UPDATE deliveries SET state = 'cancelled', error = ?2, updated_at = ?3 WHERE broadcast_id = ?1 AND state = 'queued'",
         params![broadcast, reason, now],
@@ -331,7 +339,7 @@ pub fn pending(conn: &Connection) -> Result<i64> {
 }
 
 /// Distinct active subscribers per transport that a broadcast to `channels` would reach.
-pub fn audience(conn: &Connection, channels: &[i64]) -> Result<Vec<(Transport, i64)>> {
+pub fn audience(conn: &Connection, channels: &[ChannelId]) -> Result<Vec<(Transport, i64)>> {
     let list = serde_json::to_string(channels).expect("ids serialise");
     let mut st = conn.prepare(
         "SELECT s.transport, count(DISTINCT s.subscriber_id) FROM subscriptions s \
@@ -345,7 +353,7 @@ pub fn audience(conn: &Connection, channels: &[i64]) -> Result<Vec<(Transport, i
 
 /// Why a broadcast's deliveries failed, were cancelled or wait: (state, reason, count), most first.
 /// Read only when the broadcast has any (it reads the broadcast's rows).
-pub fn reasons(conn: &Connection, broadcast: i64, limit: i64) -> Result<Vec<(DeliveryState, String, i64)>> {
+pub fn reasons(conn: &Connection, broadcast: BroadcastId, limit: i64) -> Result<Vec<(DeliveryState, String, i64)>> {
     let mut st = conn.prepare_cached(
         "SELECT state, error, count(*) FROM deliveries WHERE broadcast_id = ?1 AND error IS NOT NULL \
          AND state IN ('failed', 'cancelled', 'queued') GROUP BY state, error ORDER BY 3 DESC, 1, 2 LIMIT ?2",
@@ -356,7 +364,7 @@ pub fn reasons(conn: &Connection, broadcast: i64, limit: i64) -> Result<Vec<(Del
 }
 
 /// Deliveries per minute of a broadcast over its last `minutes` minutes (for the rate and ETA).
-pub fn recent_rate(conn: &Connection, broadcast: i64, now: i64, window: i64) -> Result<i64> {
+pub fn recent_rate(conn: &Connection, broadcast: BroadcastId, now: i64, window: i64) -> Result<i64> {
     // From the per-minute counts (a few rows), not the deliveries: the last `window` seconds, taking
     // the minute they start in at its share. The current second counts as begun: sends at the first
     // second of a minute are in the rate at once (they used to read as none).
@@ -380,7 +388,7 @@ pub fn recent_rate(conn: &Connection, broadcast: i64, now: i64, window: i64) -> 
 /// A delivery to one subscriber, with its broadcast's title and text (for the export).
 #[derive(Debug, Clone)]
 pub struct SubscriberDelivery {
-    pub broadcast_id: Option<i64>,
+    pub broadcast_id: Option<BroadcastId>,
     pub title: Option<String>,
     pub broadcast_text: Option<String>,
     /// A reply's text, sealed with the subscriber's key.
@@ -431,9 +439,9 @@ mod tests {
         .unwrap();
         // At the minute's first second its 30 sends count in full (they once read as none), and the
         // minute before adds the 59 seconds still in the window: 59 of its 60.
-        assert_eq!(recent_rate(&c, 1, 60_000, 60).unwrap(), 30 + 59);
+        assert_eq!(recent_rate(&c, BroadcastId(1), 60_000, 60).unwrap(), 30 + 59);
         // Half a minute on: this minute's sends in full, the minute before at 29 of its 60 seconds.
-        assert_eq!(recent_rate(&c, 1, 60_030, 60).unwrap(), 30 + 29);
-        assert_eq!(recent_rate(&c, 2, 60_030, 60).unwrap(), 0);
+        assert_eq!(recent_rate(&c, BroadcastId(1), 60_030, 60).unwrap(), 30 + 29);
+        assert_eq!(recent_rate(&c, BroadcastId(2), 60_030, 60).unwrap(), 0);
     }
 }

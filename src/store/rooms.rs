@@ -6,9 +6,10 @@ use rusqlite::{Connection, params};
 use super::Result;
 use super::broadcasts::{bump_counters, note_waiting};
 use super::outcome::Outcome;
+use crate::domain::{BroadcastId, ChannelId};
 
 /// Sets or clears a channel's announcement room.
-pub fn set_room(conn: &Connection, channel: i64, room: Option<&str>, now: i64) -> Result<()> {
+pub fn set_room(conn: &Connection, channel: ChannelId, room: Option<&str>, now: i64) -> Result<()> {
     let n = conn
         .execute("UPDATE channels SET matrix_room = ?2, updated_at = ?3 WHERE id = ?1", params![channel, room, now])?;
     if n == 0 {
@@ -19,7 +20,7 @@ pub fn set_room(conn: &Connection, channel: i64, room: Option<&str>, now: i64) -
 
 /// Queues one post for each announcement room among the broadcast's channels (inside the
 /// materialising transaction). Returns how many.
-pub fn materialise(conn: &Connection, broadcast: i64, now: i64) -> Result<i64> {
+pub fn materialise(conn: &Connection, broadcast: BroadcastId, now: i64) -> Result<i64> {
     Ok(conn.execute(
         "INSERT INTO room_posts(broadcast_id, channel_id, room, state, next_attempt_at, updated_at) \
          SELECT ?1, c.id, c.matrix_room, 'queued', ?2, ?2 FROM broadcast_channels bc \
@@ -32,7 +33,7 @@ pub fn materialise(conn: &Connection, broadcast: i64, now: i64) -> Result<i64> {
 #[derive(Debug, Clone)]
 pub struct RoomPost {
     pub id: i64,
-    pub broadcast_id: i64,
+    pub broadcast_id: BroadcastId,
     pub room: String,
     pub attempts: i64,
 }
@@ -107,7 +108,7 @@ pub fn reclaim_all(conn: &Connection, now: i64) -> Result<usize> {
 }
 
 /// Cancels the queued posts of a cancelled broadcast; returns how many (the caller counts them).
-pub fn cancel_broadcast(conn: &Connection, broadcast: i64, reason: &str, now: i64) -> Result<usize> {
+pub fn cancel_broadcast(conn: &Connection, broadcast: BroadcastId, reason: &str, now: i64) -> Result<usize> {
     Ok(conn.execute(
         "UPDATE room_posts SET state = 'cancelled', error = ?2, updated_at = ?3 WHERE broadcast_id = ?1 AND state = 'queued'",
         params![broadcast, reason, now],

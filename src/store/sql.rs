@@ -1,10 +1,12 @@
-//! How the domain's stored words (transports, kinds, modes, roles, states) go into and come out of
-//! SQLite: as their lower-case text, checked when read.
+//! How the domain's stored words (transports, kinds, modes, roles, states) and ids go into and come
+//! out of SQLite: words as their lower-case text, checked when read; ids as their number.
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
 use crate::domain::state::{BroadcastState, DeliveryState, SubscriptionState};
-use crate::domain::{ChannelKind, ConsentKind, FrequencyPeriod, OptInMode, Role, Transport};
+use crate::domain::{
+    BroadcastId, ChannelId, ChannelKind, ConsentKind, FrequencyPeriod, OptInMode, Role, SubscriberId, Transport,
+};
 
 macro_rules! stored_as_text {
     ($($t:ty),* $(,)?) => {$(
@@ -20,6 +22,24 @@ macro_rules! stored_as_text {
         }
     )*};
 }
+
+/// Row ids go in and out as their number.
+macro_rules! stored_as_integer {
+    ($($t:ty),* $(,)?) => {$(
+        impl ToSql for $t {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                Ok(ToSqlOutput::from(self.0))
+            }
+        }
+        impl FromSql for $t {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+                value.as_i64().map(Self)
+            }
+        }
+    )*};
+}
+
+stored_as_integer!(ChannelId, BroadcastId, SubscriberId);
 
 stored_as_text!(
     Transport,

@@ -4,7 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::{Result, StoreError, write_tx};
-use crate::domain::{SubscriptionState, Transport};
+use crate::domain::{ChannelId, SubscriptionState, Transport};
 
 /// A sealed address as stored.
 #[derive(Debug, Clone)]
@@ -18,7 +18,7 @@ pub struct SealedAddress {
 #[derive(Debug, Clone, Serialize)]
 pub struct SubscriptionRow {
     pub id: i64,
-    pub channel_id: i64,
+    pub channel_id: ChannelId,
     pub channel_name: String,
     pub state: SubscriptionState,
     pub created_at: i64,
@@ -123,7 +123,7 @@ pub fn addresses(conn: &Connection, id: i64) -> Result<Vec<SealedAddress>> {
 /// Filters for the subscriber list.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
-    pub channel: Option<i64>,
+    pub channel: Option<ChannelId>,
     pub state: Option<SubscriptionState>,
     pub transport: Option<Transport>,
 }
@@ -176,7 +176,7 @@ pub fn subscriptions(conn: &Connection, id: i64) -> Result<Vec<SubscriptionRow>>
 pub fn insert_subscription(
     conn: &Connection,
     subscriber: i64,
-    channel: i64,
+    channel: ChannelId,
     transport: Transport,
     state: SubscriptionState,
     now: i64,
@@ -188,7 +188,7 @@ pub fn insert_subscription(
 pub fn insert_subscription_until(
     conn: &Connection,
     subscriber: i64,
-    channel: i64,
+    channel: ChannelId,
     transport: Transport,
     state: SubscriptionState,
     now: i64,
@@ -219,7 +219,7 @@ pub fn all_wrapped_keys(conn: &Connection) -> Result<Vec<(i64, Vec<u8>)>> {
 #[derive(Debug, Clone)]
 pub struct LiveSubscription {
     pub id: i64,
-    pub channel_id: i64,
+    pub channel_id: ChannelId,
     pub transport: Transport,
     pub state: SubscriptionState,
     pub expires_at: Option<i64>,
@@ -250,7 +250,7 @@ pub fn set_state(conn: &Connection, id: i64, state: SubscriptionState, now: i64)
 }
 
 /// Pending opt-ins past their time: (subscription, subscriber, channel).
-pub fn due_expiries(conn: &Connection, now: i64, limit: i64) -> Result<Vec<(i64, i64, i64)>> {
+pub fn due_expiries(conn: &Connection, now: i64, limit: i64) -> Result<Vec<(i64, i64, ChannelId)>> {
     let mut st = conn.prepare_cached(
         "SELECT id, subscriber_id, channel_id FROM subscriptions WHERE state = 'pending' AND expires_at <= ?1 LIMIT ?2",
     )?;

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use super::AppState;
 use super::error::{ApiError, WebError};
 use super::guard::Me;
-use crate::domain::{ChannelDraft, SubscriberId, SubscriptionState, Transport};
+use crate::domain::{ChannelDraft, ChannelId, SubscriberId, SubscriptionState, Transport};
 use crate::service::Filter;
 use crate::service::subscribers::AddSubscriber;
 
@@ -16,7 +16,7 @@ pub async fn channels_list(state: web::Data<AppState>) -> ApiResult {
     Ok(HttpResponse::Ok().json(state.service.channel_counts().await?))
 }
 
-pub async fn channels_get(state: web::Data<AppState>, id: web::Path<i64>) -> ApiResult {
+pub async fn channels_get(state: web::Data<AppState>, id: web::Path<ChannelId>) -> ApiResult {
     Ok(HttpResponse::Ok().json(state.service.channel(*id).await?))
 }
 
@@ -27,7 +27,7 @@ pub async fn channels_create(state: web::Data<AppState>, me: Me, body: web::Json
 pub async fn channels_update(
     state: web::Data<AppState>,
     me: Me,
-    id: web::Path<i64>,
+    id: web::Path<ChannelId>,
     body: web::Json<ChannelDraft>,
 ) -> ApiResult {
     Ok(HttpResponse::Ok().json(state.service.update_channel(&me.0.actor(), *id, body.into_inner()).await?))
@@ -36,7 +36,7 @@ pub async fn channels_update(
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriberQuery {
-    channel: Option<i64>,
+    channel: Option<ChannelId>,
     state: Option<String>,
     transport: Option<Transport>,
     #[serde(default = "default_limit")]

@@ -38,7 +38,7 @@ pub(super) struct Lane {
 impl Lane {
     pub(super) fn new(kind: Kind, transport: Arc<dyn Transport>, settings: &WorkerSettings) -> Self {
         let rate = transport.segments_per_second();
-        let batch = usize::try_from(settings.batch).unwrap_or(1).max(1);
+        let batch = settings.batch.max(1);
         let target = match rate {
             Some(r) => ((r * 4.0).ceil() as usize).clamp(8, batch.max(8)),
             None => batch,
@@ -66,8 +66,7 @@ impl Lane {
         limit: usize,
         out: &mpsc::Sender<Attempt>,
     ) -> crate::service::Result<usize> {
-        let claimed =
-            service.record_and_claim(vec![], vec![], Some((self.kind, limit as i64)), settings.lease_seconds).await?;
+        let claimed = service.record_and_claim(vec![], vec![], Some((self.kind, limit)), settings.lease).await?;
         let n = claimed.len();
         let (jobs, dropped) = service.prepare_jobs(claimed).await?;
         for (claimed, outcome) in dropped {
@@ -102,7 +101,7 @@ impl Lane {
         signals.revoke.borrow_and_update();
         let mut inflight: JoinSet<Attempt> = JoinSet::new();
         let mut sending: HashMap<tokio::task::Id, (i64, i64)> = HashMap::new();
-        let renew_every = Duration::from_secs(u64::try_from(settings.lease_seconds / 3).unwrap_or(1).max(1));
+        let renew_every = (settings.lease / 3).max(Duration::from_secs(1));
         let mut renewed = Instant::now();
         let (mut refill, mut more, mut revoked, mut leased_once) = (true, false, false, false);
         loop {
@@ -117,7 +116,7 @@ impl Lane {
             let low = self.buffer.len() < self.target / 2 + 1;
             if (refill || (more && low)) && !(mode == Mode::Once && leased_once) {
                 let limit = match mode {
-                    Mode::Once => usize::try_from(settings.batch).unwrap_or(1).max(1),
+                    Mode::Once => settings.batch.max(1),
                     Mode::Forever => self.target.saturating_sub(self.buffer.len()).max(8),
                 };
                 match self.refill(service, settings, limit, out).await {
@@ -160,7 +159,7 @@ impl Lane {
                     .map(|j| (j.claimed.id, j.claimed.attempts))
                     .chain(sending.values().copied())
                     .collect();
-                if let Err(e) = service.record_and_claim(vec![], held, None, settings.lease_seconds).await {
+                if let Err(e) = service.record_and_claim(vec![], held, None, settings.lease).await {
                     tracing::error!(transport = %self.kind, error = %e, "could not renew the lane's leases");
                 }
             }

@@ -24,8 +24,9 @@ use crate::transport::Transport;
 #[derive(Debug, Clone)]
 pub struct WorkerSettings {
     /// Rows leased at once by a lane whose route is not paced (and by a step of [`Worker::run_once`]).
-    pub batch: i64,
-    pub lease_seconds: i64,
+    pub batch: usize,
+    /// How long a lane holds the rows it leased before they may go to another (renewed every third).
+    pub lease: Duration,
     pub max_attempts: i64,
     /// Messages in flight at once, per lane.
     pub concurrency: usize,
@@ -46,7 +47,7 @@ pub struct Worker {
     /// The Matrix bot, for announcement-room posts (few: one per broadcast and room).
     rooms: Option<Arc<dyn Transport>>,
     settings: WorkerSettings,
-    recent: HashMap<i64, VecDeque<bool>>,
+    recent: HashMap<crate::domain::BroadcastId, VecDeque<bool>>,
 }
 
 impl Worker {
@@ -149,7 +150,7 @@ impl Worker {
         }
         let mut delay = 1;
         loop {
-            match self.service.record_and_claim(results.clone(), vec![], None, self.settings.lease_seconds).await {
+            match self.service.record_and_claim(results.clone(), vec![], None, self.settings.lease).await {
                 Ok(_) => return Ok(()),
                 Err(e) if delay <= 8 => {
                     tracing::warn!(error = %e, "outcomes could not be recorded; trying again");
@@ -209,8 +210,8 @@ impl Worker {
         for (b, fails, total, err) in to_pause {
             let reason = format!("paused by herold: {fails} of the last {total} attempts failed ({err})");
             match self.service.pause_broadcast(&crate::service::Actor::System, b, &reason).await {
-                Ok(()) => tracing::warn!(broadcast = b, fails, total, "broadcast paused: most attempts fail"),
-                Err(e) => tracing::debug!(broadcast = b, error = %e, "could not pause"),
+                Ok(()) => tracing::warn!(broadcast = %b, fails, total, "broadcast paused: most attempts fail"),
+                Err(e) => tracing::debug!(broadcast = %b, error = %e, "could not pause"),
             }
         }
     }

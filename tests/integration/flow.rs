@@ -157,10 +157,14 @@ async fn other_texts_land_in_the_inbox_as_text() {
     assert_eq!(r.status(), 400);
 }
 
-fn sandbox_worker(service: &herold::service::Service, batch: i64) -> Worker {
+fn sandbox_worker(service: &herold::service::Service, batch: usize) -> Worker {
     let mut t: HashMap<Transport, Arc<dyn herold::transport::Transport>> = HashMap::new();
     t.insert(Transport::Sandbox, Arc::new(Sandbox::new(0)));
-    Worker::new(service.clone(), t, WorkerSettings { batch, lease_seconds: 60, max_attempts: 3, concurrency: 8 })
+    Worker::new(
+        service.clone(),
+        t,
+        WorkerSettings { batch, lease: std::time::Duration::from_secs(60), max_attempts: 3, concurrency: 8 },
+    )
 }
 
 /// Leases one batch, sends it and records the outcomes.
@@ -291,12 +295,15 @@ async fn expired_leases_return_to_the_queue() {
     channel(&s, "NEWS").await;
     s.receive(inbound(n, "START NEWS", None)).await.unwrap();
     // A worker leases the reply and dies before recording anything.
-    let leased = s.lease_jobs(Transport::Sandbox, 10, 1).await.unwrap();
+    let leased = s.lease_jobs(Transport::Sandbox, 10, Duration::from_secs(1)).await.unwrap();
     assert_eq!(leased.len(), 1);
-    assert!(s.lease_jobs(Transport::Sandbox, 10, 1).await.unwrap().is_empty(), "a leased row is not leased twice");
+    assert!(
+        s.lease_jobs(Transport::Sandbox, 10, Duration::from_secs(1)).await.unwrap().is_empty(),
+        "a leased row is not leased twice"
+    );
     tokio::time::sleep(Duration::from_millis(2100)).await;
     s.chores().await.unwrap();
-    let again = s.lease_jobs(Transport::Sandbox, 10, 60).await.unwrap();
+    let again = s.lease_jobs(Transport::Sandbox, 10, Duration::from_secs(60)).await.unwrap();
     assert_eq!(again.len(), 1);
     assert_eq!(again[0].claimed.id, leased[0].claimed.id);
     assert_eq!(again[0].claimed.attempts, 2);
@@ -319,10 +326,10 @@ async fn an_outcome_reported_after_its_lease_ran_out_is_counted_once() {
 
     // Two rows: a slow worker leases them, its lease runs out, another worker leases them again and
     // reports first; the slow one's late report is dropped.
-    let slow = s.claim(Transport::Sandbox, 2, 60).await.unwrap();
+    let slow = s.claim(Transport::Sandbox, 2, Duration::from_secs(60)).await.unwrap();
     clock.advance(61);
     s.chores().await.unwrap();
-    let fast = s.claim(Transport::Sandbox, 2, 60).await.unwrap();
+    let fast = s.claim(Transport::Sandbox, 2, Duration::from_secs(60)).await.unwrap();
     assert_eq!(fast.iter().map(|c| c.id).collect::<Vec<_>>(), slow.iter().map(|c| c.id).collect::<Vec<_>>());
     s.record_outcomes(sent(fast)).await.unwrap();
     s.record_outcomes(sent(slow)).await.unwrap();
@@ -335,7 +342,8 @@ async fn an_outcome_reported_after_its_lease_ran_out_is_counted_once() {
     let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let mut t: HashMap<Transport, Arc<dyn herold::transport::Transport>> = HashMap::new();
     t.insert(Transport::Sandbox, Arc::new(Gated { gate: gate.clone(), calls: calls.clone() }));
-    let settings = WorkerSettings { batch: 100, lease_seconds: 3, max_attempts: 3, concurrency: 4 };
+    let settings =
+        WorkerSettings { batch: 100, lease: std::time::Duration::from_secs(3), max_attempts: 3, concurrency: 4 };
     let mut w = Worker::new(s.clone(), t, settings);
     let step = tokio::spawn(async move { w.run_once().await.unwrap() });
     while calls.load(std::sync::atomic::Ordering::SeqCst) < 2 {
@@ -345,7 +353,7 @@ async fn an_outcome_reported_after_its_lease_ran_out_is_counted_once() {
     tokio::time::sleep(Duration::from_millis(1600)).await; // the lane renews every second
     s.chores().await.unwrap();
     assert_eq!(
-        s.claim(Transport::Sandbox, 10, 60).await.unwrap().len(),
+        s.claim(Transport::Sandbox, 10, Duration::from_secs(60)).await.unwrap().len(),
         0,
         "renewed leases keep the rows with the lane"
     );
@@ -445,7 +453,7 @@ impl herold::transport::Transport for Scripted {
     }
 }
 
-async fn broadcast_to_many(n: usize) -> (tempfile::TempDir, herold::service::Service, i64) {
+async fn broadcast_to_many(n: usize) -> (tempfile::TempDir, herold::service::Service, herold::domain::BroadcastId) {
     let dir = tempfile::tempdir().unwrap();
     let s = open_service(dir.path());
     let ch = channel(&s, "NEWS").await;
@@ -458,7 +466,11 @@ async fn broadcast_to_many(n: usize) -> (tempfile::TempDir, herold::service::Ser
 fn scripted_worker(s: &herold::service::Service, t: Scripted) -> Worker {
     let mut map: HashMap<Transport, Arc<dyn herold::transport::Transport>> = HashMap::new();
     map.insert(Transport::Sandbox, Arc::new(t));
-    Worker::new(s.clone(), map, WorkerSettings { batch: 100, lease_seconds: 60, max_attempts: 3, concurrency: 4 })
+    Worker::new(
+        s.clone(),
+        map,
+        WorkerSettings { batch: 100, lease: std::time::Duration::from_secs(60), max_attempts: 3, concurrency: 4 },
+    )
 }
 
 #[tokio::test]
@@ -512,7 +524,7 @@ async fn a_broadcast_whose_attempts_mostly_fail_pauses_itself_and_says_why() {
     let reason = p.broadcast.pause_reason.unwrap();
     assert!(reason.contains("of the last") && reason.contains("gateway answered 500"), "{reason}");
     // Nothing more is leased while paused; resuming and cancelling work.
-    assert_eq!(s.lease_jobs(Transport::Sandbox, 100, 60).await.unwrap().len(), 0);
+    assert_eq!(s.lease_jobs(Transport::Sandbox, 100, Duration::from_secs(60)).await.unwrap().len(), 0);
     s.resume_broadcast(&herold::service::Actor::Cli, b).await.unwrap();
     assert_eq!(s.broadcast(b).await.unwrap().state, herold::domain::BroadcastState::Sending);
     s.cancel_broadcast(&herold::service::Actor::Cli, b).await.unwrap();
@@ -524,7 +536,7 @@ async fn a_broadcast_whose_attempts_mostly_fail_pauses_itself_and_says_why() {
 #[tokio::test]
 async fn rows_leased_when_a_broadcast_pauses_go_out_exactly_once_after_resume() {
     let (_dir, s, b) = broadcast_to_many(50).await;
-    let first = s.claim(Transport::Sandbox, 20, 60).await.unwrap();
+    let first = s.claim(Transport::Sandbox, 20, Duration::from_secs(60)).await.unwrap();
     assert_eq!(first.len(), 20);
     s.pause_broadcast(&herold::service::Actor::Cli, b, "paused by a test").await.unwrap();
     // The worker reads the batch after the pause: it gives every row back without an attempt.
@@ -532,7 +544,10 @@ async fn rows_leased_when_a_broadcast_pauses_go_out_exactly_once_after_resume() 
     assert!(jobs.is_empty());
     assert_eq!(given_back.len(), 20);
     s.record_outcomes(given_back).await.unwrap();
-    assert!(s.claim(Transport::Sandbox, 100, 60).await.unwrap().is_empty(), "nothing is leased while paused");
+    assert!(
+        s.claim(Transport::Sandbox, 100, Duration::from_secs(60)).await.unwrap().is_empty(),
+        "nothing is leased while paused"
+    );
     s.resume_broadcast(&herold::service::Actor::Cli, b).await.unwrap();
     let sends = Arc::new(std::sync::Mutex::new(HashMap::<i64, usize>::new()));
     let seen = sends.clone();
@@ -864,7 +879,7 @@ async fn a_burst_from_one_new_number_makes_one_subscriber_and_leaves_no_spare_ke
 async fn a_delivery_report_that_beats_its_send_record_is_applied_when_the_send_is_recorded() {
     use herold::store::outbox::Outcome as Result;
     let (_dir, s, b) = broadcast_to_many(2).await;
-    let leased = s.claim(Transport::Sandbox, 2, 60).await.unwrap();
+    let leased = s.claim(Transport::Sandbox, 2, Duration::from_secs(60)).await.unwrap();
     let ids: Vec<String> = leased.iter().map(|c| format!("sandbox-{}", c.id)).collect();
     // One delivered, one failed, both before their sends are recorded.
     assert!(!s.delivery_report(Transport::Sandbox, &ids[0], true, None).await.unwrap(), "not applied yet");
@@ -973,7 +988,8 @@ async fn answers_leave_within_two_seconds_while_a_broadcast_drains_at_five_a_sec
     let sent = Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut t: HashMap<Transport, Arc<dyn herold::transport::Transport>> = HashMap::new();
     t.insert(Transport::Sandbox, Arc::new(Stopwatch { inner: Sandbox::new(5), sent: sent.clone() }));
-    let settings = WorkerSettings { batch: 500, lease_seconds: 60, max_attempts: 3, concurrency: 32 };
+    let settings =
+        WorkerSettings { batch: 500, lease: std::time::Duration::from_secs(60), max_attempts: 3, concurrency: 32 };
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let worker = tokio::spawn(Worker::new(s.clone(), t, settings).run(stopped));
     tokio::time::sleep(Duration::from_secs(2)).await; // the broadcast is under way

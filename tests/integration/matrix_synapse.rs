@@ -113,7 +113,7 @@ fn serve(dir: &std::path::Path, env: &[(&str, &str)]) -> std::process::Child {
     c.stdout(std::process::Stdio::null()).stderr(log).spawn().unwrap()
 }
 
-async fn broadcast(s: &Service, channel: i64, text: &str, key: &str) {
+async fn broadcast(s: &Service, channel: herold::domain::ChannelId, text: &str, key: &str) {
     s.create_broadcast(&Actor::Cli, common::compose_now(channel, text, key)).await.unwrap();
 }
 
@@ -533,7 +533,7 @@ async fn a_homeserver_that_stops_and_comes_back_is_resumed_within_a_minute() {
         })
         .collect();
     s.add_subscribers(&Actor::Cli, reqs).await.unwrap();
-    let done = |id: i64, secs: u64| {
+    let done = |id: herold::domain::BroadcastId, secs: u64| {
         let s = s.clone();
         async move {
             let t = std::time::Instant::now();

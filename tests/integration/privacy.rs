@@ -24,7 +24,7 @@ fn ledger_kinds(data: &std::path::Path, id: i64) -> Vec<(String, String)> {
     st.query_map([id], |r| Ok((r.get(0)?, r.get(1)?))).unwrap().collect::<Result<_, _>>().unwrap()
 }
 
-async fn sandbox_channel(s: &Service, keyword: &str) -> i64 {
+async fn sandbox_channel(s: &Service, keyword: &str) -> herold::domain::ChannelId {
     let d = common::draft(keyword, OptInMode::Double, &[Transport::Sandbox]);
     s.create_channel(&Actor::Cli, d).await.unwrap().id
 }

@@ -176,7 +176,7 @@ async fn android_gateway_sends_receives_signed_webhooks_and_refuses_forged_repla
     assert_eq!((b.sent, b.delivered), (1, 1));
 }
 
-async fn wait_counted(app: &TestApp, id: i64) -> herold::service::Broadcast {
+async fn wait_counted(app: &TestApp, id: herold::domain::BroadcastId) -> herold::service::Broadcast {
     for _ in 0..200 {
         let b = app.service.broadcast(id).await.unwrap();
         if b.state == herold::domain::BroadcastState::Done && b.delivered > 0 {

@@ -16,7 +16,12 @@ use herold::service::Actor;
 const PHONE: &str = "+4915112345678";
 const HOOK_SECRET: &str = "kannelHookSecret0123456789";
 
-async fn wait_until<F: Fn(&herold::service::Broadcast) -> bool>(app: &TestApp, id: i64, what: &str, f: F) {
+async fn wait_until<F: Fn(&herold::service::Broadcast) -> bool>(
+    app: &TestApp,
+    id: herold::domain::BroadcastId,
+    what: &str,
+    f: F,
+) {
     let until = Instant::now() + Duration::from_secs(30);
     loop {
         let b = app.service.broadcast(id).await.unwrap();

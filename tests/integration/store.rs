@@ -49,7 +49,7 @@ async fn reopening_keeps_data_and_the_blind_index() {
     assert!(s.add_subscriber(&Actor::Cli, req(Transport::Sms, &numbers[0], ch.id)).await.is_err());
 }
 
-fn req(transport: Transport, address: &str, channel: i64) -> AddSubscriber {
+fn req(transport: Transport, address: &str, channel: herold::domain::ChannelId) -> AddSubscriber {
     AddSubscriber {
         transport,
         address: address.into(),
@@ -71,7 +71,7 @@ async fn an_import_is_all_or_nothing_and_leaves_no_orphan_key() {
     let ch = channel(&s, "NEWS").await;
     let n = test_numbers(4);
     // One request names a channel that does not exist: nothing is written.
-    let batch = vec![req(Transport::Sms, &n[0], ch.id), req(Transport::Sms, &n[1], 999)];
+    let batch = vec![req(Transport::Sms, &n[0], ch.id), req(Transport::Sms, &n[1], herold::domain::ChannelId(999))];
     match s.add_subscribers(&Actor::Cli, batch).await {
         Err(ServiceError::Conflict(m)) => assert!(m.contains("no channel 999"), "{m}"),
         other => panic!("expected a conflict, got {other:?}"),
@@ -162,7 +162,7 @@ async fn kept_subscriber_totals_match_a_recount() {
     s.erase_subscriber(&Actor::Cli, imported).await.unwrap();
 
     let counts = s.channel_counts().await.unwrap();
-    let of = |id: i64| counts.iter().find(|c| c.channel.id == id).unwrap();
+    let of = |id: herold::domain::ChannelId| counts.iter().find(|c| c.channel.id == id).unwrap();
     assert_eq!(
         (of(news.id).active[&Transport::Sandbox], of(news.id).pending_total),
         (2, 2),

@@ -28,7 +28,10 @@ pub async fn list(state: web::Data<AppState>, keyword: web::Path<String>) -> Res
     ok(&ArchivePage { ch, issues })
 }
 
-pub async fn show(state: web::Data<AppState>, path: web::Path<(String, i64)>) -> Result<HttpResponse, WebError> {
+pub async fn show(
+    state: web::Data<AppState>,
+    path: web::Path<(String, crate::domain::BroadcastId)>,
+) -> Result<HttpResponse, WebError> {
     let (keyword, id) = path.into_inner();
     let (ch, issues) = state.service.archive(&keyword).await?;
     let issue = issues.into_iter().find(|b| b.id == id).ok_or(WebError::NotFound)?;

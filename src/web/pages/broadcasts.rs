@@ -6,7 +6,7 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::{Ctx, ok, render, see_other};
-use crate::domain::{Channel, ChannelKind};
+use crate::domain::{BroadcastId, Channel, ChannelId, ChannelKind};
 use crate::service::Broadcast;
 use crate::service::ServiceError;
 use crate::service::auth::random_token;
@@ -52,7 +52,7 @@ pub struct ComposeForm {
     pub kind: String,
     pub title: String,
     pub body: String,
-    pub channels: Vec<i64>,
+    pub channels: Vec<ChannelId>,
     pub send_at: String,
     pub deadline: String,
     pub override_frequency: bool,
@@ -67,7 +67,7 @@ impl ComposeForm {
                 "kind" => f.kind = v,
                 "title" => f.title = v,
                 "body" => f.body = v,
-                "channel" => f.channels.extend(v.parse::<i64>().ok()),
+                "channel" => f.channels.extend(v.parse::<ChannelId>().ok()),
                 "send_at" => f.send_at = v,
                 "deadline" => f.deadline = v,
                 "override_frequency" => f.override_frequency = true,
@@ -82,7 +82,7 @@ impl ComposeForm {
         ChannelKind::parse(&self.kind).map_err(|e| e.0)
     }
 
-    fn has(&self, channel: &i64) -> bool {
+    fn has(&self, channel: &ChannelId) -> bool {
         self.channels.contains(channel)
     }
 
@@ -162,15 +162,19 @@ pub async fn create(
     compose_page(&state, &me, f, StatusCode::BAD_REQUEST, Some(error)).await
 }
 
-pub async fn show(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
+pub async fn show(state: web::Data<AppState>, me: Me, id: web::Path<BroadcastId>) -> Result<HttpResponse, WebError> {
     ok(&ShowPage { ctx: Ctx::new(&me)?, p: state.service.progress(*id).await? })
 }
 
-pub async fn progress(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
+pub async fn progress(
+    state: web::Data<AppState>,
+    me: Me,
+    id: web::Path<BroadcastId>,
+) -> Result<HttpResponse, WebError> {
     ok(&ProgressPartial { ctx: Ctx::new(&me)?, p: state.service.progress(*id).await? })
 }
 
-async fn act(state: &AppState, me: &Me, id: i64, what: &str) -> Result<HttpResponse, WebError> {
+async fn act(state: &AppState, me: &Me, id: BroadcastId, what: &str) -> Result<HttpResponse, WebError> {
     let r = match what {
         "pause" => state.service.pause_broadcast(&me.0.actor(), id, "paused by an admin").await,
         "resume" => state.service.resume_broadcast(&me.0.actor(), id).await,
@@ -182,15 +186,15 @@ async fn act(state: &AppState, me: &Me, id: i64, what: &str) -> Result<HttpRespo
     }
 }
 
-pub async fn pause(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
+pub async fn pause(state: web::Data<AppState>, me: Me, id: web::Path<BroadcastId>) -> Result<HttpResponse, WebError> {
     act(&state, &me, *id, "pause").await
 }
 
-pub async fn resume(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
+pub async fn resume(state: web::Data<AppState>, me: Me, id: web::Path<BroadcastId>) -> Result<HttpResponse, WebError> {
     act(&state, &me, *id, "resume").await
 }
 
-pub async fn cancel(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
+pub async fn cancel(state: web::Data<AppState>, me: Me, id: web::Path<BroadcastId>) -> Result<HttpResponse, WebError> {
     act(&state, &me, *id, "cancel").await
 }
 

@@ -6,7 +6,9 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{Ctx, ok, render, see_other};
-use crate::domain::{Channel, ChannelDraft, ChannelKind, Frequency, FrequencyPeriod, OptInMode, Texts, Transport};
+use crate::domain::{
+    Channel, ChannelDraft, ChannelId, ChannelKind, Frequency, FrequencyPeriod, OptInMode, Texts, Transport,
+};
 use crate::service::ServiceError;
 use crate::web::AppState;
 use crate::web::error::WebError;
@@ -143,19 +145,23 @@ pub async fn list(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, We
     ok(&ListPage { ctx: Ctx::new(&me)?, channels: state.service.channels().await? })
 }
 
-pub async fn show(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
+pub async fn show(state: web::Data<AppState>, me: Me, id: web::Path<ChannelId>) -> Result<HttpResponse, WebError> {
     let room = state.service.announcement_room(*id).await?;
     ok(&ShowPage { ctx: Ctx::new(&me)?, ch: state.service.channel(*id).await?, room })
 }
 
 /// Creates the channel's Matrix announcement room (one room for all: members see each other).
-pub async fn create_room(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
+pub async fn create_room(
+    state: web::Data<AppState>,
+    me: Me,
+    id: web::Path<ChannelId>,
+) -> Result<HttpResponse, WebError> {
     state.service.create_announcement_room(&me.0.actor(), *id).await?;
     Ok(see_other(&format!("/channels/{id}")))
 }
 
 /// Stops posting to the channel's announcement room.
-pub async fn drop_room(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
+pub async fn drop_room(state: web::Data<AppState>, me: Me, id: web::Path<ChannelId>) -> Result<HttpResponse, WebError> {
     state.service.drop_announcement_room(&me.0.actor(), *id).await?;
     Ok(see_other(&format!("/channels/{id}")))
 }
@@ -164,7 +170,7 @@ pub async fn new_form(me: Me) -> Result<HttpResponse, WebError> {
     ok(&FormPage { ctx: Ctx::new(&me)?, action: "/channels".into(), f: ChannelForm::blank(), error: None })
 }
 
-pub async fn edit_form(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
+pub async fn edit_form(state: web::Data<AppState>, me: Me, id: web::Path<ChannelId>) -> Result<HttpResponse, WebError> {
     let ch = state.service.channel(*id).await?;
     ok(&FormPage {
         ctx: Ctx::new(&me)?,
@@ -174,7 +180,7 @@ pub async fn edit_form(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -
     })
 }
 
-async fn save(state: &AppState, me: &Me, id: Option<i64>, f: ChannelForm) -> Result<HttpResponse, WebError> {
+async fn save(state: &AppState, me: &Me, id: Option<ChannelId>, f: ChannelForm) -> Result<HttpResponse, WebError> {
     let action = id.map(|i| format!("/channels/{i}")).unwrap_or_else(|| "/channels".into());
     let result: Result<(), String> = match f.to_draft() {
         Err(msg) => Err(msg),
@@ -201,7 +207,7 @@ pub async fn create(state: web::Data<AppState>, me: Me, f: web::Form<ChannelForm
 pub async fn update(
     state: web::Data<AppState>,
     me: Me,
-    id: web::Path<i64>,
+    id: web::Path<ChannelId>,
     f: web::Form<ChannelForm>,
 ) -> Result<HttpResponse, WebError> {
     save(&state, &me, Some(*id), f.into_inner()).await

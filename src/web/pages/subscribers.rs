@@ -6,7 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{Ctx, ok, render, see_other};
-use crate::domain::{Channel, SubscriberId, SubscriptionState, Transport};
+use crate::domain::{Channel, ChannelId, SubscriberId, SubscriptionState, Transport};
 use crate::service::Filter;
 use crate::service::ServiceError;
 use crate::service::export::Export;
@@ -147,7 +147,7 @@ pub async fn create(state: web::Data<AppState>, me: Me, f: web::Form<AddForm>) -
     let f = f.into_inner();
     let parsed = Transport::parse(&f.transport)
         .map_err(|e| e.0)
-        .and_then(|t| f.channel.parse::<i64>().map(|c| (t, c)).map_err(|_| "choose a channel".to_string()));
+        .and_then(|t| f.channel.parse::<ChannelId>().map(|c| (t, c)).map_err(|_| "choose a channel".to_string()));
     let error = match parsed {
         Err(m) => m,
         Ok((transport, channel)) => {

@@ -149,7 +149,7 @@ pub async fn subscriber(
     service: &Service,
     transport: herold::domain::Transport,
     address: &str,
-    channel: i64,
+    channel: herold::domain::ChannelId,
 ) -> herold::domain::SubscriberId {
     service
         .add_subscriber(
@@ -185,7 +185,7 @@ pub fn open_service_at(dir: &std::path::Path, clock: std::sync::Arc<herold::doma
 }
 
 /// Adds sandbox subscribers to a channel in batches of 2,000 (consent recorded as an import).
-pub async fn import_sandbox(service: &Service, numbers: &[String], channel: i64) {
+pub async fn import_sandbox(service: &Service, numbers: &[String], channel: herold::domain::ChannelId) {
     for chunk in numbers.chunks(2000) {
         let reqs = chunk
             .iter()
@@ -202,7 +202,7 @@ pub async fn import_sandbox(service: &Service, numbers: &[String], channel: i64)
 }
 
 /// A broadcast to one channel, sent now.
-pub fn compose_now(channel: i64, body: &str, key: &str) -> herold::service::broadcasts::Compose {
+pub fn compose_now(channel: herold::domain::ChannelId, body: &str, key: &str) -> herold::service::broadcasts::Compose {
     herold::service::broadcasts::Compose {
         kind: herold::domain::ChannelKind::Broadcast,
         title: String::new(),
@@ -272,7 +272,8 @@ pub async fn drain(service: &Service) {
     let mut t: std::collections::HashMap<herold::domain::Transport, std::sync::Arc<dyn herold::transport::Transport>> =
         Default::default();
     t.insert(herold::domain::Transport::Sandbox, std::sync::Arc::new(herold::transport::sandbox::Sandbox::new(0)));
-    let settings = WorkerSettings { batch: 500, lease_seconds: 60, max_attempts: 3, concurrency: 8 };
+    let settings =
+        WorkerSettings { batch: 500, lease: std::time::Duration::from_secs(60), max_attempts: 3, concurrency: 8 };
     let mut w = Worker::new(service.clone(), t, settings);
     while w.run_once().await.unwrap() > 0 {}
 }
