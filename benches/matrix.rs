@@ -70,13 +70,15 @@ async fn broadcast(s: &Service, channel: herold::domain::ChannelId, key: &str, n
 }
 
 /// The bare loop: the bot's own store and session (herold stopped), one `room.send` per subscriber,
-/// started once Synapse is idle. Returns its seconds, the seconds it waited for Synapse and Synapse's
-/// CPU seconds during the loop.
+/// started once Synapse is idle; with `syncing`, the client's sync loop runs meanwhile, as a bot's
+/// must to see the replies (Synapse then also sends the bot its own messages back). Returns its
+/// seconds, the seconds it waited for Synapse and Synapse's CPU seconds during the loop.
 async fn bare_loop(
     dir: &std::path::Path,
     syn: &synapse::Synapse,
     passphrase: &str,
     users: &[OwnedUserId],
+    syncing: bool,
 ) -> (f64, f64, f64) {
     let client = Client::builder()
         .homeserver_url(&syn.url)
@@ -88,6 +90,10 @@ async fn bare_loop(
     client.restore_session(serde_json::from_slice::<MatrixSession>(&session).unwrap()).await.unwrap();
     client.sync_once(Default::default()).await.unwrap();
     let rooms: Vec<_> = users.iter().map(|u| client.get_dm_room(u).expect("herold made this DM")).collect();
+    let sync = syncing.then(|| {
+        let c = client.clone();
+        tokio::spawn(async move { c.sync(SyncSettings::default().timeout(Duration::from_secs(30))).await })
+    });
     let settled = tokio::task::block_in_place(|| syn.settle(Duration::from_secs(120))).as_secs_f64();
     let cpu = syn.cpu_seconds();
     let t = Instant::now();
@@ -98,7 +104,12 @@ async fn bare_loop(
         .buffer_unordered(CONCURRENCY)
         .collect::<Vec<_>>()
         .await;
-    (t.elapsed().as_secs_f64(), settled, syn.cpu_seconds() - cpu)
+    let took = t.elapsed().as_secs_f64();
+    let used = syn.cpu_seconds() - cpu;
+    if let Some(s) = sync {
+        s.abort();
+    }
+    (took, settled, used)
 }
 
 /// The release binary on the bench's data directory (the bot's session and its DMs), as an operator
@@ -219,7 +230,8 @@ fn main() {
         task.await.unwrap().unwrap();
         drop(s);
         let passphrase = herold::app::open_service(&cfg, false).unwrap().vault().matrix_store_passphrase();
-        let (bare, settled_bare, synapse_cpu_bare) = bare_loop(dir.path(), &syn, &passphrase, &users).await;
+        let (bare, settled_bare, synapse_cpu_bare) = bare_loop(dir.path(), &syn, &passphrase, &users, false).await;
+        let (bare_syncing, _, synapse_cpu_bare_syncing) = bare_loop(dir.path(), &syn, &passphrase, &users, true).await;
 
         // Each binary twice: right after the bare loop left a new message in every room (the first sync
         // catches up on all of them), and restarted with nothing new.
@@ -235,7 +247,7 @@ fn main() {
         let mut others = Vec::new();
         let compare = std::env::var_os("HEROLD_BENCH_COMPARE_BIN").unwrap_or_default();
         for bin in std::env::split_paths(&compare).filter(|p| !p.as_os_str().is_empty()) {
-            bare_loop(dir.path(), &syn, &passphrase, &users).await;
+            bare_loop(dir.path(), &syn, &passphrase, &users, false).await;
             let caught_up = idle_rss_with_bot(dir.path(), &syn.url, &bin);
             others.push((caught_up, idle_rss_with_bot(dir.path(), &syn.url, &bin), bin));
         }
@@ -247,12 +259,25 @@ fn main() {
         println!("  herold, first broadcast (creates {n} encrypted DMs): {first:.1} s, {:.1} msg/s", rate(first));
         println!("  herold, second broadcast (rooms exist):            {second:.1} s, {:.1} msg/s", rate(second));
         println!("  bare matrix-sdk loop, same rooms and device:         {bare:.1} s, {:.1} msg/s", rate(bare));
-        println!("  herold / bare: {:.0} %", 100.0 * bare / second);
         println!(
-            "  Synapse's CPU time during each: herold {synapse_cpu_second:.1} s, bare loop {synapse_cpu_bare:.1} s \
+            "  the same loop with its sync loop running:         {bare_syncing:.1} s, {:.1} msg/s",
+            rate(bare_syncing)
+        );
+        println!("  herold / bare: {:.0} %", 100.0 * bare / second);
+        println!("  herold / bare with its sync loop: {:.0} %", 100.0 * bare_syncing / second);
+        println!(
+            "  Synapse's CPU time during each: herold {synapse_cpu_second:.1} s, bare loop {synapse_cpu_bare:.1} s, \
+             syncing {synapse_cpu_bare_syncing:.1} s \
              (each started once Synapse was idle: after {settled_second:.0} s and {settled_bare:.0} s)"
         );
         common::report("matrix_dm_per_s", rate(second), "msg/s", Some((rate(bare), "bare matrix-sdk loop msg/s")), "");
+        common::report(
+            "matrix_dm_per_s_vs_syncing_loop",
+            rate(second),
+            "msg/s",
+            Some((rate(bare_syncing), "bare loop with its sync loop, msg/s")),
+            "",
+        );
         common::report("matrix_first_with_dm_creation_per_s", rate(first), "msg/s", None, "");
         let show = |what: &str, m: Memory| {
             println!(
