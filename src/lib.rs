@@ -6,6 +6,7 @@ pub mod cli;
 pub mod config;
 pub mod crypto;
 pub mod domain;
+pub mod i18n;
 pub mod service;
 pub mod store;
 pub mod telemetry;

@@ -55,8 +55,8 @@ impl WebError {
     /// [`ResponseError::error_response`] has logged an internal cause already.
     pub fn page(&self, lang: Lang) -> HttpResponse {
         let message = i18n::problem(lang, &self.to_string());
-        let back = i18n::texts(lang).err_back;
-        let page = ErrorPage { status: self.status_code().as_u16(), message: &message, lang, back };
+        let back = i18n::texts(lang).get("err-back");
+        let page = ErrorPage { status: self.status_code().as_u16(), message: &message, lang, back: &back };
         HttpResponse::build(self.status_code()).content_type(ContentType::html()).body(page.render().unwrap_or(message))
     }
 }

@@ -7,7 +7,7 @@ pub mod chart;
 pub mod error;
 pub mod guard;
 pub mod hooks;
-pub mod i18n;
+pub use crate::i18n;
 pub mod pages;
 pub mod qr;
 pub mod routes;

@@ -46,9 +46,9 @@ pub async fn change_password(
     };
     let ctx = Ctx::new(&me)?;
     let error = if !current_ok {
-        ctx.t.pw_current_wrong.to_string()
+        ctx.t.get("pw-current-wrong")
     } else if f.password != f.password2 {
-        ctx.t.pw_differ.to_string()
+        ctx.t.get("pw-differ")
     } else {
         match state.service.set_password(&me.0.actor(), admin.id, f.password.clone()).await {
             // Every session of this admin has ended, this one too: log in again.

@@ -203,5 +203,5 @@ pub fn timeline_svg(p: &Progress, t: &crate::web::i18n::Texts) -> String {
     use crate::web::chart::{COLORS, Series, lines};
     let sent = Series { points: p.timeline.iter().map(|m| (m.0, m.1)).collect(), color: COLORS[0] };
     let failed = Series { points: p.timeline.iter().map(|m| (m.0, m.2)).collect(), color: COLORS[4] };
-    lines(&[sent, failed], t.bc_over_time, |minute| crate::domain::clock::format_time(minute * 60))
+    lines(&[sent, failed], &t.get("bc-over-time"), |minute| crate::domain::clock::format_time(minute * 60))
 }

@@ -66,11 +66,16 @@ pub async fn test_send(
     let ctx = Ctx::new(&me)?;
     let t = ctx.t;
     let (status, tested) = match state.service.test_send(&me.0.actor(), &name, &f.to).await {
-        Ok(TestOutcome::Sent(id)) => (StatusCode::OK, (true, t.fill2(t.gw_test_sent, &name, id))),
-        Ok(TestOutcome::Failed(why)) => (StatusCode::BAD_GATEWAY, (false, t.fill2(t.gw_test_failed, &name, why))),
-        Err(ServiceError::Invalid(m)) => {
-            (StatusCode::BAD_REQUEST, (false, t.fill2(t.gw_test_failed, &name, ctx.problem(&m))))
+        Ok(TestOutcome::Sent(id)) => {
+            (StatusCode::OK, (true, t.with2("gw-test-sent", "gateway", name.as_str(), "id", id)))
         }
+        Ok(TestOutcome::Failed(why)) => {
+            (StatusCode::BAD_GATEWAY, (false, t.with2("gw-test-failed", "gateway", name.as_str(), "reason", why)))
+        }
+        Err(ServiceError::Invalid(m)) => (
+            StatusCode::BAD_REQUEST,
+            (false, t.with2("gw-test-failed", "gateway", name.as_str(), "reason", ctx.problem(&m))),
+        ),
         Err(e) => return Err(e.into()),
     };
     page(&state, &me, status, Some(tested))

@@ -41,7 +41,7 @@ async fn page(
 }
 
 pub async fn list(state: web::Data<AppState>, me: Me, q: web::Query<InboxQuery>) -> Result<HttpResponse, WebError> {
-    let notice = q.replied.is_some().then(|| Ctx::new(&me).map(|c| c.t.in_replied.to_string())).transpose()?;
+    let notice = q.replied.is_some().then(|| Ctx::new(&me).map(|c| c.t.get("in-replied"))).transpose()?;
     page(&state, &me, StatusCode::OK, notice, None).await
 }
 

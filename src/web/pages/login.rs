@@ -99,7 +99,7 @@ pub async fn login_submit(
     let account = form.username.trim().to_lowercase();
     if state.login_per_ip.check_key(&ip).is_err() || state.login_per_account.check_key(&account).is_err() {
         tracing::warn!("login throttled");
-        return again(StatusCode::TOO_MANY_REQUESTS, t.login_throttled);
+        return again(StatusCode::TOO_MANY_REQUESTS, &t.get("login-throttled"));
     }
     match state.service.login(&form.username, &form.password).await? {
         Some(session) => {
@@ -109,7 +109,7 @@ pub async fn login_submit(
             resp.add_cookie(&c).map_err(|e| WebError::Internal(e.to_string()))?;
             Ok(resp)
         }
-        None => again(StatusCode::UNAUTHORIZED, t.login_failed),
+        None => again(StatusCode::UNAUTHORIZED, &t.get("login-failed")),
     }
 }
 
@@ -165,7 +165,7 @@ pub async fn setup_submit(
         return Err(WebError::NotFound);
     }
     let result = if form.password != form.password2 {
-        Err(t.pw_differ.to_string())
+        Err(t.get("pw-differ"))
     } else {
         match state.service.create_first_owner(&form.token, &form.username, form.password.clone()).await {
             Ok(_) => Ok(()),

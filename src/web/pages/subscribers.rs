@@ -93,7 +93,7 @@ pub async fn list(state: web::Data<AppState>, me: Me, q: web::Query<ListQuery>) 
     let offset = q.offset.max(0);
     let (rows, total) = state.service.list_subscribers(q.filter()?, PAGE, offset).await?;
     let next_offset = (offset + PAGE < total).then_some(offset + PAGE);
-    let message = q.erased.is_some().then(|| ctx.t.sub_erased.to_string());
+    let message = q.erased.is_some().then(|| ctx.t.get("sub-erased"));
     ok(&ListPage { ctx, q, channels, rows, total, message, next_offset })
 }
 
@@ -108,7 +108,7 @@ pub async fn search(state: web::Data<AppState>, me: Me, f: web::Form<SearchForm>
     let ctx = Ctx::new(&me)?;
     let (status, message) = match state.service.find_subscriber(&f.q).await {
         Ok(Some(id)) => return Ok(see_other(&format!("/subscribers/{id}"))),
-        Ok(None) => (StatusCode::OK, ctx.t.sub_not_found.to_string()),
+        Ok(None) => (StatusCode::OK, ctx.t.get("sub-not-found")),
         Err(ServiceError::Invalid(m)) => (StatusCode::BAD_REQUEST, ctx.problem(&m)),
         Err(e) => return Err(e.into()),
     };
@@ -211,7 +211,7 @@ pub async fn erase(
     let id = subscriber_id(&id)?;
     if f.confirm != "yes" {
         let mut page = ShowPage { ctx: Ctx::new(&me)?, s: state.service.subscriber_detail(id).await?, error: None };
-        page.error = Some(page.ctx.t.sub_erase_tick.into());
+        page.error = Some(page.ctx.t.get("sub-erase-tick"));
         return render(StatusCode::BAD_REQUEST, &page);
     }
     state.service.erase_subscriber(&me.0.actor(), id).await?;
