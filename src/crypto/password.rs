@@ -6,6 +6,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 
 use super::CryptoError;
+use crate::domain::Problem;
 
 fn hasher() -> Argon2<'static> {
     let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
@@ -41,13 +42,13 @@ pub fn verify(password: &str, stored: Option<&str>) -> bool {
 }
 
 /// The rules a new admin password must meet; the message is shown to the admin.
-pub fn check_strength(password: &str) -> Result<(), String> {
+pub fn check_strength(password: &str) -> Result<(), Problem> {
     let n = password.chars().count();
     if n < 10 {
-        return Err("the password needs at least 10 characters".into());
+        return Err(Problem::new("password-too-short"));
     }
     if n > 1024 {
-        return Err("the password may have at most 1024 characters".into());
+        return Err(Problem::new("password-too-long"));
     }
     Ok(())
 }

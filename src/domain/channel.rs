@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::{Invalid, Transport};
+use super::{Invalid, Problem, Transport};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -13,6 +13,8 @@ pub enum ChannelKind {
 }
 
 impl ChannelKind {
+    pub const ALL: &'static [Self] = &[Self::Broadcast, Self::Newsletter];
+
     pub fn as_str(self) -> &'static str {
         match self {
             ChannelKind::Broadcast => "broadcast",
@@ -23,7 +25,7 @@ impl ChannelKind {
         match s {
             "broadcast" => Ok(Self::Broadcast),
             "newsletter" => Ok(Self::Newsletter),
-            _ => Err(Invalid::new("kind must be broadcast or newsletter")),
+            _ => Err(Invalid::new("kind-unknown")),
         }
     }
 }
@@ -38,6 +40,8 @@ pub enum OptInMode {
 }
 
 impl OptInMode {
+    pub const ALL: &'static [Self] = &[Self::Single, Self::Double];
+
     pub fn as_str(self) -> &'static str {
         match self {
             OptInMode::Single => "single",
@@ -48,7 +52,7 @@ impl OptInMode {
         match s {
             "single" => Ok(Self::Single),
             "double" => Ok(Self::Double),
-            _ => Err(Invalid::new("opt-in mode must be single or double")),
+            _ => Err(Invalid::new("opt-in-unknown")),
         }
     }
 }
@@ -62,6 +66,8 @@ pub enum FrequencyPeriod {
 }
 
 impl FrequencyPeriod {
+    pub const ALL: &'static [Self] = &[Self::Day, Self::Week, Self::Month];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Day => "day",
@@ -74,7 +80,7 @@ impl FrequencyPeriod {
             "day" => Ok(Self::Day),
             "week" => Ok(Self::Week),
             "month" => Ok(Self::Month),
-            _ => Err(Invalid::new("frequency period must be day, week or month")),
+            _ => Err(Invalid::new("period-unknown")),
         }
     }
     pub fn seconds(self) -> i64 {
@@ -138,35 +144,32 @@ impl ChannelDraft {
         self.keyword = self.keyword.trim().to_uppercase();
         self.description = self.description.trim().to_string();
         if self.name.is_empty() || self.name.chars().count() > 80 {
-            return Err(Invalid::new("the name must have 1 to 80 characters"));
+            return Err(Invalid::new("channel-name-length"));
         }
         let kw_len = self.keyword.chars().count();
         if !(2..=20).contains(&kw_len) || !self.keyword.chars().all(|c| c.is_alphanumeric()) {
-            return Err(Invalid::new("the keyword must be 2 to 20 letters or digits, no spaces"));
+            return Err(Invalid::new("keyword-form"));
         }
         if RESERVED_KEYWORDS.contains(&self.keyword.as_str()) {
-            return Err(Invalid::new(format!(
-                "{} is a command word (START, STOP, HELP, …) and cannot be a channel keyword",
-                self.keyword
-            )));
+            return Err(Problem::new("keyword-is-command").with("keyword", &self.keyword).into());
         }
         if self.description.chars().count() > 2000 {
-            return Err(Invalid::new("the description may have at most 2000 characters"));
+            return Err(Invalid::new("description-too-long"));
         }
         for t in [&self.texts.welcome_de, &self.texts.welcome_en, &self.texts.confirm_de, &self.texts.confirm_en] {
             if t.chars().count() > 1000 {
-                return Err(Invalid::new("each text may have at most 1000 characters"));
+                return Err(Invalid::new("text-too-long"));
             }
         }
         self.transports.sort_by_key(|t| t.as_str());
         self.transports.dedup();
         if self.transports.is_empty() {
-            return Err(Invalid::new("choose at least one transport"));
+            return Err(Invalid::new("transport-needed"));
         }
         if let Some(f) = self.frequency
             && (f.max == 0 || f.max > 1000)
         {
-            return Err(Invalid::new("the declared frequency must be 1 to 1000 per period"));
+            return Err(Invalid::new("frequency-range"));
         }
         Ok(self)
     }
@@ -274,7 +277,7 @@ mod tests {
     fn validation_refuses_bad_input() {
         let mut d = draft();
         d.keyword = "stop".into();
-        assert!(d.validate().unwrap_err().0.contains("STOP"));
+        assert!(d.validate().unwrap_err().to_string().contains("STOP"));
         let mut d = draft();
         d.keyword = "two words".into();
         assert!(d.validate().is_err());

@@ -50,13 +50,13 @@ impl FromStr for SubscriberId {
     type Err = super::Invalid;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         if s.len() != 16 {
-            return Err(super::Invalid::new("a subscriber id has 16 hex digits"));
+            return Err(super::Invalid::new("subscriber-id-form"));
         }
         i64::from_str_radix(s, 16)
             .ok()
             .filter(|v| *v > 0)
             .map(Self)
-            .ok_or_else(|| super::Invalid::new("a subscriber id has 16 hex digits"))
+            .ok_or_else(|| super::Invalid::new("subscriber-id-form"))
     }
 }
 

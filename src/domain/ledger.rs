@@ -3,7 +3,7 @@
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{Invalid, Transport};
+use super::{Invalid, Problem, Transport};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -48,7 +48,7 @@ impl ConsentKind {
         Self::ALL
             .into_iter()
             .find(|k| k.as_str() == s)
-            .ok_or_else(|| Invalid::new(format!("unknown consent event kind {s:?}")))
+            .ok_or_else(|| Problem::new("consent-kind-unknown").with("kind", s).into())
     }
 }
 

@@ -9,6 +9,7 @@ pub mod ids;
 pub mod keywords;
 pub mod ledger;
 pub mod markdown;
+pub mod problem;
 pub mod replies;
 pub mod role;
 pub mod segments;
@@ -22,13 +23,21 @@ pub use ledger::{ConsentEvent, ConsentKind};
 pub use role::Role;
 pub use state::{BroadcastState, DeliveryState, SubscriptionState};
 
-/// A rule of the domain was broken by input from outside; the message is safe to show.
+pub use problem::Problem;
+
+/// A rule of the domain was broken by input from outside; the problem is safe to show.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{0}")]
-pub struct Invalid(pub String);
+pub struct Invalid(pub Problem);
 
 impl Invalid {
-    pub fn new(msg: impl Into<String>) -> Self {
-        Self(msg.into())
+    pub fn new(code: &'static str) -> Self {
+        Self(Problem::new(code))
+    }
+}
+
+impl From<Problem> for Invalid {
+    fn from(p: Problem) -> Self {
+        Self(p)
     }
 }

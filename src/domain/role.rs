@@ -24,7 +24,7 @@ impl Role {
             "viewer" => Ok(Role::Viewer),
             "editor" => Ok(Role::Editor),
             "owner" => Ok(Role::Owner),
-            _ => Err(super::Invalid::new("role must be owner, editor or viewer")),
+            _ => Err(super::Invalid::new("role-unknown")),
         }
     }
     pub fn allows(self, needed: Role) -> bool {

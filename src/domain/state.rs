@@ -70,7 +70,7 @@ macro_rules! stored_word {
                 self.into()
             }
             pub fn parse(s: &str) -> Result<Self, Invalid> {
-                s.parse().map_err(|_| Invalid::new(concat!("unknown ", $what)))
+                s.parse().map_err(|_| Invalid::new("state-unknown"))
             }
         }
         impl std::fmt::Display for $t {

@@ -11,7 +11,7 @@ use fluent_templates::fluent_bundle::FluentValue;
 use fluent_templates::{LanguageIdentifier, Loader, langid};
 
 pub use crate::domain::keywords::Lang;
-pub use problems::problem;
+pub use problems::{problem, reason};
 
 fluent_templates::static_loader! {
     static LOCALES = {
@@ -32,43 +32,7 @@ fn id(lang: Lang) -> &'static LanguageIdentifier {
     }
 }
 
-/// A value put into a text: a number (which picks plural forms) or a piece of text.
-pub enum Arg {
-    Number(f64),
-    Text(String),
-}
-
-macro_rules! number_arg {
-    ($($t:ty),*) => {$(
-        impl From<$t> for Arg {
-            fn from(n: $t) -> Self {
-                Arg::Number(n as f64)
-            }
-        }
-        impl From<&$t> for Arg {
-            fn from(n: &$t) -> Self {
-                Arg::Number(*n as f64)
-            }
-        }
-    )*};
-}
-number_arg!(i32, i64, u32, u64, usize);
-
-impl From<&str> for Arg {
-    fn from(s: &str) -> Self {
-        Arg::Text(s.to_string())
-    }
-}
-impl From<String> for Arg {
-    fn from(s: String) -> Self {
-        Arg::Text(s)
-    }
-}
-impl From<&String> for Arg {
-    fn from(s: &String) -> Self {
-        Arg::Text(s.clone())
-    }
-}
+pub use crate::domain::problem::{Arg, Problem};
 
 /// The text `key` in `lang`, with `args` filled in. A key no file has shows as the key (the
 /// completeness test keeps that from shipping).
@@ -82,6 +46,7 @@ pub fn text(lang: Lang, key: &str, args: &[(&str, Arg)]) -> String {
             let value = match arg {
                 Arg::Number(n) => FluentValue::from(*n),
                 Arg::Text(s) => FluentValue::from(s.clone()),
+                Arg::Word(w) => FluentValue::from(texts(lang).word(w)),
             };
             (Cow::Owned(name.to_string()), value)
         })
@@ -89,7 +54,7 @@ pub fn text(lang: Lang, key: &str, args: &[(&str, Arg)]) -> String {
     LOCALES.lookup_with_args(id(lang), key, &args)
 }
 
-/// The texts of one language, as the pages use them: `t.get("key")`, `t.with("key", "name", value)`.
+/// The texts of one language, as the pages use them: `t.get(key)`, `t.with(key, name, value)`.
 pub struct Texts {
     pub lang: Lang,
 }
@@ -177,5 +142,72 @@ mod tests {
         assert_eq!(texts(Lang::De).word("unknown-word"), "unknown-word");
         assert_eq!(texts(Lang::De).with2("bc-figures", "sent", 3, "total", 7), "3 von 7 gesendet");
         assert_eq!(texts(Lang::En).get("nav-main"), "Main");
+    }
+
+    /// The keys of one language: every `key =` line of every file in `locales/<lang>/`.
+    fn keys_of(lang: &str) -> std::collections::BTreeSet<String> {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("locales").join(lang);
+        let key = regex::Regex::new(r"(?m)^([a-z][a-z0-9-]*) =").unwrap();
+        let mut keys = std::collections::BTreeSet::new();
+        for f in std::fs::read_dir(dir).unwrap() {
+            let src = std::fs::read_to_string(f.unwrap().path()).unwrap();
+            for c in key.captures_iter(&src) {
+                assert!(keys.insert(c[1].to_string()), "{lang}: {} twice", &c[1]);
+            }
+        }
+        keys
+    }
+
+    fn sources(dir: &std::path::Path, out: &mut Vec<String>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                sources(&path, out);
+            } else if path.extension().is_some_and(|x| x == "rs" || x == "html") {
+                out.push(std::fs::read_to_string(path).unwrap());
+            }
+        }
+    }
+
+    /// Adding a text is adding it to every language; a key the code names exists in every file; a
+    /// key no code names is an error too, so the files never fill with dead texts. The machine words
+    /// (`word-…`) are exactly the states, kinds and periods the code has.
+    #[test]
+    fn every_language_has_every_key_the_code_uses_and_no_other() {
+        use crate::domain::channel::{ChannelKind, FrequencyPeriod, OptInMode};
+        use crate::domain::{BroadcastState, DeliveryState, SubscriptionState};
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+        let en = keys_of("en");
+        for lang in std::fs::read_dir(root.join("locales")).unwrap() {
+            let lang = lang.unwrap().file_name().into_string().unwrap();
+            let keys = keys_of(&lang);
+            let missing: Vec<_> = en.difference(&keys).collect();
+            let extra: Vec<_> = keys.difference(&en).collect();
+            assert!(missing.is_empty() && extra.is_empty(), "{lang}: missing {missing:?}, not in English {extra:?}");
+        }
+        let mut files = Vec::new();
+        sources(&root.join("src"), &mut files);
+        sources(&root.join("templates"), &mut files);
+        let call = regex::Regex::new(
+            r#"(?:(?:\bt|texts\(\w*\))\.(?:get|with2?)|Problem::new|Invalid::new)\(\s*"([a-z][a-z0-9-]*)""#,
+        )
+        .unwrap();
+        let used: std::collections::BTreeSet<String> =
+            files.iter().flat_map(|f| call.captures_iter(f).map(|c| c[1].to_string())).collect();
+        assert!(used.len() > 300, "the sources were read ({} keys)", used.len());
+        let unknown: Vec<_> = used.difference(&en).collect();
+        assert!(unknown.is_empty(), "keys the code uses but no file has: {unknown:?}");
+        let words: std::collections::BTreeSet<String> = (SubscriptionState::ALL.iter().map(|s| s.as_str()))
+            .chain(BroadcastState::ALL.iter().map(|s| s.as_str()))
+            .chain(DeliveryState::ALL.iter().map(|s| s.as_str()))
+            .chain(ChannelKind::ALL.iter().map(|s| s.as_str()))
+            .chain(OptInMode::ALL.iter().map(|s| s.as_str()))
+            .chain(FrequencyPeriod::ALL.iter().map(|s| s.as_str()))
+            .map(|w| format!("word-{w}"))
+            .collect();
+        let unused: Vec<_> = en.iter().filter(|k| !used.contains(*k) && !words.contains(*k)).collect();
+        assert!(unused.is_empty(), "keys no code uses: {unused:?}");
+        let no_word: Vec<_> = words.difference(&en).collect();
+        assert!(no_word.is_empty(), "machine words without a wording: {no_word:?}");
     }
 }

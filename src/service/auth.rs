@@ -5,6 +5,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Actor, Result, Service, ServiceError};
 use crate::crypto::password;
+use crate::domain::Problem;
 use crate::domain::Role;
 use crate::domain::audit::Action;
 use crate::store::admins::{self, Admin};
@@ -51,11 +52,7 @@ fn check_username(name: &str) -> Result<String> {
     let name = name.trim();
     let ok =
         (2..=64).contains(&name.chars().count()) && name.chars().all(|c| c.is_alphanumeric() || "._-@".contains(c));
-    if ok {
-        Ok(name.to_string())
-    } else {
-        Err(ServiceError::Invalid("a user name has 2 to 64 letters, digits or . _ - @".into()))
-    }
+    if ok { Ok(name.to_string()) } else { Err(ServiceError::Invalid(Problem::new("user-name-form"))) }
 }
 
 async fn hash_password(password: String) -> Result<String> {
@@ -90,7 +87,7 @@ impl Service {
     /// Creates the first owner with the setup token; the token is then gone.
     pub async fn create_first_owner(&self, token: &str, username: &str, password: String) -> Result<Admin> {
         if !self.setup_token_valid(token) {
-            return Err(ServiceError::Invalid("this setup link is not valid (any more)".into()));
+            return Err(ServiceError::Invalid(Problem::new("setup-link-invalid")));
         }
         let name = check_username(username)?;
         let hash = hash_password(password).await?;
@@ -100,7 +97,7 @@ impl Service {
             .call(move |c| {
                 let tx = crate::store::write_tx(c)?;
                 if admins::count(&tx)? > 0 {
-                    return Err(store::StoreError::Conflict("an owner already exists".into()));
+                    return Err(store::StoreError::Conflict(Problem::new("owner-exists")));
                 }
                 let id = admins::insert(&tx, &name, &hash, Role::Owner, now)?;
                 let a = admins::by_id(&tx, id)?;
@@ -176,7 +173,7 @@ impl Service {
         if let Some(l) = &language
             && !["de", "en"].contains(&l.as_str())
         {
-            return Err(ServiceError::Invalid("language must be de or en".into()));
+            return Err(ServiceError::Invalid(Problem::new("language-unknown")));
         }
         Ok(self.store().call(move |c| admins::set_language(c, id, language.as_deref())).await?)
     }
@@ -227,7 +224,7 @@ impl Service {
     pub async fn create_token(&self, actor: &Actor, by: i64, name: &str, scope: Scope) -> Result<(ApiToken, String)> {
         let name = name.trim().to_string();
         if name.is_empty() || name.chars().count() > 80 {
-            return Err(ServiceError::Invalid("a token needs a name of 1 to 80 characters".into()));
+            return Err(ServiceError::Invalid(Problem::new("token-name-length")));
         }
         let secret = format!("hrd_{}", random_token(32));
         let (hash, now) = (sha256(&secret), self.now());

@@ -139,13 +139,13 @@ pub async fn restore(
 ) -> Result<RestoreReport> {
     for f in std::iter::once(data).chain(keyring) {
         let (problems, version) = maintenance::check_file(f)
-            .map_err(|e| ServiceError::Invalid(format!("{} is not a readable herold backup: {e}", f.display())))?;
+            .map_err(|e| ServiceError::File(format!("{} is not a readable herold backup: {e}", f.display())))?;
         if !problems.is_empty() {
-            return Err(ServiceError::Invalid(format!("{} is damaged: {}", f.display(), problems.join("; "))));
+            return Err(ServiceError::File(format!("{} is damaged: {}", f.display(), problems.join("; "))));
         }
         let known = if Some(f) == keyring { store::open::KEYRING_SCHEMA } else { store::open::MAIN_SCHEMA };
         if version > known {
-            return Err(ServiceError::Invalid(format!(
+            return Err(ServiceError::File(format!(
                 "{} was written by a newer herold (schema {version}); restore it with that release",
                 f.display()
             )));
@@ -173,7 +173,7 @@ pub async fn restore(
     maintenance::copy_file(data, &staged.main)?;
     maintenance::copy_file(keyring.unwrap_or(&paths.keyring), &staged.keyring)?;
     let report = {
-        let (st, vault) = store::open(&staged, source, false, 2).map_err(|e| ServiceError::Invalid(e.to_string()))?;
+        let (st, vault) = store::open(&staged, source, false, 2).map_err(|e| ServiceError::File(e.to_string()))?;
         let service = Service::new(st, vault, Arc::new(SystemClock), Settings::default());
         let erased_again = service.apply_erasure_list().await?;
         let keyless = service.store().call(|c| maintenance::keyless_subscribers(c)).await?.len();

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Actor, Result, Service, ServiceError};
+use crate::domain::Problem;
 use crate::domain::audit::Action;
 use crate::domain::segments::{self, Segments};
 use crate::domain::{BroadcastId, BroadcastState, ChannelId, ChannelKind, Transport, markdown};
@@ -43,7 +44,7 @@ pub struct Preview {
     /// SMS segments in total: segments × SMS and sandbox recipients.
     pub total_segments: i64,
     /// Why sending this text would be refused (too many parts for a gateway), said before sending.
-    pub refusal: Option<String>,
+    pub refusal: Option<Problem>,
 }
 
 /// Why a text is too long for SMS: more parts than herold sends, or than a gateway takes.
@@ -151,10 +152,12 @@ impl Service {
         let by_sms = audience.iter().any(|(t, n)| *t == Transport::Sms && *n > 0);
         let parts = segments.parts;
         let refusal = match self.too_long_for_sms(parts, by_sms).filter(|_| kind == ChannelKind::Broadcast) {
-            Some(TooLong::Parts) => Some(format!("as SMS this is {parts} parts; at most {MAX_SMS_PARTS} are sent")),
-            Some(TooLong::Gateway(name, max)) => {
-                Some(format!("as SMS this is {parts} parts, but gateway {name} sends at most {max} (its max_parts)"))
+            Some(TooLong::Parts) => {
+                Some(Problem::new("sms-too-many-parts-plain").with("parts", parts).with("max", MAX_SMS_PARTS))
             }
+            Some(TooLong::Gateway(name, max)) => Some(
+                Problem::new("sms-over-gateway-max-plain").with("parts", parts).with("gateway", name).with("max", max),
+            ),
             None => None,
         };
         Ok(Preview { total_segments: sms * i64::from(segments.parts), sms_text, html, segments, audience, refusal })
@@ -164,17 +167,17 @@ impl Service {
     pub async fn create_broadcast(&self, actor: &Actor, c: Compose) -> Result<(Broadcast, bool)> {
         let body = c.body.trim().to_string();
         if body.is_empty() {
-            return Err(ServiceError::Invalid("the message is empty".into()));
+            return Err(ServiceError::Invalid(Problem::new("message-empty")));
         }
         if body.chars().count() > MAX_BODY_CHARS {
-            return Err(ServiceError::Invalid(format!("the message is longer than {MAX_BODY_CHARS} characters")));
+            return Err(ServiceError::Invalid(Problem::new("message-too-long").with("max", MAX_BODY_CHARS)));
         }
         if c.channels.is_empty() {
-            return Err(ServiceError::Invalid("choose at least one channel".into()));
+            return Err(ServiceError::Invalid(Problem::new("channel-needed")));
         }
         let key = c.idempotency_key.trim().to_string();
         if key.is_empty() || key.len() > 100 {
-            return Err(ServiceError::Invalid("a broadcast needs an idempotency key of 1 to 100 characters".into()));
+            return Err(ServiceError::Invalid(Problem::new("idempotency-key-needed")));
         }
         let (sms_text, html) = render(c.kind, &c.title, &body);
         let parts = segments::count(&sms_text).parts;
@@ -183,30 +186,37 @@ impl Service {
         if let Some(d) = c.deadline
             && d <= send_at
         {
-            return Err(ServiceError::Invalid("the deadline must be after the send time".into()));
+            return Err(ServiceError::Invalid(Problem::new("deadline-before-send")));
         }
         let chans = c.channels.clone();
         let existing = self
             .store()
             .call(move |conn| chans.iter().map(|id| channels::by_id(conn, *id)).collect::<Result<Vec<_>, _>>());
         let chosen = existing.await.map_err(|e| match ServiceError::from(e) {
-            ServiceError::NotFound => ServiceError::Invalid("one of the channels does not exist".into()),
+            ServiceError::NotFound => ServiceError::Invalid(Problem::new("channels-missing")),
             e => e,
         })?;
         // A newsletter too long for SMS goes out as a short text with a link to its archive page.
         let archive = chosen.iter().find(|ch| ch.draft.public_archive && c.kind == ChannelKind::Newsletter);
         let by_sms = chosen.iter().any(|ch| ch.draft.transports.contains(&crate::domain::Transport::Sms));
-        let hint = if c.kind == ChannelKind::Newsletter { ", or turn on the channel's public archive" } else { "" };
+        let hint = if c.kind == ChannelKind::Newsletter { "yes" } else { "no" };
         match self.too_long_for_sms(parts, by_sms).filter(|_| archive.is_none()) {
             Some(TooLong::Parts) => {
-                return Err(ServiceError::Invalid(format!(
-                    "as SMS this is {parts} parts; at most {MAX_SMS_PARTS} are sent. Shorten it{hint}."
-                )));
+                return Err(ServiceError::Invalid(
+                    Problem::new("sms-too-many-parts")
+                        .with("parts", parts)
+                        .with("max", MAX_SMS_PARTS)
+                        .with("archive", hint),
+                ));
             }
             Some(TooLong::Gateway(name, max)) => {
-                return Err(ServiceError::Invalid(format!(
-                    "as SMS this is {parts} parts, but gateway {name} sends at most {max} (its max_parts). Shorten it{hint}."
-                )));
+                return Err(ServiceError::Invalid(
+                    Problem::new("sms-over-gateway-max")
+                        .with("parts", parts)
+                        .with("gateway", name)
+                        .with("max", max)
+                        .with("archive", hint),
+                ));
             }
             None => {}
         }
@@ -217,11 +227,13 @@ impl Service {
             let (id, since) = (ch.id, send_at - f.period.seconds());
             let used = self.store().call(move |conn| broadcasts::count_for_channel_since(conn, id, since)).await?;
             if used >= i64::from(f.max) && !c.override_frequency {
-                return Err(ServiceError::Invalid(format!(
-                    "{} promised {}; {used} already went out or are planned. Send anyway only with an override.",
-                    ch.draft.name,
-                    f.describe_en()
-                )));
+                return Err(ServiceError::Invalid(
+                    Problem::new("frequency-promise-reached")
+                        .with("channel", &ch.draft.name)
+                        .with("max", f.max)
+                        .word("period", f.period.as_str())
+                        .with("count", used),
+                ));
             }
             if used >= i64::from(f.max) {
                 overridden = true;

@@ -4,10 +4,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::rooms::ROOM_OR_DMS;
 use super::{Actor, Result, Service};
 use crate::domain::audit::Action;
-use crate::domain::{Channel, ChannelDraft, ChannelId, Transport};
+use crate::domain::{Channel, ChannelDraft, ChannelId, Problem, Transport};
 use crate::store::channels;
 
 /// Subscriber counts of one channel.
@@ -46,7 +45,7 @@ impl Service {
             .audited(
                 move |c| {
                     if channels::by_id(c, id)?.matrix_room.is_some() && d.transports.contains(&Transport::Matrix) {
-                        return Err(crate::store::StoreError::Conflict(ROOM_OR_DMS.into()));
+                        return Err(crate::store::StoreError::Conflict(Problem::new("room-or-dms")));
                     }
                     channels::update(c, id, &d, now)?;
                     channels::by_id(c, id)

@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use super::{Actor, Result, Service, ServiceError};
 use crate::crypto::DataKey;
+use crate::domain::Problem;
 use crate::domain::audit::Action;
 use crate::domain::keywords::{Command, Lang, Verb};
 use crate::domain::{Channel, ConsentKind, OptInMode, SubscriberId, SubscriptionState, Transport, replies};
@@ -355,7 +356,7 @@ impl Service {
     pub async fn reply_to_inbox(&self, actor: &Actor, inbox_id: i64, text: &str) -> Result<()> {
         let text = text.trim().to_string();
         if text.is_empty() || text.chars().count() > 1600 {
-            return Err(ServiceError::Invalid("a reply needs 1 to 1600 characters".into()));
+            return Err(ServiceError::Invalid(Problem::new("reply-length")));
         }
         let (vault, now) = (self.vault().clone(), self.now());
         let entry = actor.audit(now, Action::InboxReplied, format!("inbox message {inbox_id}"), "");
@@ -367,10 +368,10 @@ impl Service {
                     return Err(crate::store::StoreError::NotFound);
                 };
                 let Some(wrapped) = subs::wrapped_key(&tx, m.subscriber_id)? else {
-                    return Ok(Some("the sender was erased"));
+                    return Ok(Some(Problem::new("sender-erased")));
                 };
                 if conversation::opted_out_since(&tx, m.subscriber_id, m.received_at)? {
-                    return Ok(Some("the sender has opted out since: nothing more is sent to them"));
+                    return Ok(Some(Problem::new("sender-opted-out")));
                 }
                 let key = vault.unwrap_data_key(SubscriberId(m.subscriber_id), &wrapped)?;
                 outbox::enqueue_reply(&tx, m.subscriber_id, m.transport, &key.seal("reply", text.as_bytes()), now)?;
@@ -380,7 +381,7 @@ impl Service {
             })
             .await?;
         if let Some(why) = refused {
-            return Err(ServiceError::Conflict(why.into()));
+            return Err(ServiceError::Conflict(why));
         }
         self.wake_worker();
         Ok(())

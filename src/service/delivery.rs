@@ -124,7 +124,7 @@ impl Service {
                     let opened = (|| -> Result<(Address, String, Option<String>, Option<String>), String> {
                         let key = vault.unwrap_data_key(id, &stored.wrapped_key).map_err(|e| e.to_string())?;
                         let plain = key.open_string("address", &stored.address).map_err(|e| e.to_string())?;
-                        let to = Address::from_stored(transport, &plain).map_err(|e| e.0)?;
+                        let to = Address::from_stored(transport, &plain).map_err(|e| e.to_string())?;
                         let room = match &stored.room {
                             Some(r) => Some(key.open_string(ROOM_AAD, r).map_err(|e| e.to_string())?.to_string()),
                             None => None,

@@ -78,7 +78,7 @@ impl Service {
             };
             match stored {
                 Ok(()) => {}
-                Err(ServiceError::Invalid(m)) => return Err(HookFailure::Invalid(m)),
+                Err(ServiceError::Invalid(m)) => return Err(HookFailure::Invalid(m.to_string())),
                 Err(e) => {
                     tracing::error!(gateway, error = %e, "a webhook could not be stored; answering 503");
                     return Err(HookFailure::Unavailable);

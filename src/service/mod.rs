@@ -28,6 +28,7 @@ pub use crate::store::subscribers::Filter;
 pub use crate::store::tokens::{ApiToken, Scope};
 
 use crate::crypto::Vault;
+use crate::domain::Problem;
 use crate::domain::{Clock, Invalid, Transport};
 use crate::store::{Store, StoreError};
 
@@ -65,11 +66,14 @@ impl fmt::Display for Actor {
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Problem),
     #[error("not found")]
     NotFound,
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Problem),
+    /// A file named at the command line (a backup) cannot be used; English, like the rest of the CLI.
+    #[error("{0}")]
+    File(String),
     #[error("storage is unavailable: {0}")]
     Unavailable(String),
     #[error("internal error: {0}")]

@@ -6,16 +6,13 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use super::{Actor, Result, Service, ServiceError};
+use crate::domain::Problem;
 use crate::domain::audit::Action;
 use crate::domain::hook::RoomHost;
 use crate::domain::{ChannelId, Transport};
 use crate::store::broadcasts;
 use crate::store::outbox::Outcome;
 use crate::store::rooms::{self, RoomPost};
-
-/// Why a channel cannot have both.
-pub const ROOM_OR_DMS: &str = "a channel reaches Matrix either by private DMs or by one announcement room: \
-                               remove Matrix (DMs) from its transports first";
 
 /// A channel's announcement room as the page shows it.
 #[derive(Debug, Clone, Serialize)]
@@ -44,7 +41,7 @@ impl Service {
             .lock()
             .expect("room host lock")
             .clone()
-            .ok_or_else(|| ServiceError::Invalid("no Matrix bot is configured (see the README)".into()))
+            .ok_or_else(|| ServiceError::Invalid(Problem::new("matrix-not-configured")))
     }
 
     /// Creates the channel's announcement room and switches the channel to it.
@@ -52,10 +49,10 @@ impl Service {
         let host = self.room_host()?;
         let ch = self.channel(channel).await?;
         if ch.matrix_room.is_some() {
-            return Err(ServiceError::Conflict("this channel already has an announcement room".into()));
+            return Err(ServiceError::Conflict(Problem::new("room-exists")));
         }
         if ch.draft.transports.contains(&Transport::Matrix) {
-            return Err(ServiceError::Conflict(ROOM_OR_DMS.into()));
+            return Err(ServiceError::Conflict(Problem::new("room-or-dms")));
         }
         let room = host.create_room(&ch.draft.name, &ch.draft.description).await.map_err(ServiceError::Unavailable)?;
         let (now, actor, r) = (self.now(), actor.clone(), room.clone());

@@ -4,6 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{Actor, Result, Service, ServiceError};
+use crate::domain::Problem;
 use crate::domain::audit::Action;
 use crate::domain::{Address, ChannelId, ConsentKind, SubscriberId, SubscriptionState, Transport};
 use crate::store::ledger::{self, NewEvent};
@@ -101,7 +102,7 @@ impl Service {
         for req in reqs {
             let p = self.prepare(req)?;
             if !seen.insert(p.row.blind_index.clone()) {
-                return Err(ServiceError::Conflict("the same address is in the list twice".into()));
+                return Err(ServiceError::Conflict(Problem::new("address-twice")));
             }
             rows.push(p);
         }
@@ -113,7 +114,7 @@ impl Service {
             .call(move |c| {
                 for p in &rows {
                     if subs::find_by_index(c, &p.row.blind_index)?.is_some() {
-                        return Err(StoreError::Conflict("this address is already registered".into()));
+                        return Err(StoreError::Conflict(Problem::new("address-registered")));
                     }
                 }
                 let keys: Vec<NewSubscriber> = rows.iter().map(|p| p.row.clone()).collect();
@@ -134,14 +135,14 @@ impl Service {
     fn prepare(&self, req: AddSubscriber) -> Result<Prepared> {
         let address = Address::parse(req.transport, &req.address, &self.settings().default_country)?;
         if !["de", "en"].contains(&req.language.as_str()) {
-            return Err(ServiceError::Invalid("language must be de or en".into()));
+            return Err(ServiceError::Invalid(Problem::new("language-unknown")));
         }
         if req.channels.is_empty() {
-            return Err(ServiceError::Invalid("choose at least one channel".into()));
+            return Err(ServiceError::Invalid(Problem::new("channel-needed")));
         }
         let note = req.consent_note.trim();
         if note.is_empty() || note.chars().count() > 1000 {
-            return Err(ServiceError::Invalid("say where and how consent was given (1 to 1000 characters)".into()));
+            return Err(ServiceError::Invalid(Problem::new("consent-source-needed")));
         }
         let id = SubscriberId::fresh();
         let (key, wrapped) = self.vault().new_data_key(id);
@@ -168,7 +169,7 @@ impl Service {
             }
         }
         if candidates.is_empty() {
-            return Err(ServiceError::Invalid("enter a full phone number or Matrix id".into()));
+            return Err(ServiceError::Invalid(Problem::new("address-needed")));
         }
         let found = self
             .store()
@@ -273,7 +274,9 @@ fn write_rows(
                 Some(c) => c,
                 None => {
                     let c = channels::by_id(&tx, ch).map_err(|e| match e {
-                        StoreError::NotFound => StoreError::Conflict(format!("there is no channel {ch}")),
+                        StoreError::NotFound => {
+                            StoreError::Conflict(Problem::new("channel-missing").with("channel", ch.to_string()))
+                        }
                         e => e,
                     })?;
                     channel_cache.entry(ch).or_insert(c)

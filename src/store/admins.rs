@@ -4,6 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::{Result, StoreError};
+use crate::domain::Problem;
 use crate::domain::Role;
 
 #[derive(Debug, Clone, Serialize)]
@@ -43,7 +44,7 @@ pub fn insert(conn: &Connection, username: &str, hash: &str, role: Role, now: i6
     match res {
         Ok(_) => Ok(conn.last_insert_rowid()),
         Err(rusqlite::Error::SqliteFailure(e, _)) if e.code == rusqlite::ErrorCode::ConstraintViolation => {
-            Err(StoreError::Conflict(format!("an admin named {username:?} already exists")))
+            Err(StoreError::Conflict(Problem::new("admin-exists").with("name", username)))
         }
         Err(e) => Err(e.into()),
     }
@@ -86,7 +87,7 @@ pub fn remove(tx: &Connection, id: i64) -> Result<Admin> {
     if admin.role == Role::Owner {
         let owners: i64 = tx.query_row("SELECT count(*) FROM admins WHERE role = 'owner'", [], |r| r.get(0))?;
         if owners <= 1 {
-            return Err(StoreError::Conflict("the last owner cannot be removed".into()));
+            return Err(StoreError::Conflict(Problem::new("last-owner")));
         }
     }
     tx.execute("DELETE FROM admins WHERE id = ?1", [id])?;

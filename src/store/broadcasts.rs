@@ -4,6 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::{Result, StoreError};
+use crate::domain::Problem;
 use crate::domain::{BroadcastId, BroadcastState, ChannelId, ChannelKind};
 
 #[derive(Debug, Clone)]
@@ -146,7 +147,9 @@ pub fn transition(
 ) -> Result<()> {
     let current: BroadcastState = conn.query_row("SELECT state FROM broadcasts WHERE id = ?1", [id], |r| r.get(0))?;
     if !from.contains(&current) {
-        return Err(StoreError::Conflict(format!("the broadcast is {current}; it cannot become {to}")));
+        return Err(StoreError::Conflict(
+            Problem::new("broadcast-state-change").word("from", current.as_str()).word("to", to.as_str()),
+        ));
     }
     let finished = to.is_over().then_some(now);
     conn.execute(

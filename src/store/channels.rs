@@ -3,6 +3,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Result, StoreError};
+use crate::domain::Problem;
 use crate::domain::{Channel, ChannelDraft, ChannelId, ChannelKind, Frequency, FrequencyPeriod, OptInMode};
 
 const COLS: &str = "id, name, keyword, description, kind, opt_in, texts, transports, frequency_max, \
@@ -18,7 +19,9 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Channel> {
     let fmax: Option<u32> = r.get(8)?;
     let fperiod: Option<String> = r.get(9)?;
     let frequency = match (fmax, fperiod) {
-        (Some(max), Some(p)) => Some(Frequency { max, period: FrequencyPeriod::parse(&p).map_err(|e| bad(9, e.0))? }),
+        (Some(max), Some(p)) => {
+            Some(Frequency { max, period: FrequencyPeriod::parse(&p).map_err(|e| bad(9, e.to_string()))? })
+        }
         _ => None,
     };
     Ok(Channel {
@@ -27,8 +30,8 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Channel> {
             name: r.get(1)?,
             keyword: r.get(2)?,
             description: r.get(3)?,
-            kind: ChannelKind::parse(&kind).map_err(|e| bad(4, e.0))?,
-            opt_in: OptInMode::parse(&opt_in).map_err(|e| bad(5, e.0))?,
+            kind: ChannelKind::parse(&kind).map_err(|e| bad(4, e.to_string()))?,
+            opt_in: OptInMode::parse(&opt_in).map_err(|e| bad(5, e.to_string()))?,
             texts: serde_json::from_str(&texts).map_err(|e| bad(6, e.to_string()))?,
             transports: serde_json::from_str(&transports).map_err(|e| bad(7, e.to_string()))?,
             frequency,
@@ -44,7 +47,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Channel> {
 fn conflict(e: rusqlite::Error, keyword: &str) -> StoreError {
     match e {
         rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
-            StoreError::Conflict(format!("another channel already uses the keyword {keyword}"))
+            StoreError::Conflict(Problem::new("keyword-taken").with("keyword", keyword))
         }
         e => e.into(),
     }

@@ -33,7 +33,7 @@ pub fn release_cache(conn: &Connection) -> Result<()> {
 /// Copies one schema (`main` or `keyring`) to `dest` with SQLite's online backup, while others keep writing.
 pub fn backup(conn: &Connection, schema: &str, dest: &Path) -> Result<()> {
     if dest.exists() {
-        return Err(StoreError::Conflict(format!("{} already exists; choose a new file", dest.display())));
+        return Err(StoreError::Exists(dest.display().to_string()));
     }
     let name = match schema {
         "main" => rusqlite::MAIN_DB,

@@ -45,7 +45,10 @@ pub enum StoreError {
     #[error("not found")]
     NotFound,
     #[error("{0}")]
-    Conflict(String),
+    Conflict(crate::domain::Problem),
+    /// The file to write already exists (backups); English, like the rest of the CLI.
+    #[error("{0} already exists; choose a new file")]
+    Exists(String),
     #[error(transparent)]
     Crypto(#[from] crate::crypto::CryptoError),
     #[error("stored data is inconsistent: {0}")]

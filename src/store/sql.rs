@@ -17,7 +17,7 @@ macro_rules! stored_as_text {
         }
         impl FromSql for $t {
             fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-                <$t>::parse(value.as_str()?).map_err(|e| FromSqlError::Other(e.0.into()))
+                <$t>::parse(value.as_str()?).map_err(|e| FromSqlError::Other(e.to_string().into()))
             }
         }
     )*};

@@ -4,6 +4,7 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::{Result, StoreError, write_tx};
+use crate::domain::Problem;
 use crate::domain::{ChannelId, SubscriptionState, Transport};
 
 /// A sealed address as stored.
@@ -83,7 +84,7 @@ pub fn insert(conn: &Connection, s: &NewSubscriber, now: i64) -> Result<()> {
     match res {
         Ok(_) => Ok(()),
         Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
-            Err(StoreError::Conflict("this address is already registered".into()))
+            Err(StoreError::Conflict(Problem::new("address-registered")))
         }
         Err(e) => Err(e.into()),
     }
@@ -203,7 +204,7 @@ pub fn insert_subscription_until(
     match res {
         Ok(_) => Ok(conn.last_insert_rowid()),
         Err(rusqlite::Error::SqliteFailure(f, _)) if f.code == rusqlite::ErrorCode::ConstraintViolation => {
-            Err(StoreError::Conflict("already subscribed to this channel".into()))
+            Err(StoreError::Conflict(Problem::new("already-subscribed")))
         }
         Err(e) => Err(e.into()),
     }

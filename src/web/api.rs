@@ -53,7 +53,7 @@ pub async fn subscribers_list(state: web::Data<AppState>, q: web::Query<Subscrib
     let q = q.into_inner();
     let state_filter = match q.state.as_deref().map(SubscriptionState::parse) {
         Some(Err(_)) => {
-            return Err(WebError::BadRequest("state must be active, pending, unsubscribed or expired".into()).into());
+            return Err(WebError::BadRequest(crate::domain::Problem::new("state-unknown")).into());
         }
         s => s.and_then(Result::ok),
     };

@@ -6,16 +6,17 @@ use actix_web::{HttpResponse, ResponseError};
 use askama::Template;
 
 use super::i18n::{self, Lang};
+use crate::domain::Problem;
 use crate::service::ServiceError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum WebError {
     #[error("{0}")]
-    BadRequest(String),
+    BadRequest(Problem),
     #[error("not found")]
     NotFound,
     #[error("{0}")]
-    Conflict(String),
+    Conflict(Problem),
     #[error("you may not do this")]
     Forbidden,
     #[error("too many attempts; wait a minute and try again")]
@@ -30,6 +31,7 @@ impl From<ServiceError> for WebError {
     fn from(e: ServiceError) -> Self {
         match e {
             ServiceError::Invalid(m) => WebError::BadRequest(m),
+            ServiceError::File(m) => WebError::Internal(m),
             ServiceError::NotFound => WebError::NotFound,
             ServiceError::Conflict(m) => WebError::Conflict(m),
             ServiceError::Unavailable(m) => {
@@ -54,10 +56,24 @@ impl WebError {
     /// The error page in `lang` (the admin's or the browser's language; see the guard). Logs nothing:
     /// [`ResponseError::error_response`] has logged an internal cause already.
     pub fn page(&self, lang: Lang) -> HttpResponse {
-        let message = i18n::problem(lang, &self.to_string());
+        let message = i18n::problem(lang, &self.problem());
         let back = i18n::texts(lang).get("err-back");
         let page = ErrorPage { status: self.status_code().as_u16(), message: &message, lang, back: &back };
         HttpResponse::build(self.status_code()).content_type(ContentType::html()).body(page.render().unwrap_or(message))
+    }
+}
+
+impl WebError {
+    /// What the person is told: the service's problem, or the code of this kind of error.
+    pub fn problem(&self) -> Problem {
+        match self {
+            WebError::BadRequest(p) | WebError::Conflict(p) => p.clone(),
+            WebError::NotFound => Problem::new("not-found"),
+            WebError::Forbidden => Problem::new("forbidden"),
+            WebError::TooMany => Problem::new("too-many-attempts"),
+            WebError::Unavailable => Problem::new("storage-unavailable"),
+            WebError::Internal(_) => Problem::new("internal-error"),
+        }
     }
 }
 
@@ -106,6 +122,7 @@ impl ResponseError for ApiError {
         if let WebError::Internal(cause) = &self.0 {
             tracing::error!(%cause, "API request failed");
         }
-        HttpResponse::build(self.status_code()).json(serde_json::json!({ "error": self.0.to_string() }))
+        HttpResponse::build(self.status_code())
+            .json(serde_json::json!({ "error": self.0.to_string(), "code": self.0.problem().code }))
     }
 }

@@ -1062,15 +1062,13 @@ async fn a_text_longer_than_a_gateways_max_parts_is_refused_before_anything_is_q
     let long = "Wasser ".repeat(60); // 420 GSM-7 characters: 3 parts
     let p = app.service.preview(ChannelKind::Broadcast, "", &long, vec![ch.id]).await.unwrap();
     assert_eq!(p.segments.parts, 3);
-    assert_eq!(p.refusal.as_deref(), Some("as SMS this is 3 parts, but gateway phone sends at most 2 (its max_parts)"));
+    let refusal = p.refusal.expect("refused");
+    assert_eq!(refusal.to_string(), "as SMS this is 3 parts, but gateway phone sends at most 2 (its max_parts)");
     let err = app.service.create_broadcast(&Actor::Cli, common::compose_now(ch.id, &long, "long")).await.unwrap_err();
     assert!(err.to_string().contains("gateway phone sends at most 2"), "{err}");
     assert!(app.service.broadcasts(10).await.unwrap().is_empty(), "nothing was queued");
     assert_eq!(
-        herold::web::i18n::problem(
-            herold::web::i18n::Lang::De,
-            "as SMS this is 3 parts, but gateway phone sends at most 2 (its max_parts)"
-        ),
+        herold::web::i18n::problem(herold::web::i18n::Lang::De, &refusal),
         "Als SMS sind das 3 Teile, aber Gateway phone sendet höchstens 2 (sein max_parts)"
     );
     // Two parts fit.

@@ -1,5 +1,6 @@
 //! The admin's own account: password (ends every other session) and language.
 
+use crate::domain::Problem;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -17,7 +18,7 @@ use crate::web::guard::Me;
 struct AccountPage {
     ctx: Ctx,
     language: String,
-    error: Option<String>,
+    error: Option<Problem>,
 }
 
 pub async fn show(me: Me) -> Result<HttpResponse, WebError> {
@@ -46,9 +47,9 @@ pub async fn change_password(
     };
     let ctx = Ctx::new(&me)?;
     let error = if !current_ok {
-        ctx.t.get("pw-current-wrong")
+        Problem::new("pw-current-wrong")
     } else if f.password != f.password2 {
-        ctx.t.get("pw-differ")
+        Problem::new("pw-differ")
     } else {
         match state.service.set_password(&me.0.actor(), admin.id, f.password.clone()).await {
             // Every session of this admin has ended, this one too: log in again.

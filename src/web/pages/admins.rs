@@ -1,5 +1,6 @@
 //! Admin accounts (owners only): list, add, reset a password, remove.
 
+use crate::domain::Problem;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -18,10 +19,10 @@ use crate::web::guard::Me;
 struct AdminsPage {
     ctx: Ctx,
     admins: Vec<Admin>,
-    error: Option<String>,
+    error: Option<Problem>,
 }
 
-async fn page(state: &AppState, me: &Me, status: StatusCode, error: Option<String>) -> Result<HttpResponse, WebError> {
+async fn page(state: &AppState, me: &Me, status: StatusCode, error: Option<Problem>) -> Result<HttpResponse, WebError> {
     render(status, &AdminsPage { ctx: Ctx::new(me)?, admins: state.service.list_admins().await?, error })
 }
 

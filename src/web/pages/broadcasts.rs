@@ -1,6 +1,7 @@
 //! Broadcasts: list, compose with a server-side preview (encoding, segments, audience), send or
 //! schedule, and the progress page with pause, resume and cancel.
 
+use crate::domain::Problem;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -29,7 +30,7 @@ struct ComposePage {
     channels: Vec<Channel>,
     f: ComposeForm,
     preview: Option<Preview>,
-    error: Option<String>,
+    error: Option<Problem>,
 }
 
 #[derive(Template)]
@@ -78,7 +79,7 @@ impl ComposeForm {
         f
     }
 
-    fn kind(&self) -> Result<ChannelKind, String> {
+    fn kind(&self) -> Result<ChannelKind, Problem> {
         ChannelKind::parse(&self.kind).map_err(|e| e.0)
     }
 
@@ -86,7 +87,7 @@ impl ComposeForm {
         self.channels.contains(channel)
     }
 
-    fn compose(&self) -> Result<Compose, String> {
+    fn compose(&self) -> Result<Compose, Problem> {
         Ok(Compose {
             kind: self.kind()?,
             title: self.title.clone(),
@@ -101,7 +102,7 @@ impl ComposeForm {
 }
 
 /// `2026-11-23T18:30` (from a datetime-local input, read as UTC) or empty.
-fn parse_time(s: &str) -> Result<Option<i64>, String> {
+fn parse_time(s: &str) -> Result<Option<i64>, Problem> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
@@ -109,7 +110,7 @@ fn parse_time(s: &str) -> Result<Option<i64>, String> {
     let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
     time::PrimitiveDateTime::parse(s, &fmt)
         .map(|t| Some(t.assume_utc().unix_timestamp()))
-        .map_err(|_| format!("{s:?} is not a time like 2026-12-24T18:00"))
+        .map_err(|_| Problem::new("time-form").with("input", s))
 }
 
 pub async fn list(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, WebError> {
@@ -126,7 +127,7 @@ async fn compose_page(
     me: &Me,
     f: ComposeForm,
     status: StatusCode,
-    error: Option<String>,
+    error: Option<Problem>,
 ) -> Result<HttpResponse, WebError> {
     let preview = match f.kind() {
         Ok(kind) if !f.body.trim().is_empty() => {

@@ -1,5 +1,6 @@
 //! Channel pages: list, detail, create and edit.
 
+use crate::domain::Problem;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -35,7 +36,7 @@ struct FormPage {
     ctx: Ctx,
     action: String,
     f: ChannelForm,
-    error: Option<String>,
+    error: Option<Problem>,
 }
 
 /// The channel form as posted (checkboxes arrive as optional fields).
@@ -106,7 +107,7 @@ impl ChannelForm {
         }
     }
 
-    fn to_draft(&self) -> Result<ChannelDraft, String> {
+    fn to_draft(&self) -> Result<ChannelDraft, Problem> {
         let mut transports = Vec::new();
         for (on, t) in
             [(&self.t_sandbox, Transport::Sandbox), (&self.t_sms, Transport::Sms), (&self.t_matrix, Transport::Matrix)]
@@ -118,7 +119,7 @@ impl ChannelForm {
         let frequency = match self.freq_max.trim() {
             "" => None,
             n => Some(Frequency {
-                max: n.parse().map_err(|_| "the declared frequency must be a number".to_string())?,
+                max: n.parse().map_err(|_| Problem::new("frequency-number"))?,
                 period: FrequencyPeriod::parse(&self.freq_period).map_err(|e| e.0)?,
             }),
         };
@@ -182,7 +183,7 @@ pub async fn edit_form(state: web::Data<AppState>, me: Me, id: web::Path<Channel
 
 async fn save(state: &AppState, me: &Me, id: Option<ChannelId>, f: ChannelForm) -> Result<HttpResponse, WebError> {
     let action = id.map(|i| format!("/channels/{i}")).unwrap_or_else(|| "/channels".into());
-    let result: Result<(), String> = match f.to_draft() {
+    let result: Result<(), Problem> = match f.to_draft() {
         Err(msg) => Err(msg),
         Ok(draft) => {
             let r = match id {

@@ -1,6 +1,7 @@
 //! The admin inbox: messages that were not commands, each with a reply form (editors) that answers
 //! over the same transport.
 
+use crate::domain::Problem;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -20,7 +21,7 @@ struct InboxPage {
     messages: Vec<InboxMessage>,
     total: i64,
     notice: Option<String>,
-    error: Option<String>,
+    error: Option<Problem>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -34,7 +35,7 @@ async fn page(
     me: &Me,
     status: StatusCode,
     notice: Option<String>,
-    error: Option<String>,
+    error: Option<Problem>,
 ) -> Result<HttpResponse, WebError> {
     let (messages, total) = state.service.inbox(100, 0).await?;
     render(status, &InboxPage { ctx: Ctx::new(me)?, messages, total, notice, error })

@@ -1,5 +1,6 @@
 //! First-owner setup, login (throttled per IP and per account), logout.
 
+use crate::domain::Problem;
 use actix_web::cookie::{Cookie, SameSite, time::Duration};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
@@ -21,7 +22,7 @@ struct LoginPage {
     t: &'static Texts,
     lang: Lang,
     csrf: String,
-    error: Option<String>,
+    error: Option<Problem>,
     username: String,
 }
 
@@ -32,7 +33,7 @@ struct SetupPage {
     lang: Lang,
     csrf: String,
     token: String,
-    error: Option<String>,
+    error: Option<Problem>,
     username: String,
 }
 
@@ -89,8 +90,8 @@ pub async fn login_submit(
     let form = form.into_inner();
     let lang = browser_lang(&req);
     let t = texts(lang);
-    let again = |status, msg: &str| {
-        let (msg, username) = (msg.to_string(), form.username.clone());
+    let again = |status, msg: Problem| {
+        let username = form.username.clone();
         with_form_token(&req, &state, status, move |csrf| {
             render(status, &LoginPage { t, lang, csrf, error: Some(msg), username })
         })
@@ -99,7 +100,7 @@ pub async fn login_submit(
     let account = form.username.trim().to_lowercase();
     if state.login_per_ip.check_key(&ip).is_err() || state.login_per_account.check_key(&account).is_err() {
         tracing::warn!("login throttled");
-        return again(StatusCode::TOO_MANY_REQUESTS, &t.get("login-throttled"));
+        return again(StatusCode::TOO_MANY_REQUESTS, Problem::new("login-throttled"));
     }
     match state.service.login(&form.username, &form.password).await? {
         Some(session) => {
@@ -109,7 +110,7 @@ pub async fn login_submit(
             resp.add_cookie(&c).map_err(|e| WebError::Internal(e.to_string()))?;
             Ok(resp)
         }
-        None => again(StatusCode::UNAUTHORIZED, &t.get("login-failed")),
+        None => again(StatusCode::UNAUTHORIZED, Problem::new("login-failed")),
     }
 }
 
@@ -165,7 +166,7 @@ pub async fn setup_submit(
         return Err(WebError::NotFound);
     }
     let result = if form.password != form.password2 {
-        Err(t.get("pw-differ"))
+        Err(Problem::new("pw-differ"))
     } else {
         match state.service.create_first_owner(&form.token, &form.username, form.password.clone()).await {
             Ok(_) => Ok(()),

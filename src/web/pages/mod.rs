@@ -17,6 +17,7 @@ pub mod signup;
 pub mod subscribers;
 pub mod tokens;
 
+use crate::domain::Problem;
 use actix_web::HttpResponse;
 use actix_web::http::header;
 
@@ -41,9 +42,13 @@ impl Ctx {
         let lang = admin.language.as_deref().and_then(Lang::parse).unwrap_or(me.1);
         Ok(Self { username: admin.username.clone(), role: admin.role, csrf: me.csrf(), lang, t: texts(lang) })
     }
-    /// A message from the service (why a form was refused) in this admin's language.
-    pub fn problem(&self, message: &str) -> String {
-        crate::web::i18n::problem(self.lang, message)
+    /// Why a form was refused, in this admin's language.
+    pub fn problem(&self, p: &Problem) -> String {
+        crate::web::i18n::problem(self.lang, p)
+    }
+    /// Why deliveries wait or a broadcast paused, in this admin's language.
+    pub fn reason(&self, r: &str) -> String {
+        crate::web::i18n::reason(self.lang, r)
     }
     pub fn is_editor(&self) -> bool {
         self.role.allows(Role::Editor)

@@ -1,5 +1,6 @@
 //! The sandbox phone: act as any number of test phones, type messages to herold, see its answers live.
 
+use crate::domain::Problem;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
@@ -20,7 +21,7 @@ struct SandboxPage {
     selected: Option<String>,
     number: String,
     screen: Vec<ScreenLine>,
-    error: Option<String>,
+    error: Option<Problem>,
 }
 
 #[derive(Template)]

@@ -6,6 +6,7 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{Ctx, ok, render, see_other};
+use crate::domain::Problem;
 use crate::domain::{Channel, ChannelId, SubscriberId, SubscriptionState, Transport};
 use crate::service::Filter;
 use crate::service::ServiceError;
@@ -34,7 +35,7 @@ struct ListPage {
 struct ShowPage {
     ctx: Ctx,
     s: SubscriberDetail,
-    error: Option<String>,
+    error: Option<Problem>,
 }
 
 #[derive(Template)]
@@ -50,7 +51,7 @@ struct FormPage {
     ctx: Ctx,
     channels: Vec<Channel>,
     f: AddForm,
-    error: Option<String>,
+    error: Option<Problem>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -72,11 +73,11 @@ impl ListQuery {
     fn filter(&self) -> Result<Filter, WebError> {
         let channel = match self.channel.as_str() {
             "" => None,
-            c => Some(c.parse().map_err(|_| WebError::BadRequest("unknown channel".into()))?),
+            c => Some(c.parse().map_err(|_| WebError::BadRequest(Problem::new("channel-unknown")))?),
         };
         let state = match self.state.as_str() {
             "" => None,
-            s => Some(SubscriptionState::parse(s).map_err(|_| WebError::BadRequest("unknown state".into()))?),
+            s => Some(SubscriptionState::parse(s).map_err(|_| WebError::BadRequest(Problem::new("state-unknown")))?),
         };
         let transport = match self.transport.as_str() {
             "" => None,
@@ -147,7 +148,7 @@ pub async fn create(state: web::Data<AppState>, me: Me, f: web::Form<AddForm>) -
     let f = f.into_inner();
     let parsed = Transport::parse(&f.transport)
         .map_err(|e| e.0)
-        .and_then(|t| f.channel.parse::<ChannelId>().map(|c| (t, c)).map_err(|_| "choose a channel".to_string()));
+        .and_then(|t| f.channel.parse::<ChannelId>().map(|c| (t, c)).map_err(|_| Problem::new("channel-needed")));
     let error = match parsed {
         Err(m) => m,
         Ok((transport, channel)) => {
@@ -211,7 +212,7 @@ pub async fn erase(
     let id = subscriber_id(&id)?;
     if f.confirm != "yes" {
         let mut page = ShowPage { ctx: Ctx::new(&me)?, s: state.service.subscriber_detail(id).await?, error: None };
-        page.error = Some(page.ctx.t.get("sub-erase-tick"));
+        page.error = Some(Problem::new("sub-erase-tick"));
         return render(StatusCode::BAD_REQUEST, &page);
     }
     state.service.erase_subscriber(&me.0.actor(), id).await?;

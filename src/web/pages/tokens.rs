@@ -1,5 +1,6 @@
 //! API tokens (owners only): list, create (the secret is shown once), remove.
 
+use crate::domain::Problem;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -18,7 +19,7 @@ struct TokensPage {
     ctx: Ctx,
     tokens: Vec<ApiToken>,
     created: Option<String>,
-    error: Option<String>,
+    error: Option<Problem>,
 }
 
 async fn page(
@@ -26,7 +27,7 @@ async fn page(
     me: &Me,
     status: StatusCode,
     created: Option<String>,
-    error: Option<String>,
+    error: Option<Problem>,
 ) -> Result<HttpResponse, WebError> {
     let tokens = state.service.list_tokens().await?;
     render(status, &TokensPage { ctx: Ctx::new(me)?, tokens, created, error })
@@ -44,7 +45,7 @@ pub struct NewToken {
 
 pub async fn create(state: web::Data<AppState>, me: Me, f: web::Form<NewToken>) -> Result<HttpResponse, WebError> {
     let Some(scope) = Scope::parse(&f.scope) else {
-        return page(&state, &me, StatusCode::BAD_REQUEST, None, Some("scope must be read or write".into())).await;
+        return page(&state, &me, StatusCode::BAD_REQUEST, None, Some(Problem::new("scope-unknown"))).await;
     };
     match state.service.create_token(&me.0.actor(), me.admin()?.id, &f.name, scope).await {
         Ok((_, secret)) => page(&state, &me, StatusCode::OK, Some(secret), None).await,

@@ -1,0 +1,89 @@
+//! Why something was refused or cannot be done, as a code with arguments: the code is a key in
+//! `locales/<language>/problems.ftl`, rendered at the edge in the reader's language (English for the
+//! API's `message`, beside the code itself).
+
+use std::fmt;
+
+/// A value in a message: a number (which picks plural forms), a piece of text copied as it is (a
+/// name, a keyword), or a machine word (a state, a period) shown in the reader's language.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Arg {
+    Number(i64),
+    Text(String),
+    Word(&'static str),
+}
+
+macro_rules! number_arg {
+    ($($t:ty),*) => {$(
+        impl From<$t> for Arg {
+            fn from(n: $t) -> Self {
+                Arg::Number(n as i64)
+            }
+        }
+        impl From<&$t> for Arg {
+            fn from(n: &$t) -> Self {
+                Arg::Number(*n as i64)
+            }
+        }
+    )*};
+}
+number_arg!(u8, u16, i32, i64, u32, u64, usize);
+
+impl From<&str> for Arg {
+    fn from(s: &str) -> Self {
+        Arg::Text(s.to_string())
+    }
+}
+impl From<String> for Arg {
+    fn from(s: String) -> Self {
+        Arg::Text(s)
+    }
+}
+impl From<&String> for Arg {
+    fn from(s: &String) -> Self {
+        Arg::Text(s.clone())
+    }
+}
+
+/// A message code and its named arguments.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub code: &'static str,
+    pub args: Vec<(&'static str, Arg)>,
+}
+
+impl Problem {
+    pub fn new(code: &'static str) -> Self {
+        Self { code, args: Vec::new() }
+    }
+
+    /// The same problem with one more argument.
+    pub fn with(mut self, name: &'static str, value: impl Into<Arg>) -> Self {
+        self.args.push((name, value.into()));
+        self
+    }
+
+    /// The same problem with a machine word as an argument (translated when shown).
+    pub fn word(mut self, name: &'static str, word: &'static str) -> Self {
+        self.args.push((name, Arg::Word(word)));
+        self
+    }
+}
+
+/// English, for logs and the API's `message`.
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::i18n::problem(crate::i18n::Lang::En, self))
+    }
+}
+
+/// In JSON (the API): the code, for programs, and the English message, for people reading logs.
+impl serde::Serialize for Problem {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Problem", 2)?;
+        st.serialize_field("code", self.code)?;
+        st.serialize_field("message", &self.to_string())?;
+        st.end()
+    }
+}
