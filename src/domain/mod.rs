@@ -10,6 +10,7 @@ pub mod keywords;
 pub mod ledger;
 pub mod markdown;
 pub mod problem;
+pub mod reason;
 pub mod replies;
 pub mod role;
 pub mod segments;
@@ -24,6 +25,7 @@ pub use role::Role;
 pub use state::{BroadcastState, DeliveryState, SubscriptionState};
 
 pub use problem::Problem;
+pub use reason::Reason;
 
 /// A rule of the domain was broken by input from outside; the problem is safe to show.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

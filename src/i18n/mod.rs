@@ -3,6 +3,7 @@
 //! Code names a text by its key and gives its arguments; adding a language is adding a folder.
 
 mod problems;
+mod reasons;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -11,7 +12,8 @@ use fluent_templates::fluent_bundle::FluentValue;
 use fluent_templates::{LanguageIdentifier, Loader, langid};
 
 pub use crate::domain::keywords::Lang;
-pub use problems::{problem, reason};
+pub use problems::problem;
+pub use reasons::reason;
 
 fluent_templates::static_loader! {
     static LOCALES = {
@@ -189,7 +191,7 @@ mod tests {
         sources(&root.join("src"), &mut files);
         sources(&root.join("templates"), &mut files);
         let call = regex::Regex::new(
-            r#"(?:(?:\bt|texts\(\w*\))\.(?:get|with2?)|Problem::new|Invalid::new)\(\s*"([a-z][a-z0-9-]*)""#,
+            r#"(?:(?:\bt|texts\(\w*\))\.(?:get|with2?)|Problem::new|Invalid::new|\btext\(\w+,)\(?\s*"([a-z][a-z0-9-]*)""#,
         )
         .unwrap();
         let used: std::collections::BTreeSet<String> =

@@ -7,7 +7,7 @@ use super::{Actor, Result, Service, ServiceError};
 use crate::domain::Problem;
 use crate::domain::audit::Action;
 use crate::domain::segments::{self, Segments};
-use crate::domain::{BroadcastId, BroadcastState, ChannelId, ChannelKind, Transport, markdown};
+use crate::domain::{BroadcastId, BroadcastState, ChannelId, ChannelKind, Reason, Transport, markdown};
 use crate::store::audit;
 use crate::store::broadcasts::{self, Broadcast, NewBroadcast};
 use crate::store::{channels, outbox};
@@ -63,12 +63,19 @@ pub struct Progress {
     /// Deliveries per minute over the last minute.
     pub rate_per_minute: i64,
     pub eta_seconds: Option<i64>,
-    /// Why deliveries wait just now and until when (a rate limit), for the page.
-    pub waiting: Option<String>,
+    /// Why deliveries wait just now, and until when (a rate limit, a gateway that is down).
+    pub waiting: Option<Waiting>,
     /// Sent and failed per minute (minutes since 1970), the last two hours with any.
     pub timeline: Vec<(i64, i64, i64)>,
     /// Why deliveries failed, were cancelled or wait to be tried again: (state, reason, count).
-    pub reasons: Vec<(crate::domain::DeliveryState, String, i64)>,
+    pub reasons: Vec<(crate::domain::DeliveryState, Reason, i64)>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Waiting {
+    pub reason: Reason,
+    /// Unix time.
+    pub until: i64,
 }
 
 fn render(kind: ChannelKind, title: &str, body: &str) -> (String, Option<String>) {
@@ -336,16 +343,13 @@ impl Service {
         // a grace of 2 s keeps the note from flickering off at each try.
         let held = b.waiting_until.filter(|t| *t + 2 > now && queued > 0 && b.state == BroadcastState::Sending);
         let eta_seconds = (rate > 0 && queued > 0).then(|| queued * 60 / rate + held.map_or(0, |t| (t - now).max(0)));
-        let waiting = held.map(|t| {
-            let why = b.waiting_reason.clone().unwrap_or_default();
-            format!("{why} (until {})", crate::domain::clock::format_utc(t))
-        });
+        let waiting = held.map(|until| Waiting { reason: b.waiting_reason.clone().unwrap_or(Reason::Earlier), until });
         Ok(Progress { broadcast: b, queued, percent, rate_per_minute: rate, eta_seconds, waiting, timeline, reasons })
     }
 
-    pub async fn pause_broadcast(&self, actor: &Actor, id: BroadcastId, reason: &str) -> Result<()> {
-        let (now, reason, actor) = (self.now(), reason.to_string(), actor.clone());
-        let detail = reason.clone();
+    pub async fn pause_broadcast(&self, actor: &Actor, id: BroadcastId, reason: Reason) -> Result<()> {
+        let (now, actor) = (self.now(), actor.clone());
+        let detail = reason.to_string();
         self.audited(
             move |c| {
                 broadcasts::transition(
@@ -394,7 +398,7 @@ impl Service {
                     None,
                     now,
                 )?;
-                outbox::cancel_broadcast(tx, id, "broadcast cancelled", now)
+                outbox::cancel_broadcast(tx, id, &Reason::BroadcastCancelled, now)
             },
             move |n| {
                 actor.audit(

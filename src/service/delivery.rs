@@ -1,6 +1,7 @@
 //! The delivery side of the outbox for the worker: lease due rows and turn them into messages (opening
 //! addresses with each subscriber's key), record outcomes, and run the periodic chores.
 
+use crate::domain::Reason;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -104,20 +105,20 @@ impl Service {
                                 continue;
                             }
                             BroadcastState::Cancelled => {
-                                dropped.push((cl, Outcome::Cancel { reason: "broadcast cancelled".into() }));
+                                dropped.push((cl, Outcome::Cancel { reason: Reason::BroadcastCancelled }));
                                 continue;
                             }
                             _ => {}
                         }
                         if b.deadline.is_some_and(|d| d <= now) {
-                            dropped.push((cl, Outcome::Cancel { reason: "deadline passed".into() }));
+                            dropped.push((cl, Outcome::Cancel { reason: Reason::DeadlinePassed }));
                             continue;
                         }
                     }
                     let id = SubscriberId(cl.subscriber_id);
                     let transport = cl.transport;
                     let Some(stored) = subs::key_and_address(c, cl.subscriber_id, transport)? else {
-                        dropped.push((cl, Outcome::Cancel { reason: "address no longer stored".into() }));
+                        dropped.push((cl, Outcome::Cancel { reason: Reason::AddressGone }));
                         continue;
                     };
                     // A row that cannot be opened fails alone; it never stops the rest of the batch.
@@ -142,7 +143,7 @@ impl Service {
                         Ok(v) => v,
                         Err(error) => {
                             tracing::error!(delivery = cl.id, %error, "a delivery cannot be prepared; it fails");
-                            dropped.push((cl, Outcome::Failed { error }));
+                            dropped.push((cl, Outcome::Failed { error: Reason::Unreadable }));
                             continue;
                         }
                     };
@@ -196,7 +197,8 @@ impl Service {
 }
 
 impl Service {
-    /// Applies a gateway's delivery report; `false` when no sent delivery has that gateway id yet (the
+    /// Applies a gateway's delivery report (`error`: the gateway's status for a failure, kept as it
+    /// gives it); `false` when no sent delivery has that gateway id yet (the
     /// report is kept and applied when its send is recorded: a fast SMSC can report before that).
     pub async fn delivery_report(
         &self,
@@ -206,6 +208,7 @@ impl Service {
         error: Option<String>,
     ) -> Result<bool> {
         let (now, gid) = (self.now(), gateway_id.to_string());
-        Ok(self.store().call(move |c| reports::report(c, transport, &gid, delivered, error.as_deref(), now)).await?)
+        let error = error.map(|detail| Reason::GatewayReported { detail });
+        Ok(self.store().call(move |c| reports::report(c, transport, &gid, delivered, error.as_ref(), now)).await?)
     }
 }

@@ -8,7 +8,7 @@ use super::conversation::Inbound;
 use super::{Actor, Result, Service, ServiceError};
 use crate::domain::audit::Action;
 use crate::domain::hook::{HookError, HookEvent, HookRequest, Webhook};
-use crate::domain::{ConsentKind, SubscriptionState, Transport};
+use crate::domain::{ConsentKind, Reason, SubscriptionState, Transport};
 use crate::store::ledger::{self, NewEvent};
 use crate::store::subscribers as subs;
 use crate::store::{channels, outbox};
@@ -134,7 +134,8 @@ impl Service {
 
     /// A provider refused a send because the recipient opted out with it (Twilio error 21610): every
     /// live subscription of that subscriber on `transport` ends, with a ledger event each.
-    pub async fn provider_opt_out(&self, subscriber: i64, transport: Transport, reason: String) -> Result<usize> {
+    pub async fn provider_opt_out(&self, subscriber: i64, transport: Transport, reason: Reason) -> Result<usize> {
+        let reason = serde_json::to_string(&reason).map_err(|e| ServiceError::Internal(e.to_string()))?;
         let n = self.end_on_transport(subscriber, transport, Some(reason), "provider").await?;
         tracing::info!(subscriber, subscriptions = n, "the provider reports an opt-out; subscriptions ended");
         Ok(n)

@@ -100,7 +100,7 @@ impl Service {
                 for post in rooms::claim(c, now)? {
                     let b = broadcasts::get(c, post.broadcast_id)?;
                     if b.deadline.is_some_and(|d| d <= now) {
-                        late.push((post, Outcome::Cancel { reason: "deadline passed".into() }));
+                        late.push((post, Outcome::Cancel { reason: crate::domain::Reason::DeadlinePassed }));
                     } else {
                         jobs.push(RoomJob { post, text: b.sms_text, html: b.html });
                     }

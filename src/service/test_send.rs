@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use super::{Actor, Result, Service, ServiceError};
 use crate::domain::hook::TestSend;
-use crate::domain::{Address, Transport, audit::Action};
+use crate::domain::{Address, Reason, Transport, audit::Action};
 
 /// A test send waits at most this long for the gateway's answer.
 const TEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -18,7 +18,7 @@ pub enum TestOutcome {
     /// The gateway took the message; its id for it.
     Sent(String),
     /// The gateway refused or could not be reached; why.
-    Failed(String),
+    Failed(Reason),
 }
 
 impl Service {
@@ -47,7 +47,7 @@ impl Service {
         let outcome = match tokio::time::timeout(TEST_TIMEOUT, tester.test_send(&address, &text)).await {
             Ok(Ok(id)) => TestOutcome::Sent(id),
             Ok(Err(reason)) => TestOutcome::Failed(reason),
-            Err(_) => TestOutcome::Failed(format!("no answer within {} s", TEST_TIMEOUT.as_secs())),
+            Err(_) => TestOutcome::Failed(Reason::NoAnswer { seconds: TEST_TIMEOUT.as_secs() }),
         };
         let detail = match &outcome {
             TestOutcome::Sent(id) => format!("test message taken by the gateway (its id {id})"),

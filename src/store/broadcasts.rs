@@ -1,5 +1,6 @@
 //! Broadcasts and newsletters: creation (idempotent by key), state, progress counters, schedules.
 
+use crate::domain::Reason;
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
@@ -31,7 +32,7 @@ pub struct Broadcast {
     pub sms_text: String,
     pub html: Option<String>,
     pub state: BroadcastState,
-    pub pause_reason: Option<String>,
+    pub pause_reason: Option<Reason>,
     pub send_at: i64,
     pub deadline: Option<i64>,
     pub frequency_override: bool,
@@ -47,7 +48,7 @@ pub struct Broadcast {
     pub channels: Vec<ChannelId>,
     /// Deliveries wait until then because a gateway or the homeserver asked (rate limit), and why.
     pub waiting_until: Option<i64>,
-    pub waiting_reason: Option<String>,
+    pub waiting_reason: Option<Reason>,
 }
 
 const COLS: &str = "id, kind, title, body, sms_text, html, state, pause_reason, send_at, deadline, frequency_override, \
@@ -142,7 +143,7 @@ pub fn transition(
     id: BroadcastId,
     from: &[BroadcastState],
     to: BroadcastState,
-    reason: Option<&str>,
+    reason: Option<&Reason>,
     now: i64,
 ) -> Result<()> {
     let current: BroadcastState = conn.query_row("SELECT state FROM broadcasts WHERE id = ?1", [id], |r| r.get(0))?;
@@ -203,7 +204,7 @@ pub fn minutes(conn: &Connection, id: BroadcastId, minutes: i64) -> Result<Vec<(
 }
 
 /// A rate limit holds a broadcast's deliveries back until `at`: remembered on the broadcast for its page.
-pub(super) fn note_waiting(conn: &Connection, broadcast: BroadcastId, at: i64, reason: &str) -> Result<()> {
+pub(super) fn note_waiting(conn: &Connection, broadcast: BroadcastId, at: i64, reason: &Reason) -> Result<()> {
     conn.prepare_cached(
         "UPDATE broadcasts SET waiting_until = max(coalesce(waiting_until, 0), ?2), waiting_reason = ?3 WHERE id = ?1",
     )?

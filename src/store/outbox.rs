@@ -5,6 +5,7 @@
 //! kept on the broadcast, so materialising writes no queue index; the queue index holds only replies
 //! and rows that come back (retries, expired leases), and those go first.
 
+use crate::domain::Reason;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -302,7 +303,7 @@ fn renew_in(tx: &Connection, held: &[(i64, i64)], until: i64) -> Result<()> {
 /// broadcast's channels still has them as an active subscriber.
 pub fn cancel_for_subscriber(conn: &Connection, subscriber: i64, now: i64) -> Result<usize> {
     let mut st = conn.prepare_cached(
-        "UPDATE deliveries SET state = 'cancelled', error = 'opted out', updated_at = ?2 \
+        "UPDATE deliveries SET state = 'cancelled', error = ?3, updated_at = ?2 \
          WHERE broadcast_id IN (SELECT id FROM broadcasts WHERE state IN ('scheduled', 'sending', 'paused')) \
          AND subscriber_id = ?1 AND state = 'queued' \
          AND NOT EXISTS (SELECT 1 FROM broadcast_channels bc JOIN subscriptions s ON s.channel_id = bc.channel_id \
@@ -310,7 +311,7 @@ pub fn cancel_for_subscriber(conn: &Connection, subscriber: i64, now: i64) -> Re
          RETURNING broadcast_id",
     )?;
     let ids: Vec<BroadcastId> =
-        st.query_map(params![subscriber, now], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
+        st.query_map(params![subscriber, now, Reason::OptedOut], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?;
     let mut per: HashMap<BroadcastId, i64> = HashMap::new();
     for b in &ids {
         *per.entry(*b).or_default() += 1;
@@ -322,7 +323,7 @@ pub fn cancel_for_subscriber(conn: &Connection, subscriber: i64, now: i64) -> Re
 }
 
 /// Cancels every queued delivery of a broadcast (the broadcast was cancelled or its deadline passed).
-pub fn cancel_broadcast(conn: &Connection, broadcast: BroadcastId, reason: &str, now: i64) -> Result<usize> {
+pub fn cancel_broadcast(conn: &Connection, broadcast: BroadcastId, reason: &Reason, now: i64) -> Result<usize> {
     let n = conn.execute(
         "UPDATE deliveries SET state = 'cancelled', error = ?2, updated_at = ?3 WHERE broadcast_id = ?1 AND state = 'queued'",
         params![broadcast, reason, now],
@@ -353,7 +354,7 @@ pub fn audience(conn: &Connection, channels: &[ChannelId]) -> Result<Vec<(Transp
 
 /// Why a broadcast's deliveries failed, were cancelled or wait: (state, reason, count), most first.
 /// Read only when the broadcast has any (it reads the broadcast's rows).
-pub fn reasons(conn: &Connection, broadcast: BroadcastId, limit: i64) -> Result<Vec<(DeliveryState, String, i64)>> {
+pub fn reasons(conn: &Connection, broadcast: BroadcastId, limit: i64) -> Result<Vec<(DeliveryState, Reason, i64)>> {
     let mut st = conn.prepare_cached(
         "SELECT state, error, count(*) FROM deliveries WHERE broadcast_id = ?1 AND error IS NOT NULL \
          AND state IN ('failed', 'cancelled', 'queued') GROUP BY state, error ORDER BY 3 DESC, 1, 2 LIMIT ?2",

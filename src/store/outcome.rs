@@ -1,6 +1,8 @@
 //! What became of one leased send (a delivery or an announcement-room post), as the outbox and the
 //! room posts record it.
 
+use crate::domain::Reason;
+
 /// What happened to one leased send.
 #[derive(Debug, Clone)]
 pub enum Outcome {
@@ -10,10 +12,10 @@ pub enum Outcome {
     /// Try again at `at` (transient error).
     Retry {
         at: i64,
-        error: String,
+        error: Reason,
     },
     Failed {
-        error: String,
+        error: Reason,
     },
     /// Not attempted (broadcast paused or cancelled meanwhile): back to the queue, attempt not counted.
     Release,
@@ -21,10 +23,10 @@ pub enum Outcome {
     /// most however often it happens, so that pacing never makes a delivery give up.
     Deferred {
         at: i64,
-        error: String,
+        error: Reason,
     },
     /// Not sent and never will be (deadline passed, subscriber gone).
     Cancel {
-        reason: String,
+        reason: Reason,
     },
 }

@@ -4,6 +4,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Result, in_write_tx};
+use crate::domain::Reason;
 use crate::domain::{DeliveryState, Transport};
 
 /// A delivery report from a gateway: `sent` becomes `delivered`, or `failed` (moving the count from
@@ -14,7 +15,7 @@ pub fn report(
     transport: Transport,
     gateway_id: &str,
     delivered: bool,
-    error: Option<&str>,
+    error: Option<&Reason>,
     now: i64,
 ) -> Result<bool> {
     in_write_tx(conn, |tx| {
@@ -38,7 +39,7 @@ fn apply(
     transport: Transport,
     gateway_id: &str,
     delivered: bool,
-    error: Option<&str>,
+    error: Option<&Reason>,
     now: i64,
 ) -> Result<bool> {
     let to = if delivered { DeliveryState::Delivered } else { DeliveryState::Failed };
@@ -65,12 +66,12 @@ fn apply(
 /// recording sends; the table is empty nearly always, so this is one lookup). Reports older than ten
 /// minutes are not tried again: a send is recorded within a round.
 pub(super) fn apply_early(conn: &Connection, now: i64) -> Result<()> {
-    let early: Vec<(Transport, String, bool, Option<String>)> = conn
+    let early: Vec<(Transport, String, bool, Option<Reason>)> = conn
         .prepare_cached("SELECT transport, gateway_id, delivered, error FROM early_reports WHERE at >= ?1 LIMIT 1000")?
         .query_map([now - 600], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
         .collect::<rusqlite::Result<_>>()?;
     for (transport, gateway_id, delivered, error) in early {
-        if apply(conn, transport, &gateway_id, delivered, error.as_deref(), now)? {
+        if apply(conn, transport, &gateway_id, delivered, error.as_ref(), now)? {
             conn.prepare_cached("DELETE FROM early_reports WHERE transport = ?1 AND gateway_id = ?2")?
                 .execute(params![transport, gateway_id])?;
         }

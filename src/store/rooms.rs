@@ -108,7 +108,12 @@ pub fn reclaim_all(conn: &Connection, now: i64) -> Result<usize> {
 }
 
 /// Cancels the queued posts of a cancelled broadcast; returns how many (the caller counts them).
-pub fn cancel_broadcast(conn: &Connection, broadcast: BroadcastId, reason: &str, now: i64) -> Result<usize> {
+pub fn cancel_broadcast(
+    conn: &Connection,
+    broadcast: BroadcastId,
+    reason: &crate::domain::Reason,
+    now: i64,
+) -> Result<usize> {
     Ok(conn.execute(
         "UPDATE room_posts SET state = 'cancelled', error = ?2, updated_at = ?3 WHERE broadcast_id = ?1 AND state = 'queued'",
         params![broadcast, reason, now],

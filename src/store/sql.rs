@@ -1,11 +1,12 @@
 //! How the domain's stored words (transports, kinds, modes, roles, states) and ids go into and come
-//! out of SQLite: words as their lower-case text, checked when read; ids as their number.
+//! out of SQLite: words as their lower-case text, checked when read; ids as their number; reasons as
+//! their code with arguments (JSON).
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
 use crate::domain::state::{BroadcastState, DeliveryState, SubscriptionState};
 use crate::domain::{
-    BroadcastId, ChannelId, ChannelKind, ConsentKind, FrequencyPeriod, OptInMode, Role, SubscriberId, Transport,
+    BroadcastId, ChannelId, ChannelKind, ConsentKind, FrequencyPeriod, OptInMode, Reason, Role, SubscriberId, Transport,
 };
 
 macro_rules! stored_as_text {
@@ -40,6 +41,20 @@ macro_rules! stored_as_integer {
 }
 
 stored_as_integer!(ChannelId, BroadcastId, SubscriberId);
+
+impl ToSql for Reason {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        serde_json::to_string(self)
+            .map(ToSqlOutput::from)
+            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))
+    }
+}
+
+impl FromSql for Reason {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        serde_json::from_str(value.as_str()?).map_err(|e| FromSqlError::Other(e.into()))
+    }
+}
 
 stored_as_text!(
     Transport,

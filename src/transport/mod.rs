@@ -7,6 +7,7 @@ pub mod pacing;
 pub mod sandbox;
 pub mod sms;
 
+use crate::domain::Reason;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
@@ -62,28 +63,45 @@ pub struct Receipt {
 #[derive(Debug, Clone, thiserror::Error)]
 pub enum SendError {
     #[error("temporary failure: {reason}")]
-    Transient { reason: String, retry_after: Option<Duration> },
+    Transient { reason: Reason, retry_after: Option<Duration> },
     /// The gateway or homeserver says "too many, wait": not a failure, and not counted as an attempt.
     #[error("rate-limited, wait {retry_after:?}")]
     RateLimited { retry_after: Duration },
     /// The gateway or homeserver cannot be reached at all (connection refused, timed out): not this
     /// message's fault, so not counted as an attempt; retried every few seconds until it is back.
     #[error("unreachable: {0}")]
-    Unreachable(String),
+    Unreachable(Reason),
     #[error("permanent failure: {0}")]
-    Permanent(String),
+    Permanent(Reason),
     #[error("transport misconfigured: {0}")]
-    Misconfigured(String),
+    Misconfigured(Reason),
     /// The provider refuses this recipient because they opted out with the provider (Twilio 21610).
     #[error("the recipient opted out with the provider: {0}")]
-    OptedOut(String),
+    OptedOut(Reason),
     /// The room the recipient is reached in is gone (they left it or removed the bot): they left.
     #[error("the recipient's room is gone: {0}")]
-    Gone(String),
+    Gone(Reason),
     /// Not sent: herold had no room stored for the recipient, and the transport found their DM or
     /// opened one. herold stores it with them first and then sends again, into that room only.
     #[error("a room for the recipient was found or opened; it is stored before anything is sent")]
     RoomChosen(String),
+}
+
+impl SendError {
+    /// Why the message was not sent, as a page shows it (`kind`: whose rate limit it was).
+    pub fn reason(self, kind: crate::domain::Transport) -> Reason {
+        match self {
+            SendError::Transient { reason, .. }
+            | SendError::Unreachable(reason)
+            | SendError::Permanent(reason)
+            | SendError::OptedOut(reason)
+            | SendError::Gone(reason) => reason,
+            SendError::Misconfigured(cause) => Reason::Misconfigured { cause: cause.boxed() },
+            SendError::RateLimited { .. } if kind == crate::domain::Transport::Matrix => Reason::RateLimitedHomeserver,
+            SendError::RateLimited { .. } => Reason::RateLimitedGateway,
+            SendError::RoomChosen(_) => Reason::DmGone,
+        }
+    }
 }
 
 pub trait Transport: Send + Sync + 'static {
@@ -106,7 +124,7 @@ pub trait Transport: Send + Sync + 'static {
         html: Option<&'a str>,
     ) -> BoxFuture<'a, Result<Receipt, SendError>> {
         let _ = (room, key, text, html);
-        Box::pin(async { Err(SendError::Permanent("this transport has no rooms".into())) })
+        Box::pin(async { Err(SendError::Permanent(Reason::NoRooms)) })
     }
 }
 
@@ -128,7 +146,7 @@ impl crate::domain::hook::TestSend for Tester {
         self.kind
     }
 
-    fn test_send<'a>(&'a self, to: &'a Address, text: &'a str) -> BoxFuture<'a, Result<String, String>> {
+    fn test_send<'a>(&'a self, to: &'a Address, text: &'a str) -> BoxFuture<'a, Result<String, Reason>> {
         Box::pin(async move {
             let micros = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
@@ -140,7 +158,7 @@ impl crate::domain::hook::TestSend for Tester {
                 Err(SendError::RoomChosen(room)) => self.inner.send(&OutboundMessage { room: Some(room), ..msg }).await,
                 other => other,
             };
-            sent.map(|r| r.gateway_id).map_err(|e| e.to_string())
+            sent.map(|r| r.gateway_id).map_err(|e| e.reason(self.kind))
         })
     }
 }

@@ -1,6 +1,7 @@
 //! The built-in sandbox: messages "sent" to a sandbox phone are shown on its screen in the admin UI
 //! (the screen reads them from the outbox), so herold can be tried with no gateway at all.
 
+use crate::domain::Reason;
 use std::io::Write;
 use std::path::Path;
 use std::sync::Mutex;
@@ -40,13 +41,16 @@ impl Transport for Sandbox {
                     if let Some(log) = &self.log {
                         let mut f = log.lock().expect("sandbox log lock");
                         writeln!(f, "{}", msg.delivery_id).map_err(|e| SendError::Transient {
-                            reason: format!("sandbox log: {e}"),
+                            reason: {
+                                tracing::warn!(error = %e, "the sandbox log cannot be written");
+                                Reason::SandboxFailed
+                            },
                             retry_after: None,
                         })?;
                     }
                     Ok(Receipt { gateway_id: format!("sandbox-{}", msg.delivery_id) })
                 }
-                _ => Err(SendError::Permanent("the sandbox only reaches sandbox phones".into())),
+                _ => Err(SendError::Permanent(Reason::BadAddress)),
             }
         })
     }

@@ -1,6 +1,7 @@
 //! One send and what its answer means for the row: sent, retried with backoff or as the gateway
 //! asked, deferred by a rate limit, failed, the recipient gone, or a room to store first.
 
+use crate::domain::Reason;
 use std::sync::Arc;
 
 use rand::Rng;
@@ -26,7 +27,7 @@ pub(super) struct Attempt {
     pub claimed: Claimed,
     pub outcome: Outcome,
     /// The recipient ended it on this transport (opted out with the provider, or their room is gone).
-    pub left: Option<(Kind, String)>,
+    pub left: Option<(Kind, Reason)>,
     /// A room the transport found or opened for the recipient: stored before the outcome.
     pub room: Option<(Kind, String)>,
     /// Whether the transport was asked at all (rows given back or dropped were not).
@@ -39,10 +40,10 @@ impl Attempt {
         Self { claimed, outcome, left: None, room: None, tried: false }
     }
 
-    pub fn error(&self) -> String {
+    pub fn error(&self) -> Option<Reason> {
         match &self.outcome {
-            Outcome::Failed { error } | Outcome::Retry { error, .. } => error.clone(),
-            _ => String::new(),
+            Outcome::Failed { error } | Outcome::Retry { error, .. } => Some(error.clone()),
+            _ => None,
         }
     }
 }
@@ -61,11 +62,11 @@ pub(super) async fn send_one(service: Service, transport: Arc<dyn Transport>, jo
         }
         Err(SendError::Gone(reason)) => {
             attempt.left = Some((kind, reason.clone()));
-            Outcome::Failed { error: format!("the recipient left: {reason}") }
+            Outcome::Failed { error: Reason::Left { cause: reason.boxed() } }
         }
         Err(SendError::OptedOut(e)) => {
             attempt.left = Some((kind, e.clone()));
-            Outcome::Failed { error: format!("opted out with the provider: {e}") }
+            Outcome::Failed { error: e }
         }
         other => outcome_of(other, kind, attempt.claimed.attempts, max_attempts, now),
     };
@@ -89,16 +90,17 @@ pub(super) fn outcome_of(
         }
         Err(SendError::RateLimited { retry_after }) => {
             let at = now + (retry_after.as_secs() as i64).max(1);
-            let by = if transport == Kind::Matrix { "the homeserver" } else { "the gateway" };
-            Outcome::Deferred { at, error: format!("rate-limited by {by}; waiting as it asked") }
+            let error =
+                if transport == Kind::Matrix { Reason::RateLimitedHomeserver } else { Reason::RateLimitedGateway };
+            Outcome::Deferred { at, error }
         }
         Err(SendError::Unreachable(reason)) => Outcome::Deferred { at: now + UNREACHABLE_RETRY, error: reason },
         Err(SendError::Transient { reason, .. }) => {
-            Outcome::Failed { error: format!("gave up after {max_attempts} attempts: {reason}") }
+            Outcome::Failed { error: Reason::GaveUp { attempts: max_attempts, cause: reason.boxed() } }
         }
         Err(SendError::Permanent(e)) => Outcome::Failed { error: e },
         Err(SendError::Misconfigured(e)) => {
-            Outcome::Retry { at: now + 300, error: format!("transport misconfigured: {e}") }
+            Outcome::Retry { at: now + 300, error: Reason::Misconfigured { cause: e.boxed() } }
         }
         Err(SendError::OptedOut(e) | SendError::Gone(e)) => Outcome::Failed { error: e },
         Err(SendError::RoomChosen(_)) => Outcome::Release,

@@ -6,6 +6,7 @@ mod attempt;
 pub mod housekeeping;
 mod lane;
 
+use crate::domain::Reason;
 use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -171,7 +172,7 @@ impl Worker {
         for job in jobs {
             let now = self.service.now();
             let outcome = match &self.rooms {
-                None => Outcome::Retry { at: now + 300, error: "no matrix transport is configured".into() },
+                None => Outcome::Retry { at: now + 300, error: Reason::NoMatrix },
                 Some(t) => {
                     // The bot's pace, shared with its DMs.
                     while let Err(wait) = t.reserve(1) {
@@ -208,8 +209,9 @@ impl Worker {
             }
         }
         for (b, fails, total, err) in to_pause {
-            let reason = format!("paused by herold: {fails} of the last {total} attempts failed ({err})");
-            match self.service.pause_broadcast(&crate::service::Actor::System, b, &reason).await {
+            let cause = err.unwrap_or(Reason::Earlier).boxed();
+            let reason = Reason::FailingPaused { fails: fails as i64, total: total as i64, cause };
+            match self.service.pause_broadcast(&crate::service::Actor::System, b, reason).await {
                 Ok(()) => tracing::warn!(broadcast = %b, fails, total, "broadcast paused: most attempts fail"),
                 Err(e) => tracing::debug!(broadcast = %b, error = %e, "could not pause"),
             }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::{TestApp, channel, open_service, test_numbers};
-use herold::domain::{ChannelDraft, ChannelKind, OptInMode, Role, Transport};
+use herold::domain::{ChannelDraft, ChannelKind, OptInMode, Reason, Role, Transport};
 use herold::service::Actor;
 use herold::service::broadcasts::Compose;
 use herold::service::conversation::{Inbound, Outcome};
@@ -418,15 +418,16 @@ async fn a_rate_limit_defers_without_failing_and_the_broadcast_says_so() {
         one_batch(&mut w).await;
         let p = s.progress(b.id).await.unwrap();
         assert_eq!((p.broadcast.state.as_str(), p.broadcast.sent, p.broadcast.failed), ("sending", 0, 0), "{round}");
-        let waiting = p.waiting.unwrap_or_default();
-        assert!(waiting.starts_with("rate-limited by the gateway; waiting as it asked (until "), "{waiting}");
+        let waiting = p.waiting.expect("the page says why it waits");
+        assert_eq!(waiting.reason, Reason::RateLimitedGateway);
+        assert!(waiting.until > herold::domain::Clock::now(&*clock), "{waiting:?}");
         assert_eq!(w.run_once().await.unwrap(), 0, "nothing goes before the gateway's wait is over");
         clock.advance(31);
     }
     drain(&mut w).await;
     let p = s.progress(b.id).await.unwrap();
     assert_eq!((p.broadcast.state.as_str(), p.broadcast.sent, p.broadcast.failed), ("done", 3, 0));
-    assert_eq!(p.waiting, None);
+    assert!(p.waiting.is_none());
     assert!(tries.lock().unwrap().values().all(|n| *n == 6));
 }
 
@@ -484,10 +485,12 @@ async fn transient_errors_retry_after_the_gateways_wait_and_permanent_ones_fail(
         Scripted {
             answer: Box::new(move |id| {
                 if id % 3 == 0 {
-                    return Err(SendError::Permanent("number does not exist".into()));
+                    let gateway = "phone".to_string();
+                    return Err(SendError::Permanent(Reason::GatewayRefusedMessage { gateway, detail: "404".into() }));
                 }
                 if seen.lock().unwrap().insert(id) {
-                    Err(SendError::Transient { reason: "429".into(), retry_after: Some(Duration::from_secs(1)) })
+                    let reason = Reason::GatewayAnswered { gateway: "phone".into(), status: 429 };
+                    Err(SendError::Transient { reason, retry_after: Some(Duration::from_secs(1)) })
                 } else {
                     Ok(())
                 }
@@ -503,7 +506,8 @@ async fn transient_errors_retry_after_the_gateways_wait_and_permanent_ones_fail(
     let p = s.progress(b).await.unwrap();
     assert_eq!((p.broadcast.state.as_str(), p.broadcast.sent, p.broadcast.failed), ("done", 4, 2));
     // The page says why, grouped: both failures under their one reason.
-    assert_eq!(p.reasons, vec![(herold::domain::DeliveryState::Failed, "number does not exist".to_string(), 2)]);
+    let refused = Reason::GatewayRefusedMessage { gateway: "phone".into(), detail: "404".into() };
+    assert_eq!(p.reasons, vec![(herold::domain::DeliveryState::Failed, refused, 2)]);
 }
 
 #[tokio::test]
@@ -514,7 +518,8 @@ async fn a_broadcast_whose_attempts_mostly_fail_pauses_itself_and_says_why() {
         &s,
         Scripted {
             answer: Box::new(|_| {
-                Err(SendError::Transient { reason: "gateway answered 500".into(), retry_after: None })
+                let reason = Reason::GatewayAnswered { gateway: "phone".into(), status: 500 };
+                Err(SendError::Transient { reason, retry_after: None })
             }),
         },
     );
@@ -522,7 +527,12 @@ async fn a_broadcast_whose_attempts_mostly_fail_pauses_itself_and_says_why() {
     let p = s.progress(b).await.unwrap();
     assert_eq!(p.broadcast.state, herold::domain::BroadcastState::Paused);
     let reason = p.broadcast.pause_reason.unwrap();
-    assert!(reason.contains("of the last") && reason.contains("gateway answered 500"), "{reason}");
+    assert!(
+        matches!(&reason, Reason::FailingPaused { fails, total, cause }
+        if fails == total && **cause == Reason::GatewayAnswered { gateway: "phone".into(), status: 500 }),
+        "{reason:?}"
+    );
+    assert!(reason.to_string().contains("of the last") && reason.to_string().contains("answered 500"), "{reason}");
     // Nothing more is leased while paused; resuming and cancelling work.
     assert_eq!(s.lease_jobs(Transport::Sandbox, 100, Duration::from_secs(60)).await.unwrap().len(), 0);
     s.resume_broadcast(&herold::service::Actor::Cli, b).await.unwrap();
@@ -538,7 +548,7 @@ async fn rows_leased_when_a_broadcast_pauses_go_out_exactly_once_after_resume() 
     let (_dir, s, b) = broadcast_to_many(50).await;
     let first = s.claim(Transport::Sandbox, 20, Duration::from_secs(60)).await.unwrap();
     assert_eq!(first.len(), 20);
-    s.pause_broadcast(&herold::service::Actor::Cli, b, "paused by a test").await.unwrap();
+    s.pause_broadcast(&herold::service::Actor::Cli, b, Reason::PausedByAdmin).await.unwrap();
     // The worker reads the batch after the pause: it gives every row back without an attempt.
     let (jobs, given_back) = s.prepare_jobs(first).await.unwrap();
     assert!(jobs.is_empty());

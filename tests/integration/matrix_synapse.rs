@@ -559,7 +559,7 @@ async fn a_homeserver_that_stops_and_comes_back_is_resumed_within_a_minute() {
     for _ in 0..7 {
         tokio::time::sleep(Duration::from_secs(2)).await;
         let p = s.progress(second.id).await.unwrap();
-        said += usize::from(p.waiting.as_deref().is_some_and(|w| w.contains("cannot be reached")));
+        said += usize::from(p.waiting.is_some_and(|w| w.reason == herold::domain::Reason::HomeserverUnreachable));
     }
     assert!(said >= 5, "the page said why in {said} of 7 looks");
     let during = s.progress(second.id).await.unwrap();

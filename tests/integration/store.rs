@@ -28,6 +28,44 @@ fn migrations_apply_to_a_fresh_database_and_from_every_earlier_version() {
     }
 }
 
+/// Reasons written as English sentences by an earlier herold read back as "recorded by an earlier
+/// version" after the upgrade, instead of failing the page that shows them.
+#[tokio::test]
+async fn reasons_stored_as_sentences_by_an_earlier_version_read_back_after_the_upgrade() {
+    use herold::domain::Reason;
+    let dir = tempfile::tempdir().unwrap();
+    let b = {
+        let s = open_service(dir.path());
+        let ch = channel(&s, "NEWS").await;
+        subscriber(&s, Transport::Sandbox, &test_numbers(1)[0], ch.id).await;
+        let compose = herold::service::broadcasts::Compose {
+            send_at: Some(4_000_000_000),
+            ..common::compose_now(ch.id, "Training fällt aus", "upgrade")
+        };
+        let (b, _) = s.create_broadcast(&Actor::Cli, compose).await.unwrap();
+        s.pause_broadcast(&Actor::Cli, b.id, Reason::PausedByAdmin).await.unwrap();
+        b.id
+    };
+    {
+        // As version 9 left it: English sentences, and the schema one version back.
+        let c = rusqlite::Connection::open(dir.path().join("data/herold.sqlite")).unwrap();
+        c.execute(
+            "UPDATE broadcasts SET pause_reason = 'paused by an admin', waiting_reason = 'gateway x cannot be reached'",
+            [],
+        )
+        .unwrap();
+        c.execute("INSERT INTO early_reports(transport, gateway_id, delivered, error, at) VALUES ('sms', 'x:1', 0, 'type 16', 0)", [])
+            .unwrap();
+        c.pragma_update(None, "user_version", 9).unwrap();
+    }
+    let s = open_service(dir.path());
+    let got = s.broadcast(b).await.unwrap();
+    assert_eq!((got.pause_reason, got.waiting_reason), (Some(Reason::Earlier), Some(Reason::Earlier)));
+    let c = rusqlite::Connection::open(dir.path().join("data/herold.sqlite")).unwrap();
+    let early: String = c.query_row("SELECT error FROM early_reports", [], |r| r.get(0)).unwrap();
+    assert_eq!(early, r#"{"code":"earlier"}"#);
+}
+
 #[tokio::test]
 async fn reopening_keeps_data_and_the_blind_index() {
     let dir = tempfile::tempdir().unwrap();

@@ -8,6 +8,7 @@ mod rooms;
 mod session;
 mod sync;
 
+use crate::domain::Reason;
 use std::path::PathBuf;
 use std::sync::Mutex;
 use std::time::Duration;
@@ -84,9 +85,7 @@ impl Matrix {
     /// The client once the bot has connected. Before that (the first start's login and key set-up
     /// take a few seconds) deliveries wait without using up attempts, as for a homeserver that is down.
     fn connected(&self) -> Result<&Client, SendError> {
-        self.client
-            .get()
-            .ok_or_else(|| SendError::Unreachable("the Matrix bot is not connected yet; waiting for it".into()))
+        self.client.get().ok_or(SendError::Unreachable(Reason::BotNotConnected))
     }
 
     fn status_mut<R>(&self, f: impl FnOnce(&mut Status) -> R) -> R {
@@ -96,11 +95,10 @@ impl Matrix {
     /// The room stored with the subscriber, if the bot is still in it. A room the bot has left, was
     /// removed from, or does not know is the subscriber gone: herold never invites them elsewhere.
     fn stored_room(client: &Client, room: &str) -> Result<Room, SendError> {
-        let id =
-            OwnedRoomId::try_from(room).map_err(|_| SendError::Permanent("the stored room id is not valid".into()))?;
+        let id = OwnedRoomId::try_from(room).map_err(|_| SendError::Permanent(Reason::BadRoom))?;
         match client.get_room(&id) {
             Some(r) if r.state() == matrix_sdk::RoomState::Joined => Ok(r),
-            _ => Err(SendError::Gone("the bot is no longer in the subscriber's DM".into())),
+            _ => Err(SendError::Gone(Reason::DmGone)),
         }
     }
 
@@ -185,16 +183,15 @@ fn classify(e: &matrix_sdk::Error, m: &Matrix) -> SendError {
             SendError::RateLimited { retry_after: wait }
         }
         Some(kind @ (ErrorKind::Forbidden | ErrorKind::NotFound | ErrorKind::InvalidParam)) => {
-            SendError::Permanent(format!("the homeserver refused the message ({})", kind.errcode()))
+            SendError::Permanent(Reason::HomeserverRefused { errcode: kind.errcode().to_string() })
         }
-        Some(ErrorKind::UnknownToken { .. }) => {
-            SendError::Misconfigured("the homeserver no longer accepts the bot's session".into())
-        }
-        Some(kind) => {
-            SendError::Transient { reason: format!("homeserver error {}", kind.errcode()), retry_after: None }
-        }
-        None if unreachable(e) => SendError::Unreachable("the homeserver cannot be reached; waiting for it".into()),
-        None => SendError::Transient { reason: "the homeserver could not be reached".into(), retry_after: None },
+        Some(ErrorKind::UnknownToken { .. }) => SendError::Misconfigured(Reason::SessionRejected),
+        Some(kind) => SendError::Transient {
+            reason: Reason::HomeserverError { errcode: kind.errcode().to_string() },
+            retry_after: None,
+        },
+        None if unreachable(e) => SendError::Unreachable(Reason::HomeserverUnreachable),
+        None => SendError::Transient { reason: Reason::HomeserverFailed, retry_after: None },
     }
 }
 
@@ -202,11 +199,10 @@ impl Transport for Matrix {
     fn send<'a>(&'a self, msg: &'a OutboundMessage) -> BoxFuture<'a, Result<Receipt, SendError>> {
         Box::pin(async move {
             let Address::Matrix(to) = &msg.to else {
-                return Err(SendError::Permanent("the Matrix transport only reaches Matrix ids".into()));
+                return Err(SendError::Permanent(Reason::BadAddress));
             };
             let client = self.connected()?;
-            let user: OwnedUserId =
-                to.as_str().try_into().map_err(|_| SendError::Permanent("not a valid Matrix id".into()))?;
+            let user: OwnedUserId = to.as_str().try_into().map_err(|_| SendError::Permanent(Reason::BadAddress))?;
             let Some(room) = &msg.room else {
                 return Err(SendError::RoomChosen(self.choose_room(client, &user).await?));
             };

@@ -1,6 +1,7 @@
 //! Announcement rooms: one room per channel that the bot creates and alone may post in; anyone with
 //! the link may join, and its members can see each other (which the UI and README say plainly).
 
+use crate::domain::Reason;
 use futures_util::future::BoxFuture;
 use matrix_sdk::ruma::OwnedRoomId;
 use matrix_sdk::ruma::api::client::room::Visibility;
@@ -26,9 +27,9 @@ impl Matrix {
         html: Option<&str>,
     ) -> Result<Receipt, SendError> {
         let client = self.connected()?;
-        let id = OwnedRoomId::try_from(room).map_err(|_| SendError::Permanent("not a Matrix room id".into()))?;
+        let id = OwnedRoomId::try_from(room).map_err(|_| SendError::Permanent(Reason::BadRoom))?;
         let Some(room) = client.get_room(&id).filter(|r| r.state() == matrix_sdk::RoomState::Joined) else {
-            return Err(SendError::Permanent("the bot is not in the announcement room".into()));
+            return Err(SendError::Permanent(Reason::NotInRoom));
         };
         self.post(&room, key, text, html).await
     }

@@ -2,6 +2,7 @@
 //! (`POST /messages`), registers herold's webhooks on the phone, and reads the signed webhooks
 //! (`X-Signature` = hex HMAC-SHA256 over the raw body followed by `X-Timestamp`, within 5 minutes).
 
+use crate::domain::Reason;
 use futures_util::future::BoxFuture;
 use hmac::{Hmac, Mac};
 use serde::Deserialize;
@@ -96,7 +97,7 @@ impl Transport for Android {
                 return Err(status_error(&self.s.name, status, retry.as_deref()));
             }
             let sent: Sent = resp.json().await.map_err(|_| SendError::Transient {
-                reason: format!("gateway {} gave an unreadable answer", self.s.name),
+                reason: Reason::GatewayUnreadable { gateway: self.s.name.clone(), detail: "no message id".into() },
                 retry_after: None,
             })?;
             Ok(Receipt { gateway_id: format!("{}:{}", self.s.name, sent.id) })

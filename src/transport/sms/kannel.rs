@@ -2,6 +2,7 @@
 //! asks for delivery reports through `dlr-url`, and reads its sms-service `post-url` (inbound) and
 //! `dlr-url` (reports) callbacks, which carry the webhook secret as HTTP Basic credentials.
 
+use crate::domain::Reason;
 use base64::Engine;
 use futures_util::future::BoxFuture;
 use subtle::ConstantTimeEq;
@@ -84,7 +85,7 @@ impl Transport for Kannel {
             }
             if status.is_success() {
                 return Err(SendError::Transient {
-                    reason: format!("gateway {} gave an unexpected answer", self.s.name),
+                    reason: Reason::GatewayUnreadable { gateway: self.s.name.clone(), detail: "not 0: or 3:".into() },
                     retry_after: None,
                 });
             }

@@ -6,6 +6,7 @@ pub mod android;
 pub mod kannel;
 pub mod twilio;
 
+use crate::domain::Reason;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -48,10 +49,11 @@ impl GatewaySettings {
     pub fn check_parts<'m>(&self, msg: &'m OutboundMessage) -> Result<&'m segments::Segments, SendError> {
         let s = &msg.segments;
         if s.parts > self.max_parts {
-            return Err(SendError::Permanent(format!(
-                "{} SMS parts, but gateway {} sends at most {} (max_parts); the text would be cut",
-                s.parts, self.name, self.max_parts
-            )));
+            return Err(SendError::Permanent(Reason::TooManyParts {
+                gateway: self.name.clone(),
+                parts: s.parts,
+                max: self.max_parts,
+            }));
         }
         Ok(s)
     }
@@ -65,10 +67,11 @@ impl GatewaySettings {
 /// kind of failure is kept.
 pub fn request_failed(gateway: &str, e: &reqwest::Error) -> SendError {
     if e.is_connect() {
-        return SendError::Unreachable(format!("gateway {gateway} cannot be reached; waiting for it"));
+        return SendError::Unreachable(Reason::GatewayUnreachable { gateway: gateway.into() });
     }
-    let what = if e.is_timeout() { "timed out" } else { "failed" };
-    SendError::Transient { reason: format!("gateway {gateway} {what}"), retry_after: None }
+    let gateway = gateway.into();
+    let reason = if e.is_timeout() { Reason::GatewayTimedOut { gateway } } else { Reason::GatewayFailed { gateway } };
+    SendError::Transient { reason, retry_after: None }
 }
 
 /// Classes an unsuccessful HTTP answer: 429 and 5xx are temporary (honouring `Retry-After`), 401 and
@@ -77,11 +80,11 @@ pub fn status_error(gateway: &str, status: reqwest::StatusCode, retry_after: Opt
     let code = status.as_u16();
     if code == 429 || status.is_server_error() {
         let retry_after = retry_after.and_then(|v| v.trim().parse::<u64>().ok()).map(Duration::from_secs);
-        SendError::Transient { reason: format!("gateway {gateway} answered {code}"), retry_after }
+        SendError::Transient { reason: Reason::GatewayAnswered { gateway: gateway.into(), status: code }, retry_after }
     } else if code == 401 || code == 403 {
-        SendError::Misconfigured(format!("gateway {gateway} refused the credentials ({code})"))
+        SendError::Misconfigured(Reason::GatewayRefusedCredentials { gateway: gateway.into(), status: code })
     } else {
-        SendError::Permanent(format!("gateway {gateway} refused the message ({code})"))
+        SendError::Permanent(Reason::GatewayRefusedMessage { gateway: gateway.into(), detail: code.to_string() })
     }
 }
 
@@ -99,7 +102,7 @@ pub fn json_problem(e: &serde_json::Error) -> &'static str {
 pub fn number(msg: &OutboundMessage) -> Result<&str, SendError> {
     match &msg.to {
         crate::domain::Address::Phone(crate::domain::Transport::Sms, n) => Ok(n.as_str()),
-        _ => Err(SendError::Permanent("an SMS gateway reaches only phone numbers".into())),
+        _ => Err(SendError::Permanent(Reason::BadAddress)),
     }
 }
 
@@ -134,10 +137,7 @@ impl Router {
 impl Transport for Router {
     fn send<'a>(&'a self, msg: &'a OutboundMessage) -> BoxFuture<'a, Result<Receipt, SendError>> {
         Box::pin(async move {
-            let route = self
-                .routes
-                .get(msg.slot.0)
-                .ok_or_else(|| SendError::Permanent("no SMS gateway has that route".into()))?;
+            let route = self.routes.get(msg.slot.0).ok_or(SendError::Permanent(Reason::NoGatewayRoute))?;
             let result = route.gateway.send(msg).await;
             if let Err(SendError::Transient { retry_after: Some(d), .. } | SendError::RateLimited { retry_after: d }) =
                 &result

@@ -3,6 +3,7 @@
 //! Token over the URL as called, then each POST parameter sorted by name as name + value). Error
 //! 21610 on send means the recipient opted out with the provider.
 
+use crate::domain::Reason;
 use base64::Engine;
 use futures_util::future::BoxFuture;
 use hmac::{Hmac, Mac};
@@ -69,7 +70,7 @@ impl Transport for Twilio {
             let status = resp.status();
             if status.is_success() {
                 let created: Created = resp.json().await.map_err(|_| SendError::Transient {
-                    reason: format!("gateway {} gave an unreadable answer", self.s.name),
+                    reason: Reason::GatewayUnreadable { gateway: self.s.name.clone(), detail: "no message id".into() },
                     retry_after: None,
                 })?;
                 return Ok(Receipt { gateway_id: format!("{}:{}", self.s.name, created.sid) });
@@ -77,11 +78,12 @@ impl Transport for Twilio {
             let retry = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
             let code = resp.json::<ApiError>().await.ok().and_then(|e| e.code);
             if code == Some(OPTED_OUT) {
-                return Err(SendError::OptedOut(format!("gateway {} answered error {OPTED_OUT}", self.s.name)));
+                return Err(SendError::OptedOut(Reason::OptedOutWithProvider { gateway: self.s.name.clone() }));
             }
             match status_error(&self.s.name, status, retry.as_deref()) {
-                SendError::Permanent(m) if code.is_some() => {
-                    Err(SendError::Permanent(format!("{m}, error {}", code.unwrap_or_default())))
+                SendError::Permanent(Reason::GatewayRefusedMessage { gateway, detail }) if code.is_some() => {
+                    let detail = format!("{detail}, error {}", code.unwrap_or_default());
+                    Err(SendError::Permanent(Reason::GatewayRefusedMessage { gateway, detail }))
                 }
                 e => Err(e),
             }

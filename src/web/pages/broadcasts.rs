@@ -2,6 +2,7 @@
 //! schedule, and the progress page with pause, resume and cancel.
 
 use crate::domain::Problem;
+use crate::domain::Reason;
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -177,7 +178,7 @@ pub async fn progress(
 
 async fn act(state: &AppState, me: &Me, id: BroadcastId, what: &str) -> Result<HttpResponse, WebError> {
     let r = match what {
-        "pause" => state.service.pause_broadcast(&me.0.actor(), id, "paused by an admin").await,
+        "pause" => state.service.pause_broadcast(&me.0.actor(), id, Reason::PausedByAdmin).await,
         "resume" => state.service.resume_broadcast(&me.0.actor(), id).await,
         _ => state.service.cancel_broadcast(&me.0.actor(), id).await,
     };

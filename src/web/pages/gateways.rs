@@ -69,9 +69,10 @@ pub async fn test_send(
         Ok(TestOutcome::Sent(id)) => {
             (StatusCode::OK, (true, t.with2("gw-test-sent", "gateway", name.as_str(), "id", id)))
         }
-        Ok(TestOutcome::Failed(why)) => {
-            (StatusCode::BAD_GATEWAY, (false, t.with2("gw-test-failed", "gateway", name.as_str(), "reason", why)))
-        }
+        Ok(TestOutcome::Failed(why)) => (
+            StatusCode::BAD_GATEWAY,
+            (false, t.with2("gw-test-failed", "gateway", name.as_str(), "reason", ctx.reason(&why))),
+        ),
         Err(ServiceError::Invalid(m)) => (
             StatusCode::BAD_REQUEST,
             (false, t.with2("gw-test-failed", "gateway", name.as_str(), "reason", ctx.problem(&m))),

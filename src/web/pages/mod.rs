@@ -18,6 +18,7 @@ pub mod subscribers;
 pub mod tokens;
 
 use crate::domain::Problem;
+use crate::domain::Reason;
 use actix_web::HttpResponse;
 use actix_web::http::header;
 
@@ -47,8 +48,13 @@ impl Ctx {
         crate::web::i18n::problem(self.lang, p)
     }
     /// Why deliveries wait or a broadcast paused, in this admin's language.
-    pub fn reason(&self, r: &str) -> String {
+    pub fn reason(&self, r: &Reason) -> String {
         crate::web::i18n::reason(self.lang, r)
+    }
+    /// Why deliveries wait, and until when.
+    pub fn waiting(&self, w: &crate::service::broadcasts::Waiting) -> String {
+        let until = crate::domain::clock::format_utc(w.until);
+        self.t.with2("reason-waiting-until", "reason", self.reason(&w.reason), "until", until)
     }
     pub fn is_editor(&self) -> bool {
         self.role.allows(Role::Editor)

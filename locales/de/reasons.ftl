@@ -1,0 +1,42 @@
+# Warum Zustellungen warten, fehlschlugen oder abgebrochen wurden, und warum eine Rundsendung sich
+# selbst angehalten hat (Seite der Rundsendung). `{ $cause }` ist ein weiterer Grund.
+
+reason-waiting-until = { $reason } (bis { $until })
+reason-gateway-unreachable = Gateway { $gateway } ist nicht erreichbar; es wird darauf gewartet
+reason-gateway-timed-out = Gateway { $gateway } antwortete nicht rechtzeitig
+reason-gateway-failed = Gateway { $gateway } ist fehlgeschlagen
+reason-gateway-answered = Gateway { $gateway } antwortete { $status }
+reason-gateway-refused-credentials = Gateway { $gateway } hat die Zugangsdaten abgelehnt ({ $status })
+reason-gateway-refused-message = Gateway { $gateway } hat die Nachricht abgelehnt ({ $detail })
+reason-gateway-unreadable = Gateway { $gateway } antwortete unlesbar ({ $detail })
+reason-too-many-parts = { $parts } SMS-Teile, aber Gateway { $gateway } sendet höchstens { $max } (max_parts); der Text würde abgeschnitten
+reason-no-gateway-route = Kein SMS-Gateway hat diesen Weg
+reason-gateway-reported = Das Gateway meldet: nicht zugestellt ({ $detail })
+reason-opted-out-with-provider = Beim Anbieter von Gateway { $gateway } abgemeldet
+reason-rate-limited-gateway = Vom Gateway gebremst; es wird gewartet, wie es verlangt
+reason-rate-limited-homeserver = Vom Homeserver gebremst; es wird gewartet, wie er verlangt
+reason-homeserver-unreachable = Der Homeserver ist nicht erreichbar; es wird auf ihn gewartet
+reason-homeserver-failed = Der Homeserver war nicht erreichbar
+reason-homeserver-refused = Der Homeserver hat die Nachricht abgelehnt ({ $errcode })
+reason-homeserver-error = Fehler des Homeservers { $errcode }
+reason-session-rejected = Der Homeserver nimmt die Sitzung des Bots nicht mehr an
+reason-bot-not-connected = Der Matrix-Bot ist noch nicht verbunden; es wird auf ihn gewartet
+reason-no-matrix = Kein Matrix-Bot eingerichtet
+reason-dm-gone = Der Bot ist nicht mehr im Direktchat des Abonnenten
+reason-not-in-room = Der Bot ist nicht im Ankündigungsraum
+reason-bad-room = Die gespeicherte Raum-ID ist ungültig
+reason-bad-address = Die gespeicherte Adresse ist über diesen Transportweg nicht erreichbar
+reason-no-rooms = Dieser Transportweg hat keine Räume
+reason-sandbox-failed = Das Sandbox-Telefon konnte die Nachricht nicht annehmen
+reason-unreadable = Die gespeicherte Adresse lässt sich nicht öffnen
+reason-misconfigured = Transportweg falsch eingerichtet: { $cause }
+reason-gave-up = Nach { $attempts } Versuchen aufgegeben: { $cause }
+reason-left = Der Empfänger ist gegangen: { $cause }
+reason-opted-out = Abgemeldet
+reason-broadcast-cancelled = Rundsendung abgebrochen
+reason-deadline-passed = Frist abgelaufen
+reason-address-gone = Adresse nicht mehr gespeichert
+reason-failing-paused = Von herold angehalten: { $fails } der letzten { $total } Versuche sind fehlgeschlagen ({ $cause })
+reason-earlier = Von einer früheren herold-Version festgehalten
+reason-paused-by-admin = Von einem Admin angehalten
+reason-no-answer = Keine Antwort innerhalb von { $seconds } s

@@ -1,0 +1,42 @@
+# Why deliveries wait, failed or were cancelled, and why a broadcast paused itself (the broadcast's
+# page). Each key is a reason herold records (see src/domain/reason.rs); `{ $cause }` is another reason.
+
+reason-waiting-until = { $reason } (until { $until })
+reason-gateway-unreachable = gateway { $gateway } cannot be reached; waiting for it
+reason-gateway-timed-out = gateway { $gateway } timed out
+reason-gateway-failed = gateway { $gateway } failed
+reason-gateway-answered = gateway { $gateway } answered { $status }
+reason-gateway-refused-credentials = gateway { $gateway } refused the credentials ({ $status })
+reason-gateway-refused-message = gateway { $gateway } refused the message ({ $detail })
+reason-gateway-unreadable = gateway { $gateway } answered something unreadable ({ $detail })
+reason-too-many-parts = { $parts } SMS parts, but gateway { $gateway } sends at most { $max } (max_parts); the text would be cut
+reason-no-gateway-route = no SMS gateway has that route
+reason-gateway-reported = the gateway reported it was not delivered ({ $detail })
+reason-opted-out-with-provider = opted out with the provider of gateway { $gateway }
+reason-rate-limited-gateway = rate-limited by the gateway; waiting as it asked
+reason-rate-limited-homeserver = rate-limited by the homeserver; waiting as it asked
+reason-homeserver-unreachable = the homeserver cannot be reached; waiting for it
+reason-homeserver-failed = the homeserver could not be reached
+reason-homeserver-refused = the homeserver refused the message ({ $errcode })
+reason-homeserver-error = homeserver error { $errcode }
+reason-session-rejected = the homeserver no longer accepts the bot's session
+reason-bot-not-connected = the Matrix bot is not connected yet; waiting for it
+reason-no-matrix = no Matrix bot is configured
+reason-dm-gone = the bot is no longer in the subscriber's DM
+reason-not-in-room = the bot is not in the announcement room
+reason-bad-room = the stored room id is not valid
+reason-bad-address = the stored address cannot be reached by this transport
+reason-no-rooms = this transport has no rooms
+reason-sandbox-failed = the sandbox phone could not take the message
+reason-unreadable = the stored address cannot be opened
+reason-misconfigured = transport misconfigured: { $cause }
+reason-gave-up = gave up after { $attempts } attempts: { $cause }
+reason-left = the recipient left: { $cause }
+reason-opted-out = opted out
+reason-broadcast-cancelled = broadcast cancelled
+reason-deadline-passed = deadline passed
+reason-address-gone = address no longer stored
+reason-failing-paused = paused by herold: { $fails } of the last { $total } attempts failed ({ $cause })
+reason-earlier = recorded by an earlier version of herold
+reason-paused-by-admin = paused by an admin
+reason-no-answer = no answer within { $seconds } s
