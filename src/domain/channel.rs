@@ -3,6 +3,7 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use super::keywords::Lang;
 use super::{Invalid, Problem, Transport};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,18 +106,64 @@ impl Frequency {
     }
 }
 
-/// The texts a subscriber is shown, per language. An empty text means "use the built-in template".
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct Texts {
-    #[serde(default)]
-    pub welcome_de: String,
-    #[serde(default)]
-    pub welcome_en: String,
-    #[serde(default)]
-    pub confirm_de: String,
-    #[serde(default)]
-    pub confirm_en: String,
+/// A channel's own texts in one language. An empty text means "use the built-in one".
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OwnTexts {
+    pub welcome: String,
+    pub confirm: String,
+}
+
+/// The texts a subscriber is shown, by language. Stored (and hashed as the wording) as one flat object
+/// `{"welcome_de": …, "welcome_en": …, "confirm_de": …, "confirm_en": …}`, the shape it always had,
+/// so wording hashes of unchanged channels stay the same.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Texts(pub std::collections::BTreeMap<Lang, OwnTexts>);
+
+impl Texts {
+    pub fn welcome(&self, lang: Lang) -> &str {
+        self.0.get(&lang).map_or("", |t| t.welcome.as_str())
+    }
+    pub fn confirm(&self, lang: Lang) -> &str {
+        self.0.get(&lang).map_or("", |t| t.confirm.as_str())
+    }
+    pub fn set(&mut self, lang: Lang, texts: OwnTexts) {
+        self.0.insert(lang, texts);
+    }
+    fn all(&self) -> impl Iterator<Item = &String> {
+        self.0.values().flat_map(|t| [&t.welcome, &t.confirm])
+    }
+}
+
+impl Serialize for Texts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(None)?;
+        for (which, get) in [("welcome", Texts::welcome as fn(&Texts, Lang) -> &str), ("confirm", Texts::confirm)] {
+            for lang in Lang::ALL {
+                m.serialize_entry(&format!("{which}_{}", lang.code()), get(self, *lang))?;
+            }
+        }
+        m.end()
+    }
+}
+
+impl<'de> Deserialize<'de> for Texts {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let flat = std::collections::BTreeMap::<String, String>::deserialize(d)?;
+        let mut texts = Texts::default();
+        for (key, value) in flat {
+            let unknown = || serde::de::Error::custom(format!("unknown channel text {key:?}"));
+            let (which, code) = key.rsplit_once('_').ok_or_else(unknown)?;
+            let lang = Lang::parse(code).ok_or_else(unknown)?;
+            let own = texts.0.entry(lang).or_default();
+            match which {
+                "welcome" => own.welcome = value,
+                "confirm" => own.confirm = value,
+                _ => return Err(unknown()),
+            }
+        }
+        Ok(texts)
+    }
 }
 
 /// What an admin submits to create or change a channel.
@@ -156,7 +203,7 @@ impl ChannelDraft {
         if self.description.chars().count() > 2000 {
             return Err(Invalid::new("description-too-long"));
         }
-        for t in [&self.texts.welcome_de, &self.texts.welcome_en, &self.texts.confirm_de, &self.texts.confirm_en] {
+        for t in self.texts.all() {
             if t.chars().count() > 1000 {
                 return Err(Invalid::new("text-too-long"));
             }
@@ -293,8 +340,20 @@ mod tests {
     fn wording_hash_changes_with_texts() {
         let a = draft().validate().unwrap();
         let mut b = a.clone();
-        b.texts.welcome_en = "Welcome!".into();
+        b.texts.set(Lang::En, OwnTexts { welcome: "Welcome!".into(), confirm: String::new() });
         assert_ne!(a.wording_sha256(), b.wording_sha256());
         assert_eq!(a.wording_sha256(), a.clone().wording_sha256());
+    }
+
+    #[test]
+    fn texts_by_language_keep_their_stored_shape() {
+        let mut t = Texts::default();
+        t.set(Lang::De, OwnTexts { welcome: "Hallo".into(), confirm: String::new() });
+        let json = serde_json::to_string(&t).unwrap();
+        assert_eq!(json, r#"{"welcome_de":"Hallo","welcome_en":"","confirm_de":"","confirm_en":""}"#);
+        let back: Texts = serde_json::from_str(&json).unwrap();
+        assert_eq!((back.welcome(Lang::De), back.welcome(Lang::En)), ("Hallo", ""));
+        assert!(serde_json::from_str::<Texts>(r#"{"welcome_fr":"Salut"}"#).is_err());
+        assert!(serde_json::from_str::<Texts>(r#"{"greeting_de":"Hallo"}"#).is_err());
     }
 }

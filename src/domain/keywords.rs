@@ -7,13 +7,16 @@ use unicode_normalization::UnicodeNormalization;
 const MAX_COMMAND_LEN: usize = 200;
 
 /// The language a command word belongs to, when it tells.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Lang {
     De,
     En,
 }
 
 impl Lang {
+    /// Every language herold speaks, in the order pages list them.
+    pub const ALL: &'static [Lang] = &[Lang::De, Lang::En];
+
     pub fn code(self) -> &'static str {
         match self {
             Lang::De => "de",

@@ -11,7 +11,6 @@ pub mod ledger;
 pub mod markdown;
 pub mod problem;
 pub mod reason;
-pub mod replies;
 pub mod role;
 pub mod segments;
 pub mod state;

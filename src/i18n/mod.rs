@@ -4,6 +4,7 @@
 
 mod problems;
 mod reasons;
+pub mod replies;
 
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -191,7 +192,7 @@ mod tests {
         sources(&root.join("src"), &mut files);
         sources(&root.join("templates"), &mut files);
         let call = regex::Regex::new(
-            r#"(?:(?:\bt|texts\(\w*\))\.(?:get|with2?)|Problem::new|Invalid::new|\btext\(\w+,)\(?\s*"([a-z][a-z0-9-]*)""#,
+            r#"(?:(?:\bt|texts\(\w*\))\.(?:get|with2?)|Problem::new|Invalid::new|\btext\(\s*\w+,)\(?\s*"([a-z][a-z0-9-]*)""#,
         )
         .unwrap();
         let used: std::collections::BTreeSet<String> =
@@ -205,6 +206,7 @@ mod tests {
             .chain(ChannelKind::ALL.iter().map(|s| s.as_str()))
             .chain(OptInMode::ALL.iter().map(|s| s.as_str()))
             .chain(FrequencyPeriod::ALL.iter().map(|s| s.as_str()))
+            .chain(Lang::ALL.iter().map(|l| l.code()))
             .map(|w| format!("word-{w}"))
             .collect();
         let unused: Vec<_> = en.iter().filter(|k| !used.contains(*k) && !words.contains(*k)).collect();

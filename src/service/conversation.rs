@@ -10,7 +10,8 @@ use crate::crypto::DataKey;
 use crate::domain::Problem;
 use crate::domain::audit::Action;
 use crate::domain::keywords::{Command, Lang, Verb};
-use crate::domain::{Channel, ConsentKind, OptInMode, SubscriberId, SubscriptionState, Transport, replies};
+use crate::domain::{Channel, ConsentKind, OptInMode, SubscriberId, SubscriptionState, Transport};
+use crate::i18n::replies;
 use crate::store::ledger::{self, NewEvent};
 use crate::store::subscribers as subs;
 use crate::store::{StoreError, channels, conversation, outbox, privacy};
@@ -150,10 +151,7 @@ pub(super) fn dispatch(
         privacy::request_erasure(c, ctx.subscriber, None)?;
         ctx.to_inbox(c)?;
         if auto_reply {
-            ctx.replies.push(match ctx.lang {
-                Lang::De => "Danke, deine Nachricht ist angekommen. Hilfe: HILFE".into(),
-                Lang::En => "Thanks, your message has arrived. Help: HELP".into(),
-            });
+            ctx.replies.push(replies::received(ctx.lang));
         }
         return Ok(Outcome::Inbox);
     };

@@ -236,7 +236,7 @@ fn the_outbox_rebuild_keeps_every_row_and_still_checks_the_state() {
          INSERT INTO deliveries(id, broadcast_id, subscriber_id, transport, state, next_attempt_at, updated_at) \
          VALUES (10, 7, 1, 'sms', 'queued', 5, 5); \
          INSERT INTO deliveries(id, broadcast_id, subscriber_id, transport, state, attempts, gateway_id, error, \
-         next_attempt_at, lease_until, updated_at) VALUES (11, 7, 2, 'sms', 'sent', 2, 'kannel:11', 'slow', 6, 9, 6); \
+         next_attempt_at, lease_until, updated_at) VALUES (11, 7, 2, 'sms', 'sent', 2, 'kannel:11', '{\"code\":\"earlier\"}', 6, 9, 6); \
          INSERT INTO deliveries(id, subscriber_id, transport, body_sealed, priority, state, next_attempt_at, updated_at) \
          VALUES (12, 3, 'matrix', x'0102', 0, 'queued', 7, 7);",
     )

@@ -9,7 +9,9 @@ use serde::Deserialize;
 use super::{Ctx, ok, render, see_other};
 use crate::domain::{
     Channel, ChannelDraft, ChannelId, ChannelKind, Frequency, FrequencyPeriod, OptInMode, Texts, Transport,
+    channel::OwnTexts,
 };
+use crate::i18n::Lang;
 use crate::service::ServiceError;
 use crate::web::AppState;
 use crate::web::error::WebError;
@@ -63,18 +65,19 @@ pub struct ChannelForm {
     #[serde(default)]
     pub freq_period: String,
     #[serde(default)]
-    pub welcome_de: String,
-    #[serde(default)]
-    pub welcome_en: String,
-    #[serde(default)]
-    pub confirm_de: String,
-    #[serde(default)]
-    pub confirm_en: String,
-    #[serde(default)]
     pub public_archive: Option<String>,
+    /// The channel's own texts, `welcome_<language>` and `confirm_<language>` (and anything else the
+    /// form sends, which is ignored).
+    #[serde(flatten)]
+    pub texts: std::collections::BTreeMap<String, String>,
 }
 
 impl ChannelForm {
+    /// The form's `which` text (welcome, confirm) in `lang`.
+    pub fn text(&self, which: &str, lang: &Lang) -> &str {
+        self.texts.get(&format!("{which}_{}", lang.code())).map_or("", String::as_str)
+    }
+
     fn from_channel(c: &Channel) -> Self {
         let d = &c.draft;
         let has = |t| d.transports.contains(&t).then(|| "on".to_string());
@@ -89,10 +92,15 @@ impl ChannelForm {
             t_matrix: has(Transport::Matrix),
             freq_max: d.frequency.map(|f| f.max.to_string()).unwrap_or_default(),
             freq_period: d.frequency.map(|f| f.period.as_str().to_string()).unwrap_or_else(|| "week".into()),
-            welcome_de: d.texts.welcome_de.clone(),
-            welcome_en: d.texts.welcome_en.clone(),
-            confirm_de: d.texts.confirm_de.clone(),
-            confirm_en: d.texts.confirm_en.clone(),
+            texts: Lang::ALL
+                .iter()
+                .flat_map(|l| {
+                    [
+                        (format!("welcome_{}", l.code()), d.texts.welcome(*l).to_string()),
+                        (format!("confirm_{}", l.code()), d.texts.confirm(*l).to_string()),
+                    ]
+                })
+                .collect(),
             public_archive: d.public_archive.then(|| "on".to_string()),
         }
     }
@@ -129,11 +137,15 @@ impl ChannelForm {
             description: self.description.clone(),
             kind: ChannelKind::parse(&self.kind).map_err(|e| e.0)?,
             opt_in: OptInMode::parse(&self.opt_in).map_err(|e| e.0)?,
-            texts: Texts {
-                welcome_de: self.welcome_de.clone(),
-                welcome_en: self.welcome_en.clone(),
-                confirm_de: self.confirm_de.clone(),
-                confirm_en: self.confirm_en.clone(),
+            texts: {
+                let mut texts = Texts::default();
+                for l in Lang::ALL {
+                    texts.set(
+                        *l,
+                        OwnTexts { welcome: self.text("welcome", l).into(), confirm: self.text("confirm", l).into() },
+                    );
+                }
+                texts
             },
             transports,
             frequency,

@@ -1,0 +1,91 @@
+//! The texts herold answers with, in the subscriber's language (`locales/*/replies.ftl`). A channel's
+//! own texts replace the welcome and the confirmation request; everything else is built in.
+
+use super::{Arg, Lang, text};
+use crate::domain::Channel;
+
+fn frequency(ch: &Channel, lang: Lang) -> String {
+    match ch.draft.frequency {
+        None => String::new(),
+        Some(f) => text(lang, "reply-frequency", &[("max", f.max.into()), ("period", Arg::Word(f.period.as_str()))]),
+    }
+}
+
+fn named(ch: &Channel) -> (&'static str, Arg) {
+    ("channel", Arg::from(&ch.draft.name))
+}
+
+/// Asks to confirm a double opt-in.
+pub fn confirm_request(ch: &Channel, lang: Lang, hours: i64) -> String {
+    let own = ch.draft.texts.confirm(lang);
+    if !own.is_empty() {
+        return own.to_string();
+    }
+    text(
+        lang,
+        "reply-confirm-request",
+        &[named(ch), ("frequency", frequency(ch, lang).into()), ("hours", hours.into())],
+    )
+}
+
+/// Welcomes a new subscriber and says how to leave.
+pub fn welcome(ch: &Channel, lang: Lang) -> String {
+    let leave = text(lang, "reply-leave-hint", &[("keyword", Arg::from(&ch.draft.keyword))]);
+    let own = ch.draft.texts.welcome(lang);
+    if !own.is_empty() {
+        return text(lang, "reply-own-welcome", &[("text", own.into()), ("leave", leave.into())]);
+    }
+    text(lang, "reply-welcome", &[named(ch), ("frequency", frequency(ch, lang).into()), ("leave", leave.into())])
+}
+
+pub fn already(ch: &Channel, lang: Lang) -> String {
+    text(lang, "reply-already", &[named(ch), ("keyword", Arg::from(&ch.draft.keyword))])
+}
+
+/// The last message an address gets after STOP.
+pub fn goodbye(names: &[String], lang: Lang) -> String {
+    text(lang, "reply-goodbye", &[("channels", names.join(", ").into())])
+}
+
+pub fn not_subscribed(lang: Lang) -> String {
+    text(lang, "reply-not-subscribed", &[])
+}
+
+/// For an unknown or missing channel keyword: the channels one can join here.
+pub fn choose_channel(keywords: &[String], lang: Lang) -> String {
+    if keywords.is_empty() {
+        return text(lang, "reply-no-channels", &[]);
+    }
+    let list = keywords.iter().map(|k| format!("START {k}")).collect::<Vec<_>>().join(", ");
+    text(lang, "reply-choose-channel", &[("list", list.into())])
+}
+
+pub fn help(active: &[(String, String)], lang: Lang) -> String {
+    let mut s = text(lang, "reply-help", &[]);
+    if !active.is_empty() {
+        let list = active.iter().map(|(n, k)| format!("{n} ({k})")).collect::<Vec<_>>().join(", ");
+        s.push_str(&text(lang, "reply-help-subscribed", &[("list", list.into())]));
+    }
+    s
+}
+
+/// MYDATA: what is stored and since when, without a full dump.
+pub fn my_data(since: &str, channels: &[String], inbox: usize, lang: Lang) -> String {
+    let list = if channels.is_empty() { "-".to_string() } else { channels.join(", ") };
+    text(lang, "reply-my-data", &[("since", since.into()), ("channels", list.into()), ("inbox", inbox.into())])
+}
+
+/// DELETE / LÖSCHEN: asks for confirmation, because erasure cannot be undone.
+pub fn delete_confirm(lang: Lang, hours: i64) -> String {
+    text(lang, "reply-delete-confirm", &[("hours", hours.into())])
+}
+
+/// The last message an erased address gets, sent before its data is destroyed.
+pub fn erased(lang: Lang) -> String {
+    text(lang, "reply-erased", &[])
+}
+
+/// The acknowledgement for a message that is not a command (with `auto_reply`).
+pub fn received(lang: Lang) -> String {
+    text(lang, "reply-received", &[])
+}
