@@ -159,8 +159,8 @@ async fn through_kannel(n: usize) -> f64 {
         .collect();
     service.add_subscribers(&Actor::Cli, reqs).await.unwrap();
     let setup = service.gateway_setup();
-    let snippet = &setup[0].1[setup[0].1.find("group = sms-service").unwrap()..];
-    let k = kannel::Kannel::start(sendsms, snippet);
+    let config = setup[0].1.config();
+    let k = kannel::Kannel::start(sendsms, &config[config.find("group = sms-service").unwrap()..]);
     let phone = k.phone("+4915100000000", None);
     let compose = compose(ch.id, "kannel");
     let t = Instant::now();

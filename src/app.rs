@@ -175,7 +175,14 @@ pub async fn matrix_recover(cfg: &Config, key: &str) -> anyhow::Result<String> {
         let service = open_service(cfg, false)?;
         let device = matrix_bot(cfg, m, &service)?.recover(key).await?;
         let action = crate::domain::audit::Action::MatrixRecovered;
-        service.audit(&crate::service::Actor::Cli, action, "Matrix", "the bot's device was signed again").await?;
+        service
+            .audit(
+                &crate::service::Actor::Cli,
+                action,
+                "Matrix",
+                crate::domain::Message::new("audit-bot-signed").stored(),
+            )
+            .await?;
         Ok(device)
     }
     #[cfg(not(feature = "matrix"))]

@@ -198,7 +198,8 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
         Command::Backup { file, keyring } => {
             let service = app::open_service(&cfg, false)?;
             service.backup(&file, keyring).await?;
-            let what = if keyring { "keyring, by hand" } else { "data, by hand" };
+            let what = crate::domain::Message::new(if keyring { "audit-backup-keyring" } else { "audit-backup-data" })
+                .stored();
             let name = file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
             service.audit(&Actor::Cli, crate::domain::audit::Action::Backup, name, what).await?;
             println!("wrote {}", file.display());

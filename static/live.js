@@ -38,7 +38,7 @@
       var r = count(ta.value);
       var l = out.dataset;
       out.textContent = r.encoding + " · " + r.units + " " + (r.encoding === "GSM-7" ? l.lSeptets || "septets" : l.lUnits || "units") +
-        " · " + r.parts + " " + (l.lParts || "part(s)") + (r.bad.length ? " · " + (l.lBecause || "UCS-2 because of") + ": " : "");
+        " · " + r.parts + " " + (r.parts === 1 ? l.lPart || "part" : l.lParts || "parts") + (r.bad.length ? " · " + (l.lBecause || "UCS-2 because of") + ": " : "");
       r.bad.forEach(function (c) {
         var m = document.createElement("mark");
         m.textContent = c;

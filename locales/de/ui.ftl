@@ -174,7 +174,10 @@ c-send = Senden
 c-as-sms = Als SMS
 c-septets = Septette
 c-units = UTF-16-Einheiten
-c-parts = Teil(e)
+c-parts = { $n ->
+    [one] Teil
+   *[other] Teile
+}
 c-ucs2-because = UCS-2 wegen
 c-recipients = Empfänger
 c-segments-total = SMS-Teile insgesamt
@@ -213,9 +216,9 @@ adm-new-pw-for = Neues Passwort für
 adm-set = Setzen
 adm-remove = Entfernen
 adm-add = Admin hinzufügen
-adm-viewer = viewer: liest alles
-adm-editor = editor: verwaltet Kanäle, Abonnenten und Sendungen
-adm-owner = owner: dazu Admins, Tokens und Einstellungen
+adm-viewer = Betrachter: liest alles
+adm-editor = Redakteur: verwaltet Kanäle, Abonnenten und Sendungen
+adm-owner = Eigentümer: dazu Admins, Tokens und Einstellungen
 aud-intro = Einträge, neueste zuerst. Jeder Eintrag ist mit dem vorigen über einen SHA-256-Hash verkettet; herold verify prüft die ganze Kette. Einträge nennen Kennungen und Admin-Namen, nie die Adresse eines Abonnenten oder einen Nachrichtentext.
 aud-who = Wer
 aud-action = Aktion
@@ -229,10 +232,10 @@ tok-last-used = Zuletzt benutzt
 tok-never = nie
 tok-new = Neues Token
 tok-name = Name (was es benutzt)
-gw-no-matrix = Kein Matrix-Bot eingerichtet. Füge einen Abschnitt [matrix] in herold.toml ein (siehe README) und starte neu.
+gw-no-matrix = Kein Matrix-Bot eingerichtet. Füge einen Abschnitt [matrix] in herold.toml ein (siehe docs/gateways.md) und starte neu.
 gw-key-store = Bewahre diesen Schlüssel sicher und getrennt von herolds Daten auf (in einem Passwortmanager). Er stellt die Identität des Bots wieder her, wenn sein Speicher verloren ist (herold matrix recover). herold zeigt ihn, bis du bestätigst, und vergisst ihn dann; niemand kann ihn wieder anzeigen.
 gw-key-stored = Ich habe den Schlüssel anderswo gespeichert
-gw-no-sms = Kein SMS-Gateway eingerichtet: nur das Testtelefon empfängt. Füge eines als [[sms.gateways]] in herold.toml ein (Kannel, SMS Gateway for Android oder ein Twilio-artiger Anbieter; die README zeigt jedes) und starte neu.
+gw-no-sms = Kein SMS-Gateway eingerichtet: nur das Testtelefon empfängt. Füge eines als [[sms.gateways]] in herold.toml ein (Kannel, SMS Gateway for Android oder ein Twilio-artiger Anbieter; docs/gateways.md zeigt jedes) und starte neu.
 gw-hooks = Webhooks eines Gateways kommen an unter
 gw-hooks-setup = Richte die Seite jedes Gateways wie gezeigt ein.
 gw-test = Testnachricht senden
@@ -286,3 +289,8 @@ word-week = Woche
 word-month = Monat
 word-de = Deutsch
 word-en = English
+gw-hint-kannel = In kannel.conf eintragen (der sendsms-user braucht max-messages >= { $max }).
+gw-hint-kannel-smsbox = In der smsbox-Gruppe (smsbox behält eine Nachricht und versucht es erneut, während herold neu startet; ohne diese Zeilen geht eine Nachricht verloren, die dann ankommt):
+gw-hint-kannel-group = Und diese Gruppe:
+gw-hint-android = herold meldet seine Webhooks ({ $events }) bei jedem Start unter { $url } am Telefon an. Setze in der App den Webhook-Signaturschlüssel auf das webhook_secret dieses Gateways. Eine Webhook-Adresse ohne https braucht die „insecure“-Ausgabe der App oder 127.0.0.1.
+gw-hint-twilio = Setze in der Konsole des Anbieters den Webhook für eingehende Nachrichten der Nummer auf { $base }/inbound (HTTP POST). Zustellberichte gehen mit jeder Nachricht an { $base }/status. Steht herold hinter einem Proxy, muss public_url die Adresse sein, die der Anbieter aufruft: die Signatur deckt sie ab.

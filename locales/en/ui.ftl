@@ -174,7 +174,10 @@ c-send = Send
 c-as-sms = As SMS
 c-septets = septets
 c-units = UTF-16 units
-c-parts = part(s)
+c-parts = { $n ->
+    [one] part
+   *[other] parts
+}
 c-ucs2-because = UCS-2 because of
 c-recipients = Recipients
 c-segments-total = SMS segments in total
@@ -229,10 +232,10 @@ tok-last-used = Last used
 tok-never = never
 tok-new = New token
 tok-name = Name (what uses it)
-gw-no-matrix = No Matrix bot is configured. Add a [matrix] section to herold.toml (see the README) and restart.
+gw-no-matrix = No Matrix bot is configured. Add a [matrix] section to herold.toml (see docs/gateways.md) and restart.
 gw-key-store = Store this key somewhere safe, apart from herold's data (a password manager). It restores the bot's identity after its store is lost (herold matrix recover). herold shows it until you confirm, then forgets it; nobody can show it again.
 gw-key-stored = I have stored the key elsewhere
-gw-no-sms = No SMS gateway is configured: only the sandbox phone delivers. Add one as [[sms.gateways]] in herold.toml (Kannel, SMS Gateway for Android or a Twilio-style provider; the README shows each) and restart.
+gw-no-sms = No SMS gateway is configured: only the sandbox phone delivers. Add one as [[sms.gateways]] in herold.toml (Kannel, SMS Gateway for Android or a Twilio-style provider; docs/gateways.md shows each) and restart.
 gw-hooks = Webhooks from a gateway arrive at
 gw-hooks-setup = Set up each gateway's side as shown.
 gw-test = Send a test message
@@ -286,3 +289,8 @@ word-week = week
 word-month = month
 word-de = Deutsch
 word-en = English
+gw-hint-kannel = Add to kannel.conf (the sendsms-user needs max-messages >= { $max }).
+gw-hint-kannel-smsbox = In the smsbox group (smsbox keeps a message and tries again while herold restarts; without these lines a message that arrives then is lost):
+gw-hint-kannel-group = And this group:
+gw-hint-android = herold registers its webhooks ({ $events }) at { $url } on the phone at every start. In the app, set the webhook signing key to this gateway's webhook_secret. A webhook URL that is not https needs the app's insecure build, or 127.0.0.1.
+gw-hint-twilio = In the provider's console, set the number's incoming-message webhook to { $base }/inbound (HTTP POST). Status callbacks go to { $base }/status with every message. If herold is behind a proxy, public_url must be the URL the provider calls: the signature covers it.

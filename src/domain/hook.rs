@@ -90,6 +90,24 @@ pub trait TestSend: Send + Sync + 'static {
     ) -> futures_util::future::BoxFuture<'a, Result<String, crate::domain::Reason>>;
 }
 
+/// What to set up on a gateway's side: sentences to read (worded in the admin's language) and
+/// configuration to copy as it is.
+#[derive(Debug, Clone)]
+pub struct SetupHint(pub Vec<SetupPart>);
+
+#[derive(Debug, Clone)]
+pub enum SetupPart {
+    Say(crate::domain::Message),
+    Copy(String),
+}
+
+impl SetupHint {
+    /// The configuration parts, one after the other.
+    pub fn config(&self) -> String {
+        self.0.iter().filter_map(|p| if let SetupPart::Copy(c) = p { Some(c.as_str()) } else { None }).collect()
+    }
+}
+
 /// Why a webhook was refused. Messages are safe to show: they name fields, never values.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HookError {
@@ -104,7 +122,7 @@ pub trait Webhook: Send + Sync + 'static {
     /// Authenticates `req` and returns its events (empty: a notice herold does not need).
     fn read(&self, req: &HookRequest) -> Result<Vec<HookEvent>, HookError>;
     /// What the admin sets up on the gateway's side (shown to owners: it may hold the webhook secret).
-    fn setup_hint(&self) -> String;
+    fn setup_hint(&self) -> SetupHint;
     /// The body and content type of a success answer (Twilio expects TwiML).
     fn success(&self) -> (&'static str, &'static str) {
         ("text/plain; charset=utf-8", "")

@@ -9,7 +9,7 @@ pub mod ids;
 pub mod keywords;
 pub mod ledger;
 pub mod markdown;
-pub mod problem;
+pub mod message;
 pub mod reason;
 pub mod role;
 pub mod segments;
@@ -23,7 +23,7 @@ pub use ledger::{ConsentEvent, ConsentKind};
 pub use role::Role;
 pub use state::{BroadcastState, DeliveryState, SubscriptionState};
 
-pub use problem::Problem;
+pub use message::{Message, Problem};
 pub use reason::Reason;
 
 /// A rule of the domain was broken by input from outside; the problem is safe to show.

@@ -35,7 +35,7 @@ fn id(lang: Lang) -> &'static LanguageIdentifier {
     }
 }
 
-pub use crate::domain::problem::{Arg, Problem};
+pub use crate::domain::message::{Arg, Message, Problem};
 
 /// The text `key` in `lang`, with `args` filled in. A key no file has shows as the key (the
 /// completeness test keeps that from shipping).
@@ -55,6 +55,28 @@ pub fn text(lang: Lang, key: &str, args: &[(&str, Arg)]) -> String {
         })
         .collect();
     LOCALES.lookup_with_args(id(lang), key, &args)
+}
+
+/// The actors the ledger and the audit log name by a word (`Texts::actor`).
+pub const ACTOR_WORDS: &[&str] = &["subscriber", "provider", "cli", "system", "anonymous"];
+
+/// A message kept as [`Message::stored`] wrote it, in `lang`; `None` when `stored` is not one.
+fn stored_message(lang: Lang, stored: &str) -> Option<String> {
+    if let Ok(r) = serde_json::from_str::<crate::domain::Reason>(stored) {
+        return Some(reason(lang, &r));
+    }
+    let v: serde_json::Value = serde_json::from_str(stored).ok()?;
+    let code = v.get("code")?.as_str()?;
+    let mut args = Vec::new();
+    for (name, value) in v.get("args").and_then(|a| a.as_object()).into_iter().flatten() {
+        let arg = match value {
+            serde_json::Value::Number(n) => Arg::Number(n.as_i64()?),
+            serde_json::Value::String(s) => Arg::Text(s.clone()),
+            other => Arg::Text(texts(lang).word(other.get("word")?.as_str()?)),
+        };
+        args.push((name.as_str(), arg));
+    }
+    Some(text(lang, code, &args))
 }
 
 /// The texts of one language, as the pages use them: `t.get(key)`, `t.with(key, name, value)`.
@@ -85,6 +107,44 @@ impl Texts {
     /// `key` with two arguments.
     pub fn with2(&self, key: &str, a: &str, av: impl Into<Arg>, b: &str, bv: impl Into<Arg>) -> String {
         text(self.lang, key, &[(a, av.into()), (b, bv.into())])
+    }
+
+    /// A [`Message`] (a problem, a setup hint) in this language.
+    pub fn message(&self, m: &Message) -> String {
+        text(self.lang, m.code, &m.args)
+    }
+
+    /// Who did something, as the ledger and the audit log store it (`admin:3`, `token:2`, `cli`, …).
+    pub fn actor(&self, stored: &str) -> String {
+        if let Some(id) = stored.strip_prefix("admin:") {
+            return self.with("actor-admin", "id", id);
+        }
+        if let Some(id) = stored.strip_prefix("token:") {
+            return self.with("actor-token", "id", id);
+        }
+        self.word(stored)
+    }
+
+    /// What an audit entry is about (`subscriber 0cb8…`, `broadcast 3`, a name as it is).
+    pub fn audit_target(&self, stored: &str) -> String {
+        for (prefix, key) in [
+            ("subscriber ", "target-subscriber"),
+            ("broadcast ", "target-broadcast"),
+            ("channel ", "target-channel"),
+            ("token ", "target-token"),
+            ("inbox message ", "target-inbox"),
+        ] {
+            if let Some(id) = stored.strip_prefix(prefix) {
+                return text(self.lang, key, &[("id", Arg::from(id))]);
+            }
+        }
+        stored.to_string()
+    }
+
+    /// An audit entry's detail: a stored message (`{"code":…}`) in this language, a machine word
+    /// (a role, a scope) in this language, or anything older as it was written.
+    pub fn audit_detail(&self, stored: &str) -> String {
+        stored_message(self.lang, stored).unwrap_or_else(|| self.word(stored))
     }
 
     /// A machine word (a state, a kind) in this language (`word-<word>` in the files); an unknown
@@ -150,7 +210,7 @@ mod tests {
     /// The keys of one language: every `key =` line of every file in `locales/<lang>/`.
     fn keys_of(lang: &str) -> std::collections::BTreeSet<String> {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("locales").join(lang);
-        let key = regex::Regex::new(r"(?m)^([a-z][a-z0-9-]*) =").unwrap();
+        let key = regex::Regex::new(r"(?m)^([a-z][a-z0-9_-]*) =").unwrap();
         let mut keys = std::collections::BTreeSet::new();
         for f in std::fs::read_dir(dir).unwrap() {
             let src = std::fs::read_to_string(f.unwrap().path()).unwrap();
@@ -192,7 +252,7 @@ mod tests {
         sources(&root.join("src"), &mut files);
         sources(&root.join("templates"), &mut files);
         let call = regex::Regex::new(
-            r#"(?:(?:\bt|texts\(\w*\))\.(?:get|with2?)|Problem::new|Invalid::new|\btext\(\s*\w+,)\(?\s*"([a-z][a-z0-9-]*)""#,
+            r#"(?:(?:\bt|\bself|texts\(\w*\))\.(?:get|with2?)|Problem::new|Invalid::new|Message::new|\btext\(\s*\w+,)\(?\s*"([a-z][a-z0-9-]*)""#,
         )
         .unwrap();
         let used: std::collections::BTreeSet<String> =
@@ -207,9 +267,18 @@ mod tests {
             .chain(OptInMode::ALL.iter().map(|s| s.as_str()))
             .chain(FrequencyPeriod::ALL.iter().map(|s| s.as_str()))
             .chain(Lang::ALL.iter().map(|l| l.code()))
+            .chain(crate::domain::audit::Action::ALL.iter().map(|a| a.as_str()))
+            .chain(crate::domain::ConsentKind::ALL.iter().map(|k| k.as_str()))
+            .chain(["viewer", "editor", "owner", "read", "write"])
+            .chain(ACTOR_WORDS.iter().copied())
             .map(|w| format!("word-{w}"))
             .collect();
-        let unused: Vec<_> = en.iter().filter(|k| !used.contains(*k) && !words.contains(*k)).collect();
+        // A key named as a literal anywhere in the code (a table of keys) counts as used.
+        let literal = regex::Regex::new(r#""([a-z]+(?:-[a-z0-9]+)+)""#).unwrap();
+        let named: std::collections::BTreeSet<String> =
+            files.iter().flat_map(|f| literal.captures_iter(f).map(|c| c[1].to_string())).collect();
+        let unused: Vec<_> =
+            en.iter().filter(|k| !used.contains(*k) && !named.contains(*k) && !words.contains(*k)).collect();
         assert!(unused.is_empty(), "keys no code uses: {unused:?}");
         let no_word: Vec<_> = words.difference(&en).collect();
         assert!(no_word.is_empty(), "machine words without a wording: {no_word:?}");

@@ -104,7 +104,12 @@ impl Service {
                 let actor = Actor::Admin { id, username: a.username.clone() };
                 audit::append(
                     &tx,
-                    actor.audit(now, Action::AdminAdded, &a.username, "first owner, through the setup link"),
+                    actor.audit(
+                        now,
+                        Action::AdminAdded,
+                        &a.username,
+                        crate::domain::Message::new("audit-first-owner").stored(),
+                    ),
                 )?;
                 tx.commit()?;
                 Ok(a)
@@ -162,7 +167,14 @@ impl Service {
                 admins::set_password(c, id, &hash, now)?;
                 admins::by_id(c, id)
             },
-            move |a: &Admin| actor.audit(now, Action::PasswordChanged, &a.username, "sessions ended"),
+            move |a: &Admin| {
+                actor.audit(
+                    now,
+                    Action::PasswordChanged,
+                    &a.username,
+                    crate::domain::Message::new("audit-sessions-ended").stored(),
+                )
+            },
         )
         .await?;
         tracing::info!(admin = id, "password changed; sessions ended");

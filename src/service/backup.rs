@@ -103,7 +103,7 @@ impl Service {
         self.store().call(move |c| meta_set(c, "main", "backup_at", &now.to_be_bytes())).await?;
         let keyring = written.pop().expect("two files");
         let data = written.pop().expect("two files");
-        let detail = format!("scheduled; {pruned} old backups deleted");
+        let detail = crate::domain::Message::new("audit-backup-scheduled").with("pruned", pruned).stored();
         self.audit(&Actor::System, Action::Backup, stamp(now), detail).await?;
         tracing::info!(pruned, "scheduled backup written");
         Ok(BackupReport { data, keyring, pruned })
@@ -177,7 +177,10 @@ pub async fn restore(
         let service = Service::new(st, vault, Arc::new(SystemClock), Settings::default());
         let erased_again = service.apply_erasure_list().await?;
         let keyless = service.store().call(|c| maintenance::keyless_subscribers(c)).await?.len();
-        let detail = format!("{erased_again} erasures applied again; {keyless} subscribers without a key");
+        let detail = crate::domain::Message::new("audit-restored")
+            .with("erased", erased_again)
+            .with("keyless", keyless)
+            .stored();
         let what = data.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
         service.audit(&Actor::Cli, Action::Restore, what, detail).await?;
         service.checkpoint().await?;

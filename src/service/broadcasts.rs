@@ -7,7 +7,7 @@ use super::{Actor, Result, Service, ServiceError};
 use crate::domain::Problem;
 use crate::domain::audit::Action;
 use crate::domain::segments::{self, Segments};
-use crate::domain::{BroadcastId, BroadcastState, ChannelId, ChannelKind, Reason, Transport, markdown};
+use crate::domain::{BroadcastId, BroadcastState, ChannelId, ChannelKind, Message, Reason, Transport, markdown};
 use crate::store::audit;
 use crate::store::broadcasts::{self, Broadcast, NewBroadcast};
 use crate::store::{channels, outbox};
@@ -268,10 +268,13 @@ impl Service {
                 let (id, created) = broadcasts::insert(&tx, &new, now)?;
                 if created {
                     let (action, detail) = match (send_at > now, overridden) {
-                        (true, _) => {
-                            (Action::BroadcastScheduled, format!("at {}", crate::domain::clock::format_utc(send_at)))
-                        }
-                        (false, true) => (Action::BroadcastSent, "the declared frequency was overridden".to_string()),
+                        (true, _) => (
+                            Action::BroadcastScheduled,
+                            Message::new("audit-scheduled")
+                                .with("at", crate::domain::clock::format_utc(send_at))
+                                .stored(),
+                        ),
+                        (false, true) => (Action::BroadcastSent, Message::new("audit-frequency-overridden").stored()),
                         (false, false) => (Action::BroadcastSent, String::new()),
                     };
                     audit::append(&tx, audit_actor.audit(now, action, format!("broadcast {id}"), detail))?;
@@ -349,7 +352,7 @@ impl Service {
 
     pub async fn pause_broadcast(&self, actor: &Actor, id: BroadcastId, reason: Reason) -> Result<()> {
         let (now, actor) = (self.now(), actor.clone());
-        let detail = reason.to_string();
+        let detail = serde_json::to_string(&reason).map_err(|e| ServiceError::Internal(e.to_string()))?;
         self.audited(
             move |c| {
                 broadcasts::transition(
@@ -405,7 +408,7 @@ impl Service {
                     now,
                     Action::BroadcastCancelled,
                     format!("broadcast {id}"),
-                    format!("{n} deliveries cancelled"),
+                    Message::new("audit-deliveries-cancelled").with("n", n).stored(),
                 )
             },
         )

@@ -51,7 +51,9 @@ impl Service {
                     channels::by_id(c, id)
                 },
                 move |ch: &Channel| {
-                    let detail = format!("wording version {}", ch.wording_version);
+                    let detail = crate::domain::Message::new("audit-wording-version")
+                        .with("version", ch.wording_version)
+                        .stored();
                     actor.audit(now, Action::ChannelUpdated, format!("channel {}", ch.id), detail)
                 },
             )

@@ -87,7 +87,9 @@ impl Service {
     /// Builds the export of one subscriber and records it in the audit log (`how`: json or page).
     pub async fn export_subscriber(&self, actor: &Actor, id: SubscriberId, how: &str) -> Result<Export> {
         let now = self.now();
-        let entry = actor.audit(now, Action::Export, format!("subscriber {id}"), how);
+        let how = if how == "json" { "audit-export-json" } else { "audit-export-page" };
+        let entry =
+            actor.audit(now, Action::Export, format!("subscriber {id}"), crate::domain::Message::new(how).stored());
         let vault = self.vault().clone();
         let export = self
             .store()

@@ -42,10 +42,10 @@ impl Service {
     }
 
     /// Per SMS gateway (by name): what to set up on its side.
-    pub fn gateway_setup(&self) -> Vec<(String, String)> {
+    pub fn gateway_setup(&self) -> Vec<(String, crate::domain::hook::SetupHint)> {
         let hooks = self.inner.webhooks.lock().expect("webhooks lock");
-        let mut out: Vec<(String, String)> = hooks.iter().map(|(n, h)| (n.clone(), h.setup_hint())).collect();
-        out.sort();
+        let mut out: Vec<_> = hooks.iter().map(|(n, h)| (n.clone(), h.setup_hint())).collect();
+        out.sort_by(|a, b| a.0.cmp(&b.0));
         out
     }
 
@@ -125,7 +125,13 @@ impl Service {
         };
         let s = found.ok_or(ServiceError::NotFound)?;
         s.forget_pending_secret().await.map_err(ServiceError::Unavailable)?;
-        self.audit(actor, Action::RecoveryKeyStored, source, "stored elsewhere by an owner; herold forgot it").await
+        self.audit(
+            actor,
+            Action::RecoveryKeyStored,
+            source,
+            crate::domain::Message::new("audit-recovery-key-stored").stored(),
+        )
+        .await
     }
 
     pub fn set_status_sources(&self, sources: Vec<(String, Arc<dyn crate::domain::hook::StatusSource>)>) {

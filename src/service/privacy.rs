@@ -166,10 +166,11 @@ impl Service {
         self.store().call(move |c| meta_set(c, "main", "retention_swept_at", &now.to_be_bytes())).await?;
         tracing::info!(erased = report.erased, inbox = report.inbox, deliveries = report.deliveries, "retention sweep");
         if report != SweepReport::default() {
-            let detail = format!(
-                "{} contacts erased, {} inbox messages and {} delivery rows deleted",
-                report.erased, report.inbox, report.deliveries
-            );
+            let detail = crate::domain::Message::new("audit-retention")
+                .with("erased", report.erased)
+                .with("inbox", report.inbox)
+                .with("deliveries", report.deliveries)
+                .stored();
             self.audit(&Actor::System, Action::RetentionSweep, "", detail).await?;
         }
         Ok(report)

@@ -59,7 +59,12 @@ impl Service {
         self.audited(
             move |c| rooms::set_room(c, channel, Some(&r), now),
             move |_| {
-                actor.audit(now, Action::ChannelUpdated, format!("channel {channel}"), "announcement room created")
+                actor.audit(
+                    now,
+                    Action::ChannelUpdated,
+                    format!("channel {channel}"),
+                    crate::domain::Message::new("audit-room-created").stored(),
+                )
             },
         )
         .await?;
@@ -73,7 +78,12 @@ impl Service {
         self.audited(
             move |c| rooms::set_room(c, channel, None, now),
             move |_| {
-                actor.audit(now, Action::ChannelUpdated, format!("channel {channel}"), "announcement room dropped")
+                actor.audit(
+                    now,
+                    Action::ChannelUpdated,
+                    format!("channel {channel}"),
+                    crate::domain::Message::new("audit-room-dropped").stored(),
+                )
             },
         )
         .await

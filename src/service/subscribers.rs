@@ -107,8 +107,15 @@ impl Service {
             rows.push(p);
         }
         let ids: Vec<SubscriberId> = rows.iter().map(|p| SubscriberId(p.row.id)).collect();
-        let (now, entry) =
-            (self.now(), actor.audit(self.now(), Action::SubscriberAdded, "", format!("{} added", ids.len())));
+        let (now, entry) = (
+            self.now(),
+            actor.audit(
+                self.now(),
+                Action::SubscriberAdded,
+                "",
+                crate::domain::Message::new("audit-subscribers-added").with("n", ids.len()).stored(),
+            ),
+        );
         let actor = actor.to_string();
         self.store()
             .call(move |c| {

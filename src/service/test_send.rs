@@ -50,8 +50,8 @@ impl Service {
             Err(_) => TestOutcome::Failed(Reason::NoAnswer { seconds: TEST_TIMEOUT.as_secs() }),
         };
         let detail = match &outcome {
-            TestOutcome::Sent(id) => format!("test message taken by the gateway (its id {id})"),
-            TestOutcome::Failed(reason) => format!("test message not sent: {reason}"),
+            TestOutcome::Sent(id) => crate::domain::Message::new("audit-test-sent").with("id", id).stored(),
+            TestOutcome::Failed(reason) => serde_json::to_string(reason).unwrap_or_default(),
         };
         tracing::info!(gateway = name, sent = matches!(outcome, TestOutcome::Sent(_)), "test send");
         self.audit(actor, Action::GatewayTested, name, &detail).await?;

@@ -175,7 +175,7 @@ async fn pages_follow_the_browser_language_until_the_admin_chooses_one() {
     assert!(b.text("header nav").await.contains("Abonnenten"));
     b.goto("/broadcasts/new").await;
     b.fill("#body", "Hallo").await;
-    assert!(b.text("#sms-count").await.contains("Teil(e)"), "the live counter speaks German");
+    assert!(b.text("#sms-count").await.contains("1 Teil"), "the live counter speaks German");
 
     // The admin's own choice wins over the browser's.
     b.goto("/account").await;
@@ -235,4 +235,116 @@ async fn every_page_fits_a_phone_and_labels_every_field() {
     settle_reports().await;
     assert_eq!(app.service.csp_violations(), 0);
     b.finish().await;
+}
+
+/// Every page an admin or a subscriber sees, in German, says nothing in English: no role, state,
+/// consent event or audit action as the code names it, no English phrase a page once had, no ISO
+/// timestamp. The data behind the pages covers each kind of word (roles, states of broadcasts,
+/// deliveries and subscriptions, consent events, audit actions, a paused broadcast's reason, a
+/// gateway that cannot be reached).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_german_page_is_german() {
+    use herold::domain::{OptInMode, Reason, Transport};
+    use herold::service::Actor;
+    let app = TestApp::spawn_with(|c| {
+        c.sms.gateways.push(common::gateway("kannel", herold::config::GatewayKind::Kannel, "http://127.0.0.1:9", "s"));
+    })
+    .await;
+    let s = &app.service;
+    let (user, pw) = owner(&app).await;
+    s.add_admin(&Actor::Cli, "bert", "bert-password-123".into(), Role::Editor).await.unwrap();
+    s.add_admin(&Actor::Cli, "carla", "carla-password-123".into(), Role::Viewer).await.unwrap();
+    let mut draft = common::draft("NEWS", OptInMode::Double, &[Transport::Sandbox, Transport::Sms]);
+    draft.frequency =
+        Some(herold::domain::channel::Frequency { max: 2, period: herold::domain::FrequencyPeriod::Week });
+    let ch = s.create_channel(&Actor::Cli, draft).await.unwrap();
+    // A subscriber who opted in by message (requested, confirmed) and wrote a question.
+    let number = "+4915112340009";
+    let say = |text: &str| herold::service::conversation::Inbound {
+        transport: Transport::Sandbox,
+        from: number.into(),
+        text: text.into(),
+        gateway_message_id: None,
+        room: None,
+    };
+    s.receive(say("START NEWS")).await.unwrap();
+    s.receive(say("JA")).await.unwrap();
+    s.receive(say("Wann ist das nächste Training?")).await.unwrap();
+    let (inbox, _) = s.inbox(10, 0).await.unwrap();
+    s.reply_to_inbox(&Actor::Cli, inbox[0].id, "Dienstag um 18 Uhr").await.unwrap();
+    let id = s.find_subscriber(number).await.unwrap().expect("subscribed");
+    // One broadcast sent, one paused before its time.
+    let (sent, _) =
+        s.create_broadcast(&Actor::Cli, common::compose_now(ch.id, "Training fällt aus", "a")).await.unwrap();
+    let later = herold::service::broadcasts::Compose {
+        send_at: Some(4_000_000_000),
+        ..common::compose_now(ch.id, "Sommerfest am Samstag", "b")
+    };
+    let (paused, _) = s.create_broadcast(&Actor::Cli, later).await.unwrap();
+    s.pause_broadcast(&Actor::Cli, paused.id, Reason::PausedByAdmin).await.unwrap();
+    s.create_token(&Actor::Cli, 1, "Webseite", herold::service::Scope::Read).await.unwrap();
+
+    let mut b = Browser::start("german", &app.base, "de-DE").await;
+    b.log_in(user, pw).await;
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    while s.broadcast(sent.id).await.unwrap().sent == 0 {
+        assert!(std::time::Instant::now() < until, "the broadcast was not sent");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    // The gateway test against a gateway that is down: its answer is a page too.
+    b.goto("/gateways").await;
+    b.fill("form[action='/gateways/kannel/test'] input[name=to]", "+49 151 23456789").await;
+    b.click("form[action='/gateways/kannel/test'] button").await;
+    let tested = b.js("return document.body.innerText").await.as_str().unwrap().to_string();
+    let pages = [
+        "/".to_string(),
+        "/channels".into(),
+        format!("/channels/{}", ch.id),
+        format!("/channels/{}/edit", ch.id),
+        "/channels/new".into(),
+        "/subscribers".into(),
+        format!("/subscribers/{id}"),
+        format!("/subscribers/{id}/export"),
+        "/subscribers/new".into(),
+        "/broadcasts".into(),
+        format!("/broadcasts/{}", sent.id),
+        format!("/broadcasts/{}", paused.id),
+        "/broadcasts/new".into(),
+        "/inbox".into(),
+        "/sandbox".into(),
+        "/account".into(),
+        "/admins".into(),
+        "/tokens".into(),
+        "/gateways".into(),
+        "/audit".into(),
+        "/join/news".into(),
+        "/privacy/news".into(),
+    ];
+    let english = regex::Regex::new(
+        r"(?x)\b(viewer|editor|owner|active|pending|unsubscribed|expired|scheduled|sending|paused|done|cancelled
+            |queued|sent|delivered|failed|single|double|day|week|month|subscriber|admin_added|inbox_replied
+            |optin_requested|optin_confirmed|optout|Add\ to|unreachable|cannot\ be\ reached)\b
+            |Teil\(e\)|\(s\)|\d{4}-\d{2}-\d{2}T\d{2}:\d{2}",
+    )
+    .unwrap();
+    let mut found = Vec::new();
+    for c in english.find_iter(&tested) {
+        found.push(format!("gateway test: {:?}", c.as_str()));
+    }
+    for page in &pages {
+        b.goto(page).await;
+        assert_eq!(b.js("return document.documentElement.lang").await, "de", "{page}");
+        let text = b.js("return document.body.innerText").await.as_str().unwrap().to_string();
+        for c in english.find_iter(&text) {
+            let before: String =
+                text[..c.start()].chars().rev().take(30).collect::<Vec<_>>().into_iter().rev().collect();
+            let after: String = text[c.end()..].chars().take(30).collect();
+            found.push(format!("{page}: {:?} in {:?}", c.as_str(), format!("{before}[{}]{after}", c.as_str())));
+        }
+    }
+    b.goto("/broadcasts/new").await;
+    b.fill("#body", "Hallo").await;
+    found.extend(english.find_iter(&b.text("#sms-count").await).map(|c| format!("SMS counter: {:?}", c.as_str())));
+    b.finish().await;
+    assert!(found.is_empty(), "English on German pages:\n{}", found.join("\n"));
 }

@@ -44,8 +44,8 @@ async fn a_phone_opts_in_gets_gsm7_and_ucs2_broadcasts_as_written_and_nothing_af
     .await;
     // herold's own kannel.conf snippet connects the two.
     let setup = app.service.gateway_setup();
-    let snippet = &setup[0].1[setup[0].1.find("group = sms-service").unwrap()..];
-    let kannel = Kannel::start(sendsms, snippet);
+    let config = setup[0].1.config();
+    let kannel = Kannel::start(sendsms, &config[config.find("group = sms-service").unwrap()..]);
     let ch = app
         .service
         .create_channel(&herold::service::Actor::Cli, common::draft("NEWS", OptInMode::Double, &[Transport::Sms]))
@@ -177,7 +177,7 @@ async fn a_test_send_from_the_gateways_page_reaches_the_phone_through_kannel() {
     })
     .await;
     let setup = app.service.gateway_setup();
-    let hint = &setup.iter().find(|(n, _)| n == "kannel").unwrap().1;
+    let hint = setup.iter().find(|(n, _)| n == "kannel").unwrap().1.config();
     let kannel = Kannel::start(sendsms, &hint[hint.find("group = sms-service").unwrap()..]);
     let phone = kannel.phone(PHONE, None);
     let (owner, csrf) = app.admin_client("owner", herold::domain::Role::Owner).await;
@@ -242,9 +242,9 @@ async fn a_stop_sent_while_herold_restarts_is_stored_and_confirmed_once_it_is_ba
     };
     let (service, stop, task) = start(cfg.clone()).await;
     let setup = service.gateway_setup();
-    assert!(setup[0].1.contains(herold::transport::sms::kannel::SMSBOX_LINES), "the page gives the smsbox lines");
-    let snippet = &setup[0].1[setup[0].1.find("group = sms-service").unwrap()..];
-    let kannel = Kannel::start(sendsms, snippet);
+    let config = setup[0].1.config();
+    assert!(config.contains(herold::transport::sms::kannel::SMSBOX_LINES), "the page gives the smsbox lines");
+    let kannel = Kannel::start(sendsms, &config[config.find("group = sms-service").unwrap()..]);
     service.create_channel(&Actor::Cli, common::draft("NEWS", OptInMode::Single, &[Transport::Sms])).await.unwrap();
     let phone = kannel.phone(PHONE, Some("START news"));
     assert!(!phone.wait_for(1).is_empty());

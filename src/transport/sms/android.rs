@@ -9,7 +9,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::{GatewaySettings, json_problem, number, request_failed, status_error};
-use crate::domain::hook::{HookError, HookEvent, HookRequest, Webhook};
+use crate::domain::Message;
+use crate::domain::hook::{HookError, HookEvent, HookRequest, SetupHint, SetupPart, Webhook};
 use crate::transport::{OutboundMessage, Receipt, SendError, Transport};
 
 /// How far a webhook's timestamp may be from our clock.
@@ -123,14 +124,11 @@ pub fn sign(key: &[u8], body: &[u8], timestamp: &str) -> String {
 }
 
 impl Webhook for Android {
-    fn setup_hint(&self) -> String {
-        format!(
-            "herold registers its webhooks ({}) at {}/events on the phone at every start. In the app, set the \
-             webhook signing key to this gateway's webhook_secret. A webhook URL that is not https needs the \
-             app's insecure build, or 127.0.0.1.",
-            EVENTS.join(", "),
-            self.s.hook_base
-        )
+    fn setup_hint(&self) -> SetupHint {
+        let url = format!("{}/events", self.s.hook_base);
+        SetupHint(vec![SetupPart::Say(
+            Message::new("gw-hint-android").with("events", EVENTS.join(", ")).with("url", url),
+        )])
     }
 
     fn read(&self, req: &HookRequest) -> Result<Vec<HookEvent>, HookError> {

@@ -8,7 +8,8 @@ use futures_util::future::BoxFuture;
 use subtle::ConstantTimeEq;
 
 use super::{GatewaySettings, number, request_failed, status_error};
-use crate::domain::hook::{HookError, HookEvent, HookRequest, Webhook};
+use crate::domain::Message;
+use crate::domain::hook::{HookError, HookEvent, HookRequest, SetupHint, SetupPart, Webhook};
 use crate::domain::segments::Encoding;
 use crate::transport::{OutboundMessage, Receipt, SendError, Transport};
 
@@ -108,15 +109,14 @@ impl Transport for Kannel {
 pub const SMSBOX_LINES: &str = "mo-recode = true\nhttp-request-retry = 30\nhttp-queue-delay = 10\n";
 
 impl Webhook for Kannel {
-    fn setup_hint(&self) -> String {
-        format!(
-            "Add to kannel.conf (the sendsms-user needs max-messages >= {}).\n\n\
-             In the smsbox group (smsbox keeps a message and tries again while herold restarts; without \
-             these lines a message that arrives then is lost):\n\n{SMSBOX_LINES}\n\
-             And this group:\n\n{}",
-            self.s.max_parts,
-            self.service_snippet()
-        )
+    fn setup_hint(&self) -> SetupHint {
+        SetupHint(vec![
+            SetupPart::Say(Message::new("gw-hint-kannel").with("max", self.s.max_parts)),
+            SetupPart::Say(Message::new("gw-hint-kannel-smsbox")),
+            SetupPart::Copy(SMSBOX_LINES.to_string()),
+            SetupPart::Say(Message::new("gw-hint-kannel-group")),
+            SetupPart::Copy(self.service_snippet()),
+        ])
     }
 
     fn read(&self, req: &HookRequest) -> Result<Vec<HookEvent>, HookError> {

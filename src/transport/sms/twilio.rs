@@ -10,7 +10,8 @@ use hmac::{Hmac, Mac};
 use serde::Deserialize;
 
 use super::{GatewaySettings, number, request_failed, status_error};
-use crate::domain::hook::{HookError, HookEvent, HookRequest, Webhook};
+use crate::domain::Message;
+use crate::domain::hook::{HookError, HookEvent, HookRequest, SetupHint, SetupPart, Webhook};
 use crate::transport::{OutboundMessage, Receipt, SendError, Transport};
 
 /// Twilio's "Attempt to send to unsubscribed recipient".
@@ -101,13 +102,8 @@ impl Transport for Twilio {
 }
 
 impl Webhook for Twilio {
-    fn setup_hint(&self) -> String {
-        format!(
-            "In the provider's console, set the number's incoming-message webhook to {}/inbound (HTTP POST). \
-             Status callbacks go to {}/status with every message. If herold is behind a proxy, public_url must \
-             be the URL the provider calls: the signature covers it.",
-            self.s.hook_base, self.s.hook_base
-        )
+    fn setup_hint(&self) -> SetupHint {
+        SetupHint(vec![SetupPart::Say(Message::new("gw-hint-twilio").with("base", &self.s.hook_base))])
     }
 
     fn read(&self, req: &HookRequest) -> Result<Vec<HookEvent>, HookError> {

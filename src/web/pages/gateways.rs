@@ -19,7 +19,7 @@ use crate::web::guard::Me;
 #[template(path = "gateways.html")]
 struct GatewaysPage {
     ctx: Ctx,
-    gateways: Vec<(String, String)>,
+    gateways: Vec<(String, crate::domain::hook::SetupHint)>,
     hook_base: String,
     /// Transports that report their own state (the Matrix bot).
     status: Vec<(String, Vec<(String, String)>)>,

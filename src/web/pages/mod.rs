@@ -85,3 +85,10 @@ pub fn ok<T: askama::Template>(page: &T) -> Result<HttpResponse, WebError> {
 pub fn when(ts: &i64) -> String {
     crate::domain::clock::format_utc(*ts)
 }
+
+/// An RFC 3339 time of the export (kept as it is for the JSON download) the way pages show times.
+pub fn when_stamp(stamp: &str) -> String {
+    time::OffsetDateTime::parse(stamp, &time::format_description::well_known::Rfc3339)
+        .map(|t| crate::domain::clock::format_utc(t.unix_timestamp()))
+        .unwrap_or_else(|_| stamp.to_string())
+}

@@ -1,6 +1,7 @@
-//! Why something was refused or cannot be done, as a code with arguments: the code is a key in
-//! `locales/<language>/problems.ftl`, rendered at the edge in the reader's language (English for the
-//! API's `message`, beside the code itself).
+//! A text for a person as a code with arguments: the code is a key in `locales/<language>/*.ftl`,
+//! worded at the edge in the reader's language. A [`Problem`] says why something was refused or
+//! cannot be done (the API gives its code beside the English `message`); other messages are setup
+//! hints and audit details.
 
 use std::fmt;
 
@@ -47,38 +48,60 @@ impl From<&String> for Arg {
 
 /// A message code and its named arguments.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Problem {
+pub struct Message {
     pub code: &'static str,
     pub args: Vec<(&'static str, Arg)>,
 }
 
-impl Problem {
+impl Message {
     pub fn new(code: &'static str) -> Self {
         Self { code, args: Vec::new() }
     }
 
-    /// The same problem with one more argument.
+    /// The same message with one more argument.
     pub fn with(mut self, name: &'static str, value: impl Into<Arg>) -> Self {
         self.args.push((name, value.into()));
         self
     }
 
-    /// The same problem with a machine word as an argument (translated when shown).
+    /// The same message with a machine word as an argument (translated when shown).
     pub fn word(mut self, name: &'static str, word: &'static str) -> Self {
         self.args.push((name, Arg::Word(word)));
         self
     }
 }
 
+/// Why something was refused or cannot be done (a key in `problems.ftl`).
+pub type Problem = Message;
+
+impl Message {
+    /// As stored where a text is kept for later (an audit detail): `{"code":…,"args":{…}}`.
+    pub fn stored(&self) -> String {
+        let args: serde_json::Map<String, serde_json::Value> = self
+            .args
+            .iter()
+            .map(|(name, arg)| {
+                let v = match arg {
+                    Arg::Number(n) => serde_json::Value::from(*n),
+                    Arg::Text(s) => serde_json::Value::from(s.as_str()),
+                    Arg::Word(w) => serde_json::json!({ "word": w }),
+                };
+                (name.to_string(), v)
+            })
+            .collect();
+        serde_json::json!({ "code": self.code, "args": args }).to_string()
+    }
+}
+
 /// English, for logs and the API's `message`.
-impl fmt::Display for Problem {
+impl fmt::Display for Message {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&crate::i18n::problem(crate::i18n::Lang::En, self))
     }
 }
 
 /// In JSON (the API): the code, for programs, and the English message, for people reading logs.
-impl serde::Serialize for Problem {
+impl serde::Serialize for Message {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
         let mut st = s.serialize_struct("Problem", 2)?;

@@ -1,0 +1,82 @@
+# Das Protokoll und der Einwilligungsverlauf: wer was getan hat, woran, und die Einzelheiten.
+
+## Aktionen (Protokoll).
+word-login = angemeldet
+word-login_failed = Anmeldung fehlgeschlagen
+word-password_changed = Passwort geändert
+word-admin_added = Admin hinzugefügt
+word-admin_removed = Admin entfernt
+word-token_created = API-Token erstellt
+word-token_removed = API-Token entfernt
+word-channel_created = Kanal angelegt
+word-channel_updated = Kanal geändert
+word-subscriber_added = Abonnenten hinzugefügt
+word-broadcast_sent = Sendung verschickt
+word-broadcast_scheduled = Sendung geplant
+word-broadcast_paused = Sendung angehalten
+word-broadcast_resumed = Sendung fortgesetzt
+word-broadcast_cancelled = Sendung abgebrochen
+word-frequency_override = Häufigkeit überschritten
+word-export = Daten ausgegeben
+word-erasure = gelöscht
+word-retention_sweep = Aufbewahrungsfristen angewandt
+word-backup = Sicherung
+word-restore = Wiederherstellung
+word-key_rotated = Schlüssel gewechselt
+word-recovery_key_stored = Wiederherstellungsschlüssel verwahrt
+word-matrix_recovered = Matrix-Bot wiederhergestellt
+word-inbox_replied = Antwort aus dem Posteingang
+word-gateway_tested = Gateway getestet
+
+## Einwilligungsereignisse (Verlauf eines Abonnenten).
+word-optin_requested = Anmeldung angefragt
+word-optin_confirmed = Anmeldung bestätigt
+word-optin_expired = Anmeldung verfallen
+word-optout = abgemeldet
+word-import = mit Einwilligung eingetragen
+word-admin_change = von einem Admin geändert
+word-erased = gelöscht
+
+## Wer es getan hat.
+word-subscriber = der Abonnent
+word-provider = der SMS-Anbieter
+word-cli = Kommandozeile
+word-system = herold
+word-anonymous = unbekannt
+actor-admin = Admin { $id }
+actor-token = API-Token { $id }
+
+## Rollen und Token-Bereiche.
+word-viewer = Betrachter
+word-editor = Redakteur
+word-owner = Eigentümer
+word-read = lesen
+word-write = schreiben
+
+## Worauf sich ein Eintrag bezieht.
+target-subscriber = Abonnent { $id }
+target-broadcast = Sendung { $id }
+target-channel = Kanal { $id }
+target-token = Token { $id }
+target-inbox = Posteingang { $id }
+
+## Einzelheiten.
+audit-first-owner = erster Eigentümer, über den Einrichtungslink
+audit-sessions-ended = Sitzungen beendet
+audit-room-created = Ankündigungsraum angelegt
+audit-room-dropped = Ankündigungsraum aufgegeben
+audit-wording-version = Wortlaut Version { $version }
+audit-scheduled = für { $at }
+audit-frequency-overridden = die angekündigte Häufigkeit wurde überschritten
+audit-deliveries-cancelled = { $n } Zustellungen abgebrochen
+audit-export-page = als Seite
+audit-export-json = als JSON
+audit-retention = { $erased } Kontakte gelöscht, { $inbox } Posteingangsnachrichten und { $deliveries } Versandzeilen entfernt
+audit-backup-scheduled = geplant; { $pruned } alte Sicherungen gelöscht
+audit-backup-data = Daten, von Hand
+audit-backup-keyring = Schlüsselbund, von Hand
+audit-restored = { $erased } Löschungen erneut angewandt; { $keyless } Abonnenten ohne Schlüssel
+audit-recovery-key-stored = von einem Eigentümer anderswo verwahrt; herold hat ihn vergessen
+audit-bot-signed = das Gerät des Bots wurde neu signiert
+audit-subscribers-added = { $n } hinzugefügt
+audit-test-sent = Testnachricht vom Gateway angenommen (seine ID { $id })

@@ -1,0 +1,82 @@
+# The audit log and the consent history: who did what, on what, and the details, as the pages show them.
+
+## Actions (the audit log).
+word-login = logged in
+word-login_failed = login failed
+word-password_changed = password changed
+word-admin_added = admin added
+word-admin_removed = admin removed
+word-token_created = API token created
+word-token_removed = API token removed
+word-channel_created = channel created
+word-channel_updated = channel changed
+word-subscriber_added = subscribers added
+word-broadcast_sent = broadcast sent
+word-broadcast_scheduled = broadcast scheduled
+word-broadcast_paused = broadcast paused
+word-broadcast_resumed = broadcast resumed
+word-broadcast_cancelled = broadcast cancelled
+word-frequency_override = frequency overridden
+word-export = data exported
+word-erasure = erased
+word-retention_sweep = retention sweep
+word-backup = backup
+word-restore = restore
+word-key_rotated = key rotated
+word-recovery_key_stored = recovery key stored
+word-matrix_recovered = Matrix bot recovered
+word-inbox_replied = inbox reply
+word-gateway_tested = gateway tested
+
+## Consent events (a subscriber's history).
+word-optin_requested = sign-up requested
+word-optin_confirmed = sign-up confirmed
+word-optin_expired = sign-up expired
+word-optout = signed off
+word-import = added with consent
+word-admin_change = changed by an admin
+word-erased = erased
+
+## Who did it.
+word-subscriber = the subscriber
+word-provider = the SMS provider
+word-cli = command line
+word-system = herold
+word-anonymous = unknown
+actor-admin = admin { $id }
+actor-token = API token { $id }
+
+## Roles and token scopes.
+word-viewer = viewer
+word-editor = editor
+word-owner = owner
+word-read = read
+word-write = write
+
+## What an entry is about.
+target-subscriber = subscriber { $id }
+target-broadcast = broadcast { $id }
+target-channel = channel { $id }
+target-token = token { $id }
+target-inbox = inbox message { $id }
+
+## Details.
+audit-first-owner = first owner, through the setup link
+audit-sessions-ended = sessions ended
+audit-room-created = announcement room created
+audit-room-dropped = announcement room dropped
+audit-wording-version = wording version { $version }
+audit-scheduled = at { $at }
+audit-frequency-overridden = the declared frequency was overridden
+audit-deliveries-cancelled = { $n } deliveries cancelled
+audit-export-page = as a page
+audit-export-json = as JSON
+audit-retention = { $erased } contacts erased, { $inbox } inbox messages and { $deliveries } delivery rows deleted
+audit-backup-scheduled = scheduled; { $pruned } old backups deleted
+audit-backup-data = data, by hand
+audit-backup-keyring = keyring, by hand
+audit-restored = { $erased } erasures applied again; { $keyless } subscribers without a key
+audit-recovery-key-stored = stored elsewhere by an owner; herold forgot it
+audit-bot-signed = the bot's device was signed again
+audit-subscribers-added = { $n } added
+audit-test-sent = test message taken by the gateway (its id { $id })
