@@ -80,3 +80,4 @@ audit-recovery-key-stored = von einem Eigentümer anderswo verwahrt; herold hat 
 audit-bot-signed = das Gerät des Bots wurde neu signiert
 audit-subscribers-added = { $n } hinzugefügt
 audit-test-sent = Testnachricht vom Gateway angenommen (seine ID { $id })
+audit-unknown-user = unbekannter Benutzer

@@ -80,3 +80,4 @@ audit-recovery-key-stored = stored elsewhere by an owner; herold forgot it
 audit-bot-signed = the bot's device was signed again
 audit-subscribers-added = { $n } added
 audit-test-sent = test message taken by the gateway (its id { $id })
+audit-unknown-user = unknown user

@@ -127,6 +127,9 @@ impl Texts {
 
     /// What an audit entry is about (`subscriber 0cb8…`, `broadcast 3`, a name as it is).
     pub fn audit_target(&self, stored: &str) -> String {
+        if let Some(m) = stored_message(self.lang, stored) {
+            return m;
+        }
         for (prefix, key) in [
             ("subscriber ", "target-subscriber"),
             ("broadcast ", "target-broadcast"),

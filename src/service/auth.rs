@@ -203,7 +203,11 @@ impl Service {
         let Some(admin) = admin.filter(|_| ok) else {
             tracing::info!("failed login");
             // The name is recorded only when it is an admin's: a mistyped password in the name field stays out.
-            let target = if known { username.trim().to_string() } else { "unknown user".into() };
+            let target = if known {
+                username.trim().to_string()
+            } else {
+                crate::domain::Message::new("audit-unknown-user").stored()
+            };
             self.audit(&Actor::Anonymous, Action::LoginFailed, target, "").await?;
             return Ok(None);
         };

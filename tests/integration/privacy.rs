@@ -172,7 +172,9 @@ async fn the_export_holds_everything_of_one_subscriber_and_nothing_of_another() 
     assert!(page.contains("Grüße von A, bis Samstag") && page.contains(a.as_str()));
     let (audit, _) = s.audit_log(10, 0).await.unwrap();
     let exports: Vec<_> = audit.iter().filter(|e| e.action == "export").map(|e| e.detail.as_str()).collect();
-    assert_eq!(exports, ["page", "json"]);
+    assert_eq!(exports, [r#"{"args":{},"code":"audit-export-page"}"#, r#"{"args":{},"code":"audit-export-json"}"#]);
+    let de = herold::i18n::texts(herold::i18n::Lang::De);
+    assert_eq!(exports.iter().map(|d| de.audit_detail(d)).collect::<Vec<_>>(), ["als Seite", "als JSON"]);
 }
 
 #[tokio::test]
@@ -410,7 +412,7 @@ async fn owners_read_the_audit_log_of_logins_and_changes() {
     }
     sandbox_channel(&app.service, "NEWS").await;
     let page = owner.get(app.url("/audit")).send().await.unwrap().text().await.unwrap();
-    for expected in ["admin_added", "login", "login_failed", "unknown user", "channel_created", "NEWS"] {
+    for expected in ["admin added", "logged in", "login failed", "unknown user", "channel created", "NEWS"] {
         assert!(page.contains(expected), "the audit page lacks {expected:?}");
     }
     assert!(!page.contains("my-password-in-the-name-field") && !page.contains("not-her-password"));

@@ -420,7 +420,11 @@ async fn subscribers_are_masked_found_by_full_number_and_show_consent() {
     assert!(r.text().await.unwrap().contains("No subscriber has this address"));
 
     let detail = c.get(app.url(&detail_url)).send().await.unwrap().text().await.unwrap();
-    assert!(detail.contains("import") && detail.contains("paper form at the summer fair") && detail.contains("admin:"));
+    assert!(
+        detail.contains("added with consent")
+            && detail.contains("paper form at the summer fair")
+            && detail.contains("admin ")
+    );
     assert!(!detail.contains("23456789"));
     assert!(!detail_url.contains("151"), "the subscriber URL is pseudonymous");
 }

@@ -10,13 +10,13 @@ use crate::service::privacy::Notice;
 use crate::web::AppState;
 use crate::web::error::WebError;
 use crate::web::guard::browser_lang_or;
-use crate::web::i18n::Lang;
+use crate::web::i18n::{Lang, Texts, texts};
 
 #[derive(Template)]
 #[template(path = "privacy.html")]
 struct NoticePage {
     n: Notice,
-    de: bool,
+    t: &'static Texts,
 }
 
 #[derive(Debug, Deserialize)]
@@ -42,5 +42,5 @@ pub async fn notice(
     q: web::Query<Query>,
 ) -> Result<HttpResponse, WebError> {
     let n = state.service.privacy_notice(&keyword).await?;
-    ok(&NoticePage { n, de: q.lang(&req, &state) == Lang::De })
+    ok(&NoticePage { n, t: texts(q.lang(&req, &state)) })
 }

@@ -1,0 +1,47 @@
+# Der öffentliche Datenschutzhinweis eines Kanals (/privacy/<Stichwort>). Das Markup bleibt in der
+# Vorlage; jedes Stück hier ist reiner Text.
+
+pn-title = Datenschutz
+pn-heading = Datenschutz: { $channel }
+pn-who = Wer ist verantwortlich?
+pn-operator = Der Betreiber dieses Dienstes.
+pn-contact = Kontakt:
+pn-what = Was wird gespeichert, und warum?
+pn-number = Deine Nummer bzw. Matrix-ID
+pn-number-why = , damit wir dir die Nachrichten dieses Kanals schicken können, um die du gebeten hast (Art. 6 Abs. 1 lit. a DSGVO). Sie ist mit einem Schlüssel nur für dich verschlüsselt.
+pn-consents = Deine Anmeldungen
+pn-consents-why = {" "}und jede Zustimmung mit Zeitpunkt, der Nachricht, die du geschickt hast, und dem Wortlaut, der dir gezeigt wurde: als Nachweis deiner Einwilligung (Art. 7 Abs. 1 DSGVO).
+pn-sent = Die Nachrichten an dich
+pn-sent-why = {" "}und ob sie angekommen sind.
+pn-inbox = Nachrichten von dir, die kein Befehl sind
+pn-inbox-why = , damit jemand antworten kann.
+pn-room = Matrix-Ankündigungsraum:
+pn-room-why = {" "}Auf Matrix erscheinen die Nachrichten dieses Kanals in einem Raum, den du selbst betrittst und jederzeit verlässt. Wir speichern dazu nichts über dich, aber
+pn-room-seen = die anderen Mitglieder des Raums können sehen, dass du dabei bist.
+pn-no-tracking = Wir zählen nicht, wer was liest oder anklickt, und geben nichts an Dritte. Beim Versand per SMS sehen dein Mobilfunknetz und der SMS-Anbieter die Nachrichten; über Matrix die beteiligten Server (Ende-zu-Ende-verschlüsselt).
+pn-how-long = Wie lange?
+pn-unconfirmed = Eine Anmeldung, die du nicht bestätigst, verfällt nach { $hours } Stunden
+pn-unconfirmed-erased = ; deine Daten werden { $days } Tage danach gelöscht
+pn-left = Nach dem Abmelden von allen Kanälen:
+pn-left-days = gelöscht nach { $days } Tagen
+pn-until-erasure-asked = bis du die Löschung verlangst
+pn-inbox-kept = Nachrichten von dir:
+pn-days = { $days } Tage
+pn-until-erasure = bis zur Löschung
+pn-deliveries-kept = Versandprotokolle:
+pn-deliveries-days = { $days } Tage nach dem Versand
+pn-ledger = Die Einwilligungsnachweise bleiben pseudonym erhalten; nach einer Löschung ist ihr Inhalt nicht mehr lesbar.
+pn-backups = Sicherungskopien:
+pn-backups-operator = nach Ermessen des Betreibers
+pn-keyring = Die Schlüssel werden getrennt davon höchstens { $days } Tage gesichert; danach ist Gelöschtes auch in alten Sicherungen unlesbar.
+pn-rights = Deine Rechte, per Nachricht
+pn-mydata = DATEN
+pn-mydata-why = : was gespeichert ist und seit wann.
+pn-delete = LÖSCHEN
+pn-yes = JA
+pn-delete-why = : alles löschen. Danach findet dich nichts mehr.
+pn-stop-why = : abmelden.
+pn-help = HILFE
+pn-help-why = : Hilfe.
+pn-full-copy = Eine vollständige Auskunft (Art. 15, 20 DSGVO) bekommst du beim Verantwortlichen. Du kannst dich auch bei einer Datenschutz-Aufsichtsbehörde beschweren.
+pn-then = , dann

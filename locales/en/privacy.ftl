@@ -1,0 +1,47 @@
+# A channel's public privacy notice (/privacy/<keyword>). Markup stays in the template; each piece here
+# is plain text. { $channel } is the channel's name, { $keyword } its keyword.
+
+pn-title = Privacy
+pn-heading = Privacy: { $channel }
+pn-who = Who is responsible?
+pn-operator = The operator of this service.
+pn-contact = Contact:
+pn-what = What is stored, and why?
+pn-number = Your number or Matrix id
+pn-number-why = , to send you this channel's messages, which you asked for (GDPR Art. 6(1)(a)). It is encrypted with a key for you alone.
+pn-consents = Your subscriptions
+pn-consents-why = {" "}and every consent with its time, the message you sent and the wording you were shown: as proof of your consent (GDPR Art. 7(1)).
+pn-sent = The messages sent to you
+pn-sent-why = {" "}and whether they arrived.
+pn-inbox = Messages from you that are not commands
+pn-inbox-why = , so that someone can answer.
+pn-room = Matrix announcement room:
+pn-room-why = {" "}on Matrix, this channel's messages appear in a room that you join and may leave at any time. We store nothing about you for it, but
+pn-room-seen = the room's other members can see that you are in it.
+pn-no-tracking = We do not count who reads or clicks what, and share nothing with third parties. By SMS, your mobile network and the SMS provider see the messages; over Matrix, the servers involved (end-to-end encrypted).
+pn-how-long = For how long?
+pn-unconfirmed = A subscription you do not confirm expires after { $hours } hours
+pn-unconfirmed-erased = ; your data is erased { $days } days later
+pn-left = After leaving every channel:
+pn-left-days = erased after { $days } days
+pn-until-erasure-asked = until you ask for erasure
+pn-inbox-kept = Messages from you:
+pn-days = { $days } days
+pn-until-erasure = until erasure
+pn-deliveries-kept = Delivery records:
+pn-deliveries-days = { $days } days after sending
+pn-ledger = The consent records stay, pseudonymous; after an erasure their content can no longer be read.
+pn-backups = Backups:
+pn-backups-operator = as the operator keeps them
+pn-keyring = The keys are backed up apart from them for at most { $days } days; after that, erased data is unreadable in old backups too.
+pn-rights = Your rights, by message
+pn-mydata = MYDATA
+pn-mydata-why = : what is stored and since when.
+pn-delete = DELETE
+pn-yes = YES
+pn-delete-why = : erase everything. Nothing finds you afterwards.
+pn-stop-why = : leave.
+pn-help = HELP
+pn-help-why = : help.
+pn-full-copy = A full copy of your data (GDPR Art. 15, 20) is available from the controller. You may also complain to a data protection authority.
+pn-then = , then
