@@ -169,7 +169,9 @@ async fn opt_in_by_dm_decrypt_help_stop_restart_and_leave() {
     anna.expect(30, "the test message", |b| b.contains("herold reaches you") && b.contains("via Matrix")).await;
     let (log, _) = herold.service.audit_log(20, 0).await.unwrap();
     let tested = log.iter().find(|e| e.action == "gateway_tested").expect("the test send is audited");
-    assert!(tested.detail.starts_with("test message taken") && !tested.detail.contains("anna"), "{tested:?}");
+    let en = herold::i18n::texts(herold::i18n::Lang::En);
+    assert!(en.audit_detail(&tested.detail).starts_with("test message taken"), "{tested:?}");
+    assert!(!tested.detail.contains("anna"), "{tested:?}");
 
     // STOP: the goodbye is the last message.
     anna.say(&room, "STOP").await;
