@@ -66,6 +66,11 @@ impl Service {
         spare
     }
 
+    /// How many keys are written ahead and ready for first contacts just now.
+    pub fn spare_keys_ready(&self) -> usize {
+        self.inner.key_stock.lock().spares.len()
+    }
+
     pub(super) fn key_stock(&self) -> &KeyStock {
         &self.inner.key_stock
     }

@@ -917,9 +917,10 @@ async fn first_contacts_use_keys_written_ahead_and_a_restart_reuses_the_rest() {
     const UNUSED: &str = "SELECT count(*) FROM keyring.spare_keys p \
                           WHERE NOT EXISTS (SELECT 1 FROM subscribers s WHERE s.id = p.subscriber_id)";
     const FROM_SPARES: &str = "SELECT count(*) FROM subscribers s JOIN keyring.spare_keys p ON p.subscriber_id = s.id";
+    // Ready means in the stock, not only on disk: the batch is committed before it is handed over.
     let wait_for_spares = |s: &herold::service::Service| {
         let until = std::time::Instant::now() + Duration::from_secs(10);
-        while count(s, UNUSED) < 100 {
+        while count(s, UNUSED) < 100 || s.spare_keys_ready() < 100 {
             assert!(std::time::Instant::now() < until, "no spare keys were written");
             std::thread::sleep(Duration::from_millis(20));
         }

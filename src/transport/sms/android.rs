@@ -160,7 +160,7 @@ impl Webhook for Android {
             "sms:sent" => report(None, None),
             "sms:delivered" => report(Some(true), None),
             // The phone's reason text may name the number; it is not kept.
-            "sms:failed" => report(Some(false), Some("the phone reported the message as failed")),
+            "sms:failed" => report(Some(false), Some("sms:failed")),
             _ => Ok(vec![]),
         }
     }

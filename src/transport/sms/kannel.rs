@@ -147,7 +147,8 @@ impl Webhook for Kannel {
                     2 | 16 => Some(false),
                     _ => None,
                 };
-                let error = (delivered == Some(false)).then(|| format!("Kannel delivery report type {kind}"));
+                // Kept as Kannel names it (its DLR type): worded by the reason it becomes.
+                let error = (delivered == Some(false)).then(|| format!("DLR {kind}"));
                 Ok(vec![HookEvent::Report { gateway_id: id, delivered, error }])
             }
             _ => Err(HookError::Malformed("unknown endpoint; Kannel uses inbound and dlr".into())),

@@ -132,8 +132,8 @@ impl Webhook for Twilio {
                     "failed" | "undelivered" => Some(false),
                     _ => None,
                 };
-                let error = (delivered == Some(false))
-                    .then(|| format!("Twilio says {state}, error {}", get("ErrorCode").unwrap_or_default()));
+                let error =
+                    (delivered == Some(false)).then(|| format!("{state}, {}", get("ErrorCode").unwrap_or_default()));
                 Ok(vec![HookEvent::Report { gateway_id: need("MessageSid")?, delivered, error }])
             }
             _ => Err(HookError::Malformed("unknown endpoint; Twilio uses inbound and status".into())),
