@@ -51,6 +51,7 @@ word-viewer = Betrachter
 word-editor = Redakteur
 word-owner = Eigentümer
 word-read = lesen
+word-send = senden
 word-write = schreiben
 
 ## Worauf sich ein Eintrag bezieht.

@@ -40,3 +40,4 @@ reason-failing-paused = Von herold angehalten: { $fails } der letzten { $total }
 reason-earlier = Von einer früheren herold-Version festgehalten
 reason-paused-by-admin = Von einem Admin angehalten
 reason-no-answer = Keine Antwort innerhalb von { $seconds } s
+reason-paused-by-api = Über die API angehalten

@@ -51,6 +51,7 @@ word-viewer = viewer
 word-editor = editor
 word-owner = owner
 word-read = read
+word-send = send
 word-write = write
 
 ## What an entry is about.

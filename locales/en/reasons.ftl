@@ -40,3 +40,4 @@ reason-failing-paused = paused by herold: { $fails } of the last { $total } atte
 reason-earlier = recorded by an earlier version of herold
 reason-paused-by-admin = paused by an admin
 reason-no-answer = no answer within { $seconds } s
+reason-paused-by-api = paused through the API

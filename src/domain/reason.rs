@@ -93,6 +93,7 @@ pub enum Reason {
     DeadlinePassed,
     AddressGone,
     PausedByAdmin,
+    PausedByApi,
     /// A broadcast paused itself: most recent attempts failed.
     FailingPaused {
         fails: i64,

@@ -272,7 +272,8 @@ mod tests {
             .chain(Lang::ALL.iter().map(|l| l.code()))
             .chain(crate::domain::audit::Action::ALL.iter().map(|a| a.as_str()))
             .chain(crate::domain::ConsentKind::ALL.iter().map(|k| k.as_str()))
-            .chain(["viewer", "editor", "owner", "read", "write"])
+            .chain(["viewer", "editor", "owner"])
+            .chain(crate::service::Scope::ALL.iter().map(|s| s.as_str()))
             .chain(ACTOR_WORDS.iter().copied())
             .map(|w| format!("word-{w}"))
             .collect();

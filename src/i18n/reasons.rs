@@ -61,6 +61,7 @@ pub fn reason(lang: Lang, r: &Reason) -> String {
             text(lang, "reason-failing-paused", &[("fails", fails.into()), ("total", total.into()), inner(cause)])
         }
         Reason::PausedByAdmin => text(lang, "reason-paused-by-admin", &[]),
+        Reason::PausedByApi => text(lang, "reason-paused-by-api", &[]),
         Reason::Earlier => text(lang, "reason-earlier", &[]),
     }
 }

@@ -325,6 +325,11 @@ impl Service {
         Ok(self.store().call(move |c| broadcasts::list(c, limit)).await?)
     }
 
+    /// A broadcast's deliveries per transport and state.
+    pub async fn per_transport(&self, id: BroadcastId) -> Result<Vec<(Transport, crate::domain::DeliveryState, i64)>> {
+        Ok(self.store().call(move |c| outbox::per_transport(c, id)).await?)
+    }
+
     pub async fn progress(&self, id: BroadcastId) -> Result<Progress> {
         let now = self.now();
         let (b, rate, timeline, reasons) = self

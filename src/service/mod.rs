@@ -91,6 +91,7 @@ impl From<StoreError> for ServiceError {
         match e {
             StoreError::NotFound => ServiceError::NotFound,
             StoreError::Conflict(m) => ServiceError::Conflict(m),
+            StoreError::Refused(m) => ServiceError::Invalid(m),
             StoreError::DiskFull | StoreError::Busy => ServiceError::Unavailable(e.to_string()),
             e => ServiceError::Internal(e.to_string()),
         }

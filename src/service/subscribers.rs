@@ -282,7 +282,7 @@ fn write_rows(
                 None => {
                     let c = channels::by_id(&tx, ch).map_err(|e| match e {
                         StoreError::NotFound => {
-                            StoreError::Conflict(Problem::new("channel-missing").with("channel", ch.to_string()))
+                            StoreError::Refused(Problem::new("channel-missing").with("channel", ch.to_string()))
                         }
                         e => e,
                     })?;

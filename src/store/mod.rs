@@ -46,6 +46,9 @@ pub enum StoreError {
     NotFound,
     #[error("{0}")]
     Conflict(crate::domain::Problem),
+    /// The input names something that is not there (a channel id in a request): refused, not a conflict.
+    #[error("{0}")]
+    Refused(crate::domain::Problem),
     /// The file to write already exists (backups); English, like the rest of the CLI.
     #[error("{0} already exists; choose a new file")]
     Exists(String),

@@ -24,6 +24,7 @@ static MAIN_MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../migrations/0008_early_reports.sql")),
         M::up(include_str!("../../migrations/0009_lanes_and_dm_rooms.sql")),
         M::up(include_str!("../../migrations/0010_reasons_as_codes.sql")),
+        M::up(include_str!("../../migrations/0011_send_scope.sql")),
     ])
 });
 static KEYRING_MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
@@ -39,7 +40,7 @@ pub fn main_migrations() -> &'static Migrations<'static> {
 }
 
 /// Schema versions this binary knows.
-pub const MAIN_SCHEMA: i64 = 10;
+pub const MAIN_SCHEMA: i64 = 11;
 pub const KEYRING_SCHEMA: i64 = 2;
 
 /// Where the files of one installation live.

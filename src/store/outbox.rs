@@ -364,6 +364,14 @@ pub fn reasons(conn: &Connection, broadcast: BroadcastId, limit: i64) -> Result<
         .collect::<rusqlite::Result<_>>()?)
 }
 
+/// A broadcast's deliveries per transport and state (for the API; it reads the broadcast's rows).
+pub fn per_transport(conn: &Connection, broadcast: BroadcastId) -> Result<Vec<(Transport, DeliveryState, i64)>> {
+    let mut st = conn.prepare_cached(
+        "SELECT transport, state, count(*) FROM deliveries WHERE broadcast_id = ?1 GROUP BY 1, 2 ORDER BY 1, 2",
+    )?;
+    Ok(st.query_map([broadcast], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?.collect::<rusqlite::Result<_>>()?)
+}
+
 /// Deliveries per minute of a broadcast over its last `minutes` minutes (for the rate and ETA).
 pub fn recent_rate(conn: &Connection, broadcast: BroadcastId, now: i64, window: i64) -> Result<i64> {
     // From the per-minute counts (a few rows), not the deliveries: the last `window` seconds, taking

@@ -1,30 +1,34 @@
-//! API tokens, stored as SHA-256 hashes with a read or write scope.
+//! API tokens, stored as SHA-256 hashes with a scope: read, send (read and broadcasts) or write (all).
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::{Result, StoreError};
 
+/// What a token may do; each scope may do what the ones before it may.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
+    /// Read channels, subscribers (masked) and broadcasts.
     Read,
+    /// Also create, pause, resume and cancel broadcasts (a feed of status news), nothing else.
+    Send,
+    /// Also change channels and subscribers, export and erase them.
     Write,
 }
 
 impl Scope {
+    pub const ALL: &'static [Scope] = &[Scope::Read, Scope::Send, Scope::Write];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Scope::Read => "read",
+            Scope::Send => "send",
             Scope::Write => "write",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "read" => Some(Scope::Read),
-            "write" => Some(Scope::Write),
-            _ => None,
-        }
+        Self::ALL.iter().copied().find(|x| x.as_str() == s)
     }
 }
 

@@ -1,13 +1,18 @@
-//! The JSON API under `/api/v1`, authenticated by API tokens (read or write scope).
+//! The JSON API under `/api/v1`, authenticated by API tokens (read, send or write scope).
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::Deserialize;
 
 use super::AppState;
 use super::error::{ApiError, WebError};
 use super::guard::Me;
-use crate::domain::{ChannelDraft, ChannelId, SubscriberId, SubscriptionState, Transport};
+use crate::domain::{
+    BroadcastId, ChannelDraft, ChannelId, ChannelKind, Problem, Reason, SubscriberId, SubscriptionState, Transport,
+};
 use crate::service::Filter;
+use crate::service::auth::Principal;
+use crate::service::broadcasts::Compose;
 use crate::service::subscribers::AddSubscriber;
 
 type ApiResult = Result<HttpResponse, ApiError>;
@@ -96,4 +101,156 @@ pub async fn subscribers_erase(state: web::Data<AppState>, me: Me, id: web::Path
     let id: SubscriberId = id.parse().map_err(|_| WebError::NotFound)?;
     state.service.erase_subscriber(&me.0.actor(), id).await?;
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// A broadcast as another system posts it (a delay notice, a cancelled match).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewBroadcast {
+    #[serde(default = "broadcast_kind")]
+    kind: ChannelKind,
+    #[serde(default)]
+    title: String,
+    body: String,
+    channels: Vec<ChannelId>,
+    /// When to send, RFC 3339 with its offset (`2026-12-24T18:00:00+01:00`); absent: now.
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    send_at: Option<time::OffsetDateTime>,
+    /// Nothing is delivered after this time (RFC 3339).
+    #[serde(default, with = "time::serde::rfc3339::option")]
+    deadline: Option<time::OffsetDateTime>,
+}
+
+fn broadcast_kind() -> ChannelKind {
+    ChannelKind::Broadcast
+}
+
+/// Creates a broadcast, to send now or at `send_at`. With an `Idempotency-Key` header, a repeat of the
+/// same key by the same token answers with the broadcast the first request made (200) instead of
+/// making another (201). The frequency promise applies as in the UI, without the override.
+pub async fn broadcasts_create(
+    state: web::Data<AppState>,
+    me: Me,
+    req: HttpRequest,
+    body: web::Json<NewBroadcast>,
+) -> ApiResult {
+    let b = body.into_inner();
+    let key = match req.headers().get("idempotency-key") {
+        None => crate::service::auth::random_token(16),
+        Some(v) => v
+            .to_str()
+            .ok()
+            .map(str::trim)
+            .filter(|k| !k.is_empty() && k.len() <= 64)
+            .ok_or(WebError::BadRequest(Problem::new("idempotency-key-form")))?
+            .to_string(),
+    };
+    // Keys are the token's own: two integrations that both count from 1 never meet.
+    let by = match &me.0 {
+        Principal::Token(t) => t.id,
+        _ => 0,
+    };
+    let compose = Compose {
+        kind: b.kind,
+        title: b.title,
+        body: b.body,
+        channels: b.channels,
+        send_at: b.send_at.map(|t| t.unix_timestamp()),
+        deadline: b.deadline.map(|t| t.unix_timestamp()),
+        override_frequency: false,
+        idempotency_key: format!("api:{by}:{key}"),
+    };
+    let (created, new) = state.service.create_broadcast(&me.0.actor(), compose).await?;
+    let status = if new { StatusCode::CREATED } else { StatusCode::OK };
+    Ok(HttpResponse::build(status).json(report(&state, created.id).await?))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    #[serde(default = "default_limit")]
+    limit: i64,
+}
+
+/// The newest broadcasts, newest first.
+pub async fn broadcasts_list(state: web::Data<AppState>, q: web::Query<ListQuery>) -> ApiResult {
+    let list = state.service.broadcasts(q.limit.clamp(1, 1000)).await?;
+    Ok(HttpResponse::Ok().json(list.iter().map(summary).collect::<Vec<_>>()))
+}
+
+/// One broadcast: its state, counts per state and per transport, and why deliveries failed or wait.
+pub async fn broadcasts_get(state: web::Data<AppState>, id: web::Path<BroadcastId>) -> ApiResult {
+    Ok(HttpResponse::Ok().json(report(&state, *id).await?))
+}
+
+pub async fn broadcasts_pause(state: web::Data<AppState>, me: Me, id: web::Path<BroadcastId>) -> ApiResult {
+    state.service.pause_broadcast(&me.0.actor(), *id, Reason::PausedByApi).await?;
+    Ok(HttpResponse::Ok().json(report(&state, *id).await?))
+}
+
+pub async fn broadcasts_resume(state: web::Data<AppState>, me: Me, id: web::Path<BroadcastId>) -> ApiResult {
+    state.service.resume_broadcast(&me.0.actor(), *id).await?;
+    Ok(HttpResponse::Ok().json(report(&state, *id).await?))
+}
+
+pub async fn broadcasts_cancel(state: web::Data<AppState>, me: Me, id: web::Path<BroadcastId>) -> ApiResult {
+    state.service.cancel_broadcast(&me.0.actor(), *id).await?;
+    Ok(HttpResponse::Ok().json(report(&state, *id).await?))
+}
+
+/// A reason as the API gives it: its code and arguments, and the English message.
+fn reason_json(r: &Reason) -> serde_json::Value {
+    let mut v = serde_json::to_value(r).unwrap_or_default();
+    if let Some(o) = v.as_object_mut() {
+        o.insert("message".into(), r.to_string().into());
+    }
+    v
+}
+
+fn rfc3339(ts: i64) -> Option<String> {
+    time::OffsetDateTime::from_unix_timestamp(ts).ok()?.format(&time::format_description::well_known::Rfc3339).ok()
+}
+
+fn summary(b: &crate::store::broadcasts::Broadcast) -> serde_json::Value {
+    serde_json::json!({
+        "id": b.id,
+        "kind": b.kind,
+        "title": b.title,
+        "body": b.body,
+        "channels": b.channels,
+        "state": b.state.as_str(),
+        "pause_reason": b.pause_reason.as_ref().map(reason_json),
+        "send_at": rfc3339(b.send_at),
+        "deadline": b.deadline.and_then(rfc3339),
+        "created_at": rfc3339(b.created_at),
+        "finished_at": b.finished_at.and_then(rfc3339),
+        "counts": {
+            "total": b.total,
+            "sent": b.sent,
+            "delivered": b.delivered,
+            "failed": b.failed,
+            "cancelled": b.cancelled,
+            "queued": (b.total - b.sent - b.failed - b.cancelled).max(0),
+        },
+    })
+}
+
+async fn report(state: &AppState, id: BroadcastId) -> Result<serde_json::Value, ApiError> {
+    let p = state.service.progress(id).await?;
+    let rows = state.service.per_transport(id).await?;
+    let mut v = summary(&p.broadcast);
+    let mut transports = serde_json::Map::new();
+    for (transport, delivery_state, n) in rows {
+        let entry = transports.entry(transport.as_str()).or_insert_with(|| serde_json::json!({}));
+        entry[delivery_state.as_str()] = n.into();
+    }
+    v["per_transport"] = transports.into();
+    v["reasons"] = p
+        .reasons
+        .iter()
+        .map(|(s, r, n)| serde_json::json!({ "state": s.as_str(), "reason": reason_json(r), "count": n }))
+        .collect();
+    v["waiting"] =
+        p.waiting.map(|w| serde_json::json!({ "reason": reason_json(&w.reason), "until": rfc3339(w.until) })).into();
+    Ok(v)
 }

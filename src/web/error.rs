@@ -13,6 +13,9 @@ use crate::service::ServiceError;
 pub enum WebError {
     #[error("{0}")]
     BadRequest(Problem),
+    /// The request itself could not be read (malformed JSON or query, wrong content type, too large).
+    #[error("{1}")]
+    Malformed(StatusCode, Problem),
     #[error("not found")]
     NotFound,
     #[error("{0}")]
@@ -67,7 +70,7 @@ impl WebError {
     /// What the person is told: the service's problem, or the code of this kind of error.
     pub fn problem(&self) -> Problem {
         match self {
-            WebError::BadRequest(p) | WebError::Conflict(p) => p.clone(),
+            WebError::BadRequest(p) | WebError::Conflict(p) | WebError::Malformed(_, p) => p.clone(),
             WebError::NotFound => Problem::new("not-found"),
             WebError::Forbidden => Problem::new("forbidden"),
             WebError::TooMany => Problem::new("too-many-attempts"),
@@ -81,6 +84,7 @@ impl ResponseError for WebError {
     fn status_code(&self) -> StatusCode {
         match self {
             WebError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            WebError::Malformed(status, _) => *status,
             WebError::NotFound => StatusCode::NOT_FOUND,
             WebError::Conflict(_) => StatusCode::CONFLICT,
             WebError::Forbidden => StatusCode::FORBIDDEN,
@@ -114,15 +118,47 @@ impl<E: Into<WebError>> From<E> for ApiError {
     }
 }
 
+impl ApiError {
+    /// The body of every API error: `{"error": {"code": …, "message": …}}` (the message in English).
+    pub fn body(problem: &Problem) -> serde_json::Value {
+        serde_json::json!({ "error": { "code": problem.code, "message": problem.to_string() } })
+    }
+}
+
 impl ResponseError for ApiError {
+    /// As for pages, except that input the request was read from but refused is 422.
     fn status_code(&self) -> StatusCode {
-        self.0.status_code()
+        match self.0 {
+            WebError::BadRequest(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            ref e => e.status_code(),
+        }
     }
     fn error_response(&self) -> HttpResponse {
         if let WebError::Internal(cause) = &self.0 {
             tracing::error!(%cause, "API request failed");
         }
-        HttpResponse::build(self.status_code())
-            .json(serde_json::json!({ "error": self.0.to_string(), "code": self.0.problem().code }))
+        HttpResponse::build(self.status_code()).json(Self::body(&self.0.problem()))
     }
+}
+
+/// Extractor failures (JSON body, query string, path) as herold's own errors: JSON with a code under
+/// `/api/`, a page elsewhere; never the extractor's text, which names Rust types.
+pub fn extractor_error(status: StatusCode, code: &'static str, req: &actix_web::HttpRequest) -> actix_web::Error {
+    let e = if status == StatusCode::NOT_FOUND {
+        WebError::NotFound
+    } else {
+        WebError::Malformed(status, Problem::new(code))
+    };
+    if req.path().starts_with("/api/") { ApiError(e).into() } else { e.into() }
+}
+
+pub fn json_error(err: actix_web::error::JsonPayloadError, req: &actix_web::HttpRequest) -> actix_web::Error {
+    use actix_web::error::JsonPayloadError as J;
+    let (status, code) = match &err {
+        J::Overflow { .. } | J::OverflowKnownLength { .. } => (StatusCode::PAYLOAD_TOO_LARGE, "body-too-large"),
+        J::ContentType => (StatusCode::UNSUPPORTED_MEDIA_TYPE, "body-not-json"),
+        J::Deserialize(e) if e.is_data() => (StatusCode::UNPROCESSABLE_ENTITY, "body-wrong-fields"),
+        _ => (StatusCode::BAD_REQUEST, "body-malformed"),
+    };
+    extractor_error(status, code, req)
 }

@@ -93,14 +93,15 @@ pub async fn guard(
         (Access::Editor, Some(Principal::Admin { admin, .. })) => admin.role.allows(crate::domain::Role::Editor),
         (Access::Owner, Some(Principal::Admin { admin, .. })) => admin.role.allows(crate::domain::Role::Owner),
         (Access::ApiRead, Some(Principal::Token(_))) => true,
-        (Access::ApiWrite, Some(Principal::Token(t))) => t.scope == crate::service::Scope::Write,
+        (Access::ApiSend, Some(Principal::Token(t))) => t.scope >= crate::service::Scope::Send,
+        (Access::ApiWrite, Some(Principal::Token(t))) => t.scope >= crate::service::Scope::Write,
         _ => false,
     };
     if !allowed {
         let resp = match (spec.access.is_api(), principal.is_some()) {
             (true, false) => HttpResponse::Unauthorized()
                 .insert_header((header::WWW_AUTHENTICATE, "Bearer"))
-                .json(serde_json::json!({ "error": "missing or unknown API token" })),
+                .json(ApiError::body(&crate::domain::Problem::new("token-missing"))),
             (true, true) => ApiError(WebError::Forbidden).error_response(),
             (false, false) if req.method() == Method::GET => {
                 HttpResponse::SeeOther().insert_header((header::LOCATION, "/login")).finish()

@@ -73,7 +73,13 @@ pub fn server(listener: TcpListener, state: AppState) -> std::io::Result<Server>
         App::new()
             .app_data(state.clone())
             .app_data(web::FormConfig::default().limit(256 * 1024))
-            .app_data(web::JsonConfig::default().limit(256 * 1024))
+            .app_data(web::JsonConfig::default().limit(256 * 1024).error_handler(error::json_error))
+            .app_data(web::QueryConfig::default().error_handler(|_, req| {
+                error::extractor_error(actix_web::http::StatusCode::BAD_REQUEST, "query-malformed", req)
+            }))
+            .app_data(web::PathConfig::default().error_handler(|_, req| {
+                error::extractor_error(actix_web::http::StatusCode::NOT_FOUND, "not-found", req)
+            }))
             .app_data(web::PayloadConfig::default().limit(256 * 1024))
             .wrap(from_fn(guard::guard))
             .wrap(

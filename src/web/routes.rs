@@ -17,14 +17,15 @@ pub enum Access {
     Gateway,
     /// A browser's own report (CSP violations): no session, no CSRF token, the body is only counted.
     Report,
-    /// An API token with the read or write scope.
+    /// An API token with at least this scope (read < send < write).
     ApiRead,
+    ApiSend,
     ApiWrite,
 }
 
 impl Access {
     pub fn is_api(self) -> bool {
-        matches!(self, Access::ApiRead | Access::ApiWrite)
+        matches!(self, Access::ApiRead | Access::ApiSend | Access::ApiWrite)
     }
 }
 
@@ -109,6 +110,12 @@ routes! {
     get  "/tokens"                       Owner    => pages::tokens::list;
     post "/tokens"                       Owner    => pages::tokens::create;
     post "/tokens/{id}/delete"           Owner    => pages::tokens::remove;
+    get  "/api/v1/broadcasts"            ApiRead  => api::broadcasts_list;
+    post "/api/v1/broadcasts"            ApiSend  => api::broadcasts_create;
+    get  "/api/v1/broadcasts/{id}"       ApiRead  => api::broadcasts_get;
+    post "/api/v1/broadcasts/{id}/pause" ApiSend  => api::broadcasts_pause;
+    post "/api/v1/broadcasts/{id}/resume" ApiSend => api::broadcasts_resume;
+    post "/api/v1/broadcasts/{id}/cancel" ApiSend => api::broadcasts_cancel;
     get  "/api/v1/channels"              ApiRead  => api::channels_list;
     post "/api/v1/channels"              ApiWrite => api::channels_create;
     get  "/api/v1/channels/{id}"         ApiRead  => api::channels_get;

@@ -5,6 +5,7 @@
 
 mod common;
 
+mod api;
 mod browser;
 mod cli;
 mod crash;

@@ -111,7 +111,7 @@ async fn an_import_is_all_or_nothing_and_leaves_no_orphan_key() {
     // One request names a channel that does not exist: nothing is written.
     let batch = vec![req(Transport::Sms, &n[0], ch.id), req(Transport::Sms, &n[1], herold::domain::ChannelId(999))];
     match s.add_subscribers(&Actor::Cli, batch).await {
-        Err(ServiceError::Conflict(m)) => assert!(m.to_string().contains("no channel 999"), "{m}"),
+        Err(ServiceError::Invalid(m)) => assert!(m.to_string().contains("no channel 999"), "{m}"),
         other => panic!("expected a conflict, got {other:?}"),
     }
     // A malformed address is refused before anything is written.

@@ -465,8 +465,10 @@ async fn api_tokens_have_scopes() {
     let bad =
         serde_json::json!({ "transport": "sms", "address": "not a number", "channels": [id], "consent_note": "x" });
     let r = c.post(app.url("/api/v1/subscribers")).bearer_auth(&write).json(&bad).send().await.unwrap();
-    assert_eq!(r.status(), 400);
-    assert!(r.json::<serde_json::Value>().await.unwrap()["error"].as_str().unwrap().contains("phone number"));
+    assert_eq!(r.status(), 422);
+    let e = r.json::<serde_json::Value>().await.unwrap();
+    assert_eq!(e["error"]["code"], "phone-not-a-number", "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("phone number"), "{e}");
 
     let r = c
         .post(app.url("/api/v1/subscribers/search"))
@@ -556,6 +558,12 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("get", "/tokens", "owner"),
     ("post", "/tokens", "owner"),
     ("post", "/tokens/{id}/delete", "owner"),
+    ("get", "/api/v1/broadcasts", "read"),
+    ("post", "/api/v1/broadcasts", "send"),
+    ("get", "/api/v1/broadcasts/{id}", "read"),
+    ("post", "/api/v1/broadcasts/{id}/pause", "send"),
+    ("post", "/api/v1/broadcasts/{id}/resume", "send"),
+    ("post", "/api/v1/broadcasts/{id}/cancel", "send"),
     ("get", "/api/v1/channels", "read"),
     ("post", "/api/v1/channels", "write"),
     ("get", "/api/v1/channels/{id}", "read"),
@@ -575,6 +583,7 @@ enum Who {
     Editor,
     Owner,
     ReadToken,
+    SendToken,
     WriteToken,
 }
 
@@ -587,7 +596,8 @@ fn allowed(access: &str, who: Who) -> bool {
         "viewer" => matches!(who, Viewer | Editor | Owner),
         "editor" => matches!(who, Editor | Owner),
         "owner" => who == Owner,
-        "read" => matches!(who, ReadToken | WriteToken),
+        "read" => matches!(who, ReadToken | SendToken | WriteToken),
+        "send" => matches!(who, SendToken | WriteToken),
         "write" => who == WriteToken,
         other => panic!("unknown access {other}"),
     }
@@ -620,6 +630,7 @@ async fn authorisation_table_covers_every_route() {
     let owner_id = app.service.admin_by_name("owner1").await.unwrap().id;
     let (_, read) = app.service.create_token(&herold::service::Actor::Cli, owner_id, "r", Scope::Read).await.unwrap();
     let (_, write) = app.service.create_token(&herold::service::Actor::Cli, owner_id, "w", Scope::Write).await.unwrap();
+    let (_, send) = app.service.create_token(&herold::service::Actor::Cli, owner_id, "s", Scope::Send).await.unwrap();
     // Things the routes with ids act on: a dummy admin and token that may be changed or removed.
     let dummy = app
         .service
@@ -679,7 +690,7 @@ async fn authorisation_table_covers_every_route() {
         .await
         .unwrap();
     let concrete = |path: &str| -> String {
-        let id = if path.starts_with("/broadcasts") {
+        let id = if path.contains("/broadcasts") {
             broadcast.id.to_string()
         } else if path.starts_with("/admins") {
             dummy.id.to_string()
@@ -704,7 +715,9 @@ async fn authorisation_table_covers_every_route() {
     let mut routes: Vec<_> = EXPECTED.to_vec();
     routes.sort_by_key(|(_, p, _)| *p == "/logout");
     for (method, path, access) in routes {
-        for who in [Who::Anonymous, Who::ReadToken, Who::WriteToken, Who::Viewer, Who::Editor, Who::Owner] {
+        for who in
+            [Who::Anonymous, Who::ReadToken, Who::SendToken, Who::WriteToken, Who::Viewer, Who::Editor, Who::Owner]
+        {
             let anon = app.client();
             let (client, csrf) = match who {
                 Who::Viewer => (&viewer, viewer_csrf.clone()),
@@ -722,6 +735,7 @@ async fn authorisation_table_covers_every_route() {
             };
             match who {
                 Who::ReadToken => req = req.bearer_auth(&read),
+                Who::SendToken => req = req.bearer_auth(&send),
                 Who::WriteToken => req = req.bearer_auth(&write),
                 _ => {}
             }
@@ -750,7 +764,7 @@ async fn authorisation_table_covers_every_route() {
             checked += 1;
         }
     }
-    assert_eq!(checked, EXPECTED.len() * 6);
+    assert_eq!(checked, EXPECTED.len() * 7);
 }
 
 /// Browsers report Content-Security-Policy violations to `/csp-report` in either format; each report
