@@ -78,3 +78,4 @@ body-not-json = Der Inhalt der Anfrage muss JSON sein (Content-Type: application
 body-wrong-fields = Im JSON fehlen Felder, sind unbekannt oder haben den falschen Typ (siehe /api/v1 in docs/guide.md)
 body-malformed = Der Inhalt der Anfrage ist kein gültiges JSON
 query-malformed = Die Abfrage hat einen unbekannten oder fehlerhaften Parameter
+idempotency-key-reused = Dieser Idempotency-Key wurde für einen anderen Text oder andere Kanäle verwendet

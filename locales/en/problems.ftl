@@ -78,3 +78,4 @@ body-not-json = the request body must be JSON (Content-Type: application/json)
 body-wrong-fields = the JSON has missing, unknown or wrongly typed fields (see /api/v1 in docs/guide.md)
 body-malformed = the request body is not valid JSON
 query-malformed = the query string has an unknown or malformed parameter
+idempotency-key-reused = this Idempotency-Key was used for another text or other channels

@@ -160,7 +160,17 @@ pub async fn broadcasts_create(
         override_frequency: false,
         idempotency_key: format!("api:{by}:{key}"),
     };
+    let (channels, text) = (compose.channels.clone(), compose.body.trim().to_string());
     let (created, new) = state.service.create_broadcast(&me.0.actor(), compose).await?;
+    // A key used again for another text or other channels is a mistake in the caller, not a retry.
+    let mut asked = channels;
+    asked.sort();
+    asked.dedup();
+    let mut made = created.channels.clone();
+    made.sort();
+    if !new && (created.body != text || made != asked) {
+        return Err(WebError::BadRequest(Problem::new("idempotency-key-reused")).into());
+    }
     let status = if new { StatusCode::CREATED } else { StatusCode::OK };
     Ok(HttpResponse::build(status).json(report(&state, created.id).await?))
 }

@@ -66,6 +66,9 @@ async fn a_broadcast_posted_twice_with_one_key_reaches_sms_and_sandbox_once() {
     let (status, again) = post(&app, &send, "/api/v1/broadcasts", &notice, Some("delay-0815")).await;
     assert_eq!(status, 200, "a retry answers with the broadcast it made: {again}");
     assert_eq!(first["id"], again["id"]);
+    let other = json!({ "body": "RE 7: 30 Minuten Verspätung", "channels": [ch.id.0] });
+    let (status, e) = post(&app, &send, "/api/v1/broadcasts", &other, Some("delay-0815")).await;
+    assert_eq!((status, e["error"]["code"].as_str()), (422, Some("idempotency-key-reused")), "{e}");
     let got = phone.wait_for(1);
     assert_eq!(got, ["RE 7: 20 Minuten Verspätung ab Köln Hbf"]);
 
