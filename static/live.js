@@ -2,6 +2,7 @@
 // 1. Elements with data-poll="URL" get their contents refreshed from URL every 2 seconds.
 // 2. A textarea with data-sms-counter="ID" shows its SMS encoding and parts in element ID (its words
 //    come from that element's data-l-* attributes, in the admin's language).
+// 3. A file input with data-read-into="ID" puts the chosen file's text into the textarea ID.
 (function () {
   "use strict";
   document.querySelectorAll("[data-poll]").forEach(function (el) {
@@ -50,5 +51,15 @@
     }
     ta.addEventListener("input", update);
     update();
+  });
+
+  // A chosen file is read into its text field (the import page); without script, pasting works too.
+  document.querySelectorAll("input[type=file][data-read-into]").forEach(function (input) {
+    input.addEventListener("change", function () {
+      var file = input.files && input.files[0];
+      var into = document.getElementById(input.getAttribute("data-read-into"));
+      if (!file || !into) { return; }
+      file.text().then(function (text) { into.value = text; });
+    });
   });
 })();

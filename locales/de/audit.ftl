@@ -82,3 +82,4 @@ audit-bot-signed = das Gerät des Bots wurde neu signiert
 audit-subscribers-added = { $n } hinzugefügt
 audit-test-sent = Testnachricht vom Gateway angenommen (seine ID { $id })
 audit-unknown-user = unbekannter Benutzer
+audit-imported = importiert: { $new } neu, { $known } bekannt, { $subscriptions } Anmeldungen

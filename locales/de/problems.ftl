@@ -79,3 +79,7 @@ body-wrong-fields = Im JSON fehlen Felder, sind unbekannt oder haben den falsche
 body-malformed = Der Inhalt der Anfrage ist kein gültiges JSON
 query-malformed = Die Abfrage hat einen unbekannten oder fehlerhaften Parameter
 idempotency-key-reused = Dieser Idempotency-Key wurde für einen anderen Text oder andere Kanäle verwendet
+import-no-header = Die Datei hat keine Kopfzeile
+import-no-address-column = Die Kopfzeile nennt keine Adressspalte (Nummer, Telefon, Matrix oder Adresse)
+import-too-many-rows = Ein Import darf höchstens { $max } Zeilen haben
+import-unreadable-row = Diese Zeile ist nicht lesbar

@@ -294,3 +294,26 @@ gw-hint-kannel-smsbox = In der smsbox-Gruppe (smsbox behält eine Nachricht und 
 gw-hint-kannel-group = Und diese Gruppe:
 gw-hint-android = herold meldet seine Webhooks ({ $events }) bei jedem Start unter { $url } am Telefon an. Setze in der App den Webhook-Signaturschlüssel auf das webhook_secret dieses Gateways. Eine Webhook-Adresse ohne https braucht die „insecure“-Ausgabe der App oder 127.0.0.1.
 gw-hint-twilio = Setze in der Konsole des Anbieters den Webhook für eingehende Nachrichten der Nummer auf { $base }/inbound (HTTP POST). Zustellberichte gehen mit jeder Nachricht an { $base }/status. Steht herold hinter einem Proxy, muss public_url die Adresse sein, die der Anbieter aufruft: die Signatur deckt sie ab.
+imp-title = Mitgliederliste importieren
+imp-intro = Eine CSV-Datei (UTF-8, Spalten durch ; oder , getrennt) mit einer Kopfzeile, die die Adressspalte nennt (Nummer, Telefon, Matrix oder Adresse) und auf Wunsch eine Sprachspalte (de oder en). Importiere nur Menschen, die diesen Nachrichten zugestimmt haben, und gib an, wo und wann.
+imp-source = Wo und wann sie zugestimmt haben, und was ihnen gezeigt wurde
+imp-file = CSV-Datei wählen
+imp-csv = Oder die Liste einfügen
+imp-check = Liste prüfen
+imp-commit = Importieren ({ $n } Anmeldungen)
+imp-preview = Was der Import tun wird
+imp-done = Importiert
+imp-rows = { $n } Zeilen gelesen
+imp-new = { $n } neue Abonnenten
+imp-known = { $n } bekannte Abonnenten bekommen die Kanäle, die ihnen fehlen
+imp-subscriptions = { $n } Anmeldungen
+imp-already = { $n } schon in jedem Kanal
+imp-left-before = { $n } haben einen Kanal früher verlassen und werden ihm nicht wieder hinzugefügt
+imp-duplicates = { $n } doppelte Zeilen, einmal gezählt
+imp-errors = { $n ->
+    [one] 1 Zeile lässt sich nicht importieren
+   *[other] { $n } Zeilen lassen sich nicht importieren
+}
+imp-line = Zeile
+imp-why = Warum
+sub-import = Liste importieren

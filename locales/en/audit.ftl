@@ -82,3 +82,4 @@ audit-bot-signed = the bot's device was signed again
 audit-subscribers-added = { $n } added
 audit-test-sent = test message taken by the gateway (its id { $id })
 audit-unknown-user = unknown user
+audit-imported = imported: { $new } new, { $known } known, { $subscriptions } subscriptions

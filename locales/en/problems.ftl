@@ -79,3 +79,7 @@ body-wrong-fields = the JSON has missing, unknown or wrongly typed fields (see /
 body-malformed = the request body is not valid JSON
 query-malformed = the query string has an unknown or malformed parameter
 idempotency-key-reused = this Idempotency-Key was used for another text or other channels
+import-no-header = the file has no header row
+import-no-address-column = the header row names no address column (number, phone, matrix or address)
+import-too-many-rows = an import may have at most { $max } rows
+import-unreadable-row = this line cannot be read

@@ -294,3 +294,26 @@ gw-hint-kannel-smsbox = In the smsbox group (smsbox keeps a message and tries ag
 gw-hint-kannel-group = And this group:
 gw-hint-android = herold registers its webhooks ({ $events }) at { $url } on the phone at every start. In the app, set the webhook signing key to this gateway's webhook_secret. A webhook URL that is not https needs the app's insecure build, or 127.0.0.1.
 gw-hint-twilio = In the provider's console, set the number's incoming-message webhook to { $base }/inbound (HTTP POST). Status callbacks go to { $base }/status with every message. If herold is behind a proxy, public_url must be the URL the provider calls: the signature covers it.
+imp-title = Import a member list
+imp-intro = A CSV file (UTF-8, columns separated by ; or ,) with a header row naming the address column (number, phone, matrix or address) and, if you like, a language column (de or en). Only import people who agreed to get these messages; say where and when they did.
+imp-source = Where and when they agreed, and what they were shown
+imp-file = Choose a CSV file
+imp-csv = Or paste the list
+imp-check = Check the list
+imp-commit = Import ({ $n } subscriptions)
+imp-preview = What the import will do
+imp-done = Imported
+imp-rows = { $n } rows read
+imp-new = { $n } new subscribers
+imp-known = { $n } known subscribers get the channels they lack
+imp-subscriptions = { $n } subscriptions
+imp-already = { $n } already in every channel
+imp-left-before = { $n } left a channel before and are not added back to it
+imp-duplicates = { $n } repeated lines, counted once
+imp-errors = { $n ->
+    [one] 1 line cannot be imported
+   *[other] { $n } lines cannot be imported
+}
+imp-line = Line
+imp-why = Why
+sub-import = Import a list

@@ -9,6 +9,7 @@ pub mod conversation;
 pub mod delivery;
 pub mod export;
 pub mod gateways;
+pub mod import;
 mod inbound;
 mod key_stock;
 pub mod lanes;

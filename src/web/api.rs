@@ -13,6 +13,7 @@ use crate::domain::{
 use crate::service::Filter;
 use crate::service::auth::Principal;
 use crate::service::broadcasts::Compose;
+use crate::service::import::ImportRequest;
 use crate::service::subscribers::AddSubscriber;
 
 type ApiResult = Result<HttpResponse, ApiError>;
@@ -263,4 +264,15 @@ async fn report(state: &AppState, id: BroadcastId) -> Result<serde_json::Value, 
     v["waiting"] =
         p.waiting.map(|w| serde_json::json!({ "reason": reason_json(&w.reason), "until": rfc3339(w.until) })).into();
     Ok(v)
+}
+
+/// Reads and checks a member list without writing anything: what would be added, and which lines
+/// cannot be (with their line numbers).
+pub async fn import_preview(state: web::Data<AppState>, body: web::Json<ImportRequest>) -> ApiResult {
+    Ok(HttpResponse::Ok().json(state.service.import_preview(body.into_inner()).await?))
+}
+
+/// Adds the good rows of a member list in one transaction, with an import consent event each.
+pub async fn import_commit(state: web::Data<AppState>, me: Me, body: web::Json<ImportRequest>) -> ApiResult {
+    Ok(HttpResponse::Ok().json(state.service.import_commit(&me.0.actor(), body.into_inner()).await?))
 }

@@ -77,6 +77,8 @@ routes! {
     get  "/subscribers"                  Viewer   => pages::subscribers::list;
     post "/subscribers/search"           Viewer   => pages::subscribers::search;
     get  "/subscribers/new"              Editor   => pages::subscribers::new_form;
+    get  "/subscribers/import"           Editor   => pages::import::form;
+    post "/subscribers/import"           Editor   => pages::import::submit;
     post "/subscribers"                  Editor   => pages::subscribers::create;
     get  "/subscribers/{id}"             Viewer   => pages::subscribers::show;
     get  "/subscribers/{id}/export"      Editor   => pages::subscribers::export_page;
@@ -120,6 +122,8 @@ routes! {
     post "/api/v1/channels"              ApiWrite => api::channels_create;
     get  "/api/v1/channels/{id}"         ApiRead  => api::channels_get;
     put  "/api/v1/channels/{id}"         ApiWrite => api::channels_update;
+    post "/api/v1/import/preview"        ApiWrite => api::import_preview;
+    post "/api/v1/import"                ApiWrite => api::import_commit;
     get  "/api/v1/subscribers"           ApiRead  => api::subscribers_list;
     post "/api/v1/subscribers"           ApiWrite => api::subscribers_create;
     post "/api/v1/subscribers/search"    ApiRead  => api::subscribers_search;

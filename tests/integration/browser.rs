@@ -209,6 +209,7 @@ async fn every_page_fits_a_phone_and_labels_every_field() {
         "/subscribers".into(),
         format!("/subscribers/{id}"),
         "/subscribers/new".into(),
+        "/subscribers/import".into(),
         "/broadcasts/new".into(),
         "/inbox".into(),
         "/sandbox".into(),
@@ -306,6 +307,7 @@ async fn every_german_page_is_german() {
         format!("/subscribers/{id}"),
         format!("/subscribers/{id}/export"),
         "/subscribers/new".into(),
+        "/subscribers/import".into(),
         "/broadcasts".into(),
         format!("/broadcasts/{}", sent.id),
         format!("/broadcasts/{}", paused.id),
@@ -347,4 +349,44 @@ async fn every_german_page_is_german() {
     found.extend(english.find_iter(&b.text("#sms-count").await).map(|c| format!("SMS counter: {:?}", c.as_str())));
     b.finish().await;
     assert!(found.is_empty(), "English on German pages:\n{}", found.join("\n"));
+}
+
+/// An editor chooses a member list file, checks it (line numbers for the bad rows), and imports the
+/// good ones; the file picker fills the list through the page's own script.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_editor_imports_a_member_list_from_a_file() {
+    let app = TestApp::spawn().await;
+    let (user, pw) = owner(&app).await;
+    let draft = common::draft("VEREIN", herold::domain::OptInMode::Single, &[herold::domain::Transport::Sms]);
+    let ch = app.service.create_channel(&herold::service::Actor::Cli, draft).await.unwrap();
+    let file = app.dir.path().join("mitglieder.csv");
+    std::fs::write(
+        &file,
+        "Telefon;Sprache\n+49 151 23456701;de\nnicht erreichbar;de\n+49 151 23456702;en\n+49 151 23456701;de\n",
+    )
+    .unwrap();
+    let mut b = Browser::start("import", &app.base, "en-GB").await;
+    b.log_in(user, pw).await;
+    b.goto("/subscribers").await;
+    b.click("a[href='/subscribers/import']").await;
+    b.check(&format!("input[name=channel][value='{}']", ch.id)).await;
+    b.fill("#consent_source", "Mitgliederversammlung 3.5.2026, Anmeldeformular").await;
+    b.client.find(Locator::Css("#csv-file")).await.unwrap().send_keys(file.to_str().unwrap()).await.unwrap();
+    b.wait_for(5, "the file is read into the list", |c| async move {
+        let v = c.find(Locator::Css("#csv")).await.unwrap().prop("value").await.unwrap().unwrap_or_default();
+        v.contains("23456702")
+    })
+    .await;
+    b.click("button[value=preview]").await;
+    let result = b.text("section").await;
+    assert!(result.contains("4 rows read") && result.contains("2 new subscribers"), "{result}");
+    assert!(result.contains("1 repeated lines"), "{result}");
+    assert_eq!(b.text("section tbody td").await, "3", "the bad line is named by its number");
+    assert_eq!(app.service.list_subscribers(Default::default(), 10, 0).await.unwrap().1, 0, "nothing yet");
+    b.click("button[value=commit]").await;
+    assert!(b.text("section h2").await.contains("Imported"));
+    assert_eq!(app.service.list_subscribers(Default::default(), 10, 0).await.unwrap().1, 2);
+    settle_reports().await;
+    assert_eq!(app.service.csp_violations(), 0);
+    b.finish().await;
 }

@@ -12,6 +12,7 @@ mod crash;
 mod faults;
 mod flow;
 mod fuzz;
+mod import;
 mod logs;
 mod matrix_synapse;
 mod privacy;

@@ -8,6 +8,7 @@ pub mod broadcasts;
 pub mod channels;
 pub mod dashboard;
 pub mod gateways;
+pub mod import;
 pub mod inbox;
 pub mod login;
 pub mod misc;

@@ -1,0 +1,316 @@
+//! Importing an existing member list (CSV) whose consent was collected elsewhere: every row is read
+//! and checked first (a preview with line numbers), then the good rows are added in one transaction.
+//! An address herold knows gets the channels it lacks; one that left a channel is not added back.
+
+use std::collections::{HashMap, HashSet};
+
+use serde::{Deserialize, Serialize};
+
+use super::subscribers::{AddSubscriber, write_rows_in};
+use super::{Actor, Result, Service, ServiceError};
+use crate::domain::audit::Action;
+use crate::domain::{ChannelId, ConsentKind, Message, Problem, SubscriptionState, Transport};
+use crate::store::ledger::{self, NewEvent};
+use crate::store::subscribers as subs;
+use crate::store::{StoreError, channels};
+
+/// Column names the address may have (lower case), and the language's.
+const ADDRESS_COLUMNS: &[&str] =
+    &["number", "phone", "mobile", "nummer", "telefon", "handy", "matrix", "address", "adresse"];
+const LANGUAGE_COLUMNS: &[&str] = &["language", "lang", "sprache"];
+/// Rows one import may have.
+const MAX_ROWS: usize = 100_000;
+
+/// An import: the file, the channels, and where and how the people agreed (kept sealed with each).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ImportRequest {
+    pub channels: Vec<ChannelId>,
+    /// UTF-8, `;` or `,` between columns, a header row naming an address column and optionally a
+    /// language column.
+    pub csv: String,
+    /// Where and when they agreed, and what they were shown ("Mitgliederversammlung 3.5.2026,
+    /// Formular v2: …").
+    pub consent_source: String,
+}
+
+/// What an import will do (the preview) or did (the commit).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ImportReport {
+    /// Data rows read (without the header).
+    pub rows: usize,
+    /// Addresses herold does not know yet: added with every channel.
+    pub new: usize,
+    /// Addresses herold knows: the channels they lack are added.
+    pub known: usize,
+    /// Subscriptions added (or to be added).
+    pub subscriptions: usize,
+    /// Known addresses already in every chosen channel: nothing to do.
+    pub already: usize,
+    /// Known addresses that left one of the channels before: not added back to it.
+    pub left_before: usize,
+    /// Lines repeating an address of an earlier line (counted once).
+    pub duplicates: Vec<usize>,
+    /// Lines that cannot be imported, and why.
+    pub errors: Vec<RowError>,
+    /// Whether the rows were written.
+    pub committed: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RowError {
+    pub line: usize,
+    pub problem: Problem,
+}
+
+/// One good row: its line and what to add.
+struct Row {
+    line: usize,
+    request: AddSubscriber,
+}
+
+impl Service {
+    /// Reads and checks an import without writing anything.
+    pub async fn import_preview(&self, req: ImportRequest) -> Result<ImportReport> {
+        self.import(&Actor::Anonymous, req, false).await
+    }
+
+    /// Adds the good rows of an import in one transaction (all of them or, on a failure, none).
+    pub async fn import_commit(&self, actor: &Actor, req: ImportRequest) -> Result<ImportReport> {
+        self.import(actor, req, true).await
+    }
+
+    async fn import(&self, actor: &Actor, req: ImportRequest, commit: bool) -> Result<ImportReport> {
+        let source = req.consent_source.trim().to_string();
+        if source.is_empty() || source.chars().count() > 1000 {
+            return Err(ServiceError::Invalid(Problem::new("consent-source-needed")));
+        }
+        if req.channels.is_empty() {
+            return Err(ServiceError::Invalid(Problem::new("channel-needed")));
+        }
+        let mut report = ImportReport::default();
+        let rows = self.read_csv(&req, &source, &mut report)?;
+        // Known or new, by blind index; duplicates in the file count once.
+        let mut seen = HashSet::new();
+        let mut fresh = Vec::new();
+        let mut known = Vec::new();
+        for row in rows {
+            let p = match self.prepare(row.request) {
+                Ok(p) => p,
+                Err(ServiceError::Invalid(problem)) => {
+                    report.errors.push(RowError { line: row.line, problem });
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            if !seen.insert(p.row.blind_index.clone()) {
+                report.duplicates.push(row.line);
+                continue;
+            }
+            fresh.push((row.line, p));
+        }
+        report.errors.sort_by_key(|e| e.line);
+        let index: Vec<Vec<u8>> = fresh.iter().map(|(_, p)| p.row.blind_index.clone()).collect();
+        let existing = self
+            .store()
+            .call(move |c| index.iter().map(|bi| subs::find_by_index(c, bi)).collect::<Result<Vec<_>, _>>())
+            .await?;
+        let mut new_rows = Vec::new();
+        for ((_, p), id) in fresh.into_iter().zip(existing) {
+            match id {
+                Some(id) => known.push((id, p.row.transport)),
+                None => new_rows.push(p),
+            }
+        }
+        let chosen = req.channels.clone();
+        let plan = self.store().call(move |c| plan_known(c, &known, &chosen)).await?;
+        report.new = new_rows.len();
+        report.known = plan.adds.iter().map(|(s, _, _)| *s).collect::<HashSet<_>>().len();
+        report.already = plan.already;
+        report.left_before = plan.left_before;
+        report.subscriptions = new_rows.len() * req.channels.len() + plan.adds.len();
+        if !commit {
+            return Ok(report);
+        }
+        let entry = actor.audit(
+            self.now(),
+            Action::SubscriberAdded,
+            "",
+            Message::new("audit-imported")
+                .with("new", report.new)
+                .with("known", report.known)
+                .with("subscriptions", report.subscriptions)
+                .stored(),
+        );
+        let (now, actor_name, vault) = (self.now(), actor.to_string(), self.vault().clone());
+        let keys: Vec<subs::NewSubscriber> = new_rows.iter().map(|p| p.row.clone()).collect();
+        self.store()
+            .call(move |c| {
+                subs::insert_keys(c, &keys)?;
+                let tx = crate::store::write_tx(c)?;
+                let written = write_rows_in(&tx, &new_rows, now, &actor_name).and_then(|()| {
+                    add_known(&tx, &vault, &plan.adds, &source, now, &actor_name)?;
+                    crate::store::audit::append(&tx, entry)?;
+                    Ok(())
+                });
+                match written {
+                    Ok(()) => tx.commit().map_err(StoreError::from),
+                    Err(e) => {
+                        drop(tx);
+                        // Nothing refers to the new keys: take them out again (an orphan key is harmless).
+                        let _ = subs::delete_keys(c, &keys.iter().map(|k| k.id).collect::<Vec<_>>());
+                        Err(e)
+                    }
+                }
+            })
+            .await?;
+        report.committed = true;
+        tracing::info!(
+            new = report.new,
+            known = report.known,
+            subscriptions = report.subscriptions,
+            "import committed"
+        );
+        Ok(report)
+    }
+
+    /// The rows of the file, each checked for its columns; errors go to the report with their line.
+    fn read_csv(&self, req: &ImportRequest, source: &str, report: &mut ImportReport) -> Result<Vec<Row>> {
+        let text = req.csv.trim_start_matches('\u{feff}');
+        let header = text.lines().next().unwrap_or("");
+        let delimiter = if header.matches(';').count() > header.matches(',').count() { b';' } else { b',' };
+        let mut reader = csv::ReaderBuilder::new()
+            .delimiter(delimiter)
+            .flexible(true)
+            .trim(csv::Trim::All)
+            .from_reader(text.as_bytes());
+        let names: Vec<String> = reader
+            .headers()
+            .map_err(|_| ServiceError::Invalid(Problem::new("import-no-header")))?
+            .iter()
+            .map(|h| h.to_lowercase())
+            .collect();
+        let column = |wanted: &[&str]| names.iter().position(|n| wanted.contains(&n.as_str()));
+        let address_at =
+            column(ADDRESS_COLUMNS).ok_or(ServiceError::Invalid(Problem::new("import-no-address-column")))?;
+        let language_at = column(LANGUAGE_COLUMNS);
+        let default_language = self.settings().default_language.clone();
+        let mut rows = Vec::new();
+        for (i, record) in reader.records().enumerate() {
+            let line = i + 2;
+            report.rows += 1;
+            if report.rows > MAX_ROWS {
+                return Err(ServiceError::Invalid(Problem::new("import-too-many-rows").with("max", MAX_ROWS)));
+            }
+            let record = match record {
+                Ok(r) => r,
+                Err(_) => {
+                    report.errors.push(RowError { line, problem: Problem::new("import-unreadable-row") });
+                    continue;
+                }
+            };
+            let address = record.get(address_at).unwrap_or("").to_string();
+            if address.is_empty() {
+                report.errors.push(RowError { line, problem: Problem::new("address-needed") });
+                continue;
+            }
+            let transport = if address.starts_with('@') { Transport::Matrix } else { Transport::Sms };
+            let language = match language_at.and_then(|i| record.get(i)).filter(|l| !l.is_empty()) {
+                Some(l) => l.to_lowercase(),
+                None => default_language.clone(),
+            };
+            let request = AddSubscriber {
+                transport,
+                address,
+                language,
+                channels: req.channels.clone(),
+                consent_note: source.to_string(),
+            };
+            rows.push(Row { line, request });
+        }
+        Ok(rows)
+    }
+}
+
+/// What to do for addresses herold knows: (subscriber, channel, transport) to add.
+struct KnownPlan {
+    adds: Vec<(i64, ChannelId, Transport)>,
+    already: usize,
+    left_before: usize,
+}
+
+fn plan_known(
+    c: &rusqlite::Connection,
+    known: &[(i64, Transport)],
+    chosen: &[ChannelId],
+) -> Result<KnownPlan, StoreError> {
+    for ch in chosen {
+        channels::by_id(c, *ch).map_err(|e| match e {
+            StoreError::NotFound => {
+                StoreError::Refused(Problem::new("channel-missing").with("channel", ch.to_string()))
+            }
+            e => e,
+        })?;
+    }
+    let mut plan = KnownPlan { adds: Vec::new(), already: 0, left_before: 0 };
+    for &(id, transport) in known {
+        let had: HashMap<(ChannelId, Transport), SubscriptionState> =
+            subs::subscriptions(c, id)?.into_iter().map(|s| ((s.channel_id, s.transport), s.state)).collect();
+        let missing: Vec<ChannelId> =
+            chosen.iter().copied().filter(|ch| !had.contains_key(&(*ch, transport))).collect();
+        if had.iter().any(|((ch, t), s)| {
+            chosen.contains(ch)
+                && *t == transport
+                && !matches!(s, SubscriptionState::Active | SubscriptionState::Pending)
+        }) {
+            plan.left_before += 1;
+        } else if missing.is_empty() {
+            plan.already += 1;
+        }
+        plan.adds.extend(missing.into_iter().map(|ch| (id, ch, transport)));
+    }
+    Ok(plan)
+}
+
+/// Adds known subscribers to the channels they lack, each with an import event sealed with their key.
+fn add_known(
+    tx: &rusqlite::Transaction<'_>,
+    vault: &crate::crypto::Vault,
+    adds: &[(i64, ChannelId, Transport)],
+    source: &str,
+    now: i64,
+    actor: &str,
+) -> Result<(), StoreError> {
+    let mut sealed: HashMap<i64, Vec<u8>> = HashMap::new();
+    for &(id, ch, transport) in adds {
+        let note = match sealed.get(&id) {
+            Some(n) => n.clone(),
+            None => {
+                let wrapped = subs::wrapped_key(tx, id)?
+                    .ok_or_else(|| StoreError::Corrupt("a subscriber has no data key".into()))?;
+                let key = vault.unwrap_data_key(crate::domain::SubscriberId(id), &wrapped)?;
+                let n = key.seal("inbound", source.as_bytes());
+                sealed.insert(id, n.clone());
+                n
+            }
+        };
+        let channel = channels::by_id(tx, ch)?;
+        subs::insert_subscription(tx, id, ch, transport, SubscriptionState::Active, now)?;
+        ledger::append(
+            tx,
+            NewEvent {
+                at: now,
+                subscriber: id,
+                channel: Some(ch),
+                transport: Some(transport),
+                kind: ConsentKind::Import,
+                gateway_message_id: None,
+                inbound_sealed: Some(note),
+                wording_version: Some(channel.wording_version),
+                wording_sha256: Some(channel.draft.wording_sha256().to_vec()),
+                actor: actor.to_string(),
+            },
+        )?;
+    }
+    Ok(())
+}

@@ -1,0 +1,91 @@
+//! Importing an existing member list (CSV) with its consent, on real SQLite files: the preview with
+//! line numbers, the commit of exactly the good rows, known addresses, and all-or-nothing.
+
+use crate::common;
+
+use common::{channel, open_service, subscriber, test_numbers};
+use herold::domain::{SubscriptionState, Transport};
+use herold::service::Actor;
+use herold::service::import::ImportRequest;
+
+fn count(s: &herold::service::Service, sql: &str) -> i64 {
+    s.store().conn().unwrap().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[tokio::test]
+async fn a_member_list_is_previewed_with_line_numbers_and_only_its_good_rows_are_added() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_service(dir.path());
+    let (news, club) = (channel(&s, "NEWS").await, channel(&s, "VEREIN").await);
+    let n = test_numbers(6);
+    // Known already: one in VEREIN (gets NEWS added), one in VEREIN who left it (not added back).
+    let known = subscriber(&s, Transport::Sms, &n[3], news.id).await;
+    let left = subscriber(&s, Transport::Sms, &n[4], club.id).await;
+    let stop =
+        herold::service::conversation::Inbound { transport: Transport::Sms, ..common::sandbox_message(&n[4], "STOP") };
+    s.receive(stop).await.unwrap();
+    let csv = format!(
+        "\u{feff}Nummer;Sprache;Name\n{};de;Anna\nkeine Nummer;de;Bert\n{};en;Cem\n{};;Anna again\n@dora:example.org;en;Dora\n{};de;known\n{};de;left\n;de;empty\n",
+        n[0], n[1], n[0], n[3], n[4]
+    );
+    let req = ImportRequest {
+        channels: vec![club.id],
+        csv,
+        consent_source: "Mitgliederversammlung 3.5.2026, Formular v2".into(),
+    };
+    let before = count(&s, "SELECT count(*) FROM subscribers");
+    let preview = s.import_preview(req.clone()).await.unwrap();
+    assert_eq!(count(&s, "SELECT count(*) FROM subscribers"), before, "a preview writes nothing");
+    assert_eq!(
+        (preview.rows, preview.new, preview.known, preview.already, preview.left_before),
+        (8, 3, 1, 0, 1),
+        "{preview:?}"
+    );
+    assert_eq!(preview.duplicates, vec![5], "the repeat of line 2 counts once");
+    let lines: Vec<(usize, &str)> = preview.errors.iter().map(|e| (e.line, e.problem.code)).collect();
+    assert_eq!(lines, vec![(3, "phone-not-a-number"), (9, "address-needed")]);
+    assert!(!preview.committed);
+
+    let done = s.import_commit(&Actor::Cli, req).await.unwrap();
+    assert!(done.committed);
+    assert_eq!((done.new, done.known, done.subscriptions), (3, 1, 4));
+    assert_eq!(count(&s, "SELECT count(*) FROM subscribers"), before + 3);
+    // The known subscriber now has both channels, with the import's source as their consent text.
+    let detail = s.subscriber_detail(known).await.unwrap();
+    let channels: Vec<_> = detail.subscriptions.iter().map(|x| (x.channel_id, x.state)).collect();
+    assert!(channels.contains(&(club.id, SubscriptionState::Active)), "{channels:?}");
+    let import = detail.consent.iter().rfind(|e| e.kind == "import").unwrap();
+    assert_eq!(import.inbound_text.as_deref(), Some("Mitgliederversammlung 3.5.2026, Formular v2"));
+    // The one who left VEREIN is still out of it.
+    let detail = s.subscriber_detail(left).await.unwrap();
+    assert!(detail.subscriptions.iter().all(|x| x.state != SubscriptionState::Active), "{:?}", detail.subscriptions);
+    // The Matrix id was recognised as one.
+    assert!(s.find_subscriber("@dora:example.org").await.unwrap().is_some());
+    let report = herold::service::ops::verify(s.store().paths()).unwrap();
+    assert!(report.ok(), "{report:?}");
+}
+
+#[tokio::test]
+async fn an_import_that_fails_while_writing_leaves_the_store_as_it_was() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_service(dir.path());
+    let ch = channel(&s, "NEWS").await;
+    let n = test_numbers(5);
+    let csv = std::iter::once("number".to_string()).chain(n.iter().cloned()).collect::<Vec<_>>().join("\n");
+    // The disk gives out after the third consent event.
+    s.store()
+        .conn()
+        .unwrap()
+        .execute_batch(
+            "CREATE TRIGGER fail_import BEFORE INSERT ON consent_events WHEN (SELECT count(*) FROM consent_events) >= 3 \
+             BEGIN SELECT RAISE(ABORT, 'disk trouble'); END;",
+        )
+        .unwrap();
+    let req = ImportRequest { channels: vec![ch.id], csv, consent_source: "Liste vom Sommerfest".into() };
+    assert!(s.import_commit(&Actor::Cli, req).await.is_err());
+    assert_eq!(count(&s, "SELECT count(*) FROM subscribers"), 0);
+    assert_eq!(count(&s, "SELECT count(*) FROM subscriptions"), 0);
+    assert_eq!(count(&s, "SELECT count(*) FROM consent_events"), 0);
+    assert_eq!(count(&s, "SELECT count(*) FROM keyring.data_keys"), 0, "no key left behind");
+    assert_eq!(count(&s, "SELECT count(*) FROM audit_events"), 1, "only the channel's creation is audited");
+}
