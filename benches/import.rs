@@ -32,7 +32,7 @@ fn main() {
         for i in 0..n {
             csv.push_str(&format!("{};{}\n", number(i), if i % 3 == 0 { "en" } else { "de" }));
         }
-        let req = ImportRequest { channels: vec![list.id], csv, consent_source: "Mitgliederliste 2026".into() };
+        let req = ImportRequest { channels: vec![list.id], csv, consent_source: "Mitgliederliste 2026".into(), mode: Default::default() };
 
         let t = Instant::now();
         let preview = service.import_preview(req.clone()).await.unwrap();

@@ -317,3 +317,7 @@ imp-errors = { $n ->
 imp-line = Zeile
 imp-why = Warum
 sub-import = Liste importieren
+imp-mode = Einwilligung
+imp-mode-agreed = Sie haben schon zugestimmt (wo die Quelle unten sagt): jetzt anmelden
+imp-mode-ask = Nachfragen: Jede Person bekommt die Bitte um Bestätigung des Kanals und wird erst mit JA angemeldet
+imp-asked = Jede Person wird mit der Bitte um Bestätigung des Kanals gefragt; die Anmeldungen warten auf ihr JA und verfallen ohne.

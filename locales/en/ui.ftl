@@ -317,3 +317,7 @@ imp-errors = { $n ->
 imp-line = Line
 imp-why = Why
 sub-import = Import a list
+imp-mode = Consent
+imp-mode-agreed = They agreed already (where the source below says): subscribe them now
+imp-mode-ask = Ask them: each gets the channel's confirmation request and is subscribed only on YES
+imp-asked = Each person is asked to confirm by the channel's confirmation request; the subscriptions wait for their YES and lapse without one.

@@ -32,6 +32,20 @@ pub struct ImportRequest {
     /// Where and when they agreed, and what they were shown ("Mitgliederversammlung 3.5.2026,
     /// Formular v2: …").
     pub consent_source: String,
+    #[serde(default)]
+    pub mode: ImportMode,
+}
+
+/// Whether the people on the list agreed already, or are asked first.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ImportMode {
+    /// They agreed where the consent source says: subscribed now, with an import event each.
+    #[default]
+    Agreed,
+    /// Each gets the channel's confirmation request and is subscribed only when they answer YES / JA
+    /// (as after `START`; without an answer the request expires).
+    Ask,
 }
 
 /// What an import will do (the preview) or did (the commit).
@@ -55,6 +69,8 @@ pub struct ImportReport {
     pub errors: Vec<RowError>,
     /// Whether the rows were written.
     pub committed: bool,
+    /// Whether the people are asked to confirm (the subscriptions wait for their YES).
+    pub asked: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -88,8 +104,28 @@ impl Service {
         if req.channels.is_empty() {
             return Err(ServiceError::Invalid(Problem::new("channel-needed")));
         }
-        let mut report = ImportReport::default();
-        let rows = self.read_csv(&req, &source, &mut report)?;
+        let mut report = ImportReport { asked: req.mode == ImportMode::Ask, ..ImportReport::default() };
+        // Phone numbers go by SMS; to channels that reach phones only through the sandbox, by sandbox.
+        let ids = req.channels.clone();
+        let chosen = self
+            .store()
+            .call(move |c| {
+                ids.iter()
+                    .map(|id| {
+                        channels::by_id(c, *id).map_err(|e| match e {
+                            StoreError::NotFound => {
+                                StoreError::Refused(Problem::new("channel-missing").with("channel", id.to_string()))
+                            }
+                            e => e,
+                        })
+                    })
+                    .collect::<Result<Vec<_>, _>>()
+            })
+            .await?;
+        let reaches = |t| chosen.iter().any(|ch| ch.draft.transports.contains(&t));
+        let phones =
+            if !reaches(Transport::Sms) && reaches(Transport::Sandbox) { Transport::Sandbox } else { Transport::Sms };
+        let rows = self.read_csv(&req, &source, phones, &mut report)?;
         // Known or new, by blind index; duplicates in the file count once.
         let mut seen = HashSet::new();
         let mut fresh = Vec::new();
@@ -143,16 +179,27 @@ impl Service {
                 .stored(),
         );
         let (now, actor_name, vault) = (self.now(), actor.to_string(), self.vault().clone());
+        let ask = (req.mode == ImportMode::Ask).then_some(self.settings().confirm_hours);
+        let chosen = req.channels.clone();
         let keys: Vec<subs::NewSubscriber> = new_rows.iter().map(|p| p.row.clone()).collect();
         self.store()
             .call(move |c| {
                 subs::insert_keys(c, &keys)?;
                 let tx = crate::store::write_tx(c)?;
-                let written = write_rows_in(&tx, &new_rows, now, &actor_name).and_then(|()| {
-                    add_known(&tx, &vault, &plan.adds, &source, now, &actor_name)?;
-                    crate::store::audit::append(&tx, entry)?;
-                    Ok(())
-                });
+                let written = match ask {
+                    None => write_rows_in(&tx, &new_rows, now, &actor_name)
+                        .and_then(|()| add_known(&tx, &vault, &plan.adds, &source, now, &actor_name)),
+                    Some(hours) => {
+                        let mut asks: Vec<(i64, ChannelId, Transport)> = Vec::new();
+                        for p in &new_rows {
+                            subs::insert(&tx, &p.row, now)?;
+                            asks.extend(chosen.iter().map(|ch| (p.row.id, *ch, p.row.transport)));
+                        }
+                        asks.extend(plan.adds.iter().copied());
+                        ask_to_confirm(&tx, &vault, &asks, &source, now, hours, &actor_name)
+                    }
+                }
+                .and_then(|()| crate::store::audit::append(&tx, entry).map(|_| ()));
                 match written {
                     Ok(()) => tx.commit().map_err(StoreError::from),
                     Err(e) => {
@@ -165,6 +212,9 @@ impl Service {
             })
             .await?;
         report.committed = true;
+        if report.asked {
+            self.wake_worker();
+        }
         tracing::info!(
             new = report.new,
             known = report.known,
@@ -175,7 +225,13 @@ impl Service {
     }
 
     /// The rows of the file, each checked for its columns; errors go to the report with their line.
-    fn read_csv(&self, req: &ImportRequest, source: &str, report: &mut ImportReport) -> Result<Vec<Row>> {
+    fn read_csv(
+        &self,
+        req: &ImportRequest,
+        source: &str,
+        phones: Transport,
+        report: &mut ImportReport,
+    ) -> Result<Vec<Row>> {
         let text = req.csv.trim_start_matches('\u{feff}');
         let header = text.lines().next().unwrap_or("");
         let delimiter = if header.matches(';').count() > header.matches(',').count() { b';' } else { b',' };
@@ -214,7 +270,7 @@ impl Service {
                 report.errors.push(RowError { line, problem: Problem::new("address-needed") });
                 continue;
             }
-            let transport = if address.starts_with('@') { Transport::Matrix } else { Transport::Sms };
+            let transport = if address.starts_with('@') { Transport::Matrix } else { phones };
             let language = match language_at.and_then(|i| record.get(i)).filter(|l| !l.is_empty()) {
                 Some(l) => l.to_lowercase(),
                 None => default_language.clone(),
@@ -311,6 +367,55 @@ fn add_known(
                 actor: actor.to_string(),
             },
         )?;
+    }
+    Ok(())
+}
+
+/// Asks each (subscriber, channel) to confirm, as `START` on a double opt-in channel does: a pending
+/// subscription that expires after `hours`, an opt-in request event (its text: the import's source),
+/// and the channel's confirmation request in their language, queued ahead of broadcasts.
+fn ask_to_confirm(
+    tx: &rusqlite::Transaction<'_>,
+    vault: &crate::crypto::Vault,
+    asks: &[(i64, ChannelId, Transport)],
+    source: &str,
+    now: i64,
+    hours: i64,
+    actor: &str,
+) -> Result<(), StoreError> {
+    for &(id, ch, transport) in asks {
+        let wrapped =
+            subs::wrapped_key(tx, id)?.ok_or_else(|| StoreError::Corrupt("a subscriber has no data key".into()))?;
+        let key = vault.unwrap_data_key(crate::domain::SubscriberId(id), &wrapped)?;
+        let (language, _) = subs::language_and_since(tx, id)?;
+        let lang = crate::i18n::Lang::parse(&language).unwrap_or(crate::i18n::Lang::De);
+        let channel = channels::by_id(tx, ch)?;
+        subs::insert_subscription_until(
+            tx,
+            id,
+            ch,
+            transport,
+            SubscriptionState::Pending,
+            now,
+            Some(now + hours * 3600),
+        )?;
+        ledger::append(
+            tx,
+            NewEvent {
+                at: now,
+                subscriber: id,
+                channel: Some(ch),
+                transport: Some(transport),
+                kind: ConsentKind::OptInRequested,
+                gateway_message_id: None,
+                inbound_sealed: Some(key.seal("inbound", source.as_bytes())),
+                wording_version: Some(channel.wording_version),
+                wording_sha256: Some(channel.draft.wording_sha256().to_vec()),
+                actor: actor.to_string(),
+            },
+        )?;
+        let text = crate::i18n::replies::confirm_request(&channel, lang, hours);
+        crate::store::outbox::enqueue_reply(tx, id, transport, &key.seal("reply", text.as_bytes()), now)?;
     }
     Ok(())
 }

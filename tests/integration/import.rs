@@ -32,6 +32,7 @@ async fn a_member_list_is_previewed_with_line_numbers_and_only_its_good_rows_are
         channels: vec![club.id],
         csv,
         consent_source: "Mitgliederversammlung 3.5.2026, Formular v2".into(),
+        mode: Default::default(),
     };
     let before = count(&s, "SELECT count(*) FROM subscribers");
     let preview = s.import_preview(req.clone()).await.unwrap();
@@ -81,11 +82,56 @@ async fn an_import_that_fails_while_writing_leaves_the_store_as_it_was() {
              BEGIN SELECT RAISE(ABORT, 'disk trouble'); END;",
         )
         .unwrap();
-    let req = ImportRequest { channels: vec![ch.id], csv, consent_source: "Liste vom Sommerfest".into() };
+    let req = ImportRequest {
+        channels: vec![ch.id],
+        csv,
+        consent_source: "Liste vom Sommerfest".into(),
+        mode: Default::default(),
+    };
     assert!(s.import_commit(&Actor::Cli, req).await.is_err());
     assert_eq!(count(&s, "SELECT count(*) FROM subscribers"), 0);
     assert_eq!(count(&s, "SELECT count(*) FROM subscriptions"), 0);
     assert_eq!(count(&s, "SELECT count(*) FROM consent_events"), 0);
     assert_eq!(count(&s, "SELECT count(*) FROM keyring.data_keys"), 0, "no key left behind");
     assert_eq!(count(&s, "SELECT count(*) FROM audit_events"), 1, "only the channel's creation is audited");
+}
+
+/// "Ask them": each person on the list gets the channel's confirmation request; only those who answer
+/// JA are subscribed, the others wait and lapse.
+#[tokio::test]
+async fn ask_them_sends_the_confirmation_request_and_subscribes_only_who_answers() {
+    use herold::service::import::ImportMode;
+    let dir = tempfile::tempdir().unwrap();
+    let s = open_service(dir.path());
+    let mut draft = common::draft("NEWS", herold::domain::OptInMode::Double, &[Transport::Sandbox]);
+    draft.name = "Vereinsnews".into();
+    let ch = s.create_channel(&Actor::Cli, draft).await.unwrap();
+    let n = test_numbers(2);
+    // The channel reaches phones through the sandbox only: the numbers become sandbox phones.
+    let csv = format!("number;language\n{};de\n{};en\n", n[0], n[1]);
+    let req = ImportRequest {
+        channels: vec![ch.id],
+        csv,
+        consent_source: "Liste der Jugendabteilung".into(),
+        mode: ImportMode::Ask,
+    };
+    let done = s.import_commit(&Actor::Cli, req).await.unwrap();
+    assert!(done.committed && done.asked, "{done:?}");
+    assert_eq!(count(&s, "SELECT count(*) FROM subscriptions WHERE state = 'pending'"), 2);
+    assert_eq!(count(&s, "SELECT count(*) FROM subscriptions WHERE state = 'active'"), 0, "nobody is subscribed yet");
+    common::drain(&s).await;
+    let first = s.find_subscriber(&n[0]).await.unwrap().unwrap();
+    let screen = s.sandbox_screen(first).await.unwrap();
+    assert!(screen.iter().any(|l| !l.inbound && l.text.contains("Vereinsnews") && l.text.contains("JA")), "{screen:?}");
+    let second = s.find_subscriber(&n[1]).await.unwrap().unwrap();
+    let screen = s.sandbox_screen(second).await.unwrap();
+    assert!(screen.iter().any(|l| !l.inbound && l.text.contains("Reply YES")), "in their language: {screen:?}");
+    // The first answers JA: subscribed, with a confirmation in the ledger; the second is still asked.
+    s.receive(common::sandbox_message(&n[0], "JA")).await.unwrap();
+    let d = s.subscriber_detail(first).await.unwrap();
+    assert_eq!(d.subscriptions[0].state, SubscriptionState::Active);
+    let kinds: Vec<&str> = d.consent.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["optin_requested", "optin_confirmed"]);
+    assert_eq!(d.consent[0].inbound_text.as_deref(), Some("Liste der Jugendabteilung"));
+    assert_eq!(s.subscriber_detail(second).await.unwrap().subscriptions[0].state, SubscriptionState::Pending);
 }

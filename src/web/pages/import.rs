@@ -8,7 +8,7 @@ use askama::Template;
 use super::{Ctx, ok, render};
 use crate::domain::{Channel, ChannelId, Problem};
 use crate::service::ServiceError;
-use crate::service::import::{ImportReport, ImportRequest};
+use crate::service::import::{ImportMode, ImportReport, ImportRequest};
 use crate::web::AppState;
 use crate::web::error::WebError;
 use crate::web::guard::Me;
@@ -28,6 +28,7 @@ struct ImportForm {
     channels: Vec<ChannelId>,
     csv: String,
     consent_source: String,
+    mode: ImportMode,
 }
 
 impl ImportForm {
@@ -39,6 +40,7 @@ impl ImportForm {
                 "channel" => f.channels.extend(v.parse::<ChannelId>().ok()),
                 "csv" => f.csv = v,
                 "consent_source" => f.consent_source = v,
+                "mode" => f.mode = if v == "ask" { ImportMode::Ask } else { ImportMode::Agreed },
                 "action" => commit = v == "commit",
                 _ => {}
             }
@@ -63,8 +65,12 @@ pub async fn submit(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, WebError> {
     let (f, commit) = ImportForm::from_pairs(form.into_inner());
-    let req =
-        ImportRequest { channels: f.channels.clone(), csv: f.csv.clone(), consent_source: f.consent_source.clone() };
+    let req = ImportRequest {
+        channels: f.channels.clone(),
+        csv: f.csv.clone(),
+        consent_source: f.consent_source.clone(),
+        mode: f.mode,
+    };
     let result = if commit {
         state.service.import_commit(&me.0.actor(), req).await
     } else {
