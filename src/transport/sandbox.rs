@@ -40,7 +40,9 @@ impl Transport for Sandbox {
                 Address::Phone(crate::domain::Transport::Sandbox, _) => {
                     if let Some(log) = &self.log {
                         let mut f = log.lock().expect("sandbox log lock");
-                        writeln!(f, "{}", msg.delivery_id).map_err(|e| SendError::Transient {
+                        // One write per line: `writeln!` may write the number and the newline apart,
+                        // and a kill -9 between them ran two lines together (a crash test saw it).
+                        f.write_all(format!("{}\n", msg.delivery_id).as_bytes()).map_err(|e| SendError::Transient {
                             reason: {
                                 tracing::warn!(error = %e, "the sandbox log cannot be written");
                                 Reason::SandboxFailed
