@@ -201,3 +201,38 @@ async fn malformed_requests_get_json_errors_with_codes() {
         }
     }
 }
+
+/// A member list through the API: the preview names the bad line by number and writes nothing; the
+/// import adds the good rows; a newsletter posted through the API goes to them.
+#[tokio::test]
+async fn a_member_list_imported_through_the_api_gets_a_newsletter() {
+    let app = TestApp::spawn().await;
+    let ch = app
+        .service
+        .create_channel(&Actor::Cli, common::draft("CHOR", OptInMode::Single, &[Transport::Sandbox]))
+        .await
+        .unwrap();
+    let (write, send) = (token(&app, Scope::Write).await, token(&app, Scope::Send).await);
+    let list = json!({
+        "channels": [ch.id.0],
+        "csv": "Nummer,Sprache\n+4915112345680,de\nkaputt,de\n+4915112345681,en\n",
+        "consent_source": "Chorprobe 1.12.2026, Liste am Eingang",
+    });
+    let (status, preview) = post(&app, &write, "/api/v1/import/preview", &list, None).await;
+    assert_eq!(status, 200, "{preview}");
+    assert_eq!((preview["new"].as_i64(), preview["committed"].as_bool()), (Some(2), Some(false)), "{preview}");
+    assert_eq!(preview["errors"][0]["line"], 3, "{preview}");
+    assert_eq!(preview["errors"][0]["problem"]["code"], "phone-not-a-number", "{preview}");
+    assert_eq!(app.service.list_subscribers(Default::default(), 10, 0).await.unwrap().1, 0, "a preview writes nothing");
+    assert_eq!(post(&app, &send, "/api/v1/import", &list, None).await.0, 403, "sending is not importing");
+    let (status, done) = post(&app, &write, "/api/v1/import", &list, None).await;
+    assert_eq!(
+        (status, done["committed"].as_bool(), done["subscriptions"].as_i64()),
+        (200, Some(true), Some(2)),
+        "{done}"
+    );
+
+    let letter = json!({ "kind": "newsletter", "title": "Adventskonzert", "body": "Wir singen am **3. Advent**.", "channels": [ch.id.0] });
+    let (status, b) = post(&app, &send, "/api/v1/broadcasts", &letter, None).await;
+    assert_eq!((status, b["kind"].as_str(), b["counts"]["total"].as_i64()), (201, Some("newsletter"), Some(2)), "{b}");
+}
