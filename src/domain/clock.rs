@@ -60,3 +60,11 @@ pub fn format_utc(ts: i64) -> String {
         .and_then(|t| t.format(&fmt).ok())
         .unwrap_or_else(|| ts.to_string())
 }
+
+/// A Unix time as RFC 3339 in UTC (`2026-12-04T12:15:00Z`), for exports and the API; empty if out of range.
+pub fn rfc3339(ts: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(ts)
+        .ok()
+        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .unwrap_or_default()
+}

@@ -5,6 +5,7 @@ use serde::Serialize;
 
 use super::{Actor, Result, Service};
 use crate::domain::audit::Action;
+use crate::domain::clock::rfc3339;
 use crate::domain::{DeliveryState, SubscriberId, SubscriptionState, Transport};
 use crate::store::{audit, channels, conversation, ledger, outbox, subscribers as subs};
 
@@ -74,13 +75,6 @@ pub struct ExportMessage {
     pub received: String,
     pub transport: Transport,
     pub text: String,
-}
-
-fn rfc3339(ts: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(ts)
-        .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
-        .unwrap_or_default()
 }
 
 impl Service {

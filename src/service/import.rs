@@ -6,7 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use super::subscribers::{AddSubscriber, write_rows_in};
+use super::subscribers::AddSubscriber;
 use super::{Actor, Result, Service, ServiceError};
 use crate::domain::audit::Action;
 use crate::domain::{ChannelId, ConsentKind, Message, Problem, SubscriptionState, Transport};
@@ -186,20 +186,13 @@ impl Service {
             .call(move |c| {
                 subs::insert_keys(c, &keys)?;
                 let tx = crate::store::write_tx(c)?;
-                let written = match ask {
-                    None => write_rows_in(&tx, &new_rows, now, &actor_name)
-                        .and_then(|()| add_known(&tx, &vault, &plan.adds, &source, now, &actor_name)),
-                    Some(hours) => {
-                        let mut asks: Vec<(i64, ChannelId, Transport)> = Vec::new();
-                        for p in &new_rows {
-                            subs::insert(&tx, &p.row, now)?;
-                            asks.extend(chosen.iter().map(|ch| (p.row.id, *ch, p.row.transport)));
-                        }
-                        asks.extend(plan.adds.iter().copied());
-                        ask_to_confirm(&tx, &vault, &asks, &source, now, hours, &actor_name)
-                    }
+                let mut adds = plan.adds;
+                for p in &new_rows {
+                    subs::insert(&tx, &p.row, now)?;
+                    adds.extend(chosen.iter().map(|ch| (p.row.id, *ch, p.row.transport)));
                 }
-                .and_then(|()| crate::store::audit::append(&tx, entry).map(|_| ()));
+                let written = subscribe(&tx, &vault, &adds, &source, now, ask, &actor_name)
+                    .and_then(|()| crate::store::audit::append(&tx, entry).map(|_| ()));
                 match written {
                     Ok(()) => tx.commit().map_err(StoreError::from),
                     Err(e) => {
@@ -300,14 +293,6 @@ fn plan_known(
     known: &[(i64, Transport)],
     chosen: &[ChannelId],
 ) -> Result<KnownPlan, StoreError> {
-    for ch in chosen {
-        channels::by_id(c, *ch).map_err(|e| match e {
-            StoreError::NotFound => {
-                StoreError::Refused(Problem::new("channel-missing").with("channel", ch.to_string()))
-            }
-            e => e,
-        })?;
-    }
     let mut plan = KnownPlan { adds: Vec::new(), already: 0, left_before: 0 };
     for &(id, transport) in known {
         let had: HashMap<(ChannelId, Transport), SubscriptionState> =
@@ -328,30 +313,42 @@ fn plan_known(
     Ok(plan)
 }
 
-/// Adds known subscribers to the channels they lack, each with an import event sealed with their key.
-fn add_known(
+/// Subscribes each (subscriber, channel, transport) with an event whose text is the import's source,
+/// sealed with the subscriber's key. With `ask` (hours), as `START` on a double opt-in channel does: a
+/// pending subscription that lapses after that long, an opt-in request event and the channel's
+/// confirmation request in their language, queued ahead of broadcasts; without, active at once with
+/// an import event.
+fn subscribe(
     tx: &rusqlite::Transaction<'_>,
     vault: &crate::crypto::Vault,
     adds: &[(i64, ChannelId, Transport)],
     source: &str,
     now: i64,
+    ask: Option<i64>,
     actor: &str,
 ) -> Result<(), StoreError> {
-    let mut sealed: HashMap<i64, Vec<u8>> = HashMap::new();
+    let mut chans = HashMap::new();
+    let mut keys: HashMap<i64, (crate::crypto::vault::DataKey, crate::i18n::Lang)> = HashMap::new();
     for &(id, ch, transport) in adds {
-        let note = match sealed.get(&id) {
-            Some(n) => n.clone(),
-            None => {
+        let channel = match chans.entry(ch) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => e.insert(channels::by_id(tx, ch)?),
+        };
+        let (key, lang) = match keys.entry(id) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
                 let wrapped = subs::wrapped_key(tx, id)?
                     .ok_or_else(|| StoreError::Corrupt("a subscriber has no data key".into()))?;
                 let key = vault.unwrap_data_key(crate::domain::SubscriberId(id), &wrapped)?;
-                let n = key.seal("inbound", source.as_bytes());
-                sealed.insert(id, n.clone());
-                n
+                let (language, _) = subs::language_and_since(tx, id)?;
+                e.insert((key, crate::i18n::Lang::parse(&language).unwrap_or(crate::i18n::Lang::De)))
             }
         };
-        let channel = channels::by_id(tx, ch)?;
-        subs::insert_subscription(tx, id, ch, transport, SubscriptionState::Active, now)?;
+        let (state, expires, kind) = match ask {
+            Some(hours) => (SubscriptionState::Pending, Some(now + hours * 3600), ConsentKind::OptInRequested),
+            None => (SubscriptionState::Active, None, ConsentKind::Import),
+        };
+        subs::insert_subscription_until(tx, id, ch, transport, state, now, expires)?;
         ledger::append(
             tx,
             NewEvent {
@@ -359,54 +356,7 @@ fn add_known(
                 subscriber: id,
                 channel: Some(ch),
                 transport: Some(transport),
-                kind: ConsentKind::Import,
-                gateway_message_id: None,
-                inbound_sealed: Some(note),
-                wording_version: Some(channel.wording_version),
-                wording_sha256: Some(channel.draft.wording_sha256().to_vec()),
-                actor: actor.to_string(),
-            },
-        )?;
-    }
-    Ok(())
-}
-
-/// Asks each (subscriber, channel) to confirm, as `START` on a double opt-in channel does: a pending
-/// subscription that expires after `hours`, an opt-in request event (its text: the import's source),
-/// and the channel's confirmation request in their language, queued ahead of broadcasts.
-fn ask_to_confirm(
-    tx: &rusqlite::Transaction<'_>,
-    vault: &crate::crypto::Vault,
-    asks: &[(i64, ChannelId, Transport)],
-    source: &str,
-    now: i64,
-    hours: i64,
-    actor: &str,
-) -> Result<(), StoreError> {
-    for &(id, ch, transport) in asks {
-        let wrapped =
-            subs::wrapped_key(tx, id)?.ok_or_else(|| StoreError::Corrupt("a subscriber has no data key".into()))?;
-        let key = vault.unwrap_data_key(crate::domain::SubscriberId(id), &wrapped)?;
-        let (language, _) = subs::language_and_since(tx, id)?;
-        let lang = crate::i18n::Lang::parse(&language).unwrap_or(crate::i18n::Lang::De);
-        let channel = channels::by_id(tx, ch)?;
-        subs::insert_subscription_until(
-            tx,
-            id,
-            ch,
-            transport,
-            SubscriptionState::Pending,
-            now,
-            Some(now + hours * 3600),
-        )?;
-        ledger::append(
-            tx,
-            NewEvent {
-                at: now,
-                subscriber: id,
-                channel: Some(ch),
-                transport: Some(transport),
-                kind: ConsentKind::OptInRequested,
+                kind,
                 gateway_message_id: None,
                 inbound_sealed: Some(key.seal("inbound", source.as_bytes())),
                 wording_version: Some(channel.wording_version),
@@ -414,8 +364,10 @@ fn ask_to_confirm(
                 actor: actor.to_string(),
             },
         )?;
-        let text = crate::i18n::replies::confirm_request(&channel, lang, hours);
-        crate::store::outbox::enqueue_reply(tx, id, transport, &key.seal("reply", text.as_bytes()), now)?;
+        if let Some(hours) = ask {
+            let text = crate::i18n::replies::confirm_request(channel, *lang, hours);
+            crate::store::outbox::enqueue_reply(tx, id, transport, &key.seal("reply", text.as_bytes()), now)?;
+        }
     }
     Ok(())
 }

@@ -273,28 +273,14 @@ fn write_rows(
     entry: crate::store::audit::NewAudit,
 ) -> Result<(), StoreError> {
     let tx = crate::store::write_tx(c)?;
-    write_rows_in(&tx, rows, now, actor)?;
-    crate::store::audit::append(&tx, entry)?;
-    tx.commit()?;
-    Ok(())
-}
-
-/// [`write_rows`] inside a transaction the caller commits.
-pub(super) fn write_rows_in(
-    tx: &rusqlite::Transaction<'_>,
-    rows: &[Prepared],
-    now: i64,
-    actor: &str,
-) -> Result<(), StoreError> {
-    let tx = &**tx;
     let mut channel_cache = std::collections::HashMap::new();
     for p in rows {
-        subs::insert(tx, &p.row, now)?;
+        subs::insert(&tx, &p.row, now)?;
         for &ch in &p.channels {
             let channel = match channel_cache.get(&ch) {
                 Some(c) => c,
                 None => {
-                    let c = channels::by_id(tx, ch).map_err(|e| match e {
+                    let c = channels::by_id(&tx, ch).map_err(|e| match e {
                         StoreError::NotFound => {
                             StoreError::Refused(Problem::new("channel-missing").with("channel", ch.to_string()))
                         }
@@ -303,9 +289,9 @@ pub(super) fn write_rows_in(
                     channel_cache.entry(ch).or_insert(c)
                 }
             };
-            subs::insert_subscription(tx, p.row.id, ch, p.row.transport, SubscriptionState::Active, now)?;
+            subs::insert_subscription(&tx, p.row.id, ch, p.row.transport, SubscriptionState::Active, now)?;
             ledger::append(
-                tx,
+                &tx,
                 NewEvent {
                     at: now,
                     subscriber: p.row.id,
@@ -321,5 +307,7 @@ pub(super) fn write_rows_in(
             )?;
         }
     }
+    crate::store::audit::append(&tx, entry)?;
+    tx.commit()?;
     Ok(())
 }

@@ -219,10 +219,10 @@ fn reason_json(r: &Reason) -> serde_json::Value {
 }
 
 fn rfc3339(ts: i64) -> Option<String> {
-    time::OffsetDateTime::from_unix_timestamp(ts).ok()?.format(&time::format_description::well_known::Rfc3339).ok()
+    Some(crate::domain::clock::rfc3339(ts)).filter(|s| !s.is_empty())
 }
 
-fn summary(b: &crate::store::broadcasts::Broadcast) -> serde_json::Value {
+fn summary(b: &crate::service::Broadcast) -> serde_json::Value {
     serde_json::json!({
         "id": b.id,
         "kind": b.kind,

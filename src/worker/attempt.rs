@@ -88,20 +88,15 @@ pub(super) fn outcome_of(
             let wait = retry_after.map(|d| d.as_secs() as i64).unwrap_or_else(|| backoff(attempts));
             Outcome::Retry { at: now + wait.max(1), error: reason }
         }
-        Err(SendError::RateLimited { retry_after }) => {
-            let at = now + (retry_after.as_secs() as i64).max(1);
-            let error =
-                if transport == Kind::Matrix { Reason::RateLimitedHomeserver } else { Reason::RateLimitedGateway };
-            Outcome::Deferred { at, error }
+        Err(e @ SendError::RateLimited { retry_after }) => {
+            Outcome::Deferred { at: now + (retry_after.as_secs() as i64).max(1), error: e.reason(transport) }
         }
         Err(SendError::Unreachable(reason)) => Outcome::Deferred { at: now + UNREACHABLE_RETRY, error: reason },
         Err(SendError::Transient { reason, .. }) => {
             Outcome::Failed { error: Reason::GaveUp { attempts: max_attempts, cause: reason.boxed() } }
         }
         Err(SendError::Permanent(e)) => Outcome::Failed { error: e },
-        Err(SendError::Misconfigured(e)) => {
-            Outcome::Retry { at: now + 300, error: Reason::Misconfigured { cause: e.boxed() } }
-        }
+        Err(e @ SendError::Misconfigured(_)) => Outcome::Retry { at: now + 300, error: e.reason(transport) },
         Err(SendError::OptedOut(e) | SendError::Gone(e)) => Outcome::Failed { error: e },
         Err(SendError::RoomChosen(_)) => Outcome::Release,
     }

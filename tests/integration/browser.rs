@@ -189,6 +189,40 @@ async fn pages_follow_the_browser_language_until_the_admin_chooses_one() {
     b.finish().await;
 }
 
+/// Every page an admin or a subscriber sees, for a channel with keyword NEWS, a subscriber and some
+/// broadcasts.
+fn every_page(ch: herold::domain::ChannelId, sub: &str, broadcasts: &[herold::domain::BroadcastId]) -> Vec<String> {
+    let mut pages: Vec<String> = [
+        "/",
+        "/channels",
+        "/channels/new",
+        "/subscribers",
+        "/subscribers/new",
+        "/subscribers/import",
+        "/broadcasts",
+        "/broadcasts/new",
+        "/inbox",
+        "/sandbox",
+        "/account",
+        "/admins",
+        "/tokens",
+        "/gateways",
+        "/audit",
+        "/join/news",
+        "/privacy/news",
+    ]
+    .map(String::from)
+    .to_vec();
+    pages.extend([
+        format!("/channels/{ch}"),
+        format!("/channels/{ch}/edit"),
+        format!("/subscribers/{sub}"),
+        format!("/subscribers/{sub}/export"),
+    ]);
+    pages.extend(broadcasts.iter().map(|b| format!("/broadcasts/{b}")));
+    pages
+}
+
 /// At 360 px wide no page scrolls sideways (tables scroll in their own box), and every field a person
 /// fills in has a label.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -201,26 +235,7 @@ async fn every_page_fits_a_phone_and_labels_every_field() {
     let mut b = Browser::start("phone_width", &app.base, "en-GB").await;
     b.log_in(user, pw).await;
     b.client.set_window_size(360, 740).await.unwrap();
-    let pages = [
-        "/".to_string(),
-        "/channels".into(),
-        format!("/channels/{}", ch.id),
-        "/channels/new".into(),
-        "/subscribers".into(),
-        format!("/subscribers/{id}"),
-        "/subscribers/new".into(),
-        "/subscribers/import".into(),
-        "/broadcasts/new".into(),
-        "/inbox".into(),
-        "/sandbox".into(),
-        "/account".into(),
-        "/admins".into(),
-        "/tokens".into(),
-        "/gateways".into(),
-        "/audit".into(),
-        "/join/news".into(),
-        "/privacy/news".into(),
-    ];
+    let pages = every_page(ch.id, &id.to_string(), &[]);
     for page in &pages {
         b.goto(page).await;
         let wide = b.js("return document.documentElement.scrollWidth").await.as_u64().unwrap();
@@ -297,31 +312,7 @@ async fn every_german_page_is_german() {
     b.fill("form[action='/gateways/kannel/test'] input[name=to]", "+49 151 23456789").await;
     b.click("form[action='/gateways/kannel/test'] button").await;
     let tested = b.js("return document.body.innerText").await.as_str().unwrap().to_string();
-    let pages = [
-        "/".to_string(),
-        "/channels".into(),
-        format!("/channels/{}", ch.id),
-        format!("/channels/{}/edit", ch.id),
-        "/channels/new".into(),
-        "/subscribers".into(),
-        format!("/subscribers/{id}"),
-        format!("/subscribers/{id}/export"),
-        "/subscribers/new".into(),
-        "/subscribers/import".into(),
-        "/broadcasts".into(),
-        format!("/broadcasts/{}", sent.id),
-        format!("/broadcasts/{}", paused.id),
-        "/broadcasts/new".into(),
-        "/inbox".into(),
-        "/sandbox".into(),
-        "/account".into(),
-        "/admins".into(),
-        "/tokens".into(),
-        "/gateways".into(),
-        "/audit".into(),
-        "/join/news".into(),
-        "/privacy/news".into(),
-    ];
+    let pages = every_page(ch.id, &id.to_string(), &[sent.id, paused.id]);
     let english = regex::Regex::new(
         r"(?x)\b(viewer|editor|owner|active|pending|unsubscribed|expired|scheduled|sending|paused|done|cancelled
             |queued|sent|delivered|failed|single|double|day|week|month|subscriber|admin_added|inbox_replied
