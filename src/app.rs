@@ -21,7 +21,7 @@ use crate::transport::sms::twilio::Twilio;
 use crate::transport::sms::{self, GatewaySettings, Router};
 use crate::transport::{Tester, Transport};
 use crate::web::{self, AppState, WebSettings};
-use crate::worker::{Worker, WorkerSettings, housekeeping};
+use crate::worker::{Worker, WorkerSettings, event_hooks, housekeeping};
 
 /// Opens the data directory (creating it on first start when `create`) and builds the service.
 pub fn open_service(cfg: &Config, create: bool) -> anyhow::Result<Service> {
@@ -316,6 +316,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let (stop, stopped) = tokio::sync::watch::channel(false);
         let housekeeping = tokio::spawn(housekeeping::run(self.service.clone(), self.backup, stopped.clone()));
+        let hooks = tokio::spawn(event_hooks::run(self.service.clone(), stopped.clone()));
         #[cfg(feature = "matrix")]
         let matrix = self.matrix.map(|bot| {
             let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
@@ -327,6 +328,7 @@ impl Application {
         let _ = stop.send(true);
         let _ = worker.await;
         let _ = housekeeping.await;
+        let _ = hooks.await;
         #[cfg(feature = "matrix")]
         if let Some(m) = matrix {
             let _ = m.await;

@@ -27,6 +27,10 @@ word-recovery_key_stored = Wiederherstellungsschlüssel verwahrt
 word-matrix_recovered = Matrix-Bot wiederhergestellt
 word-inbox_replied = Antwort aus dem Posteingang
 word-gateway_tested = Gateway getestet
+word-webhook_created = Webhook eingerichtet
+word-webhook_removed = Webhook entfernt
+word-webhook_enabled = Webhook wieder eingeschaltet
+word-webhook_disabled = Webhook nach einem Tag voller Fehler abgeschaltet
 
 ## Einwilligungsereignisse (Verlauf eines Abonnenten).
 word-optin_requested = Anmeldung angefragt
@@ -59,6 +63,7 @@ target-subscriber = Abonnent { $id }
 target-broadcast = Sendung { $id }
 target-channel = Kanal { $id }
 target-token = Token { $id }
+target-webhook = Webhook { $id }
 target-inbox = Posteingang { $id }
 
 ## Einzelheiten.

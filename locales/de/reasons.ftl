@@ -41,3 +41,6 @@ reason-earlier = Von einer früheren herold-Version festgehalten
 reason-paused-by-admin = Von einem Admin angehalten
 reason-no-answer = Keine Antwort innerhalb von { $seconds } s
 reason-paused-by-api = Über die API angehalten
+reason-endpoint-unreachable = Der Empfänger des Webhooks ist nicht erreichbar
+reason-endpoint-timed-out = Der Empfänger des Webhooks hat nicht rechtzeitig geantwortet
+reason-endpoint-answered = Der Empfänger des Webhooks antwortete mit Status { $status }

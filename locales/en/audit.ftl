@@ -27,6 +27,10 @@ word-recovery_key_stored = recovery key stored
 word-matrix_recovered = Matrix bot recovered
 word-inbox_replied = inbox reply
 word-gateway_tested = gateway tested
+word-webhook_created = webhook created
+word-webhook_removed = webhook removed
+word-webhook_enabled = webhook switched on again
+word-webhook_disabled = webhook switched off after a day of failures
 
 ## Consent events (a subscriber's history).
 word-optin_requested = sign-up requested
@@ -59,6 +63,7 @@ target-subscriber = subscriber { $id }
 target-broadcast = broadcast { $id }
 target-channel = channel { $id }
 target-token = token { $id }
+target-webhook = webhook { $id }
 target-inbox = inbox message { $id }
 
 ## Details.

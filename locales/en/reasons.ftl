@@ -41,3 +41,6 @@ reason-earlier = recorded by an earlier version of herold
 reason-paused-by-admin = paused by an admin
 reason-no-answer = no answer within { $seconds } s
 reason-paused-by-api = paused through the API
+reason-endpoint-unreachable = the webhook endpoint cannot be reached
+reason-endpoint-timed-out = the webhook endpoint did not answer in time
+reason-endpoint-answered = the webhook endpoint answered with status { $status }

@@ -2,6 +2,7 @@
 
 pub mod master;
 pub mod password;
+pub mod signing;
 pub mod vault;
 
 pub use master::{MasterKey, MasterKeySource};

@@ -107,6 +107,9 @@ pub struct Vault {
     /// Encrypts the Matrix client's own store. Derived from the blind-index secret, which a master
     /// key rotation re-wraps but never changes, so the store stays readable after a rotation.
     matrix_store_key: Zeroizing<[u8; 32]>,
+    /// Seals the secrets herold itself must read again (webhook signing secrets); derived like the
+    /// Matrix store key, so a master key rotation leaves them readable.
+    secrets_key: Zeroizing<[u8; 32]>,
 }
 
 impl Vault {
@@ -116,6 +119,7 @@ impl Vault {
             kek,
             index_key: hkdf(index_secret, "herold/blind-index/v1"),
             matrix_store_key: hkdf(index_secret, "herold/matrix-store/v1"),
+            secrets_key: hkdf(index_secret, "herold/secrets/v1"),
         }
     }
 
@@ -126,6 +130,15 @@ impl Vault {
 
     pub fn kek(&self) -> &Kek {
         &self.kek
+    }
+
+    /// Seals a secret herold needs to read again; `what` names it and binds the sealed value to it.
+    pub fn seal_secret(&self, what: &str, plain: &[u8]) -> Vec<u8> {
+        seal_with(&self.secrets_key, what.as_bytes(), plain)
+    }
+
+    pub fn open_secret(&self, what: &str, sealed: &[u8]) -> Result<Zeroizing<Vec<u8>>, CryptoError> {
+        open_with(&self.secrets_key, what.as_bytes(), sealed)
     }
 
     /// HMAC-SHA256 over transport and normalised address, truncated to 128 bits.

@@ -35,10 +35,15 @@ pub enum Action {
     MatrixRecovered,
     InboxReplied,
     GatewayTested,
+    WebhookCreated,
+    WebhookRemoved,
+    WebhookEnabled,
+    /// herold switched a webhook off after a day of failed attempts.
+    WebhookDisabled,
 }
 
 impl Action {
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 30] = [
         Self::Login,
         Self::LoginFailed,
         Self::PasswordChanged,
@@ -65,6 +70,10 @@ impl Action {
         Self::MatrixRecovered,
         Self::InboxReplied,
         Self::GatewayTested,
+        Self::WebhookCreated,
+        Self::WebhookRemoved,
+        Self::WebhookEnabled,
+        Self::WebhookDisabled,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -95,6 +104,10 @@ impl Action {
             Self::MatrixRecovered => "matrix_recovered",
             Self::InboxReplied => "inbox_replied",
             Self::GatewayTested => "gateway_tested",
+            Self::WebhookCreated => "webhook_created",
+            Self::WebhookRemoved => "webhook_removed",
+            Self::WebhookEnabled => "webhook_enabled",
+            Self::WebhookDisabled => "webhook_disabled",
         }
     }
 

@@ -4,6 +4,7 @@ pub mod address;
 pub mod audit;
 pub mod channel;
 pub mod clock;
+pub mod event;
 pub mod hook;
 pub mod ids;
 pub mod keywords;

@@ -100,6 +100,14 @@ pub enum Reason {
         total: i64,
         cause: Box<Reason>,
     },
+    /// Another system's webhook endpoint could not be reached (connection refused, name unknown).
+    EndpointUnreachable,
+    /// The endpoint did not answer within its time.
+    EndpointTimedOut,
+    /// The endpoint answered with a status other than 2xx.
+    EndpointAnswered {
+        status: u16,
+    },
     /// Recorded by a herold before reasons were codes (migration 0010); its wording is not kept.
     Earlier,
 }

@@ -135,6 +135,7 @@ impl Texts {
             ("broadcast ", "target-broadcast"),
             ("channel ", "target-channel"),
             ("token ", "target-token"),
+            ("webhook ", "target-webhook"),
             ("inbox message ", "target-inbox"),
         ] {
             if let Some(id) = stored.strip_prefix(prefix) {

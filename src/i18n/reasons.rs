@@ -62,6 +62,9 @@ pub fn reason(lang: Lang, r: &Reason) -> String {
         }
         Reason::PausedByAdmin => text(lang, "reason-paused-by-admin", &[]),
         Reason::PausedByApi => text(lang, "reason-paused-by-api", &[]),
+        Reason::EndpointUnreachable => text(lang, "reason-endpoint-unreachable", &[]),
+        Reason::EndpointTimedOut => text(lang, "reason-endpoint-timed-out", &[]),
+        Reason::EndpointAnswered { status } => text(lang, "reason-endpoint-answered", &[("status", status.into())]),
         Reason::Earlier => text(lang, "reason-earlier", &[]),
     }
 }

@@ -392,27 +392,39 @@ impl Service {
             .store()
             .call(move |c| {
                 let (rows, total) = conversation::inbox(c, limit, offset)?;
-                let mut out = Vec::with_capacity(rows.len());
-                for r in rows {
-                    let id = SubscriberId(r.subscriber_id);
-                    let text = match subs::wrapped_key(c, r.subscriber_id)? {
-                        Some(w) => vault
-                            .unwrap_data_key(id, &w)?
-                            .open_string("inbound", &r.text_sealed)
-                            .map(|t| t.to_string())
-                            .unwrap_or_else(|_| "(unreadable)".into()),
-                        None => "(erased)".into(),
-                    };
-                    out.push(InboxMessage {
-                        id: r.id,
-                        subscriber: id.to_string(),
-                        transport: r.transport,
-                        text,
-                        received_at: r.received_at,
-                    });
-                }
+                let out = rows.into_iter().map(|r| opened(c, &vault, r)).collect::<crate::store::Result<_>>()?;
                 Ok((out, total))
             })
             .await?)
     }
+
+    /// One inbox message with its text (what the `inbox.message` webhook event points to).
+    pub async fn inbox_message(&self, id: i64) -> Result<InboxMessage> {
+        let vault = self.vault().clone();
+        Ok(self
+            .store()
+            .call(move |c| match conversation::inbox_message(c, id)? {
+                Some(r) => opened(c, &vault, r),
+                None => Err(StoreError::NotFound),
+            })
+            .await?)
+    }
+}
+
+/// An inbox row with its text opened (or a word for why it cannot be).
+fn opened(
+    c: &rusqlite::Connection,
+    vault: &crate::crypto::Vault,
+    r: conversation::InboxRow,
+) -> crate::store::Result<InboxMessage> {
+    let id = SubscriberId(r.subscriber_id);
+    let text = match subs::wrapped_key(c, r.subscriber_id)? {
+        Some(w) => vault
+            .unwrap_data_key(id, &w)?
+            .open_string("inbound", &r.text_sealed)
+            .map(|t| t.to_string())
+            .unwrap_or_else(|_| "(unreadable)".into()),
+        None => "(erased)".into(),
+    };
+    Ok(InboxMessage { id: r.id, subscriber: id.to_string(), transport: r.transport, text, received_at: r.received_at })
 }

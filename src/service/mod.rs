@@ -7,6 +7,7 @@ pub mod broadcasts;
 pub mod channels;
 pub mod conversation;
 pub mod delivery;
+pub mod event_hooks;
 pub mod export;
 pub mod gateways;
 pub mod import;

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::{Result, StoreError};
 use crate::domain::Problem;
+use crate::domain::event::EventKind;
 use crate::domain::{BroadcastId, BroadcastState, ChannelId, ChannelKind};
 
 #[derive(Debug, Clone)]
@@ -157,6 +158,14 @@ pub fn transition(
         "UPDATE broadcasts SET state = ?2, pause_reason = ?3, finished_at = coalesce(?4, finished_at) WHERE id = ?1",
         params![id, to, reason, finished],
     )?;
+    let event = if to.is_over() {
+        Some(EventKind::BroadcastFinished)
+    } else {
+        (to == BroadcastState::Paused).then_some(EventKind::BroadcastPaused)
+    };
+    if let Some(kind) = event {
+        super::event_hooks::enqueue_broadcast(conn, id, kind, now)?;
+    }
     Ok(())
 }
 
@@ -232,10 +241,14 @@ pub(super) fn bump_counters(
         )?
         .execute(params![b, now, sent, failed])?;
     }
-    conn.prepare_cached(
-        "UPDATE broadcasts SET state = 'done', finished_at = ?2 \
-         WHERE id = ?1 AND state IN ('sending', 'paused') AND sent + failed + cancelled >= total",
-    )?
-    .execute(params![b, now])?;
+    let finished = conn
+        .prepare_cached(
+            "UPDATE broadcasts SET state = 'done', finished_at = ?2 \
+             WHERE id = ?1 AND state IN ('sending', 'paused') AND sent + failed + cancelled >= total",
+        )?
+        .execute(params![b, now])?;
+    if finished == 1 {
+        super::event_hooks::enqueue_broadcast(conn, b, EventKind::BroadcastFinished, now)?;
+    }
     Ok(())
 }

@@ -4,7 +4,8 @@ use rusqlite::{Connection, OptionalExtension, params};
 use serde::Serialize;
 
 use super::Result;
-use crate::domain::Transport;
+use crate::domain::event::{Event, EventData, EventKind};
+use crate::domain::{SubscriberId, Transport};
 
 /// Records an inbound message id; `false` when it was seen before (a gateway retry).
 pub fn first_time(conn: &Connection, transport: Transport, gateway_message_id: &str, now: i64) -> Result<bool> {
@@ -28,7 +29,10 @@ pub fn insert_inbox(
         "INSERT INTO inbox(subscriber_id, transport, gateway_message_id, text_sealed, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![subscriber, transport, gateway_message_id, sealed, now])?;
-    Ok(conn.last_insert_rowid())
+    let message = conn.last_insert_rowid();
+    let data = EventData::Inbox { message, subscriber: SubscriberId(subscriber), transport };
+    super::event_hooks::enqueue(conn, &Event { kind: EventKind::InboxMessage, at: now, data })?;
+    Ok(message)
 }
 
 #[derive(Debug, Clone, Serialize)]

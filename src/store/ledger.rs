@@ -3,8 +3,9 @@
 use rusqlite::{Connection, params};
 
 use super::{Result, StoreError, meta_get, meta_set};
+use crate::domain::event::{Event, EventData, EventKind};
 use crate::domain::ledger::{ChainError, GENESIS, verify_chain};
-use crate::domain::{ConsentEvent, ConsentKind};
+use crate::domain::{ConsentEvent, ConsentKind, SubscriberId};
 
 /// An event before it has an id and hash.
 #[derive(Debug, Clone)]
@@ -72,6 +73,15 @@ pub fn append(conn: &Connection, e: NewEvent) -> Result<ConsentEvent> {
     let mut head = ev.id.to_be_bytes().to_vec();
     head.extend_from_slice(&ev.hash);
     meta_set(conn, "main", "ledger_head", &head)?;
+    if let Some(kind) = EventKind::of_consent(ev.kind) {
+        let data = EventData::Subscriber {
+            subscriber: SubscriberId(ev.subscriber),
+            channel: ev.channel,
+            transport: ev.transport,
+            cause: ev.kind,
+        };
+        super::event_hooks::enqueue(conn, &Event { kind, at: ev.at, data })?;
+    }
     Ok(ev)
 }
 

@@ -7,6 +7,7 @@ pub mod channels;
 pub mod checkpoint;
 pub mod conversation;
 pub mod erased;
+pub mod event_hooks;
 pub mod group;
 pub mod ledger;
 pub mod maintenance;

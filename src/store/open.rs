@@ -25,6 +25,7 @@ static MAIN_MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../migrations/0009_lanes_and_dm_rooms.sql")),
         M::up(include_str!("../../migrations/0010_reasons_as_codes.sql")),
         M::up(include_str!("../../migrations/0011_send_scope.sql")),
+        M::up(include_str!("../../migrations/0012_event_webhooks.sql")),
     ])
 });
 static KEYRING_MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {

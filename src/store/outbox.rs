@@ -6,6 +6,7 @@
 //! and rows that come back (retries, expired leases), and those go first.
 
 use crate::domain::Reason;
+use crate::domain::event::EventKind;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -79,10 +80,13 @@ pub fn materialise(conn: &Connection, broadcast: BroadcastId, now: i64) -> Resul
          first_delivery = ?4, last_delivery = ?5, cursor = ?5 WHERE id = ?1",
         params![broadcast, n + rooms, now, before + 1, last],
     )?;
-    tx.execute(
+    if tx.execute(
         "UPDATE broadcasts SET state = 'done', finished_at = ?2 WHERE id = ?1 AND total = 0",
         params![broadcast, now],
-    )?;
+    )? == 1
+    {
+        super::event_hooks::enqueue_broadcast(&tx, broadcast, EventKind::BroadcastFinished, now)?;
+    }
     tx.commit()?;
     Ok(n + rooms)
 }

@@ -3,6 +3,7 @@
 //! groups as they finish and pauses a broadcast whose attempts mostly fail; and the chores beside.
 
 mod attempt;
+pub mod event_hooks;
 pub mod housekeeping;
 mod lane;
 
