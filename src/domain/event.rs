@@ -80,7 +80,9 @@ pub enum EventData {
         subscriber: SubscriberId,
         channel: Option<ChannelId>,
         transport: Option<Transport>,
-        /// The consent event behind it (`optin_confirmed`, `import`, `optout`, `optin_expired`, …).
+        /// The consent event behind it (`optin_confirmed`, `import`, `optout`, `optin_expired`, …),
+        /// as the ledger stores it.
+        #[serde(serialize_with = "consent_word")]
         cause: ConsentKind,
     },
     Broadcast {
@@ -99,6 +101,10 @@ pub enum EventData {
         subscriber: SubscriberId,
         transport: Transport,
     },
+}
+
+fn consent_word<S: serde::Serializer>(kind: &ConsentKind, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(kind.as_str())
 }
 
 fn as_text<S: serde::Serializer>(id: &SubscriberId, s: S) -> Result<S::Ok, S::Error> {
