@@ -44,6 +44,23 @@ impl EventKind {
         self.into()
     }
 
+    pub fn parse(s: &str) -> Result<Self, strum::ParseError> {
+        s.parse()
+    }
+
+    /// The key of its name in `locales/*/ui.ftl` (Fluent keys cannot hold the dot).
+    pub fn text_key(self) -> &'static str {
+        match self {
+            Self::SubscriberJoined => "event-subscriber-joined",
+            Self::SubscriberConfirmed => "event-subscriber-confirmed",
+            Self::SubscriberLeft => "event-subscriber-left",
+            Self::SubscriberErased => "event-subscriber-erased",
+            Self::BroadcastFinished => "event-broadcast-finished",
+            Self::BroadcastPaused => "event-broadcast-paused",
+            Self::InboxMessage => "event-inbox-message",
+        }
+    }
+
     /// This kind's bit in an endpoint's stored set of kinds.
     pub fn bit(self) -> i64 {
         1 << Self::VARIANTS.iter().position(|k| *k == self).expect("every kind is a variant")

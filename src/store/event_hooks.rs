@@ -226,7 +226,7 @@ pub fn failed(
 #[derive(Debug, Clone, Serialize)]
 pub struct LogLine {
     pub id: i64,
-    pub event: String,
+    pub event: EventKind,
     pub created_at: i64,
     pub delivered: bool,
     pub attempts: i64,

@@ -41,7 +41,7 @@ pub fn main_migrations() -> &'static Migrations<'static> {
 }
 
 /// Schema versions this binary knows.
-pub const MAIN_SCHEMA: i64 = 11;
+pub const MAIN_SCHEMA: i64 = 12;
 pub const KEYRING_SCHEMA: i64 = 2;
 
 /// Where the files of one installation live.

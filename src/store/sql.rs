@@ -65,7 +65,8 @@ stored_as_text!(
     ConsentKind,
     BroadcastState,
     DeliveryState,
-    SubscriptionState
+    SubscriptionState,
+    crate::domain::event::EventKind
 );
 
 #[cfg(test)]

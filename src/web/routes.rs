@@ -1,7 +1,7 @@
 //! The route table: every route with the access it needs. The guard middleware enforces it, and the
 //! authorisation test compares it with its own expectations, so no route can be added unlisted.
 
-use super::{api, hooks, pages};
+use super::{api, api_webhooks, hooks, pages};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,6 +112,11 @@ routes! {
     get  "/tokens"                       Owner    => pages::tokens::list;
     post "/tokens"                       Owner    => pages::tokens::create;
     post "/tokens/{id}/delete"           Owner    => pages::tokens::remove;
+    get  "/webhooks"                     Owner    => pages::webhooks::list;
+    post "/webhooks"                     Owner    => pages::webhooks::create;
+    get  "/webhooks/{id}"                Owner    => pages::webhooks::show;
+    post "/webhooks/{id}/enable"         Owner    => pages::webhooks::enable;
+    post "/webhooks/{id}/delete"         Owner    => pages::webhooks::remove;
     get  "/api/v1/broadcasts"            ApiRead  => api::broadcasts_list;
     post "/api/v1/broadcasts"            ApiSend  => api::broadcasts_create;
     get  "/api/v1/broadcasts/{id}"       ApiRead  => api::broadcasts_get;
@@ -124,12 +129,18 @@ routes! {
     put  "/api/v1/channels/{id}"         ApiWrite => api::channels_update;
     post "/api/v1/import/preview"        ApiWrite => api::import_preview;
     post "/api/v1/import"                ApiWrite => api::import_commit;
+    get  "/api/v1/inbox/{id}"            ApiWrite => api_webhooks::inbox_message;
     get  "/api/v1/subscribers"           ApiRead  => api::subscribers_list;
     post "/api/v1/subscribers"           ApiWrite => api::subscribers_create;
     post "/api/v1/subscribers/search"    ApiRead  => api::subscribers_search;
     get  "/api/v1/subscribers/{id}"      ApiRead  => api::subscribers_get;
     get  "/api/v1/subscribers/{id}/export" ApiWrite => api::subscribers_export;
     delete "/api/v1/subscribers/{id}"    ApiWrite => api::subscribers_erase;
+    get  "/api/v1/webhooks"              ApiWrite => api_webhooks::list;
+    post "/api/v1/webhooks"              ApiWrite => api_webhooks::create;
+    get  "/api/v1/webhooks/{id}"         ApiWrite => api_webhooks::get;
+    delete "/api/v1/webhooks/{id}"       ApiWrite => api_webhooks::remove;
+    post "/api/v1/webhooks/{id}/enable"  ApiWrite => api_webhooks::enable;
 }
 
 /// The route spec for a matched pattern and method.

@@ -189,9 +189,14 @@ async fn pages_follow_the_browser_language_until_the_admin_chooses_one() {
     b.finish().await;
 }
 
-/// Every page an admin or a subscriber sees, for a channel with keyword NEWS, a subscriber and some
-/// broadcasts.
-fn every_page(ch: herold::domain::ChannelId, sub: &str, broadcasts: &[herold::domain::BroadcastId]) -> Vec<String> {
+/// Every page an admin or a subscriber sees, for a channel with keyword NEWS, a subscriber, some
+/// broadcasts and a webhook.
+fn every_page(
+    ch: herold::domain::ChannelId,
+    sub: &str,
+    broadcasts: &[herold::domain::BroadcastId],
+    webhook: i64,
+) -> Vec<String> {
     let mut pages: Vec<String> = [
         "/",
         "/channels",
@@ -206,6 +211,7 @@ fn every_page(ch: herold::domain::ChannelId, sub: &str, broadcasts: &[herold::do
         "/account",
         "/admins",
         "/tokens",
+        "/webhooks",
         "/gateways",
         "/audit",
         "/join/news",
@@ -218,9 +224,22 @@ fn every_page(ch: herold::domain::ChannelId, sub: &str, broadcasts: &[herold::do
         format!("/channels/{ch}/edit"),
         format!("/subscribers/{sub}"),
         format!("/subscribers/{sub}/export"),
+        format!("/webhooks/{webhook}"),
     ]);
     pages.extend(broadcasts.iter().map(|b| format!("/broadcasts/{b}")));
     pages
+}
+
+/// A webhook for every event to an address where nothing listens, with a long path (the pages must
+/// wrap it).
+async fn webhook_to_nowhere(app: &TestApp) -> i64 {
+    use strum::VariantArray;
+    let new = herold::service::event_hooks::NewWebhook {
+        url: "http://127.0.0.1:9/a/rather/long/path/of/the/receiving/system/that/a/phone/must/wrap".into(),
+        events: herold::domain::event::EventKind::VARIANTS.to_vec(),
+    };
+    let (hook, _) = app.service.create_webhook(&herold::service::Actor::Cli, new).await.unwrap();
+    hook.id
 }
 
 /// At 360 px wide no page scrolls sideways (tables scroll in their own box), and every field a person
@@ -232,10 +251,11 @@ async fn every_page_fits_a_phone_and_labels_every_field() {
     let draft = common::draft("NEWS", herold::domain::OptInMode::Single, &[herold::domain::Transport::Sandbox]);
     let ch = app.service.create_channel(&herold::service::Actor::Cli, draft).await.unwrap();
     let id = common::subscriber(&app.service, herold::domain::Transport::Sandbox, "+4915112340001", ch.id).await;
+    let hook = webhook_to_nowhere(&app).await;
     let mut b = Browser::start("phone_width", &app.base, "en-GB").await;
     b.log_in(user, pw).await;
     b.client.set_window_size(360, 740).await.unwrap();
-    let pages = every_page(ch.id, &id.to_string(), &[]);
+    let pages = every_page(ch.id, &id.to_string(), &[], hook);
     for page in &pages {
         b.goto(page).await;
         let wide = b.js("return document.documentElement.scrollWidth").await.as_u64().unwrap();
@@ -274,6 +294,8 @@ async fn every_german_page_is_german() {
     draft.frequency =
         Some(herold::domain::channel::Frequency { max: 2, period: herold::domain::FrequencyPeriod::Week });
     let ch = s.create_channel(&Actor::Cli, draft).await.unwrap();
+    // A webhook that gets every event below and cannot deliver one (its log shows why, in German).
+    let hook = webhook_to_nowhere(&app).await;
     // A subscriber who opted in by message (requested, confirmed) and wrote a question.
     let number = "+4915112340009";
     let say = |text: &str| herold::service::conversation::Inbound {
@@ -312,7 +334,7 @@ async fn every_german_page_is_german() {
     b.fill("form[action='/gateways/kannel/test'] input[name=to]", "+49 151 23456789").await;
     b.click("form[action='/gateways/kannel/test'] button").await;
     let tested = b.js("return document.body.innerText").await.as_str().unwrap().to_string();
-    let pages = every_page(ch.id, &id.to_string(), &[sent.id, paused.id]);
+    let pages = every_page(ch.id, &id.to_string(), &[sent.id, paused.id], hook);
     let english = regex::Regex::new(
         r"(?x)\b(viewer|editor|owner|active|pending|unsubscribed|expired|scheduled|sending|paused|done|cancelled
             |queued|sent|delivered|failed|single|double|day|week|month|subscriber|admin_added|inbox_replied

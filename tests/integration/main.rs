@@ -21,3 +21,4 @@ mod sms_gateways;
 mod sms_kannel;
 mod store;
 mod web;
+mod webhooks;

@@ -558,6 +558,17 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("get", "/tokens", "owner"),
     ("post", "/tokens", "owner"),
     ("post", "/tokens/{id}/delete", "owner"),
+    ("get", "/webhooks", "owner"),
+    ("post", "/webhooks", "owner"),
+    ("get", "/webhooks/{id}", "owner"),
+    ("post", "/webhooks/{id}/enable", "owner"),
+    ("post", "/webhooks/{id}/delete", "owner"),
+    ("get", "/api/v1/inbox/{id}", "write"),
+    ("get", "/api/v1/webhooks", "write"),
+    ("post", "/api/v1/webhooks", "write"),
+    ("get", "/api/v1/webhooks/{id}", "write"),
+    ("delete", "/api/v1/webhooks/{id}", "write"),
+    ("post", "/api/v1/webhooks/{id}/enable", "write"),
     ("get", "/subscribers/import", "editor"),
     ("post", "/subscribers/import", "editor"),
     ("get", "/api/v1/broadcasts", "read"),
@@ -643,6 +654,11 @@ async fn authorisation_table_covers_every_route() {
         .unwrap();
     let (dummy_token, _) =
         app.service.create_token(&herold::service::Actor::Cli, owner_id, "dummy", Scope::Read).await.unwrap();
+    let new_hook = herold::service::event_hooks::NewWebhook {
+        url: "http://127.0.0.1:9/hook".into(),
+        events: vec![herold::domain::event::EventKind::BroadcastFinished],
+    };
+    let (dummy_hook, _) = app.service.create_webhook(&herold::service::Actor::Cli, new_hook).await.unwrap();
     let ch = app
         .service
         .create_channel(
@@ -700,6 +716,8 @@ async fn authorisation_table_covers_every_route() {
             dummy.id.to_string()
         } else if path.starts_with("/tokens") {
             dummy_token.id.to_string()
+        } else if path.contains("webhooks") {
+            dummy_hook.id.to_string()
         } else if path.contains("subscribers") {
             sub.to_string()
         } else {

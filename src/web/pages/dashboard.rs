@@ -28,6 +28,8 @@ struct Dashboard {
     health: Vec<(String, Vec<(String, String)>)>,
     sms_gateways: Vec<String>,
     csp_violations: u64,
+    /// Webhooks herold switched off after a day of failures (owners are told).
+    webhooks_off: usize,
 }
 
 pub async fn show(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, WebError> {
@@ -50,6 +52,7 @@ pub async fn show(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, We
         state.service.transport_status().into_iter().map(|(n, rows)| (n, rows.into_iter().take(3).collect())).collect();
     let sms_gateways = state.service.gateway_setup().into_iter().map(|(name, _)| name).collect();
     let csp_violations = state.service.csp_violations();
+    let webhooks_off = state.service.webhooks().await?.iter().filter(|e| !e.enabled).count();
     ok(&Dashboard {
         ctx,
         rows,
@@ -62,5 +65,6 @@ pub async fn show(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, We
         health,
         sms_gateways,
         csp_violations,
+        webhooks_off,
     })
 }

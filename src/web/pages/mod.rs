@@ -17,6 +17,7 @@ pub mod sandbox;
 pub mod signup;
 pub mod subscribers;
 pub mod tokens;
+pub mod webhooks;
 
 use crate::domain::Problem;
 use crate::domain::Reason;
