@@ -84,4 +84,5 @@ idempotency-key-reused = Dieser Idempotency-Key wurde für einen anderen Text od
 import-no-header = Die Datei hat keine Kopfzeile
 import-no-address-column = Die Kopfzeile nennt keine Adressspalte (Nummer, Telefon, Matrix oder Adresse)
 import-too-many-rows = Ein Import darf höchstens { $max } Zeilen haben
+import-note-too-long = Ein Name oder eine Notiz darf höchstens { $max } Zeichen haben
 import-unreadable-row = Diese Zeile ist nicht lesbar

@@ -84,4 +84,5 @@ idempotency-key-reused = this Idempotency-Key was used for another text or other
 import-no-header = the file has no header row
 import-no-address-column = the header row names no address column (number, phone, matrix or address)
 import-too-many-rows = an import may have at most { $max } rows
+import-note-too-long = a name or note may have at most { $max } characters
 import-unreadable-row = this line cannot be read

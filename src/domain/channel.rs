@@ -246,6 +246,17 @@ struct Wording<'a> {
     texts: &'a Texts,
 }
 
+/// What the people on an imported list agreed to, kept as a wording version of the channel: the
+/// import's consent source and the channel's own wording version at the time (canonical JSON).
+pub fn import_wording(consent_source: &str, channel_wording_version: i64) -> String {
+    #[derive(Serialize)]
+    struct ImportWording<'a> {
+        consent_source: &'a str,
+        channel_wording_version: i64,
+    }
+    serde_json::to_string(&ImportWording { consent_source, channel_wording_version }).expect("a wording serialises")
+}
+
 /// SHA-256 over a stored wording's exact bytes.
 pub fn wording_sha256(content: &str) -> [u8; 32] {
     Sha256::digest(content.as_bytes()).into()

@@ -17,6 +17,9 @@ pub struct Export {
     pub subscriber: String,
     pub language: String,
     pub first_contact: String,
+    /// A name or note from an imported member list.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     pub addresses: Vec<ExportAddress>,
     pub subscriptions: Vec<ExportSubscription>,
     /// Every consent event, with the message that caused it and the wording that was shown.
@@ -50,10 +53,11 @@ pub struct ExportConsent {
     pub channel: Option<String>,
     pub transport: Option<Transport>,
     pub gateway_message_id: Option<String>,
-    /// The exact message (or, for an import, the note on how consent was given).
+    /// The exact message (or, for a subscriber added by hand, the note on how consent was given).
     pub message: Option<String>,
     pub wording_version: Option<i64>,
-    /// The channel's wording at that version, as shown (canonical JSON).
+    /// The channel's wording at that version, as shown (canonical JSON); for a list import, the
+    /// import's consent source.
     pub wording: Option<serde_json::Value>,
     pub actor: String,
 }
@@ -167,6 +171,7 @@ impl Service {
                     subscriber: id.to_string(),
                     language: row.language,
                     first_contact: rfc3339(row.created_at),
+                    note: row.note_sealed.as_deref().map(|s| open("note", s)),
                     addresses,
                     subscriptions,
                     consent,

@@ -18,6 +18,10 @@ use crate::store::{StoreError, channels};
 const ADDRESS_COLUMNS: &[&str] =
     &["number", "phone", "mobile", "nummer", "telefon", "handy", "matrix", "address", "adresse"];
 const LANGUAGE_COLUMNS: &[&str] = &["language", "lang", "sprache"];
+/// Column names of a name or note, kept sealed with the subscriber.
+const NOTE_COLUMNS: &[&str] = &["name", "note", "notiz", "bemerkung", "kommentar", "comment"];
+/// Characters a name or note may have.
+const NOTE_MAX: usize = 200;
 /// Rows one import may have.
 const MAX_ROWS: usize = 100_000;
 
@@ -83,6 +87,7 @@ pub struct RowError {
 struct Row {
     line: usize,
     request: AddSubscriber,
+    note: Option<String>,
 }
 
 impl Service {
@@ -131,7 +136,7 @@ impl Service {
         let mut fresh = Vec::new();
         let mut known = Vec::new();
         for row in rows {
-            let p = match self.prepare(row.request) {
+            let p = match self.prepare(row.request, row.note.as_deref()) {
                 Ok(p) => p,
                 Err(ServiceError::Invalid(problem)) => {
                     report.errors.push(RowError { line: row.line, problem });
@@ -243,6 +248,7 @@ impl Service {
         let address_at =
             column(ADDRESS_COLUMNS).ok_or(ServiceError::Invalid(Problem::new("import-no-address-column")))?;
         let language_at = column(LANGUAGE_COLUMNS);
+        let note_at = column(NOTE_COLUMNS);
         let default_language = self.settings().default_language.clone();
         let mut rows = Vec::new();
         for (i, record) in reader.records().enumerate() {
@@ -268,6 +274,13 @@ impl Service {
                 Some(l) => l.to_lowercase(),
                 None => default_language.clone(),
             };
+            let note = note_at.and_then(|i| record.get(i)).filter(|n| !n.is_empty());
+            if note.is_some_and(|n| n.chars().count() > NOTE_MAX) {
+                report
+                    .errors
+                    .push(RowError { line, problem: Problem::new("import-note-too-long").with("max", NOTE_MAX) });
+                continue;
+            }
             let request = AddSubscriber {
                 transport,
                 address,
@@ -275,7 +288,7 @@ impl Service {
                 channels: req.channels.clone(),
                 consent_note: source.to_string(),
             };
-            rows.push(Row { line, request });
+            rows.push(Row { line, request, note: note.map(str::to_string) });
         }
         Ok(rows)
     }
@@ -313,11 +326,11 @@ fn plan_known(
     Ok(plan)
 }
 
-/// Subscribes each (subscriber, channel, transport) with an event whose text is the import's source,
-/// sealed with the subscriber's key. With `ask` (hours), as `START` on a double opt-in channel does: a
-/// pending subscription that lapses after that long, an opt-in request event and the channel's
-/// confirmation request in their language, queued ahead of broadcasts; without, active at once with
-/// an import event.
+/// Subscribes each (subscriber, channel, transport). Without `ask`: active at once, with an import
+/// event whose wording is the import's consent source (a new wording version of the channel). With
+/// `ask` (hours), as `START` on a double opt-in channel does: a pending subscription that lapses after
+/// that long, an opt-in request event (the channel's wording, the source sealed as its cause) and the
+/// channel's confirmation request in their language, queued ahead of broadcasts.
 fn subscribe(
     tx: &rusqlite::Transaction<'_>,
     vault: &crate::crypto::Vault,
@@ -327,12 +340,25 @@ fn subscribe(
     ask: Option<i64>,
     actor: &str,
 ) -> Result<(), StoreError> {
-    let mut chans = HashMap::new();
+    // Each channel, with the wording its import events name: for "they agreed", the consent source as
+    // a new wording version of the channel (written once per channel); for "ask them", the channel's
+    // own wording, which their confirmation request shows.
+    let mut chans: HashMap<ChannelId, (crate::domain::Channel, i64, Vec<u8>)> = HashMap::new();
     let mut keys: HashMap<i64, (crate::crypto::vault::DataKey, crate::i18n::Lang)> = HashMap::new();
     for &(id, ch, transport) in adds {
-        let channel = match chans.entry(ch) {
+        let (channel, wording_version, wording_sha) = match chans.entry(ch) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
-            std::collections::hash_map::Entry::Vacant(e) => e.insert(channels::by_id(tx, ch)?),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let channel = channels::by_id(tx, ch)?;
+                let (version, sha) = match ask {
+                    Some(_) => (channel.wording_version, channel.draft.wording_sha256()),
+                    None => {
+                        let content = crate::domain::channel::import_wording(source, channel.wording_version);
+                        channels::add_import_wording(tx, ch, &content, now)?
+                    }
+                };
+                e.insert((channel, version, sha.to_vec()))
+            }
         };
         let (key, lang) = match keys.entry(id) {
             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
@@ -344,9 +370,15 @@ fn subscribe(
                 e.insert((key, crate::i18n::Lang::parse(&language).unwrap_or(crate::i18n::Lang::De)))
             }
         };
-        let (state, expires, kind) = match ask {
-            Some(hours) => (SubscriptionState::Pending, Some(now + hours * 3600), ConsentKind::OptInRequested),
-            None => (SubscriptionState::Active, None, ConsentKind::Import),
+        // The source is the wording of an import event; a request names it as its cause, sealed.
+        let (state, expires, kind, sealed) = match ask {
+            Some(hours) => (
+                SubscriptionState::Pending,
+                Some(now + hours * 3600),
+                ConsentKind::OptInRequested,
+                Some(key.seal("inbound", source.as_bytes())),
+            ),
+            None => (SubscriptionState::Active, None, ConsentKind::Import, None),
         };
         subs::insert_subscription_until(tx, id, ch, transport, state, now, expires)?;
         ledger::append(
@@ -358,9 +390,9 @@ fn subscribe(
                 transport: Some(transport),
                 kind,
                 gateway_message_id: None,
-                inbound_sealed: Some(key.seal("inbound", source.as_bytes())),
-                wording_version: Some(channel.wording_version),
-                wording_sha256: Some(channel.draft.wording_sha256().to_vec()),
+                inbound_sealed: sealed,
+                wording_version: Some(*wording_version),
+                wording_sha256: Some(wording_sha.clone()),
                 actor: actor.to_string(),
             },
         )?;

@@ -122,6 +122,7 @@ impl Job for Receive {
             blind_index: self.blind.clone(),
             transport: self.address.transport(),
             sealed_address: key.seal("address", self.address.as_str().as_bytes()),
+            note_sealed: None,
         };
         self.created = Some((row, key));
         Ok(())

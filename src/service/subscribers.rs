@@ -62,6 +62,9 @@ pub struct EventView {
 pub struct SubscriberDetail {
     #[serde(flatten)]
     pub summary: SubscriberSummary,
+    /// A name or note from an imported list, opened.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     pub subscriptions: Vec<SubscriptionRow>,
     pub consent: Vec<EventView>,
 }
@@ -100,7 +103,7 @@ impl Service {
         let mut rows = Vec::with_capacity(reqs.len());
         let mut seen = std::collections::HashSet::with_capacity(reqs.len());
         for req in reqs {
-            let p = self.prepare(req)?;
+            let p = self.prepare(req, None)?;
             if !seen.insert(p.row.blind_index.clone()) {
                 return Err(ServiceError::Conflict(Problem::new("address-twice")));
             }
@@ -139,7 +142,8 @@ impl Service {
     }
 
     /// Validates one request and seals it under a fresh data key.
-    pub(super) fn prepare(&self, req: AddSubscriber) -> Result<Prepared> {
+    /// Checks and seals a subscriber to add; `name_or_note` comes from an imported list.
+    pub(super) fn prepare(&self, req: AddSubscriber, name_or_note: Option<&str>) -> Result<Prepared> {
         let address = Address::parse(req.transport, &req.address, &self.settings().default_country)?;
         if !["de", "en"].contains(&req.language.as_str()) {
             return Err(ServiceError::Invalid(Problem::new("language-unknown")));
@@ -161,6 +165,7 @@ impl Service {
                 blind_index: self.vault().blind_index(&address).to_vec(),
                 transport: address.transport(),
                 sealed_address: key.seal("address", address.as_str().as_bytes()),
+                note_sealed: name_or_note.map(|n| key.seal("note", n.as_bytes())),
             },
             note_sealed: key.seal("inbound", note.as_bytes()),
             channels: req.channels,
@@ -251,7 +256,13 @@ impl Service {
                 actor: e.actor,
             })
             .collect();
+        let note = row
+            .note_sealed
+            .as_deref()
+            .and_then(|s| key.as_ref().and_then(|k| k.open_string("note", s).ok()))
+            .map(|n| n.to_string());
         Ok(SubscriberDetail {
+            note,
             summary: SubscriberSummary {
                 id: id.to_string(),
                 language: row.language.clone(),

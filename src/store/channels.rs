@@ -62,6 +62,20 @@ fn insert_wording(conn: &Connection, channel: ChannelId, version: i64, d: &Chann
     Ok(())
 }
 
+/// Records what people on an imported list agreed to elsewhere (the import's consent source) as the
+/// channel's next wording version, which the import's ledger events then name. The channel's own
+/// wording stays current: its next change takes the version after this one.
+pub fn add_import_wording(conn: &Connection, channel: ChannelId, content: &str, now: i64) -> Result<(i64, [u8; 32])> {
+    let version: i64 =
+        conn.query_row("SELECT max(version) + 1 FROM channel_wordings WHERE channel_id = ?1", [channel], |r| r.get(0))?;
+    let sha = crate::domain::channel::wording_sha256(content);
+    conn.execute(
+        "INSERT INTO channel_wordings(channel_id, version, sha256, content, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![channel, version, sha.as_slice(), content, now],
+    )?;
+    Ok((version, sha))
+}
+
 /// The wording a channel showed at `version`, as stored.
 pub fn wording(conn: &Connection, channel: ChannelId, version: i64) -> Result<String> {
     Ok(conn.query_row(
@@ -105,7 +119,9 @@ pub fn update(tx: &Connection, id: ChannelId, d: &ChannelDraft, now: i64) -> Res
         .execute(
             "UPDATE channels SET name=?2, keyword=?3, description=?4, kind=?5, opt_in=?6, texts=?7, transports=?8, \
              frequency_max=?9, frequency_period=?10, \
-             wording_version = wording_version + (wording_sha256 IS NOT ?11), wording_sha256=?11, updated_at=?12, \
+             wording_version = CASE WHEN wording_sha256 IS NOT ?11 \
+               THEN (SELECT max(version) + 1 FROM channel_wordings WHERE channel_id = ?1) ELSE wording_version END, \
+             wording_sha256=?11, updated_at=?12, \
              public_archive=?13 WHERE id = ?1",
             params![
                 id,

@@ -26,6 +26,7 @@ static MAIN_MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../migrations/0010_reasons_as_codes.sql")),
         M::up(include_str!("../../migrations/0011_send_scope.sql")),
         M::up(include_str!("../../migrations/0012_event_webhooks.sql")),
+        M::up(include_str!("../../migrations/0013_subscriber_note.sql")),
     ])
 });
 static KEYRING_MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
@@ -41,7 +42,7 @@ pub fn main_migrations() -> &'static Migrations<'static> {
 }
 
 /// Schema versions this binary knows.
-pub const MAIN_SCHEMA: i64 = 12;
+pub const MAIN_SCHEMA: i64 = 13;
 pub const KEYRING_SCHEMA: i64 = 2;
 
 /// Where the files of one installation live.

@@ -34,6 +34,8 @@ pub struct SubscriberRow {
     pub language: String,
     pub created_at: i64,
     pub addresses: Vec<SealedAddress>,
+    /// A name or note from an imported list, sealed (`note`).
+    pub note_sealed: Option<Vec<u8>>,
 }
 
 /// A new subscriber, ready to write: everything already sealed and indexed.
@@ -45,6 +47,8 @@ pub struct NewSubscriber {
     pub blind_index: Vec<u8>,
     pub transport: Transport,
     pub sealed_address: Vec<u8>,
+    /// A name or note from an imported list, sealed with the subscriber's key (`note`).
+    pub note_sealed: Option<Vec<u8>>,
 }
 
 /// Writes data keys to the keyring in their own transaction. Done before the data rows, so a crash in
@@ -76,8 +80,8 @@ pub fn delete_keys(conn: &Connection, ids: &[i64]) -> Result<()> {
 
 /// Inserts the subscriber and address rows (call inside a transaction).
 pub fn insert(conn: &Connection, s: &NewSubscriber, now: i64) -> Result<()> {
-    conn.prepare_cached("INSERT INTO subscribers(id, language, created_at) VALUES (?1, ?2, ?3)")?
-        .execute(params![s.id, s.language, now])?;
+    conn.prepare_cached("INSERT INTO subscribers(id, language, created_at, note_sealed) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![s.id, s.language, now, s.note_sealed])?;
     let res = conn
         .prepare_cached("INSERT INTO addresses(blind_index, subscriber_id, transport, sealed) VALUES (?1, ?2, ?3, ?4)")?
         .execute(params![s.blind_index, s.id, s.transport, s.sealed_address]);
@@ -105,11 +109,11 @@ pub fn wrapped_key(conn: &Connection, id: i64) -> Result<Option<Vec<u8>>> {
 }
 
 pub fn get(conn: &Connection, id: i64) -> Result<SubscriberRow> {
-    let (language, created_at) =
-        conn.query_row("SELECT language, created_at FROM subscribers WHERE id = ?1", [id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
+    let (language, created_at, note_sealed) =
+        conn.query_row("SELECT language, created_at, note_sealed FROM subscribers WHERE id = ?1", [id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })?;
-    Ok(SubscriberRow { id, language, created_at, addresses: addresses(conn, id)? })
+    Ok(SubscriberRow { id, language, created_at, addresses: addresses(conn, id)?, note_sealed })
 }
 
 pub fn addresses(conn: &Connection, id: i64) -> Result<Vec<SealedAddress>> {
@@ -148,7 +152,7 @@ pub fn list(conn: &Connection, f: &Filter, limit: i64, offset: i64) -> Result<(V
         .collect::<rusqlite::Result<_>>()?;
     let mut out = Vec::with_capacity(heads.len());
     for (id, language, created_at) in heads {
-        out.push(SubscriberRow { id, language, created_at, addresses: addresses(conn, id)? });
+        out.push(SubscriberRow { id, language, created_at, addresses: addresses(conn, id)?, note_sealed: None });
     }
     Ok((out, total))
 }

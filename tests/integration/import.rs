@@ -51,17 +51,42 @@ async fn a_member_list_is_previewed_with_line_numbers_and_only_its_good_rows_are
     assert!(done.committed);
     assert_eq!((done.new, done.known, done.subscriptions), (3, 1, 4));
     assert_eq!(count(&s, "SELECT count(*) FROM subscribers"), before + 3);
-    // The known subscriber now has both channels, with the import's source as their consent text.
+    // The known subscriber now has both channels; their import event names the import's source as
+    // what they agreed to: a wording version of the channel after its own (which stays current).
     let detail = s.subscriber_detail(known).await.unwrap();
     let channels: Vec<_> = detail.subscriptions.iter().map(|x| (x.channel_id, x.state)).collect();
     assert!(channels.contains(&(club.id, SubscriptionState::Active)), "{channels:?}");
-    let import = detail.consent.iter().rfind(|e| e.kind == "import").unwrap();
-    assert_eq!(import.inbound_text.as_deref(), Some("Mitgliederversammlung 3.5.2026, Formular v2"));
+    let export = s.export_subscriber(&Actor::Cli, known, "test").await.unwrap();
+    let import = export.consent.iter().rfind(|e| e.kind == "import").unwrap();
+    assert_eq!(import.wording_version, Some(club.wording_version + 1));
+    let wording = import.wording.as_ref().unwrap();
+    assert_eq!(wording["consent_source"], "Mitgliederversammlung 3.5.2026, Formular v2", "{wording}");
+    assert_eq!(wording["channel_wording_version"], club.wording_version);
+    // All four events of this import name that version: the source is stored once per channel.
+    let sql = format!(
+        "SELECT count(*) FROM consent_events WHERE kind = 'import' AND channel_id = {} AND wording_version = {}",
+        club.id,
+        club.wording_version + 1
+    );
+    assert_eq!(count(&s, &sql), 4);
+    // The channel's next change of wording takes the version after the import's.
+    let mut draft = club.draft.clone();
+    draft.description = "Neu: mit Terminen".into();
+    let changed = s.update_channel(&Actor::Cli, club.id, draft).await.unwrap();
+    assert_eq!(changed.wording_version, club.wording_version + 2);
     // The one who left VEREIN is still out of it.
     let detail = s.subscriber_detail(left).await.unwrap();
     assert!(detail.subscriptions.iter().all(|x| x.state != SubscriptionState::Active), "{:?}", detail.subscriptions);
     // The Matrix id was recognised as one.
-    assert!(s.find_subscriber("@dora:example.org").await.unwrap().is_some());
+    let dora = s.find_subscriber("@dora:example.org").await.unwrap().unwrap();
+    // The name column is kept with each new subscriber, sealed: readable on their page and in their
+    // export, nowhere in the files as text; a subscriber herold knew keeps what they had.
+    assert_eq!(s.subscriber_detail(dora).await.unwrap().note.as_deref(), Some("Dora"));
+    let anna = s.find_subscriber(&n[0]).await.unwrap().unwrap();
+    assert_eq!(s.export_subscriber(&Actor::Cli, anna, "test").await.unwrap().note.as_deref(), Some("Anna"));
+    assert_eq!(s.subscriber_detail(known).await.unwrap().note, None);
+    s.checkpoint().await.unwrap();
+    assert!(!common::files_contain(&common::data_files(&dir.path().join("data")), b"Dora"));
     let report = herold::service::ops::verify(s.store().paths()).unwrap();
     assert!(report.ok(), "{report:?}");
 }

@@ -57,7 +57,10 @@ async fn reasons_stored_as_sentences_by_an_earlier_version_read_back_after_the_u
         c.execute("INSERT INTO early_reports(transport, gateway_id, delivered, error, at) VALUES ('sms', 'x:1', 0, 'type 16', 0)", [])
             .unwrap();
         // What the migrations after 11 add, which version 9 did not have.
-        c.execute_batch("DROP TABLE webhook_deliveries; DROP TABLE webhook_endpoints;").unwrap();
+        c.execute_batch(
+            "DROP TABLE webhook_deliveries; DROP TABLE webhook_endpoints; ALTER TABLE subscribers DROP COLUMN note_sealed;",
+        )
+        .unwrap();
         c.pragma_update(None, "user_version", 9).unwrap();
     }
     let s = open_service(dir.path());
