@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use super::Invalid;
 
 /// The way herold reaches an address.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Transport {
     /// The built-in phone simulator in the admin UI.

@@ -6,7 +6,7 @@ use sha2::{Digest, Sha256};
 use super::keywords::Lang;
 use super::{Invalid, Problem, Transport};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ChannelKind {
     Broadcast,
@@ -31,7 +31,7 @@ impl ChannelKind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum OptInMode {
     /// The first message subscribes.
@@ -58,7 +58,7 @@ impl OptInMode {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum FrequencyPeriod {
     Day,
@@ -94,7 +94,7 @@ impl FrequencyPeriod {
 }
 
 /// The declared frequency: at most `max` broadcasts per `period`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Frequency {
     pub max: u32,
     pub period: FrequencyPeriod,
@@ -167,7 +167,7 @@ impl<'de> Deserialize<'de> for Texts {
 }
 
 /// What an admin submits to create or change a channel.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct ChannelDraft {
     pub name: String,
     pub keyword: String,
@@ -175,7 +175,9 @@ pub struct ChannelDraft {
     pub description: String,
     pub kind: ChannelKind,
     pub opt_in: OptInMode,
+    /// The channel's own welcome and confirmation texts, `welcome_de`, `confirm_en`, …
     #[serde(default)]
+    #[schema(value_type = std::collections::BTreeMap<String, String>)]
     pub texts: Texts,
     pub transports: Vec<Transport>,
     pub frequency: Option<Frequency>,
@@ -293,7 +295,7 @@ pub const RESERVED_KEYWORDS: &[&str] = &[
 ];
 
 /// A stored channel.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Channel {
     pub id: super::ChannelId,
     #[serde(flatten)]

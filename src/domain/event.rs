@@ -7,7 +7,20 @@ use strum::{EnumString, IntoStaticStr, VariantArray};
 use super::{BroadcastId, BroadcastState, ChannelId, ConsentKind, Reason, SubscriberId, Transport};
 
 /// The kinds of event an endpoint can ask for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, EnumString, IntoStaticStr, VariantArray)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    EnumString,
+    IntoStaticStr,
+    VariantArray,
+    utoipa::ToSchema,
+)]
 pub enum EventKind {
     /// A person asked to join a double opt-in channel and was sent the confirmation request.
     #[strum(serialize = "subscriber.joined")]

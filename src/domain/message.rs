@@ -100,6 +100,28 @@ impl fmt::Display for Message {
     }
 }
 
+/// A message as the API shows it (the shape its OpenAPI schema describes).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct MessageJson {
+    /// The message's code, for programs (a key of `locales/en/problems.ftl`).
+    code: String,
+    /// In English, for people reading logs.
+    message: String,
+}
+
+impl utoipa::PartialSchema for Message {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        <MessageJson as utoipa::PartialSchema>::schema()
+    }
+}
+
+impl utoipa::ToSchema for Message {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "Problem".into()
+    }
+}
+
 /// In JSON (the API): the code, for programs, and the English message, for people reading logs.
 impl serde::Serialize for Message {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "code", rename_all = "kebab-case")]
 pub enum Reason {
     /// A connection to the gateway could not be made: waiting for it.
@@ -79,13 +79,16 @@ pub enum Reason {
     /// The row could not be opened (its key or sealed address is unreadable).
     Unreadable,
     Misconfigured {
+        #[schema(no_recursion)]
         cause: Box<Reason>,
     },
     GaveUp {
         attempts: i64,
+        #[schema(no_recursion)]
         cause: Box<Reason>,
     },
     Left {
+        #[schema(no_recursion)]
         cause: Box<Reason>,
     },
     OptedOut,
@@ -98,6 +101,7 @@ pub enum Reason {
     FailingPaused {
         fails: i64,
         total: i64,
+        #[schema(no_recursion)]
         cause: Box<Reason>,
     },
     /// Another system's webhook endpoint could not be reached (connection refused, name unknown).

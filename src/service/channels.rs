@@ -10,7 +10,7 @@ use crate::domain::{Channel, ChannelDraft, ChannelId, Problem, Transport};
 use crate::store::channels;
 
 /// Subscriber counts of one channel.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ChannelCounts {
     pub channel: Channel,
     /// Active subscriptions per transport.

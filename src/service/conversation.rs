@@ -294,7 +294,7 @@ pub struct ScreenLine {
 }
 
 /// An inbox message, opened for admins.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct InboxMessage {
     pub id: i64,
     pub subscriber: String,

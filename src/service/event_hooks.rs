@@ -20,7 +20,7 @@ pub const LOG_DAYS: i64 = 7;
 const URL_MAX: usize = 2000;
 
 /// What an owner (or an API client with the write scope) registers.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewWebhook {
     pub url: String,

@@ -9,7 +9,7 @@ use crate::domain::clock::rfc3339;
 use crate::domain::{DeliveryState, SubscriberId, SubscriptionState, Transport};
 use crate::store::{audit, channels, conversation, ledger, outbox, subscribers as subs};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Export {
     /// The format of this document.
     pub format: &'static str,
@@ -28,7 +28,7 @@ pub struct Export {
     pub inbox: Vec<ExportMessage>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ExportAddress {
     pub transport: Transport,
     pub address: String,
@@ -37,7 +37,7 @@ pub struct ExportAddress {
     pub room: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ExportSubscription {
     pub channel: String,
     pub transport: Transport,
@@ -46,7 +46,7 @@ pub struct ExportSubscription {
     pub changed: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ExportConsent {
     pub at: String,
     pub kind: String,
@@ -62,7 +62,7 @@ pub struct ExportConsent {
     pub actor: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ExportDelivery {
     /// The broadcast, or none for a direct reply.
     pub broadcast: Option<crate::domain::BroadcastId>,
@@ -74,7 +74,7 @@ pub struct ExportDelivery {
     pub changed: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct ExportMessage {
     pub received: String,
     pub transport: Transport,

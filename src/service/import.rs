@@ -26,7 +26,7 @@ const NOTE_MAX: usize = 200;
 const MAX_ROWS: usize = 100_000;
 
 /// An import: the file, the channels, and where and how the people agreed (kept sealed with each).
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ImportRequest {
     pub channels: Vec<ChannelId>,
@@ -41,7 +41,7 @@ pub struct ImportRequest {
 }
 
 /// Whether the people on the list agreed already, or are asked first.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ImportMode {
     /// They agreed where the consent source says: subscribed now, with an import event each.
@@ -53,7 +53,7 @@ pub enum ImportMode {
 }
 
 /// What an import will do (the preview) or did (the commit).
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
 pub struct ImportReport {
     /// Data rows read (without the header).
     pub rows: usize,
@@ -77,7 +77,7 @@ pub struct ImportReport {
     pub asked: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct RowError {
     pub line: usize,
     pub problem: Problem,

@@ -12,7 +12,7 @@ use crate::store::subscribers::{self as subs, Filter, NewSubscriber, Subscriptio
 use crate::store::{StoreError, channels};
 
 /// An admin or API client adding a subscriber whose consent was collected elsewhere.
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddSubscriber {
     pub transport: Transport,
@@ -29,7 +29,7 @@ fn default_language() -> String {
 }
 
 /// A subscriber as listed: masked addresses only.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SubscriberSummary {
     pub id: String,
     pub language: String,
@@ -37,13 +37,13 @@ pub struct SubscriberSummary {
     pub addresses: Vec<MaskedAddress>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct MaskedAddress {
     pub transport: Transport,
     pub masked: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct EventView {
     pub id: i64,
     pub at: i64,
@@ -58,7 +58,7 @@ pub struct EventView {
     pub actor: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SubscriberDetail {
     #[serde(flatten)]
     pub summary: SubscriberSummary,

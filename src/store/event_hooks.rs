@@ -8,7 +8,7 @@ use super::{Result, StoreError};
 use crate::domain::event::{Event, EventData, EventKind};
 use crate::domain::{BroadcastId, BroadcastState, Reason};
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Endpoint {
     pub id: i64,
     pub url: String,
@@ -223,7 +223,7 @@ pub fn failed(
 }
 
 /// One line of an endpoint's delivery log.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct LogLine {
     pub id: i64,
     pub event: EventKind,

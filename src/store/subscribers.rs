@@ -16,7 +16,7 @@ pub struct SealedAddress {
     pub room: Option<Vec<u8>>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct SubscriptionRow {
     pub id: i64,
     pub channel_id: ChannelId,

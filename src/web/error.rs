@@ -120,8 +120,8 @@ impl<E: Into<WebError>> From<E> for ApiError {
 
 impl ApiError {
     /// The body of every API error: `{"error": {"code": …, "message": …}}` (the message in English).
-    pub fn body(problem: &Problem) -> serde_json::Value {
-        serde_json::json!({ "error": { "code": problem.code, "message": problem.to_string() } })
+    pub fn body(problem: &Problem) -> crate::web::api::openapi::ErrorBody {
+        crate::web::api::openapi::ErrorBody { error: problem.clone() }
     }
 }
 

@@ -2,7 +2,6 @@
 //! `web` talks only to `service`; it never runs SQL.
 
 pub mod api;
-pub mod api_webhooks;
 pub mod assets;
 pub mod chart;
 pub mod error;

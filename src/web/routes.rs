@@ -1,7 +1,7 @@
 //! The route table: every route with the access it needs. The guard middleware enforces it, and the
 //! authorisation test compares it with its own expectations, so no route can be added unlisted.
 
-use super::{api, api_webhooks, hooks, pages};
+use super::{api, hooks, pages};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -117,30 +117,31 @@ routes! {
     get  "/webhooks/{id}"                Owner    => pages::webhooks::show;
     post "/webhooks/{id}/enable"         Owner    => pages::webhooks::enable;
     post "/webhooks/{id}/delete"         Owner    => pages::webhooks::remove;
-    get  "/api/v1/broadcasts"            ApiRead  => api::broadcasts_list;
-    post "/api/v1/broadcasts"            ApiSend  => api::broadcasts_create;
-    get  "/api/v1/broadcasts/{id}"       ApiRead  => api::broadcasts_get;
-    post "/api/v1/broadcasts/{id}/pause" ApiSend  => api::broadcasts_pause;
-    post "/api/v1/broadcasts/{id}/resume" ApiSend => api::broadcasts_resume;
-    post "/api/v1/broadcasts/{id}/cancel" ApiSend => api::broadcasts_cancel;
-    get  "/api/v1/channels"              ApiRead  => api::channels_list;
-    post "/api/v1/channels"              ApiWrite => api::channels_create;
-    get  "/api/v1/channels/{id}"         ApiRead  => api::channels_get;
-    put  "/api/v1/channels/{id}"         ApiWrite => api::channels_update;
-    post "/api/v1/import/preview"        ApiWrite => api::import_preview;
-    post "/api/v1/import"                ApiWrite => api::import_commit;
-    get  "/api/v1/inbox/{id}"            ApiWrite => api_webhooks::inbox_message;
-    get  "/api/v1/subscribers"           ApiRead  => api::subscribers_list;
-    post "/api/v1/subscribers"           ApiWrite => api::subscribers_create;
-    post "/api/v1/subscribers/search"    ApiRead  => api::subscribers_search;
-    get  "/api/v1/subscribers/{id}"      ApiRead  => api::subscribers_get;
-    get  "/api/v1/subscribers/{id}/export" ApiWrite => api::subscribers_export;
-    delete "/api/v1/subscribers/{id}"    ApiWrite => api::subscribers_erase;
-    get  "/api/v1/webhooks"              ApiWrite => api_webhooks::list;
-    post "/api/v1/webhooks"              ApiWrite => api_webhooks::create;
-    get  "/api/v1/webhooks/{id}"         ApiWrite => api_webhooks::get;
-    delete "/api/v1/webhooks/{id}"       ApiWrite => api_webhooks::remove;
-    post "/api/v1/webhooks/{id}/enable"  ApiWrite => api_webhooks::enable;
+    get  "/api/v1/openapi.json"          Public   => api::openapi::serve;
+    get  "/api/v1/broadcasts"            ApiRead  => api::broadcasts::list;
+    post "/api/v1/broadcasts"            ApiSend  => api::broadcasts::create;
+    get  "/api/v1/broadcasts/{id}"       ApiRead  => api::broadcasts::get;
+    post "/api/v1/broadcasts/{id}/pause" ApiSend  => api::broadcasts::pause;
+    post "/api/v1/broadcasts/{id}/resume" ApiSend => api::broadcasts::resume;
+    post "/api/v1/broadcasts/{id}/cancel" ApiSend => api::broadcasts::cancel;
+    get  "/api/v1/channels"              ApiRead  => api::channels::list;
+    post "/api/v1/channels"              ApiWrite => api::channels::create;
+    get  "/api/v1/channels/{id}"         ApiRead  => api::channels::get;
+    put  "/api/v1/channels/{id}"         ApiWrite => api::channels::update;
+    post "/api/v1/import/preview"        ApiWrite => api::import::preview;
+    post "/api/v1/import"                ApiWrite => api::import::commit;
+    get  "/api/v1/inbox/{id}"            ApiWrite => api::webhooks::inbox_message;
+    get  "/api/v1/subscribers"           ApiRead  => api::subscribers::list;
+    post "/api/v1/subscribers"           ApiWrite => api::subscribers::create;
+    post "/api/v1/subscribers/search"    ApiRead  => api::subscribers::search;
+    get  "/api/v1/subscribers/{id}"      ApiRead  => api::subscribers::get;
+    get  "/api/v1/subscribers/{id}/export" ApiWrite => api::subscribers::export;
+    delete "/api/v1/subscribers/{id}"    ApiWrite => api::subscribers::erase;
+    get  "/api/v1/webhooks"              ApiWrite => api::webhooks::list;
+    post "/api/v1/webhooks"              ApiWrite => api::webhooks::create;
+    get  "/api/v1/webhooks/{id}"         ApiWrite => api::webhooks::get;
+    delete "/api/v1/webhooks/{id}"       ApiWrite => api::webhooks::remove;
+    post "/api/v1/webhooks/{id}/enable"  ApiWrite => api::webhooks::enable;
 }
 
 /// The route spec for a matched pattern and method.

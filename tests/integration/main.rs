@@ -15,6 +15,7 @@ mod fuzz;
 mod import;
 mod logs;
 mod matrix_synapse;
+mod openapi;
 mod privacy;
 mod security;
 mod sms_gateways;

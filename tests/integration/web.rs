@@ -571,6 +571,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("post", "/api/v1/webhooks/{id}/enable", "write"),
     ("get", "/subscribers/import", "editor"),
     ("post", "/subscribers/import", "editor"),
+    ("get", "/api/v1/openapi.json", "public"),
     ("get", "/api/v1/broadcasts", "read"),
     ("post", "/api/v1/broadcasts", "send"),
     ("get", "/api/v1/broadcasts/{id}", "read"),

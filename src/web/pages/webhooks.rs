@@ -11,7 +11,7 @@ use crate::domain::event::EventKind;
 use crate::service::ServiceError;
 use crate::service::event_hooks::{Endpoint, LogLine, NewWebhook};
 use crate::web::AppState;
-use crate::web::api_webhooks::LOG_LINES;
+use crate::web::api::webhooks::LOG_LINES;
 use crate::web::error::WebError;
 use crate::web::guard::Me;
 
