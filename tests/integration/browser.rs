@@ -403,3 +403,43 @@ async fn an_editor_imports_a_member_list_from_a_file() {
     assert_eq!(app.service.csp_violations(), 0);
     b.finish().await;
 }
+
+/// An owner registers a webhook in the browser: the secret is shown once, the chosen events are
+/// kept, the webhook's page shows a failed attempt with its reason, and removing it removes it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_registers_a_webhook_and_reads_its_log() {
+    use herold::domain::event::EventKind;
+    let app = TestApp::spawn().await;
+    let (user, pw) = owner(&app).await;
+    let draft = common::draft("NEWS", herold::domain::OptInMode::Single, &[herold::domain::Transport::Sandbox]);
+    app.service.create_channel(&herold::service::Actor::Cli, draft).await.unwrap();
+    let mut b = Browser::start("webhook", &app.base, "en-GB").await;
+    b.log_in(user, pw).await;
+    b.click("nav a[href='/webhooks']").await;
+    b.fill("#url", "http://127.0.0.1:9/crm/herold").await;
+    b.click("input[name=event][value='inbox.message']").await; // untick one
+    b.click("form[action='/webhooks'] button").await;
+    let secret = b.text("code.secret").await;
+    assert!(secret.starts_with("whsec_") && secret.len() > 40, "{secret}");
+    let hooks = app.service.webhooks().await.unwrap();
+    assert_eq!(hooks.len(), 1);
+    assert!(!hooks[0].events.contains(&EventKind::InboxMessage) && hooks[0].events.len() == 6, "{:?}", hooks[0]);
+    b.goto("/webhooks").await;
+    assert!(!b.js("return document.body.innerText").await.as_str().unwrap().contains("whsec_"), "shown once");
+
+    app.service.receive(common::sandbox_message("+4915112340055", "START NEWS")).await.unwrap();
+    b.click("td.url a").await;
+    b.wait_for(15, "the failed attempt in the log", |c| async move {
+        c.refresh().await.unwrap();
+        let text = c.find(Locator::Css("main")).await.unwrap().text().await.unwrap_or_default();
+        text.contains("the webhook endpoint cannot be reached")
+    })
+    .await;
+    assert!(b.text("main table").await.contains("a person is subscribed"));
+    b.click("button.danger").await;
+    assert_eq!(b.path().await, "/webhooks");
+    assert!(app.service.webhooks().await.unwrap().is_empty());
+    settle_reports().await;
+    assert_eq!(app.service.csp_violations(), 0);
+    b.finish().await;
+}
