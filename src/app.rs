@@ -35,6 +35,8 @@ pub fn open_service_with_clock(cfg: &Config, create: bool, clock: Arc<dyn Clock>
     let (store, vault) = store::open(&paths, &source, create, cfg.pool_size)?;
     let settings = Settings {
         default_country: cfg.sms.default_country.clone(),
+        zone: crate::domain::zone::Zone::parse(&cfg.time_zone)
+            .map_err(|_| anyhow::anyhow!("time_zone = {:?} is not an IANA time zone", cfg.time_zone))?,
         session_ttl: i64::from(cfg.admin.session_hours) * 3600,
         default_language: cfg.conversation.default_language.clone(),
         confirm_hours: i64::from(cfg.conversation.confirm_hours),

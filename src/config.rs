@@ -56,6 +56,8 @@ pub struct Config {
     pub passphrase_file: Option<PathBuf>,
     /// Connections in the database pool.
     pub pool_size: u32,
+    /// The IANA time zone every time is typed and shown in (admin pages, messages to subscribers).
+    pub time_zone: String,
     pub admin: AdminConfig,
     pub sms: SmsConfig,
     pub conversation: ConversationConfig,
@@ -356,6 +358,7 @@ impl Default for Config {
             passphrase: None,
             passphrase_file: None,
             pool_size: 8,
+            time_zone: crate::domain::zone::DEFAULT.into(),
             admin: AdminConfig { session_hours: 12, login_per_ip_per_minute: 10, login_per_account_per_hour: 20 },
             sms: SmsConfig {
                 default_country: "DE".into(),
@@ -433,6 +436,12 @@ impl Config {
             && !(u.starts_with("http://") || u.starts_with("https://"))
         {
             return Err(ConfigError::Invalid("public_url must start with http:// or https://".into()));
+        }
+        if crate::domain::zone::Zone::parse(&self.time_zone).is_err() {
+            return Err(ConfigError::Invalid(format!(
+                "time_zone = {:?} is not an IANA time zone like Europe/Berlin or Europe/Vienna",
+                self.time_zone
+            )));
         }
         if self.sms.default_country.parse::<phonenumber::country::Id>().is_err() {
             return Err(ConfigError::Invalid(format!(
@@ -579,6 +588,10 @@ mod tests {
             jail.set_env("HEROLD_LISTEN", "127.0.0.1:1");
             jail.set_env("HEROLD_SMS__DEFAULT_COUNTRY", "XX");
             assert!(Config::load(None, &Overrides::default()).unwrap_err().to_string().contains("default_country"));
+            jail.set_env("HEROLD_SMS__DEFAULT_COUNTRY", "DE");
+            jail.set_env("HEROLD_TIME_ZONE", "Europe/Atlantis");
+            let e = Config::load(None, &Overrides::default()).unwrap_err().to_string();
+            assert!(e.contains("time_zone") && e.contains("Europe/Atlantis"), "{e}");
             Ok(())
         });
     }

@@ -86,3 +86,4 @@ import-no-address-column = Die Kopfzeile nennt keine Adressspalte (Nummer, Telef
 import-too-many-rows = Ein Import darf höchstens { $max } Zeilen haben
 import-note-too-long = Ein Name oder eine Notiz darf höchstens { $max } Zeichen haben
 import-unreadable-row = Diese Zeile ist nicht lesbar
+time-zone-unknown = Diese Zeitzone ist unbekannt (erwartet: ein IANA-Name wie Europe/Berlin)

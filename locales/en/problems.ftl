@@ -86,3 +86,4 @@ import-no-address-column = the header row names no address column (number, phone
 import-too-many-rows = an import may have at most { $max } rows
 import-note-too-long = a name or note may have at most { $max } characters
 import-unreadable-row = this line cannot be read
+time-zone-unknown = this time zone is unknown (expected an IANA name like Europe/Berlin)

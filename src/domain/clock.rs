@@ -35,24 +35,8 @@ impl Clock for ManualClock {
     }
 }
 
-/// Formats a unix timestamp as `2026-11-23 17:35 UTC` for pages and exports.
-/// A timestamp's day, `2026-11-24` (UTC).
-pub fn format_day(ts: i64) -> String {
-    format_with(ts, time::macros::format_description!("[year]-[month]-[day]"))
-}
-
-/// A timestamp's time of day, `14:05` (UTC).
-pub fn format_time(ts: i64) -> String {
-    format_with(ts, time::macros::format_description!("[hour]:[minute]"))
-}
-
-fn format_with(ts: i64, fmt: &[time::format_description::BorrowedFormatItem<'_>]) -> String {
-    time::OffsetDateTime::from_unix_timestamp(ts)
-        .ok()
-        .and_then(|t| t.format(fmt).ok())
-        .unwrap_or_else(|| ts.to_string())
-}
-
+/// A Unix time as `2026-11-23 17:35 UTC`, for what only operators read (a homeserver's rate limit);
+/// pages and messages use the installation's zone ([`super::zone::Zone`]).
 pub fn format_utc(ts: i64) -> String {
     let fmt = time::macros::format_description!("[year]-[month]-[day] [hour]:[minute] UTC");
     time::OffsetDateTime::from_unix_timestamp(ts)

@@ -15,6 +15,7 @@ pub mod reason;
 pub mod role;
 pub mod segments;
 pub mod state;
+pub mod zone;
 
 pub use address::{Address, E164, MatrixUserId, Transport};
 pub use channel::{Channel, ChannelDraft, ChannelKind, Frequency, FrequencyPeriod, OptInMode, Texts};

@@ -188,7 +188,7 @@ impl Service {
         }
         let (sms_text, html) = render(c.kind, &c.title, &body);
         let parts = segments::count(&sms_text).parts;
-        let now = self.now();
+        let (now, zone) = (self.now(), self.settings().zone.clone());
         let send_at = c.send_at.unwrap_or(now).max(now);
         if let Some(d) = c.deadline
             && d <= send_at
@@ -270,9 +270,7 @@ impl Service {
                     let (action, detail) = match (send_at > now, overridden) {
                         (true, _) => (
                             Action::BroadcastScheduled,
-                            Message::new("audit-scheduled")
-                                .with("at", crate::domain::clock::format_utc(send_at))
-                                .stored(),
+                            Message::new("audit-scheduled").with("at", zone.when(send_at)).stored(),
                         ),
                         (false, true) => (Action::BroadcastSent, Message::new("audit-frequency-overridden").stored()),
                         (false, false) => (Action::BroadcastSent, String::new()),

@@ -70,6 +70,8 @@ pub(super) struct Ctx {
     pub gateway_id: Option<String>,
     pub replies: Vec<String>,
     pub confirm_hours: i64,
+    /// The installation's zone, for times in replies.
+    pub zone: crate::domain::zone::Zone,
 }
 
 impl Ctx {
@@ -215,7 +217,7 @@ pub(super) fn dispatch(
         }
         Verb::MyData => {
             let (_, created) = subs::language_and_since(c, ctx.subscriber)?;
-            let since = crate::domain::clock::format_utc(created);
+            let since = ctx.zone.when(created);
             let mut names = Vec::new();
             for s in &live {
                 names.push(channels::by_id(c, s.channel_id)?.draft.name);

@@ -176,6 +176,7 @@ impl Job for Receive {
             gateway_id: self.gateway_id.clone(),
             replies: vec![],
             confirm_hours: self.settings.confirm_hours,
+            zone: self.settings.zone.clone(),
         };
         if self.transport == Transport::Sandbox {
             conversation::insert_sandbox_inbound(c, subscriber, &ctx.inbound_sealed, now)?;

@@ -113,6 +113,8 @@ pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
 pub struct Settings {
     /// ISO country for national phone numbers, e.g. `DE`.
     pub default_country: String,
+    /// The installation's time zone: times people type and read, in pages and in messages.
+    pub zone: crate::domain::zone::Zone,
     /// How long an admin session lasts, in seconds.
     pub session_ttl: i64,
     /// Language of a new subscriber whose first message does not tell (`de` or `en`).
@@ -132,6 +134,7 @@ impl Default for Settings {
     fn default() -> Self {
         Self {
             default_country: "DE".into(),
+            zone: Default::default(),
             session_ttl: 12 * 3600,
             default_language: "de".into(),
             confirm_hours: 48,

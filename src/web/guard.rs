@@ -137,8 +137,9 @@ pub async fn guard(
     Ok(res.into_response(page))
 }
 
-/// Extracts the principal the guard put on the request, and the language the browser prefers.
-pub struct Me(pub Principal, pub super::i18n::Lang);
+/// Extracts the principal the guard put on the request, the language the browser prefers, and the
+/// installation's time zone (times on pages are local).
+pub struct Me(pub Principal, pub super::i18n::Lang, pub crate::domain::zone::Zone);
 
 /// The language the request's browser prefers; English when it names neither German nor English.
 pub fn browser_lang(req: &actix_web::HttpRequest) -> super::i18n::Lang {
@@ -156,7 +157,12 @@ impl actix_web::FromRequest for Me {
     type Future = std::future::Ready<Result<Self, Self::Error>>;
     fn from_request(req: &actix_web::HttpRequest, _: &mut Payload) -> Self::Future {
         let lang = browser_lang(req);
-        std::future::ready(req.extensions().get::<Principal>().cloned().map(|p| Me(p, lang)).ok_or(WebError::Forbidden))
+        let zone = req
+            .app_data::<actix_web::web::Data<super::AppState>>()
+            .map(|s| s.service.settings().zone.clone())
+            .unwrap_or_default();
+        let me = req.extensions().get::<Principal>().cloned().map(|p| Me(p, lang, zone));
+        std::future::ready(me.ok_or(WebError::Forbidden))
     }
 }
 

@@ -282,6 +282,7 @@ async fn help_mydata_unknown_channels_and_pending_expiry() {
     assert!(out[2].contains("Reply YES"), "JOIN is English: {out:?}");
     assert!(out[3].starts_with("herold: START"), "{out:?}");
     assert!(out[4].contains("Stored since") && out[4].contains("SPORT channel"), "{out:?}");
+    assert!(out[4].contains(" CET") || out[4].contains(" CEST"), "the time in the installation's zone: {out:?}");
     assert_eq!(s.inbox(10, 0).await.unwrap().1, 2);
     // Nothing expires before its time.
     assert_eq!(s.expire_pending().await.unwrap(), 0);

@@ -969,3 +969,47 @@ async fn an_inbox_reply_goes_back_over_the_same_transport_until_the_sender_leave
     let screen = app.service.sandbox_screen(phone).await.unwrap();
     assert!(!screen.iter().any(|l| l.text == "Schade!"));
 }
+
+/// Times an editor types are the installation's local time, daylight saving included: 18:00 in
+/// Berlin is 17:00 UTC on Christmas Eve and 16:00 UTC in July, and the pages say 18:00 with the zone.
+/// Another installation's zone (New York) reads the same form in its own time.
+#[tokio::test]
+async fn scheduled_times_are_local_to_the_installation() {
+    async fn schedule(app: &TestApp, at: &str) -> (i64, String) {
+        let (editor, csrf) = app.admin_client(&format!("ed{}", &at[..7]), Role::Editor).await;
+        let channels = app.service.channels().await.unwrap();
+        let form = [
+            ("csrf", csrf.as_str()),
+            ("kind", "broadcast"),
+            ("body", "Weihnachtsgruß"),
+            ("channel", &channels[0].id.to_string()),
+            ("send_at", at),
+            ("idempotency_key", at),
+        ];
+        let r = editor.post(app.url("/broadcasts")).form(&form).send().await.unwrap();
+        assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+        let location = r.headers()["location"].to_str().unwrap().to_string();
+        let id: herold::domain::BroadcastId = location.trim_start_matches("/broadcasts/").parse().unwrap();
+        let b = app.service.broadcast(id).await.unwrap();
+        (b.send_at, editor.get(app.url(&location)).send().await.unwrap().text().await.unwrap())
+    }
+    let utc = |s: &str| {
+        time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).unwrap().unix_timestamp()
+    };
+
+    let app = TestApp::spawn().await;
+    let draft = common::draft("NEWS", herold::domain::OptInMode::Single, &[herold::domain::Transport::Sandbox]);
+    app.service.create_channel(&herold::service::Actor::Cli, draft.clone()).await.unwrap();
+    let (winter, page) = schedule(&app, "2026-12-24T18:00").await;
+    assert_eq!(winter, utc("2026-12-24T17:00:00Z"));
+    assert!(page.contains("2026-12-24 18:00 CET"), "the page says the local time");
+    let (summer, page) = schedule(&app, "2027-07-04T18:00").await;
+    assert_eq!(summer, utc("2027-07-04T16:00:00Z"));
+    assert!(page.contains("2027-07-04 18:00 CEST"));
+
+    let app = TestApp::spawn_with(|c| c.time_zone = "America/New_York".into()).await;
+    app.service.create_channel(&herold::service::Actor::Cli, draft).await.unwrap();
+    let (ny, page) = schedule(&app, "2026-12-24T18:00").await;
+    assert_eq!(ny, utc("2026-12-24T23:00:00Z"));
+    assert!(page.contains("2026-12-24 18:00 EST"));
+}

@@ -14,6 +14,7 @@ use crate::web::error::WebError;
 struct ArchivePage {
     ch: Channel,
     issues: Vec<Broadcast>,
+    zone: crate::domain::zone::Zone,
 }
 
 #[derive(Template)]
@@ -21,11 +22,12 @@ struct ArchivePage {
 struct IssuePage {
     ch: Channel,
     issue: Broadcast,
+    zone: crate::domain::zone::Zone,
 }
 
 pub async fn list(state: web::Data<AppState>, keyword: web::Path<String>) -> Result<HttpResponse, WebError> {
     let (ch, issues) = state.service.archive(&keyword).await?;
-    ok(&ArchivePage { ch, issues })
+    ok(&ArchivePage { ch, issues, zone: state.service.settings().zone.clone() })
 }
 
 pub async fn show(
@@ -35,5 +37,5 @@ pub async fn show(
     let (keyword, id) = path.into_inner();
     let (ch, issues) = state.service.archive(&keyword).await?;
     let issue = issues.into_iter().find(|b| b.id == id).ok_or(WebError::NotFound)?;
-    ok(&IssuePage { ch, issue })
+    ok(&IssuePage { ch, issue, zone: state.service.settings().zone.clone() })
 }

@@ -88,30 +88,28 @@ impl ComposeForm {
         self.channels.contains(channel)
     }
 
-    fn compose(&self) -> Result<Compose, Problem> {
+    /// The broadcast the form describes; its times are local to `zone`.
+    fn compose(&self, zone: &crate::domain::zone::Zone) -> Result<Compose, Problem> {
         Ok(Compose {
             kind: self.kind()?,
             title: self.title.clone(),
             body: self.body.clone(),
             channels: self.channels.clone(),
-            send_at: parse_time(&self.send_at)?,
-            deadline: parse_time(&self.deadline)?,
+            send_at: parse_time(zone, &self.send_at)?,
+            deadline: parse_time(zone, &self.deadline)?,
             override_frequency: self.override_frequency,
             idempotency_key: self.idempotency_key.clone(),
         })
     }
 }
 
-/// `2026-11-23T18:30` (from a datetime-local input, read as UTC) or empty.
-fn parse_time(s: &str) -> Result<Option<i64>, Problem> {
+/// `2026-11-23T18:30` (from a datetime-local input, in the installation's zone) or empty.
+fn parse_time(zone: &crate::domain::zone::Zone, s: &str) -> Result<Option<i64>, Problem> {
     let s = s.trim();
     if s.is_empty() {
         return Ok(None);
     }
-    let fmt = time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]");
-    time::PrimitiveDateTime::parse(s, &fmt)
-        .map(|t| Some(t.assume_utc().unix_timestamp()))
-        .map_err(|_| Problem::new("time-form").with("input", s))
+    zone.from_input(s).map(Some).ok_or_else(|| Problem::new("time-form").with("input", s))
 }
 
 pub async fn list(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, WebError> {
@@ -153,7 +151,7 @@ pub async fn create(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, WebError> {
     let f = ComposeForm::from_pairs(form.into_inner());
-    let error = match f.compose() {
+    let error = match f.compose(&me.2) {
         Err(m) => m,
         Ok(c) => match state.service.create_broadcast(&me.0.actor(), c).await {
             Ok((b, _)) => return Ok(see_other(&format!("/broadcasts/{}", b.id))),
@@ -201,9 +199,10 @@ pub async fn cancel(state: web::Data<AppState>, me: Me, id: web::Path<BroadcastI
 }
 
 /// The broadcast page's chart: messages sent (blue) and failed (red) per minute.
-pub fn timeline_svg(p: &Progress, t: &crate::web::i18n::Texts) -> String {
+pub fn timeline_svg(p: &Progress, ctx: &super::Ctx) -> String {
+    let t = ctx.t;
     use crate::web::chart::{COLORS, Series, lines};
     let sent = Series { points: p.timeline.iter().map(|m| (m.0, m.1)).collect(), color: COLORS[0] };
     let failed = Series { points: p.timeline.iter().map(|m| (m.0, m.2)).collect(), color: COLORS[4] };
-    lines(&[sent, failed], &t.get("bc-over-time"), |minute| crate::domain::clock::format_time(minute * 60))
+    lines(&[sent, failed], &t.get("bc-over-time"), |minute| ctx.zone.time_of_day(minute * 60))
 }

@@ -46,7 +46,7 @@ pub async fn show(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, We
         .enumerate()
         .map(|(i, (_, points))| Series { points, color: COLORS[i % COLORS.len()] })
         .collect();
-    let growth = chart::lines(&series, &ctx.t.get("dash-growth"), |day| crate::domain::clock::format_day(day * 86_400));
+    let growth = chart::lines(&series, &ctx.t.get("dash-growth"), |day| ctx.zone.day(day * 86_400 + 43_200));
     let recent = state.service.broadcasts(5).await?;
     let health =
         state.service.transport_status().into_iter().map(|(n, rows)| (n, rows.into_iter().take(3).collect())).collect();

@@ -37,13 +37,22 @@ pub struct Ctx {
     /// The admin's language (their choice, else the browser's) and its strings.
     pub lang: Lang,
     pub t: &'static Texts,
+    /// The installation's time zone: every time on a page is local.
+    pub zone: crate::domain::zone::Zone,
 }
 
 impl Ctx {
     pub fn new(me: &Me) -> Result<Self, WebError> {
         let admin = me.admin()?;
         let lang = admin.language.as_deref().and_then(Lang::parse).unwrap_or(me.1);
-        Ok(Self { username: admin.username.clone(), role: admin.role, csrf: me.csrf(), lang, t: texts(lang) })
+        Ok(Self {
+            username: admin.username.clone(),
+            role: admin.role,
+            csrf: me.csrf(),
+            lang,
+            t: texts(lang),
+            zone: me.2.clone(),
+        })
     }
     /// Why a form was refused, in this admin's language.
     pub fn problem(&self, p: &Problem) -> String {
@@ -55,8 +64,18 @@ impl Ctx {
     }
     /// Why deliveries wait, and until when.
     pub fn waiting(&self, w: &crate::service::broadcasts::Waiting) -> String {
-        let until = crate::domain::clock::format_utc(w.until);
+        let until = self.zone.when(w.until);
         self.t.with2("reason-waiting-until", "reason", self.reason(&w.reason), "until", until)
+    }
+    /// A time as people read it here: `2026-12-24 18:00 CET`.
+    pub fn when(&self, ts: &i64) -> String {
+        self.zone.when(*ts)
+    }
+    /// An RFC 3339 time of the export (kept as it is for the JSON download) the way pages show times.
+    pub fn when_stamp(&self, stamp: &str) -> String {
+        time::OffsetDateTime::parse(stamp, &time::format_description::well_known::Rfc3339)
+            .map(|t| self.zone.when(t.unix_timestamp()))
+            .unwrap_or_else(|_| stamp.to_string())
     }
     pub fn is_editor(&self) -> bool {
         self.role.allows(Role::Editor)
@@ -81,16 +100,4 @@ pub fn render<T: askama::Template>(status: actix_web::http::StatusCode, page: &T
 
 pub fn ok<T: askama::Template>(page: &T) -> Result<HttpResponse, WebError> {
     render(actix_web::http::StatusCode::OK, page)
-}
-
-/// Formats a timestamp for pages (templates call it as `crate::web::pages::when`).
-pub fn when(ts: &i64) -> String {
-    crate::domain::clock::format_utc(*ts)
-}
-
-/// An RFC 3339 time of the export (kept as it is for the JSON download) the way pages show times.
-pub fn when_stamp(stamp: &str) -> String {
-    time::OffsetDateTime::parse(stamp, &time::format_description::well_known::Rfc3339)
-        .map(|t| crate::domain::clock::format_utc(t.unix_timestamp()))
-        .unwrap_or_else(|_| stamp.to_string())
 }
