@@ -351,3 +351,4 @@ event-broadcast-paused = Eine Sendung wurde angehalten
 event-inbox-message = Eine Nachricht ist im Posteingang
 dash-webhook-off = Ein Webhook wurde nach einem Tag voller Fehler abgeschaltet.
 sub-note = Name oder Notiz (aus einer importierten Liste)
+bc-scheduled-for = Geplant für { $at }: Vorher wird nichts gesendet.

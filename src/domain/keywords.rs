@@ -94,6 +94,12 @@ pub fn normalise(text: &str) -> Option<String> {
     Some(cleaned.split_whitespace().collect::<Vec<_>>().join(" "))
 }
 
+/// Whether a text already tells how to leave: it names STOP (or STOPP, STOPALL) in capitals, as a
+/// command is written. Other opt-out words are ordinary words in prose ("am Ende") and do not count.
+pub fn tells_how_to_leave(text: &str) -> bool {
+    text.split(|c: char| !c.is_alphanumeric()).any(|w| matches!(w, "STOP" | "STOPP" | "STOPALL"))
+}
+
 /// Reads a command: one command word, optionally followed by one channel keyword.
 pub fn parse(text: &str) -> Command {
     let Some(norm) = normalise(text) else {

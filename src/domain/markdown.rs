@@ -35,16 +35,26 @@ pub fn to_html(markdown: &str) -> String {
         .to_string()
 }
 
-/// Plain text: formatting dropped, links as `text (url)`, list items with `- `, paragraphs apart.
+/// Plain text: formatting dropped, links as `text (url)`, bullet items with `- `, numbered items with
+/// their numbers (`1. Müller`, a list starting at 12 with `12.`), paragraphs apart.
 pub fn to_text(markdown: &str) -> String {
     let mut out = String::new();
     let mut link: Option<String> = None;
+    // The open lists, innermost last: the next number of a numbered one, none for bullets.
+    let mut lists: Vec<Option<u64>> = Vec::new();
     for ev in Parser::new_ext(markdown, Options::ENABLE_STRIKETHROUGH) {
         match ev {
             Event::Text(t) | Event::Code(t) => out.push_str(&t),
             Event::SoftBreak => out.push(' '),
             Event::HardBreak => out.push('\n'),
-            Event::Start(Tag::Item) => out.push_str("- "),
+            Event::Start(Tag::List(start)) => lists.push(start),
+            Event::Start(Tag::Item) => match lists.last_mut() {
+                Some(Some(n)) => {
+                    out.push_str(&format!("{n}. "));
+                    *n += 1;
+                }
+                _ => out.push_str("- "),
+            },
             Event::Start(Tag::Link { dest_url, .. }) => link = Some(dest_url.to_string()),
             Event::End(TagEnd::Link) => {
                 if let Some(url) = link.take()
@@ -56,8 +66,14 @@ pub fn to_text(markdown: &str) -> String {
             Event::End(TagEnd::Paragraph | TagEnd::Heading(_) | TagEnd::CodeBlock | TagEnd::BlockQuote(_)) => {
                 out.push_str("\n\n")
             }
-            Event::End(TagEnd::Item) => out.push('\n'),
-            Event::End(TagEnd::List(_)) => out.push('\n'),
+            // An item that ends with a list inside it has its line end already.
+            Event::End(TagEnd::Item) if !out.ends_with('\n') => out.push('\n'),
+            Event::End(TagEnd::List(_)) => {
+                lists.pop();
+                if lists.is_empty() {
+                    out.push('\n');
+                }
+            }
             Event::Rule => out.push_str("\n---\n"),
             _ => {}
         }
@@ -91,5 +107,15 @@ mod tests {
             "# Neues\n\n**Sommerfest** am *Samstag*.\n\n- Kuchen\n- Musik\n\nMehr: [hier](https://example.org/a)",
         );
         assert_eq!(t, "Neues\n\nSommerfest am Samstag.\n\n- Kuchen\n- Musik\n\nMehr: hier (https://example.org/a)");
+    }
+
+    #[test]
+    fn numbered_lists_keep_their_numbers() {
+        assert_eq!(
+            to_text("Tabelle:\n\n1. Müller\n2. Schmidt\n3. Wagner"),
+            "Tabelle:\n\n1. Müller\n2. Schmidt\n3. Wagner"
+        );
+        assert_eq!(to_text("12. Min: 1:0\n13. Min: 1:1"), "12. Min: 1:0\n13. Min: 1:1");
+        assert_eq!(to_text("- 12. Min: 1:0\n- Halbzeit"), "- 12. Min: 1:0\n- Halbzeit");
     }
 }

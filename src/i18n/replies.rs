@@ -33,6 +33,10 @@ pub fn welcome(ch: &Channel, lang: Lang) -> String {
     let leave = text(lang, "reply-leave-hint", &[("keyword", Arg::from(&ch.draft.keyword))]);
     let own = ch.draft.texts.welcome(lang);
     if !own.is_empty() {
+        // A welcome that says how to leave already gets no second STOP line.
+        if crate::domain::keywords::tells_how_to_leave(own) {
+            return own.to_string();
+        }
         return text(lang, "reply-own-welcome", &[("text", own.into()), ("leave", leave.into())]);
     }
     text(lang, "reply-welcome", &[named(ch), ("frequency", frequency(ch, lang).into()), ("leave", leave.into())])
@@ -88,4 +92,44 @@ pub fn erased(lang: Lang) -> String {
 /// The acknowledgement for a message that is not a command (with `auto_reply`).
 pub fn received(lang: Lang) -> String {
     text(lang, "reply-received", &[])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::channel::OwnTexts;
+    use crate::domain::{ChannelDraft, ChannelId, ChannelKind, OptInMode, Texts, Transport};
+
+    fn channel(welcome_de: &str) -> Channel {
+        let own = OwnTexts { welcome: welcome_de.into(), confirm: String::new() };
+        Channel {
+            id: ChannelId(1),
+            draft: ChannelDraft {
+                name: "News".into(),
+                keyword: "NEWS".into(),
+                description: String::new(),
+                kind: ChannelKind::Broadcast,
+                opt_in: OptInMode::Single,
+                texts: Texts([(Lang::De, own)].into_iter().collect()),
+                transports: vec![Transport::Sms],
+                frequency: None,
+                public_archive: false,
+            },
+            wording_version: 1,
+            created_at: 0,
+            updated_at: 0,
+            matrix_room: None,
+        }
+    }
+
+    #[test]
+    fn an_own_welcome_gets_the_stop_line_once() {
+        let plain = welcome(&channel("Schön, dass du dabei bist!"), Lang::De);
+        assert_eq!(plain.matches("STOP").count(), 1, "{plain}");
+        let own = "Schön, dass du dabei bist! Abmelden jederzeit mit STOP NEWS.";
+        assert_eq!(welcome(&channel(own), Lang::De), own, "no second STOP line");
+        // "Ende" in prose is not a command: the STOP line is still added.
+        let prose = welcome(&channel("Bis zum Ende der Saison gibt es Neuigkeiten."), Lang::De);
+        assert!(prose.contains("STOP NEWS"), "{prose}");
+    }
 }

@@ -1002,7 +1002,8 @@ async fn scheduled_times_are_local_to_the_installation() {
     app.service.create_channel(&herold::service::Actor::Cli, draft.clone()).await.unwrap();
     let (winter, page) = schedule(&app, "2026-12-24T18:00").await;
     assert_eq!(winter, utc("2026-12-24T17:00:00Z"));
-    assert!(page.contains("2026-12-24 18:00 CET"), "the page says the local time");
+    assert!(page.contains("Scheduled for 2026-12-24 18:00 CET"), "the page says the local time");
+    assert!(!page.contains("<progress"), "a broadcast that has not started shows no progress bar");
     let (summer, page) = schedule(&app, "2027-07-04T18:00").await;
     assert_eq!(summer, utc("2027-07-04T16:00:00Z"));
     assert!(page.contains("2027-07-04 18:00 CEST"));
