@@ -30,6 +30,7 @@ word-gateway_tested = Gateway getestet
 word-webhook_created = Webhook eingerichtet
 word-webhook_removed = Webhook entfernt
 word-webhook_enabled = Webhook wieder eingeschaltet
+word-subscriber_language_changed = Sprache einer Person geändert
 word-webhook_disabled = Webhook nach einem Tag voller Fehler abgeschaltet
 
 ## Einwilligungsereignisse (Verlauf eines Abonnenten).

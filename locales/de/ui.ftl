@@ -352,3 +352,4 @@ event-inbox-message = Eine Nachricht ist im Posteingang
 dash-webhook-off = Ein Webhook wurde nach einem Tag voller Fehler abgeschaltet.
 sub-note = Name oder Notiz (aus einer importierten Liste)
 bc-scheduled-for = Geplant für { $at }: Vorher wird nichts gesendet.
+sub-language-change = Sprache ändern

@@ -30,6 +30,7 @@ word-gateway_tested = gateway tested
 word-webhook_created = webhook created
 word-webhook_removed = webhook removed
 word-webhook_enabled = webhook switched on again
+word-subscriber_language_changed = a person's language changed
 word-webhook_disabled = webhook switched off after a day of failures
 
 ## Consent events (a subscriber's history).

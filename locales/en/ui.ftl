@@ -352,3 +352,4 @@ event-inbox-message = a message arrived in the inbox
 dash-webhook-off = A webhook was switched off after a day of failures.
 sub-note = Name or note (from an imported list)
 bc-scheduled-for = Scheduled for { $at }: nothing is sent before then.
+sub-language-change = Change the language

@@ -40,10 +40,11 @@ pub enum Action {
     WebhookEnabled,
     /// herold switched a webhook off after a day of failed attempts.
     WebhookDisabled,
+    SubscriberLanguageChanged,
 }
 
 impl Action {
-    pub const ALL: [Action; 30] = [
+    pub const ALL: [Action; 31] = [
         Self::Login,
         Self::LoginFailed,
         Self::PasswordChanged,
@@ -74,6 +75,7 @@ impl Action {
         Self::WebhookRemoved,
         Self::WebhookEnabled,
         Self::WebhookDisabled,
+        Self::SubscriberLanguageChanged,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -108,6 +110,7 @@ impl Action {
             Self::WebhookRemoved => "webhook_removed",
             Self::WebhookEnabled => "webhook_enabled",
             Self::WebhookDisabled => "webhook_disabled",
+            Self::SubscriberLanguageChanged => "subscriber_language_changed",
         }
     }
 

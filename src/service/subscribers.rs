@@ -322,3 +322,19 @@ fn write_rows(
     tx.commit()?;
     Ok(())
 }
+
+impl Service {
+    /// Changes the language a subscriber gets replies and broadcasts in (audited, with the new one).
+    pub async fn set_subscriber_language(&self, actor: &Actor, id: SubscriberId, language: &str) -> Result<()> {
+        let lang = crate::i18n::Lang::parse(language).ok_or(ServiceError::Invalid(Problem::new("language-unknown")))?;
+        let (now, actor) = (self.now(), actor.clone());
+        self.audited(
+            move |c| {
+                subs::get(c, id.0)?;
+                subs::set_language(c, id.0, lang.code())
+            },
+            move |_| actor.audit(now, Action::SubscriberLanguageChanged, format!("subscriber {id}"), lang.code()),
+        )
+        .await
+    }
+}

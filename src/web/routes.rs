@@ -84,6 +84,7 @@ routes! {
     get  "/subscribers/{id}/export"      Editor   => pages::subscribers::export_page;
     get  "/subscribers/{id}/export.json" Editor   => pages::subscribers::export_json;
     post "/subscribers/{id}/erase"       Editor   => pages::subscribers::erase;
+    post "/subscribers/{id}/language"    Editor   => pages::subscribers::set_language;
     get  "/broadcasts"                   Viewer   => pages::broadcasts::list;
     get  "/broadcasts/new"               Editor   => pages::broadcasts::new_form;
     post "/broadcasts/preview"           Editor   => pages::broadcasts::preview;

@@ -558,6 +558,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("get", "/tokens", "owner"),
     ("post", "/tokens", "owner"),
     ("post", "/tokens/{id}/delete", "owner"),
+    ("post", "/subscribers/{id}/language", "editor"),
     ("get", "/webhooks", "owner"),
     ("post", "/webhooks", "owner"),
     ("get", "/webhooks/{id}", "owner"),
@@ -1013,4 +1014,26 @@ async fn scheduled_times_are_local_to_the_installation() {
     let (ny, page) = schedule(&app, "2026-12-24T18:00").await;
     assert_eq!(ny, utc("2026-12-24T23:00:00Z"));
     assert!(page.contains("2026-12-24 18:00 EST"));
+}
+
+/// An editor changes a subscriber's language on their page; the change is audited with the new
+/// language, and a language herold does not speak is refused.
+#[tokio::test]
+async fn an_editor_changes_a_subscribers_language() {
+    let app = TestApp::spawn().await;
+    let draft = common::draft("NEWS", herold::domain::OptInMode::Single, &[herold::domain::Transport::Sandbox]);
+    let ch = app.service.create_channel(&herold::service::Actor::Cli, draft).await.unwrap();
+    let id = common::subscriber(&app.service, herold::domain::Transport::Sandbox, "+4915112340066", ch.id).await;
+    let (editor, csrf) = app.admin_client("ed1", Role::Editor).await;
+    let page = editor.get(app.url(&format!("/subscribers/{id}"))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("action=\"/subscribers/") && page.contains("/language\""), "the page offers the change");
+    let path = app.url(&format!("/subscribers/{id}/language"));
+    let r = editor.post(&path).form(&[("csrf", csrf.as_str()), ("language", "en")]).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(app.service.subscriber_detail(id).await.unwrap().summary.language, "en");
+    let (audit, _) = app.service.audit_log(5, 0).await.unwrap();
+    assert!(audit.iter().any(|a| a.action == "subscriber_language_changed" && a.detail == "en"), "{audit:?}");
+    let r = editor.post(&path).form(&[("csrf", csrf.as_str()), ("language", "fr")]).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert_eq!(app.service.subscriber_detail(id).await.unwrap().summary.language, "en");
 }

@@ -196,6 +196,23 @@ pub async fn export_json(state: web::Data<AppState>, me: Me, id: web::Path<Strin
 }
 
 #[derive(Debug, Deserialize)]
+pub struct LanguageForm {
+    language: String,
+}
+
+/// Changes the subscriber's language (`de` or `en`).
+pub async fn set_language(
+    state: web::Data<AppState>,
+    me: Me,
+    id: web::Path<String>,
+    f: web::Form<LanguageForm>,
+) -> Result<HttpResponse, WebError> {
+    let id = subscriber_id(&id)?;
+    state.service.set_subscriber_language(&me.0.actor(), id, &f.language).await?;
+    Ok(see_other(&format!("/subscribers/{id}")))
+}
+
+#[derive(Debug, Deserialize)]
 pub struct EraseForm {
     /// The checkbox "I understand this cannot be undone".
     #[serde(default)]
