@@ -28,6 +28,7 @@ pub fn compose(channel: herold::domain::ChannelId, key: &str, body: &str) -> Com
         deadline: None,
         override_frequency: false,
         idempotency_key: key.into(),
+        translation: None,
     }
 }
 

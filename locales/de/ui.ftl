@@ -353,3 +353,7 @@ dash-webhook-off = Ein Webhook wurde nach einem Tag voller Fehler abgeschaltet.
 sub-note = Name oder Notiz (aus einer importierten Liste)
 bc-scheduled-for = Geplant für { $at }: Vorher wird nichts gesendet.
 sub-language-change = Sprache ändern
+c-translation = Zweite Sprache
+c-translation-help = Wer diese Sprache spricht, bekommt diese Fassung; alle anderen den Text oben.
+c-translation-none = keine
+c-translation-preview = Fassung auf { $lang }

@@ -353,3 +353,7 @@ dash-webhook-off = A webhook was switched off after a day of failures.
 sub-note = Name or note (from an imported list)
 bc-scheduled-for = Scheduled for { $at }: nothing is sent before then.
 sub-language-change = Change the language
+c-translation = Second language
+c-translation-help = Subscribers who speak this language get this version; everyone else gets the text above.
+c-translation-none = none
+c-translation-preview = Version in { $lang }

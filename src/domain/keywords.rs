@@ -7,7 +7,10 @@ use unicode_normalization::UnicodeNormalization;
 const MAX_COMMAND_LEN: usize = 200;
 
 /// The language a command word belongs to, when it tells.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
 pub enum Lang {
     De,
     En,

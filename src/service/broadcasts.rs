@@ -9,7 +9,7 @@ use crate::domain::audit::Action;
 use crate::domain::segments::{self, Segments};
 use crate::domain::{BroadcastId, BroadcastState, ChannelId, ChannelKind, Message, Reason, Transport, markdown};
 use crate::store::audit;
-use crate::store::broadcasts::{self, Broadcast, NewBroadcast};
+use crate::store::broadcasts::{self, Broadcast, NewBroadcast, Translation};
 use crate::store::{channels, outbox};
 
 /// SMS broadcasts longer than this many parts are refused (a newsletter links to its archive instead).
@@ -32,6 +32,20 @@ pub struct Compose {
     pub override_frequency: bool,
     /// The same key twice creates one broadcast.
     pub idempotency_key: String,
+    /// A version in a second language, for the subscribers of that language (everyone else gets
+    /// `body`).
+    #[serde(default)]
+    pub translation: Option<ComposeTranslation>,
+}
+
+/// The second language's version of a broadcast as written.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ComposeTranslation {
+    pub lang: crate::domain::keywords::Lang,
+    #[serde(default)]
+    pub title: String,
+    pub body: String,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -188,6 +202,24 @@ impl Service {
         }
         let (sms_text, html) = render(c.kind, &c.title, &body);
         let parts = segments::count(&sms_text).parts;
+        let translation = match &c.translation {
+            Some(t) if !t.body.trim().is_empty() => {
+                if t.body.chars().count() > MAX_BODY_CHARS {
+                    return Err(ServiceError::Invalid(Problem::new("message-too-long").with("max", MAX_BODY_CHARS)));
+                }
+                let (sms_text, html) = render(c.kind, &t.title, t.body.trim());
+                Some(Translation {
+                    lang: t.lang,
+                    title: t.title.trim().into(),
+                    body: t.body.trim().into(),
+                    sms_text,
+                    html,
+                })
+            }
+            _ => None,
+        };
+        // The longer of the two versions decides whether SMS can carry it.
+        let parts = parts.max(translation.as_ref().map_or(0, |t| segments::count(&t.sms_text).parts));
         let (now, zone) = (self.now(), self.settings().zone.clone());
         let send_at = c.send_at.unwrap_or(now).max(now);
         if let Some(d) = c.deadline
@@ -259,6 +291,7 @@ impl Service {
             frequency_override: c.override_frequency,
             created_by: actor.to_string(),
             channels: c.channels,
+            translation,
         };
         let (title, base, audit_actor) = (new.title.clone(), self.public_url(), actor.clone());
         let (id, created) = self
@@ -283,6 +316,10 @@ impl Service {
                 {
                     let url = format!("{base}/n/{kw}/{id}");
                     broadcasts::set_sms_text(&tx, id, &shorten(&title, &new.sms_text, &url))?;
+                    if let Some(t) = &new.translation {
+                        let short = shorten(&t.title, &t.sms_text, &url);
+                        broadcasts::set_translation(&tx, id, &Translation { sms_text: short, ..t.clone() })?;
+                    }
                 }
                 tx.commit()?;
                 Ok((id, created))

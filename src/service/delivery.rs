@@ -121,6 +121,14 @@ impl Service {
                         dropped.push((cl, Outcome::Cancel { reason: Reason::AddressGone }));
                         continue;
                     };
+                    // A broadcast with a second language's version: the subscribers of that language get it.
+                    let translated = match broadcast.and_then(|b| b.translation.as_ref()) {
+                        Some(t) if cl.body_sealed.is_none() => {
+                            let (language, _) = subs::language_and_since(c, cl.subscriber_id)?;
+                            (language == t.lang.code()).then_some(t)
+                        }
+                        _ => None,
+                    };
                     // A row that cannot be opened fails alone; it never stops the rest of the batch.
                     let opened = (|| -> Result<(Address, String, Option<String>, Option<String>), String> {
                         let key = vault.unwrap_data_key(id, &stored.wrapped_key).map_err(|e| e.to_string())?;
@@ -135,7 +143,10 @@ impl Service {
                                 let text = key.open_string("reply", body).map_err(|e| e.to_string())?;
                                 Ok((to, text.to_string(), None, room))
                             }
-                            (None, Some(b)) => Ok((to, b.sms_text.clone(), b.html.clone(), room)),
+                            (None, Some(b)) => match translated {
+                                Some(t) => Ok((to, t.sms_text.clone(), t.html.clone(), room)),
+                                None => Ok((to, b.sms_text.clone(), b.html.clone(), room)),
+                            },
                             (None, None) => Err("a delivery without a body".into()),
                         }
                     })();

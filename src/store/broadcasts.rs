@@ -22,6 +22,17 @@ pub struct NewBroadcast {
     pub frequency_override: bool,
     pub created_by: String,
     pub channels: Vec<ChannelId>,
+    pub translation: Option<Translation>,
+}
+
+/// A broadcast's version in a second language: what the subscribers of that language get.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Translation {
+    pub lang: crate::domain::keywords::Lang,
+    pub title: String,
+    pub body: String,
+    pub sms_text: String,
+    pub html: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -50,11 +61,13 @@ pub struct Broadcast {
     /// Deliveries wait until then because a gateway or the homeserver asked (rate limit), and why.
     pub waiting_until: Option<i64>,
     pub waiting_reason: Option<Reason>,
+    /// The version for subscribers of another language, if the editor wrote one.
+    pub translation: Option<Translation>,
 }
 
 const COLS: &str = "id, kind, title, body, sms_text, html, state, pause_reason, send_at, deadline, frequency_override, \
                     created_by, created_at, started_at, finished_at, total, sent, delivered, failed, cancelled, \
-                    waiting_until, waiting_reason";
+                    waiting_until, waiting_reason, translation";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Broadcast> {
     Ok(Broadcast {
@@ -81,6 +94,11 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Broadcast> {
         channels: vec![],
         waiting_until: r.get(20)?,
         waiting_reason: r.get(21)?,
+        translation: r
+            .get::<_, Option<String>>(22)?
+            .map(|j| serde_json::from_str(&j))
+            .transpose()
+            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(22, rusqlite::types::Type::Text, e.into()))?,
     })
 }
 
@@ -101,7 +119,8 @@ pub fn insert(tx: &Connection, b: &NewBroadcast, now: i64) -> Result<(BroadcastI
     }
     tx.execute(
         "INSERT INTO broadcasts(kind, title, body, sms_text, html, state, idempotency_key, send_at, deadline, \
-         frequency_override, created_by, created_at) VALUES (?1, ?2, ?3, ?4, ?5, 'scheduled', ?6, ?7, ?8, ?9, ?10, ?11)",
+         frequency_override, created_by, created_at, translation) \
+         VALUES (?1, ?2, ?3, ?4, ?5, 'scheduled', ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
         params![
             b.kind,
             b.title,
@@ -113,7 +132,8 @@ pub fn insert(tx: &Connection, b: &NewBroadcast, now: i64) -> Result<(BroadcastI
             b.deadline,
             b.frequency_override,
             b.created_by,
-            now
+            now,
+            b.translation.as_ref().map(|t| serde_json::to_string(t).expect("a translation serialises"))
         ],
     )?;
     let id = BroadcastId(tx.last_insert_rowid());
@@ -184,6 +204,21 @@ pub fn count_for_channel_since(conn: &Connection, channel: ChannelId, since: i64
         params![channel, since],
         |r| r.get(0),
     )?)
+}
+
+/// SQL for the text a delivery `d` of broadcast `b` carried: the translation's for a subscriber of its
+/// language, else the main one (as `service::delivery` chooses when sending).
+pub const SENT_TEXT: &str = "CASE WHEN json_extract(b.translation, '$.lang') = \
+     (SELECT language FROM subscribers WHERE id = d.subscriber_id) \
+     THEN json_extract(b.translation, '$.sms_text') ELSE b.sms_text END";
+
+/// Replaces the translation (its SMS text shortened to the archive link, as the main text's).
+pub fn set_translation(conn: &Connection, id: BroadcastId, t: &Translation) -> Result<()> {
+    conn.execute(
+        "UPDATE broadcasts SET translation = ?2 WHERE id = ?1",
+        params![id, serde_json::to_string(t).expect("a translation serialises")],
+    )?;
+    Ok(())
 }
 
 /// Replaces the SMS text (a too-long newsletter gets a short version with its archive link).

@@ -107,18 +107,19 @@ pub struct ScreenLine {
 
 /// The conversation of one sandbox phone, oldest first (the last `limit` lines).
 pub fn sandbox_screen(conn: &Connection, subscriber: i64, limit: i64) -> Result<Vec<ScreenLine>> {
-    let mut st = conn.prepare(
+    let mut st = conn.prepare(&format!(
         "SELECT at, inbound, sealed, plain, state FROM ( \
            SELECT at, 1 AS inbound, text_sealed AS sealed, NULL AS plain, 'received' AS state, id AS k FROM sandbox_inbound WHERE subscriber_id = ?1 \
            UNION ALL \
            SELECT d.updated_at, 0, d.body_sealed, NULL, d.state, d.id FROM deliveries d \
            WHERE d.broadcast_id IS NULL AND d.subscriber_id = ?1 AND d.transport = 'sandbox' AND d.state IN ('sent', 'delivered') \
            UNION ALL \
-           SELECT d.updated_at, 0, NULL, b.sms_text, d.state, d.id FROM broadcasts b JOIN deliveries d ON d.broadcast_id = b.id \
+           SELECT d.updated_at, 0, NULL, {}, d.state, d.id FROM broadcasts b JOIN deliveries d ON d.broadcast_id = b.id \
            AND d.subscriber_id = ?1 AND d.transport = 'sandbox' WHERE b.id IN (SELECT id FROM broadcasts ORDER BY id DESC LIMIT 50) \
            AND d.state IN ('sent', 'delivered') \
          ) ORDER BY at DESC, inbound ASC, k DESC LIMIT ?2",
-    )?;
+        super::broadcasts::SENT_TEXT
+    ))?;
     let mut lines: Vec<ScreenLine> = st
         .query_map(params![subscriber, limit], |r| {
             Ok(ScreenLine { at: r.get(0)?, inbound: r.get(1)?, sealed: r.get(2)?, plain: r.get(3)?, state: r.get(4)? })

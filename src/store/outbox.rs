@@ -414,14 +414,15 @@ pub struct SubscriberDelivery {
 
 /// Every delivery row of one subscriber: broadcasts (through the once-per-recipient index) and replies.
 pub fn for_subscriber(conn: &Connection, subscriber: i64) -> Result<Vec<SubscriberDelivery>> {
-    let mut st = conn.prepare(
-        "SELECT d.broadcast_id, b.title, b.sms_text, d.body_sealed, d.transport, d.state, d.attempts, d.updated_at \
+    let mut st = conn.prepare(&format!(
+        "SELECT d.broadcast_id, b.title, {}, d.body_sealed, d.transport, d.state, d.attempts, d.updated_at \
          FROM deliveries d JOIN broadcasts b ON b.id = d.broadcast_id \
          WHERE d.broadcast_id IN (SELECT id FROM broadcasts) AND d.subscriber_id = ?1 \
          UNION ALL \
          SELECT NULL, NULL, NULL, d.body_sealed, d.transport, d.state, d.attempts, d.updated_at FROM deliveries d \
          WHERE d.broadcast_id IS NULL AND d.subscriber_id = ?1 ORDER BY 8",
-    )?;
+        super::broadcasts::SENT_TEXT
+    ))?;
     Ok(st
         .query_map([subscriber], |r| {
             Ok(SubscriberDelivery {

@@ -236,3 +236,61 @@ async fn a_member_list_imported_through_the_api_gets_a_newsletter() {
     let (status, b) = post(&app, &send, "/api/v1/broadcasts", &letter, None).await;
     assert_eq!((status, b["kind"].as_str(), b["counts"]["total"].as_i64()), (201, Some("newsletter"), Some(2)), "{b}");
 }
+
+/// A broadcast in two languages: German subscribers get the German text, English ones the English
+/// text, by SMS through a real Kannel and on sandbox phones; the broadcast's report shows both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_subscriber_gets_the_broadcast_in_their_language() {
+    let sendsms = free_port();
+    let app = TestApp::spawn_with(|c| {
+        let mut g = common::gateway(
+            "kannel",
+            GatewayKind::Kannel,
+            &format!("http://127.0.0.1:{sendsms}"),
+            "langHook0123456789",
+        );
+        g.sender = String::new();
+        c.sms.gateways.push(g);
+    })
+    .await;
+    let config = app.service.gateway_setup()[0].1.config();
+    let kannel = Kannel::start(sendsms, &config[config.find("group = sms-service").unwrap()..]);
+    let draft = common::draft("VEREIN", OptInMode::Single, &[Transport::Sandbox, Transport::Sms]);
+    let ch = app.service.create_channel(&Actor::Cli, draft).await.unwrap();
+    let (de_sms, en_sms) = ("+4915112345680", "+4915112345681");
+    let (de_box, en_box) = ("+4915112345682", "+4915112345683");
+    for (t, n, lang) in [
+        (Transport::Sms, de_sms, "de"),
+        (Transport::Sms, en_sms, "en"),
+        (Transport::Sandbox, de_box, "de"),
+        (Transport::Sandbox, en_box, "en"),
+    ] {
+        let id = common::subscriber(&app.service, t, n, ch.id).await;
+        app.service.set_subscriber_language(&Actor::Cli, id, lang).await.unwrap();
+    }
+    let phone = kannel.phone(de_sms, None); // it receives for every number
+    let send = token(&app, Scope::Send).await;
+    let notice = json!({ "body": "Das Training fällt heute aus.", "channels": [ch.id.0],
+        "translation": { "lang": "en", "body": "No training today." } });
+    let (status, b) = post(&app, &send, "/api/v1/broadcasts", &notice, None).await;
+    assert_eq!(status, 201, "{b}");
+    phone.wait_for(2);
+    assert_eq!(phone.received_by(de_sms), ["Das Training fällt heute aus."]);
+    assert_eq!(phone.received_by(en_sms), ["No training today."]);
+    let screen = |n: &'static str| {
+        let s = app.service.clone();
+        async move {
+            let id = s.find_subscriber(n).await.unwrap().unwrap();
+            s.sandbox_screen(id).await.unwrap().into_iter().filter(|l| !l.inbound).map(|l| l.text).collect::<Vec<_>>()
+        }
+    };
+    let until = Instant::now() + Duration::from_secs(20);
+    while screen(en_box).await.is_empty() || screen(de_box).await.is_empty() {
+        assert!(Instant::now() < until, "the sandbox phones got nothing");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(screen(de_box).await, ["Das Training fällt heute aus."]);
+    assert_eq!(screen(en_box).await, ["No training today."]);
+    let bad = json!({ "body": "x", "channels": [ch.id.0], "translation": { "lang": "fr", "body": "y" } });
+    assert_eq!(post(&app, &send, "/api/v1/broadcasts", &bad, None).await.0, 422, "a language herold does not speak");
+}

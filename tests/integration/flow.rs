@@ -216,6 +216,7 @@ async fn a_stop_mid_broadcast_prevents_every_later_send() {
         deadline: None,
         override_frequency: false,
         idempotency_key: "k1".into(),
+        translation: None,
     };
     let (b, created) = s.create_broadcast(&Actor::Cli, compose.clone()).await.unwrap();
     assert!(created && b.total == 10);
@@ -593,6 +594,7 @@ async fn nothing_is_delivered_after_the_deadline_and_schedules_wait() {
         deadline: Some(now + 7200),
         override_frequency: false,
         idempotency_key: "later".into(),
+        translation: None,
     };
     let (b, _) = s.create_broadcast(&Actor::Cli, later).await.unwrap();
     assert_eq!((b.state.as_str(), b.total), ("scheduled", 0), "not materialised before its time");
@@ -601,12 +603,14 @@ async fn nothing_is_delivered_after_the_deadline_and_schedules_wait() {
     let bad = Compose {
         deadline: Some(now - 1),
         idempotency_key: "bad".into(),
+        translation: None,
         ..common::compose_now(ch.id, "Hallo", "now")
     };
     assert!(s.create_broadcast(&Actor::Cli, bad).await.is_err(), "a deadline before the send time is refused");
     let long = Compose {
         body: "A".repeat(153 * 10 + 1),
         idempotency_key: "long".into(),
+        translation: None,
         ..common::compose_now(ch.id, "Hallo", "now")
     };
     let err = s.create_broadcast(&Actor::Cli, long).await.unwrap_err().to_string();
@@ -645,6 +649,7 @@ async fn a_long_newsletter_goes_out_as_a_link_to_its_public_archive() {
         deadline: None,
         override_frequency: false,
         idempotency_key: "long".into(),
+        translation: None,
     };
     let (b, _) = s.create_broadcast(&Actor::Cli, c.clone()).await.unwrap();
     let link = format!("{}/n/brief/{}", app.base, b.id);
@@ -701,6 +706,7 @@ async fn time_moves_pending_opt_ins_expire_and_deadlines_stop_delivery() {
         deadline: Some(s.now() + 600),
         override_frequency: false,
         idempotency_key: "both".into(),
+        translation: None,
     };
     let (b, _) = s.create_broadcast(&Actor::Cli, both).await.unwrap();
     assert_eq!(b.total, 2, "n[1] once although in both channels, n[2] once");

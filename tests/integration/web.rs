@@ -707,6 +707,7 @@ async fn authorisation_table_covers_every_route() {
                 deadline: None,
                 override_frequency: false,
                 idempotency_key: "auth-table".into(),
+                translation: None,
             },
         )
         .await

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::{ApiResult, default_limit, rfc3339};
 use crate::domain::{BroadcastId, BroadcastState, ChannelId, ChannelKind, DeliveryState, Problem, Reason};
 use crate::service::auth::Principal;
-use crate::service::broadcasts::Compose;
+use crate::service::broadcasts::{Compose, ComposeTranslation};
 use crate::web::AppState;
 use crate::web::api::openapi::ErrorBody;
 use crate::web::error::{ApiError, WebError};
@@ -35,6 +35,10 @@ pub struct NewBroadcast {
     #[serde(default, with = "time::serde::rfc3339::option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     deadline: Option<time::OffsetDateTime>,
+    /// A version in a second language (`{"lang": "en", "title", "body"}`) for the subscribers of that
+    /// language; everyone else gets `body`.
+    #[serde(default)]
+    translation: Option<ComposeTranslation>,
 }
 
 fn broadcast_kind() -> ChannelKind {
@@ -74,6 +78,7 @@ pub async fn create(state: web::Data<AppState>, me: Me, req: HttpRequest, body: 
         deadline: b.deadline.map(|t| t.unix_timestamp()),
         override_frequency: false,
         idempotency_key: format!("api:{by}:{key}"),
+        translation: b.translation,
     };
     let (channels, text) = (compose.channels.clone(), compose.body.trim().to_string());
     let (created, new) = state.service.create_broadcast(&me.0.actor(), compose).await?;

@@ -12,7 +12,7 @@ use crate::domain::{BroadcastId, Channel, ChannelId, ChannelKind};
 use crate::service::Broadcast;
 use crate::service::ServiceError;
 use crate::service::auth::random_token;
-use crate::service::broadcasts::{Compose, Preview, Progress};
+use crate::service::broadcasts::{Compose, ComposeTranslation, Preview, Progress};
 use crate::web::AppState;
 use crate::web::error::WebError;
 use crate::web::guard::Me;
@@ -31,6 +31,8 @@ struct ComposePage {
     channels: Vec<Channel>,
     f: ComposeForm,
     preview: Option<Preview>,
+    /// The second language's version, previewed the same way.
+    preview_tr: Option<Preview>,
     error: Option<Problem>,
 }
 
@@ -59,6 +61,10 @@ pub struct ComposeForm {
     pub deadline: String,
     pub override_frequency: bool,
     pub idempotency_key: String,
+    /// The second language's version: its language (empty: none), title and text.
+    pub tr_lang: String,
+    pub tr_title: String,
+    pub tr_body: String,
 }
 
 impl ComposeForm {
@@ -74,6 +80,9 @@ impl ComposeForm {
                 "deadline" => f.deadline = v,
                 "override_frequency" => f.override_frequency = true,
                 "idempotency_key" => f.idempotency_key = v,
+                "tr_lang" => f.tr_lang = v,
+                "tr_title" => f.tr_title = v,
+                "tr_body" => f.tr_body = v,
                 _ => {}
             }
         }
@@ -99,6 +108,11 @@ impl ComposeForm {
             deadline: parse_time(zone, &self.deadline)?,
             override_frequency: self.override_frequency,
             idempotency_key: self.idempotency_key.clone(),
+            translation: crate::web::i18n::Lang::parse(&self.tr_lang).map(|lang| ComposeTranslation {
+                lang,
+                title: self.tr_title.clone(),
+                body: self.tr_body.clone(),
+            }),
         })
     }
 }
@@ -118,7 +132,8 @@ pub async fn list(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, We
 
 pub async fn new_form(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, WebError> {
     let f = ComposeForm { kind: "broadcast".into(), idempotency_key: random_token(16), ..Default::default() };
-    ok(&ComposePage { ctx: Ctx::new(&me)?, channels: state.service.channels().await?, f, preview: None, error: None })
+    let channels = state.service.channels().await?;
+    ok(&ComposePage { ctx: Ctx::new(&me)?, channels, f, preview: None, preview_tr: None, error: None })
 }
 
 async fn compose_page(
@@ -134,7 +149,14 @@ async fn compose_page(
         }
         _ => None,
     };
-    render(status, &ComposePage { ctx: Ctx::new(me)?, channels: state.service.channels().await?, f, preview, error })
+    let preview_tr = match f.kind() {
+        Ok(kind) if !f.tr_lang.is_empty() && !f.tr_body.trim().is_empty() => {
+            Some(state.service.preview(kind, &f.tr_title, &f.tr_body, f.channels.clone()).await?)
+        }
+        _ => None,
+    };
+    let channels = state.service.channels().await?;
+    render(status, &ComposePage { ctx: Ctx::new(me)?, channels, f, preview, preview_tr, error })
 }
 
 pub async fn preview(

@@ -145,6 +145,20 @@ impl Phone {
         parse_fakesmsc(&std::fs::read_to_string(&self.out).unwrap_or_default())
     }
 
+    /// The messages sent to one number (`+49…` as herold writes it, or without the `+`).
+    pub fn received_by(&self, to: &str) -> Vec<String> {
+        let log = std::fs::read_to_string(&self.out).unwrap_or_default();
+        let to = to.trim_start_matches('+');
+        let mine: Vec<&str> = log
+            .lines()
+            .filter(|l| {
+                let Some(at) = l.find('<') else { return false };
+                l[at + 1..].split(' ').nth(1).is_some_and(|r| r.trim_start_matches('+') == to)
+            })
+            .collect();
+        parse_fakesmsc(&mine.join("\n"))
+    }
+
     pub fn wait_for(&self, n: usize) -> Vec<String> {
         let until = Instant::now() + Duration::from_secs(30 + n as u64 / 20);
         loop {

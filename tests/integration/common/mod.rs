@@ -212,6 +212,7 @@ pub fn compose_now(channel: herold::domain::ChannelId, body: &str, key: &str) ->
         deadline: None,
         override_frequency: false,
         idempotency_key: key.into(),
+        translation: None,
     }
 }
 
