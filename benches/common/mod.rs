@@ -26,7 +26,7 @@ pub fn compose(channel: herold::domain::ChannelId, key: &str, body: &str) -> Com
         channels: vec![channel],
         send_at: None,
         deadline: None,
-        override_frequency: false,
+        override_reason: None,
         idempotency_key: key.into(),
         translation: None,
     }

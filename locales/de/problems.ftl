@@ -47,7 +47,7 @@ sms-over-gateway-max = Als SMS sind das { $parts } Teile, aber Gateway { $gatewa
 }.
 sms-over-gateway-max-plain = Als SMS sind das { $parts } Teile, aber Gateway { $gateway } sendet höchstens { $max } (sein max_parts)
 sms-too-many-parts-plain = Als SMS sind das { $parts } Teile; höchstens { $max } werden gesendet
-frequency-promise-reached = { $channel } hat höchstens { $max } pro { $period } versprochen; { $count } sind schon verschickt oder geplant. Trotzdem senden nur mit Überschreibung.
+frequency-promise-reached = { $channel } hat höchstens { $max } pro { $period } versprochen; { $count } sind schon verschickt oder geplant. Trotzdem senden kann nur ein Eigentümer, mit Begründung.
 broadcast-state-change = Die Rundsendung ist { $from }; sie kann nicht { $to } werden
 reply-length = Eine Antwort braucht 1 bis 1600 Zeichen
 sender-erased = Der Absender wurde gelöscht
@@ -87,3 +87,5 @@ import-too-many-rows = Ein Import darf höchstens { $max } Zeilen haben
 import-note-too-long = Ein Name oder eine Notiz darf höchstens { $max } Zeichen haben
 import-unreadable-row = Diese Zeile ist nicht lesbar
 time-zone-unknown = Diese Zeitzone ist unbekannt (erwartet: ein IANA-Name wie Europe/Berlin)
+frequency-override-owner = Über die angekündigte Häufigkeit hinaus senden darf nur ein Eigentümer
+frequency-override-reason = Die Begründung darf höchstens 300 Zeichen haben

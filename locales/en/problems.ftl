@@ -47,7 +47,7 @@ sms-over-gateway-max = as SMS this is { $parts } parts, but gateway { $gateway }
 }.
 sms-over-gateway-max-plain = as SMS this is { $parts } parts, but gateway { $gateway } sends at most { $max } (its max_parts)
 sms-too-many-parts-plain = as SMS this is { $parts } parts; at most { $max } are sent
-frequency-promise-reached = { $channel } promised at most { $max } per { $period }; { $count } already went out or are planned. Send anyway only with an override.
+frequency-promise-reached = { $channel } promised at most { $max } per { $period }; { $count } already went out or are planned. Only an owner can send anyway, with a reason.
 broadcast-state-change = the broadcast is { $from }; it cannot become { $to }
 reply-length = a reply needs 1 to 1600 characters
 sender-erased = the sender was erased
@@ -87,3 +87,5 @@ import-too-many-rows = an import may have at most { $max } rows
 import-note-too-long = a name or note may have at most { $max } characters
 import-unreadable-row = this line cannot be read
 time-zone-unknown = this time zone is unknown (expected an IANA name like Europe/Berlin)
+frequency-override-owner = only an owner may send over a channel's declared frequency
+frequency-override-reason = the reason may have at most 300 characters

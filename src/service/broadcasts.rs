@@ -27,9 +27,10 @@ pub struct Compose {
     pub send_at: Option<i64>,
     /// Nothing is delivered after this time.
     pub deadline: Option<i64>,
-    /// Send even though a channel's declared frequency is used up (audited).
+    /// Send even though a channel's declared frequency is used up: why. Owners only (and the CLI);
+    /// audited with the reason.
     #[serde(default)]
-    pub override_frequency: bool,
+    pub override_reason: Option<String>,
     /// The same key twice creates one broadcast.
     pub idempotency_key: String,
     /// A version in a second language, for the subscribers of that language (everyone else gets
@@ -260,12 +261,22 @@ impl Service {
             None => {}
         }
         let archive_keyword = archive.map(|ch| ch.draft.keyword.to_lowercase());
+        let override_reason = match c.override_reason.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(r) if r.chars().count() > 300 => {
+                return Err(ServiceError::Invalid(Problem::new("frequency-override-reason")));
+            }
+            Some(r) => {
+                self.check_owner(actor).await?;
+                Some(r.to_string())
+            }
+        };
         let mut overridden = false;
         for ch in &chosen {
             let Some(f) = ch.draft.frequency else { continue };
             let (id, since) = (ch.id, send_at - f.period.seconds());
             let used = self.store().call(move |conn| broadcasts::count_for_channel_since(conn, id, since)).await?;
-            if used >= i64::from(f.max) && !c.override_frequency {
+            if used >= i64::from(f.max) && override_reason.is_none() {
                 return Err(ServiceError::Invalid(
                     Problem::new("frequency-promise-reached")
                         .with("channel", &ch.draft.name)
@@ -288,7 +299,7 @@ impl Service {
             idempotency_key: key,
             send_at,
             deadline: c.deadline,
-            frequency_override: c.override_frequency,
+            frequency_override: override_reason.is_some(),
             created_by: actor.to_string(),
             channels: c.channels,
             translation,
@@ -301,11 +312,23 @@ impl Service {
                 let (id, created) = broadcasts::insert(&tx, &new, now)?;
                 if created {
                     let (action, detail) = match (send_at > now, overridden) {
-                        (true, _) => (
+                        (true, true) => (
+                            Action::BroadcastScheduled,
+                            Message::new("audit-scheduled-overridden")
+                                .with("at", zone.when(send_at))
+                                .with("reason", override_reason.clone().unwrap_or_default())
+                                .stored(),
+                        ),
+                        (true, false) => (
                             Action::BroadcastScheduled,
                             Message::new("audit-scheduled").with("at", zone.when(send_at)).stored(),
                         ),
-                        (false, true) => (Action::BroadcastSent, Message::new("audit-frequency-overridden").stored()),
+                        (false, true) => (
+                            Action::BroadcastSent,
+                            Message::new("audit-frequency-overridden")
+                                .with("reason", override_reason.clone().unwrap_or_default())
+                                .stored(),
+                        ),
                         (false, false) => (Action::BroadcastSent, String::new()),
                     };
                     audit::append(&tx, audit_actor.audit(now, action, format!("broadcast {id}"), detail))?;
@@ -330,6 +353,19 @@ impl Service {
             self.start_due_broadcasts().await?;
         }
         Ok((self.broadcast(id).await?, created))
+    }
+
+    /// Only an owner (or the operator at the command line) may send over a frequency promise.
+    async fn check_owner(&self, actor: &Actor) -> Result<()> {
+        let allowed = match actor {
+            Actor::Cli => true,
+            Actor::Admin { id, .. } => {
+                let id = *id;
+                self.store().call(move |c| crate::store::admins::by_id(c, id)).await?.role == crate::domain::Role::Owner
+            }
+            _ => false,
+        };
+        if allowed { Ok(()) } else { Err(ServiceError::Invalid(Problem::new("frequency-override-owner"))) }
     }
 
     /// Materialises every scheduled broadcast whose time has come.

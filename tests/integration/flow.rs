@@ -100,7 +100,7 @@ async fn subscribe_confirm_broadcast_stop_and_nothing_more_through_http() {
     let b2 = r.headers()["location"].to_str().unwrap().to_string();
     let p2 = wait_for(&app, &c, &format!("{b2}/progress"), "done").await;
     assert!(p2.contains("sent 0 of 0"), "{p2}");
-    // The declared frequency (2 per week) is now used up: a third needs an override.
+    // The declared frequency (2 per week) is now used up: a third needs an owner's reason.
     let send3 = [
         ("csrf", csrf.as_str()),
         ("idempotency_key", "compose-form-3"),
@@ -110,7 +110,22 @@ async fn subscribe_confirm_broadcast_stop_and_nothing_more_through_http() {
     ];
     let r = c.post(app.url("/broadcasts")).form(&send3).send().await.unwrap();
     assert_eq!(r.status(), 400);
-    assert!(r.text().await.unwrap().contains("override"));
+    assert!(r.text().await.unwrap().contains("Only an owner can send anyway"));
+    // An editor's reason is refused; an owner's is accepted and recorded in the audit log.
+    let (editor, editor_csrf) = app.admin_client("emil", Role::Editor).await;
+    let mut with_reason = send3.to_vec();
+    with_reason.push(("override_reason", "Spielabsage, alle müssen es wissen"));
+    with_reason[0] = ("csrf", editor_csrf.as_str());
+    let r = editor.post(app.url("/broadcasts")).form(&with_reason).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("only an owner may send over"));
+    with_reason[0] = ("csrf", csrf.as_str());
+    let r = c.post(app.url("/broadcasts")).form(&with_reason).send().await.unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let (audit, _) = app.service.audit_log(5, 0).await.unwrap();
+    assert!(audit.iter().any(|a| a.detail.contains("Spielabsage")), "{audit:?}");
+    let overridden = c.get(app.url(r.headers()["location"].to_str().unwrap())).send().await.unwrap();
+    assert!(overridden.text().await.unwrap().contains("override"), "the broadcast page says it went over");
     tokio::time::sleep(Duration::from_millis(300)).await;
     let s = c.get(app.url(&screen)).send().await.unwrap().text().await.unwrap();
     assert!(!s.contains("nach dem STOP"));
@@ -214,7 +229,7 @@ async fn a_stop_mid_broadcast_prevents_every_later_send() {
         channels: vec![ch.id],
         send_at: None,
         deadline: None,
-        override_frequency: false,
+        override_reason: None,
         idempotency_key: "k1".into(),
         translation: None,
     };
@@ -592,7 +607,7 @@ async fn nothing_is_delivered_after_the_deadline_and_schedules_wait() {
         channels: vec![ch.id],
         send_at: Some(now + 3600),
         deadline: Some(now + 7200),
-        override_frequency: false,
+        override_reason: None,
         idempotency_key: "later".into(),
         translation: None,
     };
@@ -647,7 +662,7 @@ async fn a_long_newsletter_goes_out_as_a_link_to_its_public_archive() {
         channels: vec![ch.id],
         send_at: None,
         deadline: None,
-        override_frequency: false,
+        override_reason: None,
         idempotency_key: "long".into(),
         translation: None,
     };
@@ -704,7 +719,7 @@ async fn time_moves_pending_opt_ins_expire_and_deadlines_stop_delivery() {
         channels: vec![news.id, sport.id],
         send_at: None,
         deadline: Some(s.now() + 600),
-        override_frequency: false,
+        override_reason: None,
         idempotency_key: "both".into(),
         translation: None,
     };

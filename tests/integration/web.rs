@@ -705,7 +705,7 @@ async fn authorisation_table_covers_every_route() {
                 channels: vec![ch.id],
                 send_at: Some(app.service.now() + 86_400),
                 deadline: None,
-                override_frequency: false,
+                override_reason: None,
                 idempotency_key: "auth-table".into(),
                 translation: None,
             },

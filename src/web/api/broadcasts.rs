@@ -76,7 +76,7 @@ pub async fn create(state: web::Data<AppState>, me: Me, req: HttpRequest, body: 
         channels: b.channels,
         send_at: b.send_at.map(|t| t.unix_timestamp()),
         deadline: b.deadline.map(|t| t.unix_timestamp()),
-        override_frequency: false,
+        override_reason: None,
         idempotency_key: format!("api:{by}:{key}"),
         translation: b.translation,
     };

@@ -59,7 +59,8 @@ pub struct ComposeForm {
     pub channels: Vec<ChannelId>,
     pub send_at: String,
     pub deadline: String,
-    pub override_frequency: bool,
+    /// Why to send over a frequency promise (owners only).
+    pub override_reason: String,
     pub idempotency_key: String,
     /// The second language's version: its language (empty: none), title and text.
     pub tr_lang: String,
@@ -78,7 +79,7 @@ impl ComposeForm {
                 "channel" => f.channels.extend(v.parse::<ChannelId>().ok()),
                 "send_at" => f.send_at = v,
                 "deadline" => f.deadline = v,
-                "override_frequency" => f.override_frequency = true,
+                "override_reason" => f.override_reason = v,
                 "idempotency_key" => f.idempotency_key = v,
                 "tr_lang" => f.tr_lang = v,
                 "tr_title" => f.tr_title = v,
@@ -106,7 +107,7 @@ impl ComposeForm {
             channels: self.channels.clone(),
             send_at: parse_time(zone, &self.send_at)?,
             deadline: parse_time(zone, &self.deadline)?,
-            override_frequency: self.override_frequency,
+            override_reason: Some(self.override_reason.clone()).filter(|r| !r.trim().is_empty()),
             idempotency_key: self.idempotency_key.clone(),
             translation: crate::web::i18n::Lang::parse(&self.tr_lang).map(|lang| ComposeTranslation {
                 lang,

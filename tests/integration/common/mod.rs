@@ -210,7 +210,7 @@ pub fn compose_now(channel: herold::domain::ChannelId, body: &str, key: &str) ->
         channels: vec![channel],
         send_at: None,
         deadline: None,
-        override_frequency: false,
+        override_reason: None,
         idempotency_key: key.into(),
         translation: None,
     }
