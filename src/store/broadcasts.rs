@@ -94,11 +94,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Broadcast> {
         channels: vec![],
         waiting_until: r.get(20)?,
         waiting_reason: r.get(21)?,
-        translation: r
-            .get::<_, Option<String>>(22)?
-            .map(|j| serde_json::from_str(&j))
-            .transpose()
-            .map_err(|e| rusqlite::Error::FromSqlConversionFailure(22, rusqlite::types::Type::Text, e.into()))?,
+        translation: r.get(22)?,
     })
 }
 
@@ -133,7 +129,7 @@ pub fn insert(tx: &Connection, b: &NewBroadcast, now: i64) -> Result<(BroadcastI
             b.frequency_override,
             b.created_by,
             now,
-            b.translation.as_ref().map(|t| serde_json::to_string(t).expect("a translation serialises"))
+            b.translation
         ],
     )?;
     let id = BroadcastId(tx.last_insert_rowid());
@@ -214,10 +210,7 @@ pub const SENT_TEXT: &str = "CASE WHEN json_extract(b.translation, '$.lang') = \
 
 /// Replaces the translation (its SMS text shortened to the archive link, as the main text's).
 pub fn set_translation(conn: &Connection, id: BroadcastId, t: &Translation) -> Result<()> {
-    conn.execute(
-        "UPDATE broadcasts SET translation = ?2 WHERE id = ?1",
-        params![id, serde_json::to_string(t).expect("a translation serialises")],
-    )?;
+    conn.execute("UPDATE broadcasts SET translation = ?2 WHERE id = ?1", params![id, t])?;
     Ok(())
 }
 

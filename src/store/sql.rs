@@ -1,6 +1,6 @@
 //! How the domain's stored words (transports, kinds, modes, roles, states) and ids go into and come
-//! out of SQLite: words as their lower-case text, checked when read; ids as their number; reasons as
-//! their code with arguments (JSON).
+//! out of SQLite: words as their lower-case text, checked when read; ids as their number; reasons
+//! (their code with arguments) and a broadcast's second language as JSON.
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSql, ToSqlOutput, ValueRef};
 
@@ -42,19 +42,26 @@ macro_rules! stored_as_integer {
 
 stored_as_integer!(ChannelId, BroadcastId, SubscriberId);
 
-impl ToSql for Reason {
-    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
-        serde_json::to_string(self)
-            .map(ToSqlOutput::from)
-            .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))
-    }
+/// Values with several fields (a reason with its arguments, a broadcast's second language) go in and
+/// out as JSON text.
+macro_rules! stored_as_json {
+    ($($t:ty),* $(,)?) => {$(
+        impl ToSql for $t {
+            fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+                serde_json::to_string(self)
+                    .map(ToSqlOutput::from)
+                    .map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))
+            }
+        }
+        impl FromSql for $t {
+            fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+                serde_json::from_str(value.as_str()?).map_err(|e| FromSqlError::Other(e.into()))
+            }
+        }
+    )*};
 }
 
-impl FromSql for Reason {
-    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
-        serde_json::from_str(value.as_str()?).map_err(|e| FromSqlError::Other(e.into()))
-    }
-}
+stored_as_json!(Reason, super::broadcasts::Translation);
 
 stored_as_text!(
     Transport,
