@@ -76,6 +76,8 @@ fn main() {
                 transports: vec![Transport::Sms],
                 frequency: None,
                 public_archive: false,
+                quiet: Default::default(),
+                over_cap: Default::default(),
             },
         ))
         .unwrap();

@@ -52,6 +52,15 @@ pub fn open_service_with_clock(cfg: &Config, create: bool, clock: Arc<dyn Clock>
             sms_number: cfg.sms.public_number.trim().to_string(),
             matrix_user: cfg.matrix.as_ref().map(|m| m.user_id.clone()).unwrap_or_default(),
         },
+        quiet: crate::service::QuietSettings {
+            hours: Some(crate::domain::quiet::QuietHours {
+                from: cfg.quiet_hours.from,
+                until: cfg.quiet_hours.until,
+                sundays: cfg.quiet_hours.sundays,
+            }),
+            transports: cfg.quiet_hours.transports.clone(),
+        },
+        cap: cfg.delivery.max_per_person,
     };
     let service = Service::new(store, vault, clock, settings);
     service.set_public_url(&cfg.public_url());

@@ -62,6 +62,8 @@ pub struct Config {
     pub sms: SmsConfig,
     pub conversation: ConversationConfig,
     pub delivery: DeliveryConfig,
+    /// When broadcasts wait out the night, in the recipient's local time (`[quiet_hours]`).
+    pub quiet_hours: QuietHoursConfig,
     /// How long data is kept (`[retention]`, in days; 0 keeps it until erased by hand).
     pub retention: crate::service::privacy::Retention,
     pub backup: BackupConfig,
@@ -118,6 +120,33 @@ pub struct DeliveryConfig {
     pub sandbox_per_second: u32,
     /// Append every sandbox delivery id to this file (for load and crash tests).
     pub sandbox_log: Option<PathBuf>,
+    /// A person gets at most this many broadcasts per period from this installation, across all
+    /// channels (`{ max = 3, period = "week" }`); none: only each channel's promise counts.
+    pub max_per_person: Option<crate::domain::Frequency>,
+}
+
+/// The installation's quiet hours: broadcasts over these transports wait while it is night (and, with
+/// `sundays`, Sunday) where the recipient is. Channels may keep their own hours or be urgent.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct QuietHoursConfig {
+    pub from: crate::domain::quiet::ClockTime,
+    pub until: crate::domain::quiet::ClockTime,
+    pub sundays: bool,
+    /// The transports they hold; empty switches quiet hours off.
+    pub transports: Vec<crate::domain::Transport>,
+}
+
+impl Default for QuietHoursConfig {
+    fn default() -> Self {
+        let q = crate::domain::quiet::QuietHours::default();
+        Self {
+            from: q.from,
+            until: q.until,
+            sundays: q.sundays,
+            transports: vec![crate::domain::Transport::Sms, crate::domain::Transport::Matrix],
+        }
+    }
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -373,7 +402,9 @@ impl Default for Config {
                 max_attempts: 8,
                 sandbox_per_second: 0,
                 sandbox_log: None,
+                max_per_person: None,
             },
+            quiet_hours: QuietHoursConfig::default(),
             retention: Default::default(),
             backup: BackupConfig { dir: None, every_hours: 0, keep_days: 90, keyring_keep_days: 30 },
             privacy: PrivacyConfig::default(),

@@ -15,6 +15,8 @@ pub fn draft(keyword: &str, transport: Transport) -> ChannelDraft {
         transports: vec![transport],
         frequency: None,
         public_archive: false,
+        quiet: Default::default(),
+        over_cap: Default::default(),
     }
 }
 

@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use super::keywords::Lang;
+use super::quiet::QuietRule;
 use super::{Invalid, Problem, Transport};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -184,6 +185,49 @@ pub struct ChannelDraft {
     /// Newsletters only: past issues on a public page (`/n/<keyword>`), without tracking.
     #[serde(default)]
     pub public_archive: bool,
+    /// Whether its broadcasts wait out the night (the installation's quiet hours, its own, or none:
+    /// urgent status news).
+    #[serde(default)]
+    pub quiet: QuietRule,
+    /// What happens to a broadcast for someone who already had as many as the promised frequency (or
+    /// the installation's cap) allows: it waits for the next window, or they do not get it.
+    #[serde(default)]
+    pub over_cap: OverCap,
+}
+
+/// What a delivery over a person's cap does.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum OverCap {
+    /// It waits until the person's count allows it.
+    #[default]
+    Wait,
+    /// The person does not get it (counted on the broadcast page as skipped).
+    Skip,
+}
+
+impl OverCap {
+    pub const ALL: &'static [Self] = &[Self::Wait, Self::Skip];
+
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+    pub fn parse(s: &str) -> Result<Self, Invalid> {
+        s.parse().map_err(|_| Invalid::new("over-cap-unknown"))
+    }
 }
 
 impl ChannelDraft {
@@ -230,6 +274,7 @@ impl ChannelDraft {
             description: &self.description,
             frequency: self.frequency.map(|f| f.describe_en()).unwrap_or_default(),
             texts: &self.texts,
+            quiet: (self.quiet != QuietRule::Installation).then_some(&self.quiet),
         };
         serde_json::to_string(&w).expect("a wording serialises")
     }
@@ -246,6 +291,10 @@ struct Wording<'a> {
     description: &'a str,
     frequency: String,
     texts: &'a Texts,
+    /// Only when the channel has its own hours or none, so that the wording of other channels is
+    /// what it was before channels had quiet hours.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    quiet: Option<&'a QuietRule>,
 }
 
 /// What the people on an imported list agreed to, kept as a wording version of the channel: the
@@ -322,6 +371,8 @@ mod tests {
             transports: vec![Transport::Sms, Transport::Sandbox, Transport::Sms],
             frequency: Some(Frequency { max: 2, period: FrequencyPeriod::Week }),
             public_archive: false,
+            quiet: QuietRule::Installation,
+            over_cap: OverCap::Wait,
         }
     }
 

@@ -11,6 +11,7 @@ pub mod keywords;
 pub mod ledger;
 pub mod markdown;
 pub mod message;
+pub mod quiet;
 pub mod reason;
 pub mod role;
 pub mod segments;

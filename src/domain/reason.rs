@@ -50,6 +50,11 @@ pub enum Reason {
         gateway: String,
     },
     RateLimitedGateway,
+    /// It is night (or Sunday) where the recipient is: the broadcast waits for the morning.
+    QuietHours,
+    /// The person already got as many broadcasts as the channel promised (or the installation's cap
+    /// allows) in the period: it waits for the window, or they are skipped.
+    CapReached,
     RateLimitedHomeserver,
     HomeserverUnreachable,
     HomeserverFailed,

@@ -33,6 +33,11 @@ impl Zone {
         &self.name
     }
 
+    /// The zone's rules, for computing with local times (quiet hours).
+    pub fn tz(&self) -> &TimeZone {
+        &self.tz
+    }
+
     fn local(&self, ts: i64) -> Option<jiff::Zoned> {
         Timestamp::from_second(ts).ok().map(|t| t.to_zoned(self.tz.clone()))
     }

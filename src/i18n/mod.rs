@@ -151,6 +151,24 @@ impl Texts {
         stored_message(self.lang, stored).unwrap_or_else(|| self.word(stored))
     }
 
+    /// What a channel's page, sign-up page and privacy notice say about the night: the hours with no
+    /// broadcasts (`hours`, as [`crate::service::QuietSettings::shown`] gives them), or that it is
+    /// urgent status news that may come at any hour; nothing when neither applies.
+    pub fn quiet(
+        &self,
+        rule: &crate::domain::quiet::QuietRule,
+        hours: &Option<crate::domain::quiet::QuietHours>,
+    ) -> String {
+        match (rule, hours) {
+            (crate::domain::quiet::QuietRule::Urgent, _) => self.get("quiet-urgent"),
+            (_, Some(q)) => {
+                let key = if q.sundays { "quiet-hours-sundays" } else { "quiet-hours" };
+                self.with2(key, "from", q.from.to_string(), "until", q.until.to_string())
+            }
+            (_, None) => String::new(),
+        }
+    }
+
     /// A machine word (a state, a kind) in this language (`word-<word>` in the files); an unknown
     /// word as it is.
     pub fn word(&self, w: &str) -> String {
@@ -270,6 +288,7 @@ mod tests {
             .chain(ChannelKind::ALL.iter().map(|s| s.as_str()))
             .chain(OptInMode::ALL.iter().map(|s| s.as_str()))
             .chain(FrequencyPeriod::ALL.iter().map(|s| s.as_str()))
+            .chain(crate::domain::channel::OverCap::ALL.iter().map(|s| s.as_str()))
             .chain(Lang::ALL.iter().map(|l| l.code()))
             .chain(crate::domain::audit::Action::ALL.iter().map(|a| a.as_str()))
             .chain(crate::domain::ConsentKind::ALL.iter().map(|k| k.as_str()))

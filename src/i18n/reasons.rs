@@ -30,6 +30,8 @@ pub fn reason(lang: Lang, r: &Reason) -> String {
         Reason::GatewayReported { detail } => text(lang, "reason-gateway-reported", &[("detail", detail.into())]),
         Reason::OptedOutWithProvider { gateway } => text(lang, "reason-opted-out-with-provider", &[gw(gateway)]),
         Reason::RateLimitedGateway => text(lang, "reason-rate-limited-gateway", &[]),
+        Reason::QuietHours => text(lang, "reason-quiet-hours", &[]),
+        Reason::CapReached => text(lang, "reason-cap-reached", &[]),
         Reason::RateLimitedHomeserver => text(lang, "reason-rate-limited-homeserver", &[]),
         Reason::HomeserverUnreachable => text(lang, "reason-homeserver-unreachable", &[]),
         Reason::HomeserverFailed => text(lang, "reason-homeserver-failed", &[]),

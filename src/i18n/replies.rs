@@ -114,6 +114,8 @@ mod tests {
                 transports: vec![Transport::Sms],
                 frequency: None,
                 public_archive: false,
+                quiet: Default::default(),
+                over_cap: Default::default(),
             },
             wording_version: 1,
             created_at: 0,

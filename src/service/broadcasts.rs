@@ -9,7 +9,7 @@ use crate::domain::audit::Action;
 use crate::domain::segments::{self, Segments};
 use crate::domain::{BroadcastId, BroadcastState, ChannelId, ChannelKind, Message, Reason, Transport, markdown};
 use crate::store::audit;
-use crate::store::broadcasts::{self, Broadcast, NewBroadcast, Translation};
+use crate::store::broadcasts::{self, Broadcast, Inserted, NewBroadcast, Promise, Translation};
 use crate::store::{channels, outbox};
 
 /// SMS broadcasts longer than this many parts are refused (a newsletter links to its archive instead).
@@ -271,25 +271,12 @@ impl Service {
                 Some(r.to_string())
             }
         };
-        let mut overridden = false;
-        for ch in &chosen {
-            let Some(f) = ch.draft.frequency else { continue };
-            let (id, since) = (ch.id, send_at - f.period.seconds());
-            let used = self.store().call(move |conn| broadcasts::count_for_channel_since(conn, id, since)).await?;
-            if used >= i64::from(f.max) && override_reason.is_none() {
-                return Err(ServiceError::Invalid(
-                    Problem::new("frequency-promise-reached")
-                        .with("channel", &ch.draft.name)
-                        .with("max", f.max)
-                        .word("period", f.period.as_str())
-                        .with("count", used),
-                ));
-            }
-            if used >= i64::from(f.max) {
-                overridden = true;
-                tracing::warn!(channel = %ch.id, actor = %actor, "declared frequency overridden");
-            }
-        }
+        let promises: Vec<Promise> = chosen
+            .iter()
+            .filter_map(|ch| {
+                ch.draft.frequency.map(|frequency| Promise { channel: ch.id, name: ch.draft.name.clone(), frequency })
+            })
+            .collect();
         let new = NewBroadcast {
             kind: c.kind,
             title: c.title.trim().into(),
@@ -309,9 +296,12 @@ impl Service {
             .store()
             .call(move |conn| {
                 let tx = crate::store::write_tx(conn)?;
-                let (id, created) = broadcasts::insert(&tx, &new, now)?;
+                let Inserted { id, created, over_promise } = broadcasts::insert(&tx, &new, &promises, now)?;
+                if over_promise {
+                    tracing::warn!(broadcast = %id, actor = %audit_actor, "declared frequency overridden");
+                }
                 if created {
-                    let (action, detail) = match (send_at > now, overridden) {
+                    let (action, detail) = match (send_at > now, over_promise) {
                         (true, true) => (
                             Action::BroadcastScheduled,
                             Message::new("audit-scheduled-overridden")

@@ -144,6 +144,8 @@ pub struct Signup {
     pub matrix_link: Option<String>,
     /// A matrix.to link to the channel's announcement room.
     pub room_link: Option<String>,
+    /// The hours with no broadcasts (none: any hour).
+    pub quiet: Option<crate::domain::quiet::QuietHours>,
 }
 
 impl Signup {
@@ -176,6 +178,7 @@ impl Service {
             (Some(room), Some(host)) => Some(host.link(room)),
             _ => None,
         };
-        Ok(Signup { channel, sms_number, matrix_link, room_link })
+        let quiet = self.settings().quiet.shown(&channel.draft.quiet);
+        Ok(Signup { channel, sms_number, matrix_link, room_link, quiet })
     }
 }

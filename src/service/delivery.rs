@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use super::{Result, Service};
+use crate::domain::quiet::{self, QuietHours};
 use crate::domain::{Address, BroadcastState, SubscriberId, Transport};
 use crate::store::broadcasts::{self, Broadcast};
 use crate::store::outbox::{self, Claimed, Outcome};
@@ -49,14 +50,17 @@ impl Service {
         if results.is_empty() && held.is_empty() && claim.is_none() {
             return Ok(vec![]);
         }
-        let now = self.now();
-        Ok(self.store().write_grouped(move |c| outbox::record_and_claim(c, &results, &held, claim, now, lease)).await?)
+        let (now, cap) = (self.now(), self.settings().cap);
+        Ok(self
+            .store()
+            .write_grouped(move |c| outbox::record_and_claim(c, &results, &held, claim, now, lease, cap))
+            .await?)
     }
 
     /// Leases up to `limit` due deliveries of one transport (a write).
     pub async fn claim(&self, transport: Transport, limit: usize, lease: Duration) -> Result<Vec<Claimed>> {
-        let now = self.now();
-        Ok(self.store().call(move |c| outbox::claim(c, transport, now, lease, limit)).await?)
+        let (now, cap) = (self.now(), self.settings().cap);
+        Ok(self.store().call(move |c| outbox::claim(c, transport, now, lease, limit, cap)).await?)
     }
 
     /// Stores the room a transport found or opened for a subscriber (sealed with their key): from
@@ -83,9 +87,12 @@ impl Service {
             return Ok((vec![], vec![]));
         }
         let (vault, now) = (self.vault().clone(), self.now());
+        let (quiet, home) = (self.settings().quiet.clone(), self.settings().zone.clone());
         self.store()
             .call(move |c| {
                 let mut cache: HashMap<crate::domain::BroadcastId, Broadcast> = HashMap::new();
+                // The quiet hours each broadcast keeps, per transport (empty: any hour).
+                let mut nights: HashMap<(crate::domain::BroadcastId, Transport), Vec<QuietHours>> = HashMap::new();
                 let mut jobs = Vec::with_capacity(claimed.len());
                 let mut dropped = Vec::new();
                 for cl in claimed {
@@ -158,6 +165,20 @@ impl Service {
                             continue;
                         }
                     };
+                    if let (Some(b), None) = (broadcast, &cl.body_sealed) {
+                        let hours = match nights.entry((b.id, transport)) {
+                            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                            std::collections::hash_map::Entry::Vacant(e) => {
+                                let rules = broadcasts::quiet_rules(c, b.id)?;
+                                e.insert(rules.iter().filter_map(|r| quiet.for_channel(r, transport)).collect())
+                            }
+                        };
+                        let at = morning(hours, &to, home.tz(), now);
+                        if at > now {
+                            dropped.push((cl, Outcome::Deferred { at, error: Reason::QuietHours }));
+                            continue;
+                        }
+                    }
                     let msg = crate::transport::OutboundMessage::new(cl.id, to, text, html, room);
                     jobs.push(Job { claimed: cl, transport, msg });
                 }
@@ -205,6 +226,31 @@ impl Service {
     pub async fn outbox_pending(&self) -> Result<i64> {
         Ok(self.store().call(|c| outbox::pending(c)).await?)
     }
+}
+
+/// When a broadcast may reach `to` given the quiet hours it keeps: `now`, or the morning where they
+/// are (their number's country; the installation's zone for a Matrix id or an unknown country). A
+/// broadcast to several channels keeps the hours of each.
+fn morning(hours: &[QuietHours], to: &Address, home: &jiff::tz::TimeZone, now: i64) -> i64 {
+    if hours.is_empty() {
+        return now;
+    }
+    let zones: Vec<&jiff::tz::TimeZone> = match to {
+        Address::Phone(_, number) => quiet::zones_of_number(number.as_str())
+            .map(|names| names.iter().filter_map(|n| quiet::zone(n)).collect())
+            .unwrap_or_default(),
+        _ => vec![],
+    };
+    let zones = if zones.is_empty() { vec![home] } else { zones };
+    let mut at = now;
+    for _ in 0..4 {
+        let later = hours.iter().map(|q| q.next_allowed_in_all(&zones, at)).max().unwrap_or(at);
+        if later == at {
+            break;
+        }
+        at = later;
+    }
+    at
 }
 
 impl Service {

@@ -128,6 +128,33 @@ pub struct Settings {
     pub notice: privacy::NoticeSettings,
     /// What the public sign-up pages offer.
     pub signup: channels::SignupSettings,
+    /// The installation's quiet hours and the transports they hold.
+    pub quiet: QuietSettings,
+    /// At most this many broadcasts per person and period, across all channels.
+    pub cap: Option<crate::domain::Frequency>,
+}
+
+/// The installation's quiet hours (`None`: none) and the transports whose broadcasts they hold.
+#[derive(Debug, Clone, Default)]
+pub struct QuietSettings {
+    pub hours: Option<crate::domain::quiet::QuietHours>,
+    pub transports: Vec<crate::domain::Transport>,
+}
+
+impl QuietSettings {
+    /// The hours a channel's broadcasts keep on `transport` (`None`: any hour).
+    pub fn for_channel(
+        &self,
+        rule: &crate::domain::quiet::QuietRule,
+        transport: crate::domain::Transport,
+    ) -> Option<crate::domain::quiet::QuietHours> {
+        if self.transports.contains(&transport) { rule.hours(self.hours) } else { None }
+    }
+
+    /// The hours a channel's broadcasts keep on any transport, as its sign-up page tells them.
+    pub fn shown(&self, rule: &crate::domain::quiet::QuietRule) -> Option<crate::domain::quiet::QuietHours> {
+        if self.transports.is_empty() { None } else { rule.hours(self.hours) }
+    }
 }
 
 impl Default for Settings {
@@ -142,6 +169,8 @@ impl Default for Settings {
             retention: privacy::Retention::default(),
             notice: privacy::NoticeSettings::default(),
             signup: channels::SignupSettings::default(),
+            quiet: QuietSettings::default(),
+            cap: None,
         }
     }
 }

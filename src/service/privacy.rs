@@ -47,6 +47,8 @@ pub struct Notice {
     pub settings: NoticeSettings,
     pub retention: Retention,
     pub confirm_hours: i64,
+    /// The hours with no broadcasts (none: any hour).
+    pub quiet: Option<crate::domain::quiet::QuietHours>,
 }
 
 /// What one retention sweep removed (counts only).
@@ -184,7 +186,14 @@ impl Service {
             .call(move |c| crate::store::channels::by_keyword(c, &kw)?.ok_or(crate::store::StoreError::NotFound))
             .await?;
         let s = self.settings();
-        Ok(Notice { channel, settings: s.notice.clone(), retention: s.retention, confirm_hours: s.confirm_hours })
+        let quiet = s.quiet.shown(&channel.draft.quiet);
+        Ok(Notice {
+            channel,
+            settings: s.notice.clone(),
+            retention: s.retention,
+            confirm_hours: s.confirm_hours,
+            quiet,
+        })
     }
 
     /// Runs the retention sweep if the last one is a day old (or there was none).

@@ -104,14 +104,48 @@ fn channels_of(conn: &Connection, id: BroadcastId) -> Result<Vec<ChannelId>> {
     Ok(st.query_map([id], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
 }
 
-/// Creates a broadcast, or returns the one already created with the same idempotency key (`false`).
-/// Call inside a transaction.
-pub fn insert(tx: &Connection, b: &NewBroadcast, now: i64) -> Result<(BroadcastId, bool)> {
+/// A channel's frequency promise, checked when a broadcast to it is created.
+#[derive(Debug, Clone)]
+pub struct Promise {
+    pub channel: ChannelId,
+    pub name: String,
+    pub frequency: crate::domain::Frequency,
+}
+
+/// What [`insert`] did.
+#[derive(Debug, Clone, Copy)]
+pub struct Inserted {
+    pub id: BroadcastId,
+    /// `false`: the idempotency key was known; this is the broadcast created with it.
+    pub created: bool,
+    /// A channel's promise was used up and the broadcast's override let it through.
+    pub over_promise: bool,
+}
+
+/// Creates a broadcast, or returns the one already created with the same idempotency key. Each
+/// channel's promise is counted in the same write transaction as the insert, so two editors sending
+/// at the same moment into a channel with one slot left cannot both pass: the second is refused
+/// (`frequency-promise-reached`) unless the broadcast overrides it. Call inside a write transaction.
+pub fn insert(tx: &Connection, b: &NewBroadcast, promises: &[Promise], now: i64) -> Result<Inserted> {
     if let Some(id) = tx
         .query_row("SELECT id FROM broadcasts WHERE idempotency_key = ?1", [&b.idempotency_key], |r| r.get(0))
         .optional()?
     {
-        return Ok((id, false));
+        return Ok(Inserted { id, created: false, over_promise: false });
+    }
+    let mut over_promise = false;
+    for p in promises {
+        let used = count_for_channel_since(tx, p.channel, b.send_at - p.frequency.period.seconds())?;
+        if used >= i64::from(p.frequency.max) && !b.frequency_override {
+            return Err(StoreError::Refused(
+                crate::domain::Problem::new("frequency-promise-reached")
+                    .with("channel", &p.name)
+                    .with("max", p.frequency.max)
+                    .word("period", p.frequency.period.as_str())
+                    .with("count", used),
+            ));
+        }
+        over_promise |= used >= i64::from(p.frequency.max);
     }
     tx.execute(
         "INSERT INTO broadcasts(kind, title, body, sms_text, html, state, idempotency_key, send_at, deadline, \
@@ -136,7 +170,7 @@ pub fn insert(tx: &Connection, b: &NewBroadcast, now: i64) -> Result<(BroadcastI
     for ch in &b.channels {
         tx.execute("INSERT INTO broadcast_channels(broadcast_id, channel_id) VALUES (?1, ?2)", params![id, ch])?;
     }
-    Ok((id, true))
+    Ok(Inserted { id, created: true, over_promise })
 }
 
 pub fn get(conn: &Connection, id: BroadcastId) -> Result<Broadcast> {
@@ -238,6 +272,14 @@ pub fn minutes(conn: &Connection, id: BroadcastId, minutes: i64) -> Result<Vec<(
     Ok(st
         .query_map(params![id, minutes], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?)
+}
+
+/// How each of a broadcast's channels treats the night.
+pub fn quiet_rules(conn: &Connection, broadcast: BroadcastId) -> Result<Vec<crate::domain::quiet::QuietRule>> {
+    let mut st = conn.prepare_cached(
+        "SELECT c.quiet FROM broadcast_channels bc JOIN channels c ON c.id = bc.channel_id WHERE bc.broadcast_id = ?1",
+    )?;
+    Ok(st.query_map([broadcast], |r| r.get(0))?.collect::<rusqlite::Result<_>>()?)
 }
 
 /// A rate limit holds a broadcast's deliveries back until `at`: remembered on the broadcast for its page.

@@ -7,7 +7,7 @@ use crate::domain::Problem;
 use crate::domain::{Channel, ChannelDraft, ChannelId, ChannelKind, Frequency, FrequencyPeriod, OptInMode};
 
 const COLS: &str = "id, name, keyword, description, kind, opt_in, texts, transports, frequency_max, \
-                    frequency_period, wording_version, created_at, updated_at, public_archive, matrix_room";
+                    frequency_period, wording_version, created_at, updated_at, public_archive, matrix_room, quiet, over_cap";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Channel> {
     let bad =
@@ -36,6 +36,8 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Channel> {
             transports: serde_json::from_str(&transports).map_err(|e| bad(7, e.to_string()))?,
             frequency,
             public_archive: r.get(13)?,
+            quiet: r.get(15)?,
+            over_cap: r.get(16)?,
         },
         wording_version: r.get(10)?,
         created_at: r.get(11)?,
@@ -89,8 +91,8 @@ pub fn wording(conn: &Connection, channel: ChannelId, version: i64) -> Result<St
 pub fn insert(tx: &Connection, d: &ChannelDraft, now: i64) -> Result<ChannelId> {
     tx.execute(
         "INSERT INTO channels(name, keyword, description, kind, opt_in, texts, transports, frequency_max, \
-         frequency_period, wording_sha256, created_at, updated_at, public_archive) \
-         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?11,?12)",
+         frequency_period, wording_sha256, created_at, updated_at, public_archive, quiet, over_cap) \
+         VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?11,?12,?13,?14)",
         params![
             d.name,
             d.keyword,
@@ -103,7 +105,9 @@ pub fn insert(tx: &Connection, d: &ChannelDraft, now: i64) -> Result<ChannelId> 
             d.frequency.map(|f| f.period.as_str()),
             d.wording_sha256().as_slice(),
             now,
-            d.public_archive
+            d.public_archive,
+            d.quiet,
+            d.over_cap
         ],
     )
     .map_err(|e| conflict(e, &d.keyword))?;
@@ -122,7 +126,7 @@ pub fn update(tx: &Connection, id: ChannelId, d: &ChannelDraft, now: i64) -> Res
              wording_version = CASE WHEN wording_sha256 IS NOT ?11 \
                THEN (SELECT max(version) + 1 FROM channel_wordings WHERE channel_id = ?1) ELSE wording_version END, \
              wording_sha256=?11, updated_at=?12, \
-             public_archive=?13 WHERE id = ?1",
+             public_archive=?13, quiet=?14, over_cap=?15 WHERE id = ?1",
             params![
                 id,
                 d.name,
@@ -136,7 +140,9 @@ pub fn update(tx: &Connection, id: ChannelId, d: &ChannelDraft, now: i64) -> Res
                 d.frequency.map(|f| f.period.as_str()),
                 d.wording_sha256().as_slice(),
                 now,
-                d.public_archive
+                d.public_archive,
+                d.quiet,
+                d.over_cap
             ],
         )
         .map_err(|e| conflict(e, &d.keyword))?;

@@ -3,6 +3,7 @@
 pub mod admins;
 pub mod audit;
 pub mod broadcasts;
+pub mod caps;
 pub mod channels;
 pub mod checkpoint;
 pub mod conversation;

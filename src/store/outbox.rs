@@ -15,7 +15,7 @@ use rusqlite::{Connection, params};
 use super::broadcasts::{bump_counters, note_waiting};
 pub use super::outcome::Outcome;
 use super::{Result, in_write_tx, write_tx};
-use crate::domain::{BroadcastId, BroadcastState, ChannelId, DeliveryState, Transport};
+use crate::domain::{BroadcastId, BroadcastState, ChannelId, DeliveryState, Frequency, Transport};
 
 /// Writes one delivery row per (subscriber, transport) for every active subscription in the broadcast's
 /// channels on the channel's transports; a subscriber in several channels gets it once. The rows of
@@ -115,8 +115,17 @@ pub struct Claimed {
 /// Leases up to `limit` due rows of one transport (one lane) until `now + lease`: first replies and
 /// rows that came back (from the queue index), then fresh rows of running broadcasts, oldest
 /// broadcast first, by walking their ranges.
-pub fn claim(conn: &Connection, transport: Transport, now: i64, lease: Duration, limit: usize) -> Result<Vec<Claimed>> {
-    in_write_tx(conn, |tx| claim_in(tx, transport, now, lease, limit))
+/// Rows over a person's cap (`cap`: the installation's, beside each channel's promise) are held back
+/// in the same transaction (see [`super::caps`]).
+pub fn claim(
+    conn: &Connection,
+    transport: Transport,
+    now: i64,
+    lease: Duration,
+    limit: usize,
+    cap: Option<Frequency>,
+) -> Result<Vec<Claimed>> {
+    in_write_tx(conn, |tx| claim_in(tx, transport, now, lease, limit, cap))
 }
 
 /// Records outcomes, renews the leases of rows a lane still holds (id, attempts) and leases the
@@ -128,6 +137,7 @@ pub fn record_and_claim(
     claim: Option<(Transport, usize)>,
     now: i64,
     lease: Duration,
+    cap: Option<Frequency>,
 ) -> Result<Vec<Claimed>> {
     if !results.is_empty() {
         record_in(tx, results, now)?;
@@ -136,12 +146,19 @@ pub fn record_and_claim(
         renew_in(tx, held, until(now, lease))?;
     }
     match claim {
-        Some((transport, limit)) if limit > 0 => claim_in(tx, transport, now, lease, limit),
+        Some((transport, limit)) if limit > 0 => claim_in(tx, transport, now, lease, limit, cap),
         _ => Ok(vec![]),
     }
 }
 
-fn claim_in(tx: &Connection, transport: Transport, now: i64, lease: Duration, limit: usize) -> Result<Vec<Claimed>> {
+fn claim_in(
+    tx: &Connection,
+    transport: Transport,
+    now: i64,
+    lease: Duration,
+    limit: usize,
+    cap: Option<Frequency>,
+) -> Result<Vec<Claimed>> {
     let (until, limit) = (until(now, lease), i64::try_from(limit).unwrap_or(i64::MAX));
     let mut rows = lease_rows(
         tx,
@@ -180,6 +197,7 @@ fn claim_in(tx: &Connection, transport: Transport, now: i64, lease: Duration, li
             rows.extend(fresh);
         }
     }
+    let mut rows = super::caps::hold_over_cap(tx, rows, cap, now)?;
     // Replies first, then by id (the order a lane sends in).
     rows.sort_by_key(|c| (c.broadcast_id.is_some(), c.id));
     Ok(rows)

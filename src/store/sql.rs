@@ -61,13 +61,14 @@ macro_rules! stored_as_json {
     )*};
 }
 
-stored_as_json!(Reason, super::broadcasts::Translation);
+stored_as_json!(Reason, super::broadcasts::Translation, crate::domain::quiet::QuietRule);
 
 stored_as_text!(
     Transport,
     ChannelKind,
     OptInMode,
     FrequencyPeriod,
+    crate::domain::channel::OverCap,
     Role,
     ConsentKind,
     BroadcastState,

@@ -646,6 +646,8 @@ async fn a_long_newsletter_goes_out_as_a_link_to_its_public_archive() {
         transports: vec![Transport::Sandbox],
         frequency: None,
         public_archive: true,
+        quiet: Default::default(),
+        over_cap: Default::default(),
     };
     let ch = s.create_channel(&herold::service::Actor::Cli, draft.clone()).await.unwrap();
     draft.keyword = "GEHEIM".into();

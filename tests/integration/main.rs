@@ -9,6 +9,7 @@ mod api;
 mod browser;
 mod cli;
 mod crash;
+mod editorial;
 mod faults;
 mod flow;
 mod fuzz;

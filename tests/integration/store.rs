@@ -59,7 +59,8 @@ async fn reasons_stored_as_sentences_by_an_earlier_version_read_back_after_the_u
         // What the migrations after 11 add, which version 9 did not have.
         c.execute_batch(
             "DROP TABLE webhook_deliveries; DROP TABLE webhook_endpoints; ALTER TABLE subscribers DROP COLUMN note_sealed; \
-             ALTER TABLE broadcasts DROP COLUMN translation;",
+             ALTER TABLE broadcasts DROP COLUMN translation; ALTER TABLE channels DROP COLUMN quiet; \
+             ALTER TABLE channels DROP COLUMN over_cap;",
         )
         .unwrap();
         c.pragma_update(None, "user_version", 9).unwrap();

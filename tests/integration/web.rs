@@ -675,6 +675,8 @@ async fn authorisation_table_covers_every_route() {
                 transports: vec![herold::domain::Transport::Sms],
                 frequency: None,
                 public_archive: false,
+                quiet: Default::default(),
+                over_cap: Default::default(),
             },
         )
         .await

@@ -9,7 +9,8 @@ use serde::Deserialize;
 use super::{Ctx, ok, render, see_other};
 use crate::domain::{
     Channel, ChannelDraft, ChannelId, ChannelKind, Frequency, FrequencyPeriod, OptInMode, Texts, Transport,
-    channel::OwnTexts,
+    channel::{OverCap, OwnTexts},
+    quiet::{ClockTime, QuietHours, QuietRule},
 };
 use crate::i18n::Lang;
 use crate::service::ServiceError;
@@ -30,6 +31,7 @@ struct ShowPage {
     ctx: Ctx,
     ch: Channel,
     room: Option<crate::service::rooms::RoomInfo>,
+    quiet: Option<QuietHours>,
 }
 
 #[derive(Template)]
@@ -66,6 +68,18 @@ pub struct ChannelForm {
     pub freq_period: String,
     #[serde(default)]
     pub public_archive: Option<String>,
+    /// `installation`, `own` or `urgent`.
+    #[serde(default)]
+    pub quiet: String,
+    #[serde(default)]
+    pub quiet_from: String,
+    #[serde(default)]
+    pub quiet_until: String,
+    #[serde(default)]
+    pub quiet_sundays: Option<String>,
+    /// `wait` or `skip`.
+    #[serde(default)]
+    pub over_cap: String,
     /// The channel's own texts, `welcome_<language>` and `confirm_<language>` (and anything else the
     /// form sends, which is ignored).
     #[serde(flatten)]
@@ -102,6 +116,11 @@ impl ChannelForm {
                 })
                 .collect(),
             public_archive: d.public_archive.then(|| "on".to_string()),
+            quiet: d.quiet.as_str().into(),
+            quiet_from: own_hours(&d.quiet).from.to_string(),
+            quiet_until: own_hours(&d.quiet).until.to_string(),
+            quiet_sundays: own_hours(&d.quiet).sundays.then(|| "on".to_string()),
+            over_cap: d.over_cap.as_str().into(),
         }
     }
 
@@ -111,6 +130,10 @@ impl ChannelForm {
             opt_in: "double".into(),
             t_sandbox: Some("on".into()),
             freq_period: "week".into(),
+            quiet: QuietRule::Installation.as_str().into(),
+            quiet_from: QuietHours::default().from.to_string(),
+            quiet_until: QuietHours::default().until.to_string(),
+            over_cap: OverCap::Wait.as_str().into(),
             ..Default::default()
         }
     }
@@ -150,7 +173,29 @@ impl ChannelForm {
             transports,
             frequency,
             public_archive: self.public_archive.is_some(),
+            quiet: match self.quiet.as_str() {
+                "own" => QuietRule::Own(QuietHours {
+                    from: ClockTime::parse(&self.quiet_from).map_err(|e| e.0)?,
+                    until: ClockTime::parse(&self.quiet_until).map_err(|e| e.0)?,
+                    sundays: self.quiet_sundays.is_some(),
+                }),
+                "urgent" => QuietRule::Urgent,
+                _ => QuietRule::Installation,
+            },
+            over_cap: if self.over_cap.is_empty() {
+                OverCap::Wait
+            } else {
+                OverCap::parse(&self.over_cap).map_err(|e| e.0)?
+            },
         })
+    }
+}
+
+/// The channel's own quiet hours, or the usual night for the form to start from.
+fn own_hours(rule: &QuietRule) -> QuietHours {
+    match rule {
+        QuietRule::Own(q) => *q,
+        _ => QuietHours::default(),
     }
 }
 
@@ -160,7 +205,9 @@ pub async fn list(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, We
 
 pub async fn show(state: web::Data<AppState>, me: Me, id: web::Path<ChannelId>) -> Result<HttpResponse, WebError> {
     let room = state.service.announcement_room(*id).await?;
-    ok(&ShowPage { ctx: Ctx::new(&me)?, ch: state.service.channel(*id).await?, room })
+    let ch = state.service.channel(*id).await?;
+    let quiet = state.service.settings().quiet.shown(&ch.draft.quiet);
+    ok(&ShowPage { ctx: Ctx::new(&me)?, ch, room, quiet })
 }
 
 /// Creates the channel's Matrix announcement room (one room for all: members see each other).

@@ -21,6 +21,8 @@ pub fn herold_command(dir: &std::path::Path) -> std::process::Command {
     for (k, _) in std::env::vars().filter(|(k, _)| k.starts_with("HEROLD_")) {
         c.env_remove(k);
     }
+    // Tests run at any hour: no quiet hours unless a test sets them.
+    c.env("HEROLD_QUIET_HOURS__TRANSPORTS", "[]");
     c.current_dir(dir);
     c
 }
@@ -32,8 +34,12 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
 }
 
+/// The tests' configuration: no quiet hours (tests run at any hour; the tests of quiet hours set them).
 pub fn config(dir: &std::path::Path) -> Config {
-    Config { data_dir: dir.join("data"), listen: "127.0.0.1:0".into(), log: "warn".into(), ..Config::default() }
+    let mut c =
+        Config { data_dir: dir.join("data"), listen: "127.0.0.1:0".into(), log: "warn".into(), ..Config::default() };
+    c.quiet_hours.transports = vec![];
+    c
 }
 
 impl TestApp {
@@ -134,6 +140,8 @@ pub fn draft(
         transports: transports.to_vec(),
         frequency: None,
         public_archive: false,
+        quiet: Default::default(),
+        over_cap: Default::default(),
     }
 }
 
@@ -181,7 +189,18 @@ pub fn data_files(data: &std::path::Path) -> Vec<PathBuf> {
 
 /// Opens an installation whose clock only moves when the test says so.
 pub fn open_service_at(dir: &std::path::Path, clock: std::sync::Arc<herold::domain::clock::ManualClock>) -> Service {
-    herold::app::open_service_with_clock(&config(dir), true, clock).expect("open the data directory")
+    open_service_at_with(dir, clock, |_| {})
+}
+
+/// [`open_service_at`] with the configuration changed by `tweak`.
+pub fn open_service_at_with(
+    dir: &std::path::Path,
+    clock: std::sync::Arc<herold::domain::clock::ManualClock>,
+    tweak: impl FnOnce(&mut Config),
+) -> Service {
+    let mut cfg = config(dir);
+    tweak(&mut cfg);
+    herold::app::open_service_with_clock(&cfg, true, clock).expect("open the data directory")
 }
 
 /// Adds sandbox subscribers to a channel in batches of 2,000 (consent recorded as an import).
