@@ -61,6 +61,7 @@ pub fn open_service_with_clock(cfg: &Config, create: bool, clock: Arc<dyn Clock>
             transports: cfg.quiet_hours.transports.clone(),
         },
         cap: cfg.delivery.max_per_person,
+        approval: cfg.admin.editors_need_approval,
     };
     let service = Service::new(store, vault, clock, settings);
     service.set_public_url(&cfg.public_url());

@@ -158,6 +158,8 @@ pub struct AdminConfig {
     pub login_per_ip_per_minute: u32,
     /// Login attempts allowed per user name and hour.
     pub login_per_account_per_hour: u32,
+    /// Editors submit broadcasts for an owner's approval instead of sending them.
+    pub editors_need_approval: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -388,7 +390,12 @@ impl Default for Config {
             passphrase_file: None,
             pool_size: 8,
             time_zone: crate::domain::zone::DEFAULT.into(),
-            admin: AdminConfig { session_hours: 12, login_per_ip_per_minute: 10, login_per_account_per_hour: 20 },
+            admin: AdminConfig {
+                session_hours: 12,
+                login_per_ip_per_minute: 10,
+                login_per_account_per_hour: 20,
+                editors_need_approval: false,
+            },
             sms: SmsConfig {
                 default_country: "DE".into(),
                 routing: Routing::Priority,

@@ -375,3 +375,35 @@ quiet-hours-sundays = Keine Nachrichten zwischen { $from } und { $until } Uhr (O
 quiet-urgent = Dringende Statusmeldungen: Nachrichten können zu jeder Uhrzeit kommen, auch nachts.
 word-wait = warten
 word-skip = auslassen
+word-draft = Entwurf
+word-submitted = wartet auf Freigabe
+word-returned = zurückgegeben
+d-title = Entwurf
+d-changed = geändert
+d-comment = Kommentar
+d-review-help = Dieser Entwurf wartet auf deine Freigabe: prüfe ihn (auch mit einer Probe), dann gib ihn frei – er wird gesendet oder zu seiner Zeit geplant – oder gib ihn mit einem Kommentar zurück.
+d-approval-help = Was du schreibst, gibt eine Eigentümerin oder ein Eigentümer frei, bevor es gesendet wird: speichere es als Entwurf oder reiche es zur Freigabe ein.
+d-save = Als Entwurf speichern
+d-submit = Zur Freigabe einreichen
+d-approve = Freigeben und senden
+d-return = Mit Kommentar zurückgeben
+d-delete = Entwurf löschen
+d-drafts = Entwürfe
+d-sent = Sendungen
+d-test = Probe an mich
+d-test-help = Schickt genau diese Nachricht (beide Sprachen, so wie der Weg sie bekommt: SMS als Text, Matrix mit Formatierung) an ein Sandbox-Telefon oder an eine Nummer oder Matrix-ID, die du hier eingibst. Die Adresse wird nirgends gespeichert.
+d-test-none = Es gibt noch kein Sandbox-Telefon und kein Gateway für eine Probe.
+d-test-to = Probe an
+d-test-sandbox = Sandbox-Telefon { $number }
+d-test-address = Nummer oder Matrix-ID (nur für ein Gateway oder den Bot)
+d-test-send = Probe senden
+d-tested = Probe:
+d-test-sent = angenommen
+bc-unschedule = Bearbeiten (zurück in die Entwürfe)
+dash-drafts-waiting = { $n ->
+    [one] Ein Entwurf wartet auf deine Freigabe.
+   *[other] { $n } Entwürfe warten auf deine Freigabe.
+}
+acc-zone = Zeitzone
+acc-zone-label = Deine Zeitzone (leer: die der Installation, { $zone })
+acc-zone-now = Zeiten werden dir jetzt in { $zone } gezeigt, und so liest herold die Zeiten, die du eingibst.

@@ -375,3 +375,35 @@ quiet-hours-sundays = No messages between { $from } and { $until } (local time),
 quiet-urgent = Urgent status news: messages may come at any hour, also at night.
 word-wait = wait
 word-skip = skip
+word-draft = draft
+word-submitted = waiting for approval
+word-returned = sent back
+d-title = Draft
+d-changed = changed
+d-comment = Comment
+d-review-help = This draft waits for your approval: check it (a test helps), then approve it — it is sent, or scheduled for its time — or send it back with a comment.
+d-approval-help = An owner approves what you write before it is sent: save it as a draft or submit it for approval.
+d-save = Save as draft
+d-submit = Submit for approval
+d-approve = Approve and send
+d-return = Send back with a comment
+d-delete = Delete draft
+d-drafts = Drafts
+d-sent = Broadcasts
+d-test = Send me a test
+d-test-help = Sends exactly this message (both languages, as the route gets them: SMS as text, Matrix with its formatting) to a sandbox phone or to a number or Matrix id you type here. The address is kept nowhere.
+d-test-none = There is no sandbox phone and no gateway for a test yet.
+d-test-to = Test to
+d-test-sandbox = sandbox phone { $number }
+d-test-address = Number or Matrix id (only for a gateway or the bot)
+d-test-send = Send test
+d-tested = Test:
+d-test-sent = taken
+bc-unschedule = Edit (back to drafts)
+dash-drafts-waiting = { $n ->
+    [one] One draft waits for your approval.
+   *[other] { $n } drafts wait for your approval.
+}
+acc-zone = Time zone
+acc-zone-label = Your time zone (empty: the installation's, { $zone })
+acc-zone-now = Times are now shown to you in { $zone }, and herold reads the times you type in it.

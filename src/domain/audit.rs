@@ -41,10 +41,17 @@ pub enum Action {
     /// herold switched a webhook off after a day of failed attempts.
     WebhookDisabled,
     SubscriberLanguageChanged,
+    DraftSaved,
+    DraftSubmitted,
+    DraftApproved,
+    DraftReturned,
+    DraftDeleted,
+    BroadcastUnscheduled,
+    BroadcastTested,
 }
 
 impl Action {
-    pub const ALL: [Action; 31] = [
+    pub const ALL: [Action; 38] = [
         Self::Login,
         Self::LoginFailed,
         Self::PasswordChanged,
@@ -76,6 +83,13 @@ impl Action {
         Self::WebhookEnabled,
         Self::WebhookDisabled,
         Self::SubscriberLanguageChanged,
+        Self::DraftSaved,
+        Self::DraftSubmitted,
+        Self::DraftApproved,
+        Self::DraftReturned,
+        Self::DraftDeleted,
+        Self::BroadcastUnscheduled,
+        Self::BroadcastTested,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -111,6 +125,13 @@ impl Action {
             Self::WebhookEnabled => "webhook_enabled",
             Self::WebhookDisabled => "webhook_disabled",
             Self::SubscriberLanguageChanged => "subscriber_language_changed",
+            Self::DraftSaved => "draft_saved",
+            Self::DraftSubmitted => "draft_submitted",
+            Self::DraftApproved => "draft_approved",
+            Self::DraftReturned => "draft_returned",
+            Self::DraftDeleted => "draft_deleted",
+            Self::BroadcastUnscheduled => "broadcast_unscheduled",
+            Self::BroadcastTested => "broadcast_tested",
         }
     }
 

@@ -81,12 +81,13 @@ pub trait RoomHost: Send + Sync + 'static {
 pub trait TestSend: Send + Sync + 'static {
     /// The kind of address it reaches.
     fn transport(&self) -> crate::domain::Transport;
-    /// Sends `text` to `to`. Ok: the gateway's id for the message; Err: why not (it never names the
-    /// address).
+    /// Sends `text` (on Matrix: `html` where given) to `to`. Ok: the gateway's id for the message;
+    /// Err: why not (it never names the address).
     fn test_send<'a>(
         &'a self,
         to: &'a crate::domain::Address,
         text: &'a str,
+        html: Option<&'a str>,
     ) -> futures_util::future::BoxFuture<'a, Result<String, crate::domain::Reason>>;
 }
 

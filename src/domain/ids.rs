@@ -90,6 +90,8 @@ row_id! {
     ChannelId;
     /// A broadcast or newsletter.
     BroadcastId;
+    /// A broadcast being written or waiting for approval.
+    DraftId;
 }
 
 #[cfg(test)]

@@ -98,6 +98,29 @@ pub enum SubscriptionState {
     Expired,
 }
 
+/// Where a draft is: being written, waiting for an owner's approval, or sent back with a comment.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    EnumString,
+    IntoStaticStr,
+    VariantArray,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum DraftState {
+    Draft,
+    Submitted,
+    Returned,
+}
+
 /// `as_str` and `parse` for the state enums, as the other stored words of the domain have them.
 macro_rules! stored_word {
     ($($t:ty => $what:literal),* $(,)?) => {$(
@@ -124,6 +147,7 @@ stored_word!(
     BroadcastState => "broadcast state",
     DeliveryState => "delivery state",
     SubscriptionState => "subscription state",
+    DraftState => "draft state",
 );
 
 #[cfg(test)]

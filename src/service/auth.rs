@@ -181,6 +181,15 @@ impl Service {
         Ok(())
     }
 
+    /// An admin's own time zone for the times they type and read (none: the installation's).
+    pub async fn set_time_zone(&self, id: i64, zone: Option<String>) -> Result<()> {
+        let zone = match zone.as_deref().map(str::trim) {
+            None | Some("") => None,
+            Some(z) => Some(crate::domain::zone::Zone::parse(z)?.name().to_string()),
+        };
+        Ok(self.store().call(move |c| admins::set_time_zone(c, id, zone.as_deref())).await?)
+    }
+
     pub async fn set_language(&self, id: i64, language: Option<String>) -> Result<()> {
         if let Some(l) = &language
             && !["de", "en"].contains(&l.as_str())

@@ -39,14 +39,37 @@ pub struct Compose {
     pub translation: Option<ComposeTranslation>,
 }
 
-/// The second language's version of a broadcast as written.
-#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ComposeTranslation {
-    pub lang: crate::domain::keywords::Lang,
-    #[serde(default)]
-    pub title: String,
-    pub body: String,
+pub use crate::domain::draft::ComposeTranslation;
+use crate::domain::draft::Written;
+
+impl Compose {
+    /// A draft's content, to be sent once under `idempotency_key`.
+    pub fn from_written(w: Written, idempotency_key: String) -> Self {
+        Self {
+            kind: w.kind,
+            title: w.title,
+            body: w.body,
+            channels: w.channels,
+            send_at: w.send_at,
+            deadline: w.deadline,
+            override_reason: None,
+            idempotency_key,
+            translation: w.translation,
+        }
+    }
+
+    /// What was written, to keep as a draft.
+    pub fn written(&self) -> Written {
+        Written {
+            kind: self.kind,
+            title: self.title.clone(),
+            body: self.body.clone(),
+            channels: self.channels.clone(),
+            send_at: self.send_at,
+            deadline: self.deadline,
+            translation: self.translation.clone(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -93,7 +116,7 @@ pub struct Waiting {
     pub until: i64,
 }
 
-fn render(kind: ChannelKind, title: &str, body: &str) -> (String, Option<String>) {
+pub(super) fn render(kind: ChannelKind, title: &str, body: &str) -> (String, Option<String>) {
     match kind {
         ChannelKind::Broadcast => (body.trim().to_string(), None),
         ChannelKind::Newsletter => {
@@ -185,8 +208,39 @@ impl Service {
         Ok(Preview { total_segments: sms * i64::from(segments.parts), sms_text, html, segments, audience, refusal })
     }
 
-    /// Creates (or, for a known idempotency key, returns) a broadcast; one due now is materialised at once.
+    /// Creates (or, for a known idempotency key, returns) a broadcast; one due now is materialised at
+    /// once. With `admin.editors_need_approval`, an editor cannot: they submit a draft instead.
     pub async fn create_broadcast(&self, actor: &Actor, c: Compose) -> Result<(Broadcast, bool)> {
+        if self.needs_approval(actor).await? {
+            return Err(ServiceError::Invalid(Problem::new("approval-needed")));
+        }
+        self.insert_broadcast(actor, c, None).await
+    }
+
+    /// Whether what `actor` writes must be approved by an owner before it is sent: an editor's, when
+    /// the installation says so. Owners, API tokens (an owner gave them the send scope) and the
+    /// command line send directly.
+    pub async fn needs_approval(&self, actor: &Actor) -> Result<bool> {
+        if !self.settings().approval {
+            return Ok(false);
+        }
+        Ok(match actor {
+            Actor::Admin { id, .. } => {
+                let id = *id;
+                self.store().call(move |c| crate::store::admins::by_id(c, id)).await?.role != crate::domain::Role::Owner
+            }
+            _ => false,
+        })
+    }
+
+    /// [`Self::create_broadcast`] without the approval check; `author` (as audit entries name actors)
+    /// is who wrote it when that is not `actor` (an approved draft).
+    pub(super) async fn insert_broadcast(
+        &self,
+        actor: &Actor,
+        c: Compose,
+        author: Option<String>,
+    ) -> Result<(Broadcast, bool)> {
         let body = c.body.trim().to_string();
         if body.is_empty() {
             return Err(ServiceError::Invalid(Problem::new("message-empty")));
@@ -267,7 +321,7 @@ impl Service {
                 return Err(ServiceError::Invalid(Problem::new("frequency-override-reason")));
             }
             Some(r) => {
-                self.check_owner(actor).await?;
+                self.check_owner(actor, "frequency-override-owner").await?;
                 Some(r.to_string())
             }
         };
@@ -287,7 +341,7 @@ impl Service {
             send_at,
             deadline: c.deadline,
             frequency_override: override_reason.is_some(),
-            created_by: actor.to_string(),
+            created_by: author.unwrap_or_else(|| actor.to_string()),
             channels: c.channels,
             translation,
         };
@@ -345,8 +399,9 @@ impl Service {
         Ok((self.broadcast(id).await?, created))
     }
 
-    /// Only an owner (or the operator at the command line) may send over a frequency promise.
-    async fn check_owner(&self, actor: &Actor) -> Result<()> {
+    /// Only an owner (or the operator at the command line) may do this (send over a frequency
+    /// promise, approve a draft); anyone else is refused with `problem`.
+    pub(super) async fn check_owner(&self, actor: &Actor, problem: &'static str) -> Result<()> {
         let allowed = match actor {
             Actor::Cli => true,
             Actor::Admin { id, .. } => {
@@ -355,7 +410,7 @@ impl Service {
             }
             _ => false,
         };
-        if allowed { Ok(()) } else { Err(ServiceError::Invalid(Problem::new("frequency-override-owner"))) }
+        if allowed { Ok(()) } else { Err(ServiceError::Invalid(Problem::new(problem))) }
     }
 
     /// Materialises every scheduled broadcast whose time has come.

@@ -7,6 +7,7 @@ pub mod broadcasts;
 pub mod channels;
 pub mod conversation;
 pub mod delivery;
+pub mod drafts;
 pub mod event_hooks;
 pub mod export;
 pub mod gateways;
@@ -132,6 +133,8 @@ pub struct Settings {
     pub quiet: QuietSettings,
     /// At most this many broadcasts per person and period, across all channels.
     pub cap: Option<crate::domain::Frequency>,
+    /// Editors submit broadcasts for an owner's approval instead of sending them.
+    pub approval: bool,
 }
 
 /// The installation's quiet hours (`None`: none) and the transports whose broadcasts they hold.
@@ -171,6 +174,7 @@ impl Default for Settings {
             signup: channels::SignupSettings::default(),
             quiet: QuietSettings::default(),
             cap: None,
+            approval: false,
         }
     }
 }

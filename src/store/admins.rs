@@ -15,6 +15,8 @@ pub struct Admin {
     pub password_hash: String,
     pub role: Role,
     pub language: Option<String>,
+    /// Their own time zone (IANA name); none: the installation's.
+    pub time_zone: Option<String>,
     pub created_at: i64,
 }
 
@@ -27,10 +29,11 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Admin> {
         role: Role::parse(&role).unwrap_or(Role::Viewer),
         language: r.get(4)?,
         created_at: r.get(5)?,
+        time_zone: r.get(6)?,
     })
 }
 
-const COLS: &str = "id, username, password_hash, role, language, created_at";
+const COLS: &str = "id, username, password_hash, role, language, created_at, time_zone";
 
 pub fn count(conn: &Connection) -> Result<i64> {
     Ok(conn.query_row("SELECT count(*) FROM admins", [], |r| r.get(0))?)
@@ -73,6 +76,11 @@ pub fn set_password(tx: &Connection, id: i64, hash: &str, now: i64) -> Result<()
         return Err(StoreError::NotFound);
     }
     tx.execute("DELETE FROM sessions WHERE admin_id = ?1", [id])?;
+    Ok(())
+}
+
+pub fn set_time_zone(conn: &Connection, id: i64, zone: Option<&str>) -> Result<()> {
+    conn.execute("UPDATE admins SET time_zone = ?2 WHERE id = ?1", params![id, zone])?;
     Ok(())
 }
 

@@ -173,6 +173,36 @@ pub fn insert(tx: &Connection, b: &NewBroadcast, promises: &[Promise], now: i64)
     Ok(Inserted { id, created: true, over_promise })
 }
 
+/// Takes a broadcast that has not started back out of the schedule: its row goes, what was written
+/// comes back (to become a draft in the same transaction). `Conflict(broadcast-started)` once it has
+/// started. Call inside a write transaction.
+pub fn unschedule(tx: &Connection, id: BroadcastId) -> Result<crate::domain::draft::Written> {
+    let b = get(tx, id)?;
+    if b.state != BroadcastState::Scheduled {
+        return Err(StoreError::Conflict(crate::domain::Problem::new("broadcast-started")));
+    }
+    tx.execute("DELETE FROM broadcast_channels WHERE broadcast_id = ?1", [id])?;
+    tx.execute("DELETE FROM broadcasts WHERE id = ?1 AND state = 'scheduled'", [id])?;
+    Ok(crate::domain::draft::Written {
+        kind: b.kind,
+        title: b.title,
+        body: b.body,
+        channels: b.channels,
+        send_at: Some(b.send_at),
+        deadline: b.deadline,
+        translation: b.translation.map(|t| crate::domain::draft::ComposeTranslation {
+            lang: t.lang,
+            title: t.title,
+            body: t.body,
+        }),
+    })
+}
+
+/// The broadcast created with an idempotency key, if any.
+pub fn by_key(conn: &Connection, key: &str) -> Result<Option<BroadcastId>> {
+    Ok(conn.query_row("SELECT id FROM broadcasts WHERE idempotency_key = ?1", [key], |r| r.get(0)).optional()?)
+}
+
 pub fn get(conn: &Connection, id: BroadcastId) -> Result<Broadcast> {
     let mut b = conn.prepare_cached(&format!("SELECT {COLS} FROM broadcasts WHERE id = ?1"))?.query_row([id], row)?;
     b.channels = channels_of(conn, id)?;

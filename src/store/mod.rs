@@ -7,6 +7,7 @@ pub mod caps;
 pub mod channels;
 pub mod checkpoint;
 pub mod conversation;
+pub mod drafts;
 pub mod erased;
 pub mod event_hooks;
 pub mod group;

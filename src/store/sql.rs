@@ -40,7 +40,7 @@ macro_rules! stored_as_integer {
     )*};
 }
 
-stored_as_integer!(ChannelId, BroadcastId, SubscriberId);
+stored_as_integer!(ChannelId, BroadcastId, SubscriberId, crate::domain::DraftId);
 
 /// Values with several fields (a reason with its arguments, a broadcast's second language) go in and
 /// out as JSON text.
@@ -74,6 +74,7 @@ stored_as_text!(
     BroadcastState,
     DeliveryState,
     SubscriptionState,
+    crate::domain::DraftState,
     crate::domain::event::EventKind
 );
 

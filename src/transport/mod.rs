@@ -146,13 +146,18 @@ impl crate::domain::hook::TestSend for Tester {
         self.kind
     }
 
-    fn test_send<'a>(&'a self, to: &'a Address, text: &'a str) -> BoxFuture<'a, Result<String, Reason>> {
+    fn test_send<'a>(
+        &'a self,
+        to: &'a Address,
+        text: &'a str,
+        html: Option<&'a str>,
+    ) -> BoxFuture<'a, Result<String, Reason>> {
         Box::pin(async move {
             let micros = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map_or(1, |d| i64::try_from(d.as_micros()).unwrap_or(i64::MAX));
             // One message outside the outbox: sent straight to the gateway or the bot, not paced.
-            let msg = OutboundMessage::new(-micros, to.clone(), text.to_string(), None, None);
+            let msg = OutboundMessage::new(-micros, to.clone(), text.to_string(), html.map(str::to_string), None);
             let sent = match self.inner.send(&msg).await {
                 // The test goes to the DM the bot found or opened (a test send stores no room).
                 Err(SendError::RoomChosen(room)) => self.inner.send(&OutboundMessage { room: Some(room), ..msg }).await,

@@ -138,7 +138,7 @@ pub async fn guard(
 }
 
 /// Extracts the principal the guard put on the request, the language the browser prefers, and the
-/// installation's time zone (times on pages are local).
+/// time zone times on pages are typed and shown in: the admin's own, else the installation's.
 pub struct Me(pub Principal, pub super::i18n::Lang, pub crate::domain::zone::Zone);
 
 /// The language the request's browser prefers; English when it names neither German nor English.
@@ -161,7 +161,15 @@ impl actix_web::FromRequest for Me {
             .app_data::<actix_web::web::Data<super::AppState>>()
             .map(|s| s.service.settings().zone.clone())
             .unwrap_or_default();
-        let me = req.extensions().get::<Principal>().cloned().map(|p| Me(p, lang, zone));
+        let me = req.extensions().get::<Principal>().cloned().map(|p| {
+            let own = match &p {
+                Principal::Admin { admin, .. } => {
+                    admin.time_zone.as_deref().and_then(|z| crate::domain::zone::Zone::parse(z).ok())
+                }
+                Principal::Token(_) => None,
+            };
+            Me(p, lang, own.unwrap_or(zone))
+        });
         std::future::ready(me.ok_or(WebError::Forbidden))
     }
 }

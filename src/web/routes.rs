@@ -89,6 +89,13 @@ routes! {
     get  "/broadcasts/new"               Editor   => pages::broadcasts::new_form;
     post "/broadcasts/preview"           Editor   => pages::broadcasts::preview;
     post "/broadcasts"                   Editor   => pages::broadcasts::create;
+    post "/broadcasts/drafts"            Editor   => pages::broadcasts::save_draft;
+    post "/broadcasts/submit"            Editor   => pages::broadcasts::submit;
+    post "/broadcasts/test"              Editor   => pages::broadcasts::test;
+    get  "/broadcasts/drafts/{id}"       Editor   => pages::broadcasts::draft;
+    post "/broadcasts/drafts/{id}/return" Owner   => pages::broadcasts::return_draft;
+    post "/broadcasts/drafts/{id}/delete" Editor  => pages::broadcasts::delete_draft;
+    post "/broadcasts/{id}/unschedule"   Editor   => pages::broadcasts::unschedule;
     get  "/broadcasts/{id}"              Viewer   => pages::broadcasts::show;
     get  "/broadcasts/{id}/progress"     Viewer   => pages::broadcasts::progress;
     post "/broadcasts/{id}/pause"        Editor   => pages::broadcasts::pause;
@@ -102,6 +109,7 @@ routes! {
     get  "/account"                      Viewer   => pages::account::show;
     post "/account/password"             Viewer   => pages::account::change_password;
     post "/account/language"             Viewer   => pages::account::change_language;
+    post "/account/zone"                 Viewer   => pages::account::change_zone;
     get  "/admins"                       Owner    => pages::admins::list;
     post "/admins"                       Owner    => pages::admins::create;
     post "/admins/{id}/password"         Owner    => pages::admins::reset_password;

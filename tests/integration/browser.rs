@@ -196,6 +196,7 @@ fn every_page(
     sub: &str,
     broadcasts: &[herold::domain::BroadcastId],
     webhook: i64,
+    drafts: &[herold::domain::DraftId],
 ) -> Vec<String> {
     let mut pages: Vec<String> = [
         "/",
@@ -227,7 +228,31 @@ fn every_page(
         format!("/webhooks/{webhook}"),
     ]);
     pages.extend(broadcasts.iter().map(|b| format!("/broadcasts/{b}")));
+    pages.extend(drafts.iter().map(|d| format!("/broadcasts/drafts/{d}")));
     pages
+}
+
+/// A draft submitted for approval and sent back with a comment (its page shows both), with a
+/// second language.
+async fn returned_draft(app: &TestApp, ch: herold::domain::ChannelId) -> herold::domain::DraftId {
+    use herold::service::Actor;
+    let w = herold::domain::draft::Written {
+        kind: herold::domain::ChannelKind::Broadcast,
+        title: String::new(),
+        body: "Sommerfest am Samstag".into(),
+        channels: vec![ch],
+        send_at: Some(4_000_000_000),
+        deadline: None,
+        translation: Some(herold::domain::draft::ComposeTranslation {
+            lang: herold::domain::keywords::Lang::En,
+            title: String::new(),
+            body: "Summer party on Saturday".into(),
+        }),
+    };
+    let id = app.service.save_draft(&Actor::Cli, None, w).await.unwrap();
+    app.service.submit_draft(&Actor::Cli, id).await.unwrap();
+    app.service.return_draft(&Actor::Cli, id, "Bitte mit Uhrzeit und Ort").await.unwrap();
+    id
 }
 
 /// A webhook for every event to an address where nothing listens, with a long path (the pages must
@@ -252,10 +277,11 @@ async fn every_page_fits_a_phone_and_labels_every_field() {
     let ch = app.service.create_channel(&herold::service::Actor::Cli, draft).await.unwrap();
     let id = common::subscriber(&app.service, herold::domain::Transport::Sandbox, "+4915112340001", ch.id).await;
     let hook = webhook_to_nowhere(&app).await;
+    let returned = returned_draft(&app, ch.id).await;
     let mut b = Browser::start("phone_width", &app.base, "en-GB").await;
     b.log_in(user, pw).await;
     b.client.set_window_size(360, 740).await.unwrap();
-    let pages = every_page(ch.id, &id.to_string(), &[], hook);
+    let pages = every_page(ch.id, &id.to_string(), &[], hook, &[returned]);
     for page in &pages {
         b.goto(page).await;
         let wide = b.js("return document.documentElement.scrollWidth").await.as_u64().unwrap();
@@ -334,7 +360,8 @@ async fn every_german_page_is_german() {
     b.fill("form[action='/gateways/kannel/test'] input[name=to]", "+49 151 23456789").await;
     b.click("form[action='/gateways/kannel/test'] button").await;
     let tested = b.js("return document.body.innerText").await.as_str().unwrap().to_string();
-    let pages = every_page(ch.id, &id.to_string(), &[sent.id, paused.id], hook);
+    let returned = returned_draft(&app, ch.id).await;
+    let pages = every_page(ch.id, &id.to_string(), &[sent.id, paused.id], hook, &[returned]);
     let english = regex::Regex::new(
         r"(?x)\b(viewer|editor|owner|active|pending|unsubscribed|expired|scheduled|sending|paused|done|cancelled
             |queued|sent|delivered|failed|single|double|day|week|month|subscriber|admin_added|inbox_replied
@@ -439,6 +466,71 @@ async fn an_owner_registers_a_webhook_and_reads_its_log() {
     b.click("button.danger").await;
     assert_eq!(b.path().await, "/webhooks");
     assert!(app.service.webhooks().await.unwrap().is_empty());
+    settle_reports().await;
+    assert_eq!(app.service.csp_violations(), 0);
+    b.finish().await;
+}
+
+/// The editorial week in German: an editor writes a broadcast for a local time and submits it; the
+/// owner sees it waiting, approves it (scheduled for that local time), takes it back into the drafts
+/// to send it now instead, and it is sent. The times are typed and shown in the installation's zone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_editor_submits_and_an_owner_approves_schedules_and_sends_in_german() {
+    use herold::domain::{OptInMode, Transport};
+    use herold::service::Actor;
+    let app = TestApp::spawn_with(|c| c.admin.editors_need_approval = true).await;
+    let s = &app.service;
+    let (user, pw) = owner(&app).await;
+    s.add_admin(&Actor::Cli, "bert", "bert-password-123".into(), Role::Editor).await.unwrap();
+    let ch =
+        s.create_channel(&Actor::Cli, common::draft("NEWS", OptInMode::Single, &[Transport::Sandbox])).await.unwrap();
+    common::subscriber(s, Transport::Sandbox, "+4915112340001", ch.id).await;
+
+    let mut e = Browser::start("approval_editor", &app.base, "de-DE").await;
+    e.log_in("bert", "bert-password-123").await;
+    e.goto("/broadcasts/new").await;
+    e.check(&format!("input[name=channel][value='{}']", ch.id)).await;
+    e.fill("#body", "Jahresversammlung im Vereinsheim").await;
+    e.js("document.getElementById('send_at').value = '2030-06-20T18:00'").await;
+    assert!(
+        e.js("return document.querySelector('main form[action=\"/broadcasts\"] button:not([formaction])') === null")
+            .await
+            .as_bool()
+            .unwrap()
+    );
+    e.click("button[formaction='/broadcasts/submit']").await;
+    assert!(e.path().await.starts_with("/broadcasts/drafts/"), "on the draft's page");
+    assert!(e.text("main").await.contains("wartet auf Freigabe"));
+    e.finish().await;
+
+    let mut b = Browser::start("approval_owner", &app.base, "de-DE").await;
+    b.log_in(user, pw).await;
+    assert!(b.text("main").await.contains("Ein Entwurf wartet auf deine Freigabe."));
+    b.goto("/broadcasts").await;
+    b.click("main table a[href^='/broadcasts/drafts/']").await;
+    assert_eq!(b.attr("#send_at", "value").await.as_deref(), Some("2030-06-20T18:00"), "local time in the form");
+    b.click("form[action='/broadcasts'] button:not([formaction])").await;
+    assert!(b.text("main").await.contains("2030-06-20 18:00 CEST"), "scheduled for the local time");
+    // Sent now instead: back to the drafts, the time cleared, sent.
+    b.click("form[action$='/unschedule'] button").await;
+    assert!(b.path().await.starts_with("/broadcasts/drafts/"));
+    b.js("document.getElementById('send_at').value = ''").await;
+    b.click("form[action='/broadcasts'] button:not([formaction])").await;
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let list = s.broadcasts(5).await.unwrap();
+        if list.len() == 1 && list[0].sent == 1 {
+            break;
+        }
+        assert!(std::time::Instant::now() < until, "the approved broadcast was not sent");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (log, _) = s.audit_log(50, 0).await.unwrap();
+    for action in ["draft_submitted", "draft_approved", "broadcast_unscheduled", "broadcast_sent"] {
+        assert!(log.iter().any(|a| a.action == action), "{action} is in the audit log");
+    }
+    b.goto("/audit").await;
+    assert!(b.text("main").await.contains("Entwurf freigegeben"));
     settle_reports().await;
     assert_eq!(app.service.csp_violations(), 0);
     b.finish().await;

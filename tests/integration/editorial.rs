@@ -195,3 +195,196 @@ async fn two_editors_sending_into_the_last_slot_at_the_same_moment_one_is_refuse
         );
     }
 }
+
+/// The compose form's fields for a broadcast to `channel` (a draft's id when it edits one).
+fn form<'a>(csrf: &'a str, channel: &'a str, body: &'a str, draft: Option<&'a str>) -> Vec<(&'a str, &'a str)> {
+    let mut f = vec![
+        ("csrf", csrf),
+        ("kind", "broadcast"),
+        ("channel", channel),
+        ("body", body),
+        ("idempotency_key", body),
+        ("tr_lang", "en"),
+        ("tr_body", "Training is off tomorrow"),
+    ];
+    f.extend(draft.map(|d| ("draft", d)));
+    f
+}
+
+fn location(r: &reqwest::Response) -> String {
+    r.headers().get("location").expect("a redirect").to_str().unwrap().to_string()
+}
+
+#[tokio::test]
+async fn an_editors_broadcast_waits_for_an_owners_approval_and_the_audit_log_has_both_steps() {
+    use herold::domain::Role;
+    let app = common::TestApp::spawn_with(|c| c.admin.editors_need_approval = true).await;
+    let news = sandbox_channel(&app.service, "NEWS", QuietRule::Installation).await;
+    let phone = common::subscriber(&app.service, Transport::Sandbox, "+4915123000001", news.id).await;
+    let (editor, e_csrf) = app.admin_client("erika", Role::Editor).await;
+    let (owner, o_csrf) = app.admin_client("otto", Role::Owner).await;
+    let ch = news.id.to_string();
+
+    // The editor cannot send; the page offers "submit for approval" instead.
+    let page = editor.get(app.url("/broadcasts/new")).header("accept-language", "de").send().await.unwrap();
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Zur Freigabe einreichen") && !html.contains(">Senden<"), "no send button for editors");
+    let r = editor.post(app.url("/broadcasts")).form(&form(&e_csrf, &ch, "Training fällt aus", None)).send().await;
+    assert_eq!(r.unwrap().status(), 400, "refused: approval needed");
+    assert_eq!(app.service.broadcasts(10).await.unwrap().len(), 0);
+
+    // Submitted: a draft waiting for approval, on the owner's dashboard; nothing is sent.
+    let r = editor.post(app.url("/broadcasts/submit")).form(&form(&e_csrf, &ch, "Training fällt aus", None));
+    let r = r.send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let draft_url = location(&r);
+    let draft = draft_url.trim_start_matches("/broadcasts/drafts/").to_string();
+    let dash = owner.get(app.url("/")).header("accept-language", "de").send().await.unwrap().text().await.unwrap();
+    assert!(dash.contains("Ein Entwurf wartet auf deine Freigabe."), "the owner sees it waiting");
+    assert_eq!(app.service.drafts_waiting().await.unwrap(), 1);
+    assert_eq!(app.service.outbox_pending().await.unwrap(), 0);
+
+    // The owner sends it back with a comment; the editor sees the comment, changes it, submits again.
+    let r = owner.post(app.url(&format!("{draft_url}/return")));
+    let r = r.form(&[("csrf", o_csrf.as_str()), ("comment", "Bitte die Uhrzeit nennen")]).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let page = editor.get(app.url(&draft_url)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("Bitte die Uhrzeit nennen"), "the comment is on the draft");
+    let body = "Training fällt aus, 18 Uhr";
+    let r = editor.post(app.url("/broadcasts/submit")).form(&form(&e_csrf, &ch, body, Some(&draft))).send().await;
+    assert_eq!(location(&r.unwrap()), draft_url, "the same draft, submitted again");
+
+    // An editor cannot approve; the owner can: it is sent, once, with the editor as its author.
+    let r = editor.post(app.url("/broadcasts")).form(&form(&e_csrf, &ch, body, Some(&draft))).send().await.unwrap();
+    assert_eq!(r.status(), 400);
+    let r = editor.post(app.url(&format!("{draft_url}/return"))).form(&[("csrf", e_csrf.as_str()), ("comment", "x")]);
+    assert_eq!(r.send().await.unwrap().status(), 403);
+    let r = owner.post(app.url("/broadcasts")).form(&form(&o_csrf, &ch, body, Some(&draft))).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let sent = location(&r);
+    // Approving twice (a double click) sends it once and shows the same broadcast.
+    let again = owner.post(app.url("/broadcasts")).form(&form(&o_csrf, &ch, body, Some(&draft))).send().await.unwrap();
+    assert_eq!((again.status().as_u16(), location(&again)), (303, sent.clone()));
+    common::wait_until_sent(&app.service).await;
+    let b = app.service.broadcasts(10).await.unwrap();
+    assert_eq!(b.len(), 1);
+    assert_eq!(sent, format!("/broadcasts/{}", b[0].id));
+    assert_eq!((b[0].sent, b[0].body.as_str()), (1, body));
+    let erika = app.service.list_admins().await.unwrap().into_iter().find(|a| a.username == "erika").unwrap();
+    assert_eq!(b[0].created_by, format!("admin:{}", erika.id));
+    assert!(screen(&app.service, phone).await.iter().any(|(t, st)| t == body && st == "sent"));
+    assert!(app.service.drafts().await.unwrap().is_empty());
+
+    // The audit log: saved, submitted, sent back, submitted again, approved — by whom.
+    let (log, _) = app.service.audit_log(50, 0).await.unwrap();
+    let steps: Vec<(&str, &str)> = log
+        .iter()
+        .rev()
+        .filter(|e| e.action.starts_with("draft_"))
+        .map(|e| (e.action.as_str(), e.actor_name.as_str()))
+        .collect();
+    assert_eq!(
+        steps,
+        vec![
+            ("draft_saved", "erika"),
+            ("draft_submitted", "erika"),
+            ("draft_returned", "otto"),
+            ("draft_saved", "erika"),
+            ("draft_submitted", "erika"),
+            ("draft_approved", "otto"),
+        ]
+    );
+    let approved = log.iter().find(|e| e.action == "draft_approved").unwrap();
+    assert_eq!(approved.target, format!("broadcast {}", b[0].id));
+    assert!(approved.detail.contains("erika"), "{}", approved.detail);
+}
+
+#[tokio::test]
+async fn a_test_sends_the_exact_message_in_both_languages_to_a_sandbox_phone_and_keeps_no_broadcast() {
+    use herold::domain::Role;
+    let app = common::TestApp::spawn().await;
+    let news = sandbox_channel(&app.service, "NEWS", QuietRule::Installation).await;
+    let member = common::subscriber(&app.service, Transport::Sandbox, "+4915123000001", news.id).await;
+    let mine = common::subscriber(&app.service, Transport::Sandbox, "+4915123000099", news.id).await;
+    let (editor, csrf) = app.admin_client("erika", Role::Editor).await;
+    let ch = news.id.to_string();
+    let to = format!("sandbox:{mine}");
+    let mut f = form(&csrf, &ch, "Training fällt aus", None);
+    f.push(("test_to", to.as_str()));
+    let page = editor.post(app.url("/broadcasts/test")).form(&f).header("accept-language", "de").send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Probe:") && html.matches("angenommen").count() == 2, "two test messages taken");
+    common::wait_until_sent(&app.service).await;
+    let got: Vec<String> = screen(&app.service, mine).await.into_iter().map(|(t, _)| t).collect();
+    assert!(got.contains(&"Training fällt aus".to_string()) && got.contains(&"Training is off tomorrow".to_string()));
+    assert!(screen(&app.service, member).await.iter().all(|(t, _)| !t.starts_with("Training")), "only the test phone");
+    assert!(app.service.broadcasts(10).await.unwrap().is_empty(), "a test is not a broadcast");
+    let (log, _) = app.service.audit_log(10, 0).await.unwrap();
+    let tested = log.iter().find(|e| e.action == "broadcast_tested").expect("audited");
+    assert_eq!(tested.target, "sandbox");
+    assert!(!tested.detail.contains("4915123000099"), "no address in the audit log");
+    // A route that does not exist is a clear error, not a panic.
+    let mut f = form(&csrf, &ch, "Training fällt aus", None);
+    f.extend([("test_to", "nowhere"), ("test_address", "+4915123000077")]);
+    assert_eq!(editor.post(app.url("/broadcasts/test")).form(&f).send().await.unwrap().status(), 400);
+}
+
+#[tokio::test]
+async fn a_scheduled_broadcast_goes_back_to_the_drafts_to_be_edited_and_is_sent_at_its_new_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(1_800_000_000));
+    let s = common::open_service_at(dir.path(), clock.clone());
+    let news = sandbox_channel(&s, "NEWS", QuietRule::Installation).await;
+    common::subscriber(&s, Transport::Sandbox, "+4915123000001", news.id).await;
+    let mut c = common::compose_now(news.id, "Sommerfest am Samstag", "fest");
+    c.send_at = Some(1_800_000_000 + 86_400);
+    let (b, _) = s.create_broadcast(&Actor::Cli, c).await.unwrap();
+    let draft = s.unschedule(&Actor::Cli, b.id).await.unwrap();
+    assert!(matches!(s.broadcast(b.id).await, Err(herold::service::ServiceError::NotFound)), "off the schedule");
+    let d = s.draft(draft).await.unwrap();
+    assert_eq!((d.written.body.as_str(), d.written.send_at), ("Sommerfest am Samstag", Some(1_800_000_000 + 86_400)));
+    let mut w = d.written.clone();
+    w.body = "Sommerfest am Sonntag".into();
+    w.send_at = Some(1_800_000_000 + 2 * 86_400);
+    s.save_draft(&Actor::Cli, Some(draft), w).await.unwrap();
+    let b = s.send_draft(&Actor::Cli, draft).await.unwrap();
+    assert_eq!(b.state.as_str(), "scheduled");
+    clock.advance(86_400);
+    s.chores().await.unwrap();
+    common::drain(&s).await;
+    assert_eq!(s.progress(b.id).await.unwrap().broadcast.sent, 0, "not at the old time");
+    clock.advance(86_400);
+    s.chores().await.unwrap();
+    common::drain(&s).await;
+    let p = s.progress(b.id).await.unwrap();
+    assert_eq!((p.broadcast.sent, p.broadcast.body.as_str()), (1, "Sommerfest am Sonntag"));
+    // Once it has started it cannot be taken back.
+    assert!(matches!(s.unschedule(&Actor::Cli, b.id).await, Err(herold::service::ServiceError::Conflict(_))));
+}
+
+#[tokio::test]
+async fn an_admin_in_another_time_zone_types_and_reads_times_in_theirs() {
+    use herold::domain::Role;
+    let app = common::TestApp::spawn().await;
+    let news = sandbox_channel(&app.service, "NEWS", QuietRule::Installation).await;
+    let (owner, csrf) = app.admin_client("nora", Role::Owner).await;
+    let r = owner.post(app.url("/account/zone")).form(&[("csrf", csrf.as_str()), ("time_zone", "Mars/Olympus")]);
+    assert_eq!(r.send().await.unwrap().status(), 400, "an unknown zone is refused");
+    let r = owner.post(app.url("/account/zone")).form(&[("csrf", csrf.as_str()), ("time_zone", "America/New_York")]);
+    assert_eq!(r.send().await.unwrap().status(), 303);
+    let ch = news.id.to_string();
+    let mut f = form(&csrf, &ch, "Jahresversammlung", None);
+    f.push(("send_at", "2027-06-20T18:00"));
+    let r = owner.post(app.url("/broadcasts")).form(&f).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let b = &app.service.broadcasts(1).await.unwrap()[0];
+    // 18:00 in New York in June (EDT, UTC−4) is 22:00 UTC.
+    assert_eq!(b.send_at, "2027-06-20T22:00:00Z".parse::<jiff::Timestamp>().unwrap().as_second());
+    let page = owner.get(app.url(&location(&r))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("2027-06-20 18:00 EDT"), "shown in their zone");
+    // Someone else still reads the installation's time: 00:00 the next day in Berlin.
+    let (other, _) = app.admin_client("otto", Role::Viewer).await;
+    let page = other.get(app.url(&location(&r))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("2027-06-21 00:00 CEST"), "the installation's zone for everyone else");
+}

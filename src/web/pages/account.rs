@@ -18,12 +18,45 @@ use crate::web::guard::Me;
 struct AccountPage {
     ctx: Ctx,
     language: String,
+    /// The admin's own time zone (empty: the installation's, `installation_zone`).
+    time_zone: String,
+    installation_zone: String,
+    /// Every zone name, for the field's suggestions.
+    zones: Vec<String>,
     error: Option<Problem>,
 }
 
-pub async fn show(me: Me) -> Result<HttpResponse, WebError> {
-    let language = me.admin()?.language.clone().unwrap_or_default();
-    ok(&AccountPage { ctx: Ctx::new(&me)?, language, error: None })
+impl AccountPage {
+    fn new(state: &AppState, me: &Me, error: Option<Problem>) -> Result<Self, WebError> {
+        let admin = me.admin()?;
+        Ok(Self {
+            ctx: Ctx::new(me)?,
+            language: admin.language.clone().unwrap_or_default(),
+            time_zone: admin.time_zone.clone().unwrap_or_default(),
+            installation_zone: state.service.settings().zone.name().to_string(),
+            zones: jiff::tz::db().available().map(|n| n.to_string()).collect(),
+            error,
+        })
+    }
+}
+
+pub async fn show(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, WebError> {
+    ok(&AccountPage::new(&state, &me, None)?)
+}
+
+#[derive(Deserialize)]
+pub struct ZoneForm {
+    #[serde(default)]
+    time_zone: String,
+}
+
+/// The admin's own time zone; empty: the installation's.
+pub async fn change_zone(state: web::Data<AppState>, me: Me, f: web::Form<ZoneForm>) -> Result<HttpResponse, WebError> {
+    match state.service.set_time_zone(me.admin()?.id, Some(f.time_zone.clone())).await {
+        Ok(()) => Ok(see_other("/account")),
+        Err(ServiceError::Invalid(p)) => render(StatusCode::BAD_REQUEST, &AccountPage::new(&state, &me, Some(p))?),
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[derive(Deserialize)]
@@ -45,7 +78,6 @@ pub async fn change_password(
             .await
             .map_err(|e| WebError::Internal(e.to_string()))?
     };
-    let ctx = Ctx::new(&me)?;
     let error = if !current_ok {
         Problem::new("pw-current-wrong")
     } else if f.password != f.password2 {
@@ -58,8 +90,7 @@ pub async fn change_password(
             Err(e) => return Err(e.into()),
         }
     };
-    let page = AccountPage { ctx, language: admin.language.unwrap_or_default(), error: Some(error) };
-    render(StatusCode::BAD_REQUEST, &page)
+    render(StatusCode::BAD_REQUEST, &AccountPage::new(&state, &me, Some(error))?)
 }
 
 #[derive(Deserialize)]

@@ -8,11 +8,13 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 
 use super::{Ctx, ok, render, see_other};
-use crate::domain::{BroadcastId, Channel, ChannelId, ChannelKind};
+use crate::domain::draft::Draft;
+use crate::domain::{BroadcastId, Channel, ChannelId, ChannelKind, DraftId};
 use crate::service::Broadcast;
 use crate::service::ServiceError;
 use crate::service::auth::random_token;
 use crate::service::broadcasts::{Compose, ComposeTranslation, Preview, Progress};
+use crate::service::test_send::{TestOutcome, TestTo};
 use crate::web::AppState;
 use crate::web::error::WebError;
 use crate::web::guard::Me;
@@ -22,6 +24,7 @@ use crate::web::guard::Me;
 struct ListPage {
     ctx: Ctx,
     broadcasts: Vec<Broadcast>,
+    drafts: Vec<Draft>,
 }
 
 #[derive(Template)]
@@ -34,6 +37,14 @@ struct ComposePage {
     /// The second language's version, previewed the same way.
     preview_tr: Option<Preview>,
     error: Option<Problem>,
+    /// The draft being edited, with its state and an owner's comment.
+    draft: Option<Draft>,
+    /// This admin submits for approval instead of sending.
+    needs_approval: bool,
+    /// Where a test can go: sandbox phones (`sandbox:<id>`, their number) and routes (gateway names).
+    test_routes: Vec<(String, String)>,
+    /// How the test send just made went.
+    tested: Option<Vec<TestOutcome>>,
 }
 
 #[derive(Template)]
@@ -66,6 +77,11 @@ pub struct ComposeForm {
     pub tr_lang: String,
     pub tr_title: String,
     pub tr_body: String,
+    /// The draft this form edits.
+    pub draft: Option<DraftId>,
+    /// Where to send a test: `sandbox:<id>` or a route's name, and the address typed for a route.
+    pub test_to: String,
+    pub test_address: String,
 }
 
 impl ComposeForm {
@@ -84,6 +100,9 @@ impl ComposeForm {
                 "tr_lang" => f.tr_lang = v,
                 "tr_title" => f.tr_title = v,
                 "tr_body" => f.tr_body = v,
+                "draft" => f.draft = v.parse().ok(),
+                "test_to" => f.test_to = v,
+                "test_address" => f.test_address = v,
                 _ => {}
             }
         }
@@ -96,6 +115,28 @@ impl ComposeForm {
 
     fn has(&self, channel: &ChannelId) -> bool {
         self.channels.contains(channel)
+    }
+
+    /// A stored draft in the form, its times local to `zone`.
+    fn from_draft(d: &Draft, zone: &crate::domain::zone::Zone) -> Self {
+        let w = &d.written;
+        let tr = w.translation.as_ref();
+        ComposeForm {
+            kind: w.kind.as_str().into(),
+            title: w.title.clone(),
+            body: w.body.clone(),
+            channels: w.channels.clone(),
+            send_at: w.send_at.map(|t| zone.input_value(t)).unwrap_or_default(),
+            deadline: w.deadline.map(|t| zone.input_value(t)).unwrap_or_default(),
+            override_reason: String::new(),
+            idempotency_key: random_token(16),
+            tr_lang: tr.map(|t| t.lang.code().to_string()).unwrap_or_default(),
+            tr_title: tr.map(|t| t.title.clone()).unwrap_or_default(),
+            tr_body: tr.map(|t| t.body.clone()).unwrap_or_default(),
+            draft: Some(d.id),
+            test_to: String::new(),
+            test_address: String::new(),
+        }
     }
 
     /// The broadcast the form describes; its times are local to `zone`.
@@ -128,13 +169,13 @@ fn parse_time(zone: &crate::domain::zone::Zone, s: &str) -> Result<Option<i64>, 
 }
 
 pub async fn list(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, WebError> {
-    ok(&ListPage { ctx: Ctx::new(&me)?, broadcasts: state.service.broadcasts(100).await? })
+    let (broadcasts, drafts) = (state.service.broadcasts(100).await?, state.service.drafts().await?);
+    ok(&ListPage { ctx: Ctx::new(&me)?, broadcasts, drafts })
 }
 
 pub async fn new_form(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, WebError> {
     let f = ComposeForm { kind: "broadcast".into(), idempotency_key: random_token(16), ..Default::default() };
-    let channels = state.service.channels().await?;
-    ok(&ComposePage { ctx: Ctx::new(&me)?, channels, f, preview: None, preview_tr: None, error: None })
+    compose_page(&state, &me, f, StatusCode::OK, None).await
 }
 
 async fn compose_page(
@@ -143,6 +184,17 @@ async fn compose_page(
     f: ComposeForm,
     status: StatusCode,
     error: Option<Problem>,
+) -> Result<HttpResponse, WebError> {
+    compose_page_tested(state, me, f, status, error, None).await
+}
+
+async fn compose_page_tested(
+    state: &AppState,
+    me: &Me,
+    f: ComposeForm,
+    status: StatusCode,
+    error: Option<Problem>,
+    tested: Option<Vec<TestOutcome>>,
 ) -> Result<HttpResponse, WebError> {
     let preview = match f.kind() {
         Ok(kind) if !f.body.trim().is_empty() => {
@@ -157,7 +209,32 @@ async fn compose_page(
         _ => None,
     };
     let channels = state.service.channels().await?;
-    render(status, &ComposePage { ctx: Ctx::new(me)?, channels, f, preview, preview_tr, error })
+    let draft = match f.draft {
+        Some(id) => Some(state.service.draft(id).await?),
+        None => None,
+    };
+    let needs_approval = state.service.needs_approval(&me.0.actor()).await?;
+    let mut test_routes: Vec<(String, String)> = state
+        .service
+        .sandbox_phones()
+        .await?
+        .into_iter()
+        .map(|(id, number)| (format!("sandbox:{id}"), number))
+        .collect();
+    test_routes.extend(state.service.testers().into_iter().map(|(name, _)| (name.clone(), name)));
+    let page = ComposePage {
+        ctx: Ctx::new(me)?,
+        channels,
+        f,
+        preview,
+        preview_tr,
+        error,
+        draft,
+        needs_approval,
+        test_routes,
+        tested,
+    };
+    render(status, &page)
 }
 
 pub async fn preview(
@@ -173,16 +250,164 @@ pub async fn create(
     me: Me,
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, WebError> {
+    let mut f = ComposeForm::from_pairs(form.into_inner());
+    let actor = me.0.actor();
+    let sent = match f.compose(&me.2) {
+        Err(m) => Err(ServiceError::Invalid(m)),
+        // A draft is saved as it is now, then sent (an owner's send of a submitted draft approves it);
+        // someone who needs approval is refused before anything is written.
+        Ok(c) if f.draft.is_some() => match state.service.needs_approval(&actor).await {
+            Ok(true) => Err(ServiceError::Invalid(Problem::new("approval-needed"))),
+            Ok(false) => match state.service.save_draft(&actor, f.draft, c.written()).await {
+                Ok(id) => state.service.send_draft(&actor, id).await,
+                Err(e) => Err(e),
+            },
+            Err(e) => Err(e),
+        },
+        Ok(c) => state.service.create_broadcast(&actor, c).await.map(|(b, _)| b),
+    };
+    let error = match sent {
+        Ok(b) => return Ok(see_other(&format!("/broadcasts/{}", b.id))),
+        Err(ServiceError::Invalid(m) | ServiceError::Conflict(m)) => m,
+        // A second click after the draft was sent: its broadcast.
+        Err(ServiceError::NotFound) if f.draft.is_some() => {
+            let sent = match f.draft {
+                Some(d) => state.service.sent_draft(d).await?,
+                None => None,
+            };
+            return match sent {
+                Some(b) => Ok(see_other(&format!("/broadcasts/{b}"))),
+                None => Err(ServiceError::NotFound.into()),
+            };
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if f.draft.is_some() {
+        f.idempotency_key = random_token(16);
+    }
+    compose_page(&state, &me, f, StatusCode::BAD_REQUEST, Some(error)).await
+}
+
+/// Saves the form as a draft (a new one, or over the one it edits).
+pub async fn save_draft(
+    state: web::Data<AppState>,
+    me: Me,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, WebError> {
     let f = ComposeForm::from_pairs(form.into_inner());
     let error = match f.compose(&me.2) {
         Err(m) => m,
-        Ok(c) => match state.service.create_broadcast(&me.0.actor(), c).await {
-            Ok((b, _)) => return Ok(see_other(&format!("/broadcasts/{}", b.id))),
+        Ok(c) => match state.service.save_draft(&me.0.actor(), f.draft, c.written()).await {
+            Ok(id) => return Ok(see_other(&format!("/broadcasts/drafts/{id}"))),
             Err(ServiceError::Invalid(m) | ServiceError::Conflict(m)) => m,
             Err(e) => return Err(e.into()),
         },
     };
     compose_page(&state, &me, f, StatusCode::BAD_REQUEST, Some(error)).await
+}
+
+/// Saves the form as a draft and submits it for an owner's approval.
+pub async fn submit(
+    state: web::Data<AppState>,
+    me: Me,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, WebError> {
+    let mut f = ComposeForm::from_pairs(form.into_inner());
+    let actor = me.0.actor();
+    let done = match f.compose(&me.2) {
+        Err(m) => Err(ServiceError::Invalid(m)),
+        Ok(c) => match state.service.save_draft(&actor, f.draft, c.written()).await {
+            Ok(id) => {
+                f.draft = Some(id);
+                state.service.submit_draft(&actor, id).await.map(|()| id)
+            }
+            Err(e) => Err(e),
+        },
+    };
+    let error = match done {
+        Ok(id) => return Ok(see_other(&format!("/broadcasts/drafts/{id}"))),
+        Err(ServiceError::Invalid(m) | ServiceError::Conflict(m)) => m,
+        Err(e) => return Err(e.into()),
+    };
+    compose_page(&state, &me, f, StatusCode::BAD_REQUEST, Some(error)).await
+}
+
+/// Sends the exact message as it stands in the form to a sandbox phone or a typed address.
+pub async fn test(
+    state: web::Data<AppState>,
+    me: Me,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, WebError> {
+    let f = ComposeForm::from_pairs(form.into_inner());
+    let to = match f.test_to.strip_prefix("sandbox:") {
+        Some(id) => id.parse().map(TestTo::SandboxPhone).map_err(|e: crate::domain::Invalid| e.0),
+        None => Ok(TestTo::Typed { route: f.test_to.clone(), address: f.test_address.clone() }),
+    };
+    let result = match (f.compose(&me.2), to) {
+        (Err(m), _) | (_, Err(m)) => Err(ServiceError::Invalid(m)),
+        (Ok(c), Ok(to)) => state.service.test_broadcast(&me.0.actor(), &c.written(), to).await,
+    };
+    match result {
+        Ok(outcomes) => compose_page_tested(&state, &me, f, StatusCode::OK, None, Some(outcomes)).await,
+        Err(ServiceError::Invalid(m) | ServiceError::Conflict(m)) => {
+            compose_page(&state, &me, f, StatusCode::BAD_REQUEST, Some(m)).await
+        }
+        Err(ServiceError::NotFound) => {
+            compose_page(&state, &me, f, StatusCode::BAD_REQUEST, Some(Problem::new("test-route-unknown"))).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A draft in the compose form: its state, an owner's comment, and what this admin may do with it.
+pub async fn draft(state: web::Data<AppState>, me: Me, id: web::Path<DraftId>) -> Result<HttpResponse, WebError> {
+    let d = state.service.draft(*id).await?;
+    compose_page(&state, &me, ComposeForm::from_draft(&d, &me.2), StatusCode::OK, None).await
+}
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ReturnForm {
+    #[serde(default)]
+    comment: String,
+}
+
+/// An owner sends a submitted draft back to its author with a comment.
+pub async fn return_draft(
+    state: web::Data<AppState>,
+    me: Me,
+    id: web::Path<DraftId>,
+    form: web::Form<ReturnForm>,
+) -> Result<HttpResponse, WebError> {
+    match state.service.return_draft(&me.0.actor(), *id, &form.comment).await {
+        Ok(()) => Ok(see_other("/broadcasts")),
+        Err(ServiceError::Invalid(m) | ServiceError::Conflict(m)) => {
+            let d = state.service.draft(*id).await?;
+            compose_page(&state, &me, ComposeForm::from_draft(&d, &me.2), StatusCode::BAD_REQUEST, Some(m)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn delete_draft(
+    state: web::Data<AppState>,
+    me: Me,
+    id: web::Path<DraftId>,
+) -> Result<HttpResponse, WebError> {
+    state.service.delete_draft(&me.0.actor(), *id).await?;
+    Ok(see_other("/broadcasts"))
+}
+
+/// Takes a scheduled broadcast back into the drafts, to edit it.
+pub async fn unschedule(
+    state: web::Data<AppState>,
+    me: Me,
+    id: web::Path<BroadcastId>,
+) -> Result<HttpResponse, WebError> {
+    match state.service.unschedule(&me.0.actor(), *id).await {
+        Ok(draft) => Ok(see_other(&format!("/broadcasts/drafts/{draft}"))),
+        Err(ServiceError::Conflict(_)) => Ok(see_other(&format!("/broadcasts/{id}"))),
+        Err(e) => Err(e.into()),
+    }
 }
 
 pub async fn show(state: web::Data<AppState>, me: Me, id: web::Path<BroadcastId>) -> Result<HttpResponse, WebError> {

@@ -30,6 +30,8 @@ struct Dashboard {
     csp_violations: u64,
     /// Webhooks herold switched off after a day of failures (owners are told).
     webhooks_off: usize,
+    /// Drafts waiting for an owner's approval.
+    drafts_waiting: i64,
 }
 
 pub async fn show(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, WebError> {
@@ -53,6 +55,7 @@ pub async fn show(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, We
     let sms_gateways = state.service.gateway_setup().into_iter().map(|(name, _)| name).collect();
     let csp_violations = state.service.csp_violations();
     let webhooks_off = state.service.webhooks().await?.iter().filter(|e| !e.enabled).count();
+    let drafts_waiting = state.service.drafts_waiting().await?;
     ok(&Dashboard {
         ctx,
         rows,
@@ -66,5 +69,6 @@ pub async fn show(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, We
         sms_gateways,
         csp_violations,
         webhooks_off,
+        drafts_waiting,
     })
 }
