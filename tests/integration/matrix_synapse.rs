@@ -172,6 +172,28 @@ async fn opt_in_by_dm_decrypt_help_stop_restart_and_leave() {
     let en = herold::i18n::texts(herold::i18n::Lang::En);
     assert!(en.audit_detail(&tested.detail).starts_with("test message taken"), "{tested:?}");
     assert!(!tested.detail.contains("anna"), "{tested:?}");
+    // "Send me a test" of a newsletter from the compose page: both languages, as Matrix gets them.
+    let w = herold::domain::draft::Written {
+        kind: herold::domain::ChannelKind::Newsletter,
+        title: "Vereinsnews".into(),
+        body: "**Sieg** im Derby".into(),
+        channels: vec![ch],
+        send_at: None,
+        deadline: None,
+        translation: Some(herold::domain::draft::ComposeTranslation {
+            lang: herold::domain::keywords::Lang::En,
+            title: "Club news".into(),
+            body: "**Win** in the derby".into(),
+        }),
+    };
+    let to = herold::service::test_send::TestTo::Typed { route: "Matrix".into(), address: "@anna:localhost".into() };
+    let outcomes = herold.service.test_broadcast(&Actor::Cli, &w, to).await.unwrap();
+    assert_eq!(outcomes.len(), 2, "{outcomes:?}");
+    let (body, html) = anna.expect_formatted(30, "the German test", |b| b.starts_with("Vereinsnews")).await;
+    assert!(body.contains("Sieg im Derby") && html.as_deref().is_some_and(|h| h.contains("<strong>Sieg</strong>")));
+    let (_, html) = anna.expect_formatted(30, "the English test", |b| b.starts_with("Club news")).await;
+    assert!(html.as_deref().is_some_and(|h| h.starts_with("<h3>") && h.contains("<strong>Win</strong>")), "{html:?}");
+    assert!(herold.service.broadcasts(10).await.unwrap().len() == 2, "a test is not a broadcast");
 
     // STOP: the goodbye is the last message.
     anna.say(&room, "STOP").await;

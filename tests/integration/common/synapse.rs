@@ -170,8 +170,16 @@ impl Drop for Synapse {
 /// What the subscriber saw: a message it decrypted (or got in clear), or one it could not decrypt.
 #[derive(Debug, Clone)]
 pub enum Seen {
-    Text { from: String, body: String, encrypted: bool },
-    Undecryptable { from: String },
+    /// `html`: the formatted body, when the message has one.
+    Text {
+        from: String,
+        body: String,
+        html: Option<String>,
+        encrypted: bool,
+    },
+    Undecryptable {
+        from: String,
+    },
 }
 
 pub struct Subscriber {
@@ -223,6 +231,7 @@ impl Subscriber {
                         let _ = t.send(Seen::Text {
                             from: ev.sender.to_string(),
                             body: text.body,
+                            html: text.formatted.map(|f| f.body),
                             encrypted: enc.is_some(),
                         });
                     }
@@ -271,16 +280,28 @@ impl Subscriber {
 
     /// Waits up to `secs` for a decrypted message from the bot whose body satisfies `f`; returns its body.
     pub async fn expect(&mut self, secs: u64, what: &str, f: impl Fn(&str) -> bool) -> String {
+        self.expect_formatted(secs, what, f).await.0
+    }
+
+    /// [`Self::expect`], returning the message's formatted body (HTML) too.
+    pub async fn expect_formatted(
+        &mut self,
+        secs: u64,
+        what: &str,
+        f: impl Fn(&str) -> bool,
+    ) -> (String, Option<String>) {
         if let Some(i) = self.seen.iter().position(|s| matches!(s, Seen::Text { body, encrypted: true, .. } if f(body)))
         {
-            let Seen::Text { body, .. } = self.seen.remove(i) else { unreachable!() };
-            return body;
+            let Seen::Text { body, html, .. } = self.seen.remove(i) else { unreachable!() };
+            return (body, html);
         }
         let until = Instant::now() + Duration::from_secs(secs);
         loop {
             let left = until.saturating_duration_since(Instant::now());
             match tokio::time::timeout(left, self.rx.recv()).await {
-                Ok(Some(Seen::Text { from, body, encrypted: true })) if from == BOT && f(&body) => return body,
+                Ok(Some(Seen::Text { from, body, html, encrypted: true })) if from == BOT && f(&body) => {
+                    return (body, html);
+                }
                 Ok(Some(s)) => self.seen.push(s),
                 _ => panic!("no decrypted message {what} within {secs} s; seen: {:?}", self.seen),
             }
