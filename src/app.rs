@@ -62,6 +62,10 @@ pub fn open_service_with_clock(cfg: &Config, create: bool, clock: Arc<dyn Clock>
         },
         cap: cfg.delivery.max_per_person,
         approval: cfg.admin.editors_need_approval,
+        hand_off: crate::service::HandOff {
+            first_answer: cfg.conversation.first_answer,
+            office_hours: cfg.conversation.office_hours,
+        },
     };
     let service = Service::new(store, vault, clock, settings);
     service.set_public_url(&cfg.public_url());

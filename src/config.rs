@@ -103,8 +103,14 @@ pub struct ConversationConfig {
     pub default_language: String,
     /// How long a double opt-in waits for YES/JA.
     pub confirm_hours: u32,
-    /// Acknowledge messages that are not commands (they go to the inbox either way).
+    /// Acknowledge every message that is neither a command nor a keyword (it reaches the team's
+    /// conversations either way).
     pub auto_reply: bool,
+    /// Answer once when a conversation opens for the team ("Danke, wir melden uns bis morgen"), with
+    /// the other text outside `office_hours`.
+    pub first_answer: bool,
+    /// When the team answers: `{ from = "09:00", until = "17:00", weekdays_only = true }`.
+    pub office_hours: Option<crate::domain::quiet::OfficeHours>,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -402,7 +408,13 @@ impl Default for Config {
                 gateways: vec![],
                 public_number: String::new(),
             },
-            conversation: ConversationConfig { default_language: "de".into(), confirm_hours: 48, auto_reply: false },
+            conversation: ConversationConfig {
+                default_language: "de".into(),
+                confirm_hours: 48,
+                auto_reply: false,
+                first_answer: true,
+                office_hours: None,
+            },
             delivery: DeliveryConfig {
                 batch: 500,
                 lease_seconds: 60,

@@ -19,3 +19,6 @@ reply-my-data = Gespeichert seit { $since }: deine Nummer (verschlüsselt), Kan�
 reply-delete-confirm = Alle deine Daten hier löschen (Anmeldungen, Nachrichten, Nummer)? Das kann nicht rückgängig gemacht werden. Antworte JA innerhalb von { $hours } Stunden.
 reply-erased = Deine Daten werden jetzt gelöscht. Das ist die letzte Nachricht von uns.
 reply-received = Danke, deine Nachricht ist angekommen. Hilfe: HILFE
+reply-help-keywords = {" "}Stichwörter: { $list }
+reply-handoff = Danke für deine Nachricht! Wir melden uns bis morgen. Abmelden: STOP
+reply-handoff-closed = Danke für deine Nachricht! Wir sind gerade nicht da und melden uns ab { $from } Uhr. Abmelden: STOP

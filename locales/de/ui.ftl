@@ -201,9 +201,6 @@ bc-reason-state = Zustand
 bc-reason = Grund
 bc-reason-count = Zustellungen
 bc-waiting-retry = wartet
-in-intro = Nachrichten, die keine Befehle waren ({ $n }). Sie werden als Text gezeigt und nie ausgeführt.
-in-from = Von
-in-via = Über
 in-reply = Antworten
 in-reply-label = Antwort auf demselben Weg
 in-replied = Antwort ist unterwegs.
@@ -407,3 +404,40 @@ dash-drafts-waiting = { $n ->
 acc-zone = Zeitzone
 acc-zone-label = Deine Zeitzone (leer: die der Installation, { $zone })
 acc-zone-now = Zeiten werden dir jetzt in { $zone } gezeigt, und so liest herold die Zeiten, die du eingibst.
+in-intro-threads = Ein Gespräch je Person und Weg: ihre Nachrichten, die keine Befehle waren, und jede Antwort – als Text gezeigt, nie ausgeführt.
+in-filter = Welche Gespräche
+in-show-open = Offen
+in-show-mine = Meine
+in-show-done = Erledigt
+in-count = { $n ->
+    [one] Ein Gespräch
+   *[other] { $n } Gespräche
+}
+in-taken-by = übernommen von { $name }
+in-thread = Gespräch
+in-them = Nachricht der Person
+in-keyword-answer = Stichwort-Antwort { $keyword }
+in-keyword-answer-gone = Stichwort-Antwort (gelöscht)
+in-take = Übernehmen
+in-give-back = Zurückgeben
+in-done = Erledigt
+in-reopen = Wieder öffnen
+in-messages = Nachrichten, die neuesten zuerst
+in-open-label = offene Gespräche
+newer = Neuere
+older = Ältere
+an-title = Stichwort-Antworten
+an-intro = Schickt jemand nur ein Stichwort (z. B. TRAINING), antwortet herold sofort in der Sprache der Person. Befehle wie STOP oder HILFE gehen immer vor; HILFE nennt die Stichwörter. Gezählt wird nur, wie oft ein Stichwort kam, nicht von wem.
+an-everyone = alle
+an-hits = { $n ->
+    [one] einmal gefragt
+   *[other] { $n }-mal gefragt
+}
+an-delete = { $keyword } löschen
+an-new = Neue Stichwort-Antwort
+an-keyword = Stichwort
+an-for = Für
+an-answer = Antwort ({ $language })
+ch-answers = Stichwort-Antworten
+word-open = offen
+dash-open-threads = Offene Gespräche

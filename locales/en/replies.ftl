@@ -20,3 +20,6 @@ reply-my-data = Stored since { $since }: your address (encrypted), channels: { $
 reply-delete-confirm = Erase all your data here (subscriptions, messages, number)? This cannot be undone. Reply YES within { $hours } hours.
 reply-erased = Your data is being erased now. This is the last message from us.
 reply-received = Thanks, your message has arrived. Help: HELP
+reply-help-keywords = {" "}Keywords: { $list }
+reply-handoff = Thanks for your message! We will get back to you by tomorrow. To leave: STOP
+reply-handoff-closed = Thanks for your message! We are not in right now and will get back to you from { $from }. To leave: STOP

@@ -201,9 +201,6 @@ bc-reason-state = State
 bc-reason = Reason
 bc-reason-count = Deliveries
 bc-waiting-retry = waiting
-in-intro = Messages that were not commands ({ $n }). They are shown as text and never run.
-in-from = From
-in-via = Via
 in-reply = Reply
 in-reply-label = Reply over the same transport
 in-replied = Reply queued.
@@ -407,3 +404,40 @@ dash-drafts-waiting = { $n ->
 acc-zone = Time zone
 acc-zone-label = Your time zone (empty: the installation's, { $zone })
 acc-zone-now = Times are now shown to you in { $zone }, and herold reads the times you type in it.
+in-intro-threads = One conversation per person and transport: their messages that were not commands, and every answer — shown as text, never run.
+in-filter = Which conversations
+in-show-open = Open
+in-show-mine = Mine
+in-show-done = Done
+in-count = { $n ->
+    [one] One conversation
+   *[other] { $n } conversations
+}
+in-taken-by = taken by { $name }
+in-thread = Conversation
+in-them = their message
+in-keyword-answer = keyword answer { $keyword }
+in-keyword-answer-gone = keyword answer (deleted)
+in-take = Take it
+in-give-back = Give it back
+in-done = Done
+in-reopen = Open again
+in-messages = Messages, newest first
+in-open-label = open conversations
+newer = Newer
+older = Older
+an-title = Keyword answers
+an-intro = When someone sends just a keyword (e.g. TRAINING), herold answers at once, in their language. Commands such as STOP or HELP always win; HELP lists the keywords. Only how often a keyword came is counted, never who sent it.
+an-everyone = everyone
+an-hits = { $n ->
+    [one] asked once
+   *[other] asked { $n } times
+}
+an-delete = Delete { $keyword }
+an-new = New keyword answer
+an-keyword = Keyword
+an-for = For
+an-answer = Answer ({ $language })
+ch-answers = Keyword answers
+word-open = open
+dash-open-threads = Open conversations

@@ -48,10 +48,15 @@ pub enum Action {
     DraftDeleted,
     BroadcastUnscheduled,
     BroadcastTested,
+    ThreadAssigned,
+    ThreadClosed,
+    ThreadReopened,
+    KeywordAnswerAdded,
+    KeywordAnswerRemoved,
 }
 
 impl Action {
-    pub const ALL: [Action; 38] = [
+    pub const ALL: [Action; 43] = [
         Self::Login,
         Self::LoginFailed,
         Self::PasswordChanged,
@@ -90,6 +95,11 @@ impl Action {
         Self::DraftDeleted,
         Self::BroadcastUnscheduled,
         Self::BroadcastTested,
+        Self::ThreadAssigned,
+        Self::ThreadClosed,
+        Self::ThreadReopened,
+        Self::KeywordAnswerAdded,
+        Self::KeywordAnswerRemoved,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -132,6 +142,11 @@ impl Action {
             Self::DraftDeleted => "draft_deleted",
             Self::BroadcastUnscheduled => "broadcast_unscheduled",
             Self::BroadcastTested => "broadcast_tested",
+            Self::ThreadAssigned => "thread_assigned",
+            Self::ThreadClosed => "thread_closed",
+            Self::ThreadReopened => "thread_reopened",
+            Self::KeywordAnswerAdded => "keyword_answer_added",
+            Self::KeywordAnswerRemoved => "keyword_answer_removed",
         }
     }
 

@@ -92,6 +92,8 @@ row_id! {
     BroadcastId;
     /// A broadcast being written or waiting for approval.
     DraftId;
+    /// A conversation with one subscriber on one transport.
+    ThreadId;
 }
 
 #[cfg(test)]

@@ -1,6 +1,7 @@
 //! Pure types and rules: ids, addresses, roles, channels, subscriptions, consent events, the clock. No I/O.
 
 pub mod address;
+pub mod answer;
 pub mod audit;
 pub mod channel;
 pub mod clock;
@@ -22,10 +23,10 @@ pub mod zone;
 pub use address::{Address, E164, MatrixUserId, Transport};
 pub use channel::{Channel, ChannelDraft, ChannelKind, Frequency, FrequencyPeriod, OptInMode, Texts};
 pub use clock::{Clock, ManualClock, SystemClock};
-pub use ids::{BroadcastId, ChannelId, DraftId, SubscriberId};
+pub use ids::{BroadcastId, ChannelId, DraftId, SubscriberId, ThreadId};
 pub use ledger::{ConsentEvent, ConsentKind};
 pub use role::Role;
-pub use state::{BroadcastState, DeliveryState, DraftState, SubscriptionState};
+pub use state::{BroadcastState, DeliveryState, DraftState, SubscriptionState, ThreadState};
 
 pub use message::{Message, Problem};
 pub use reason::Reason;

@@ -120,6 +120,31 @@ impl QuietHours {
     }
 }
 
+/// When the team answers messages: from–until on every day, or on weekdays only, in the
+/// installation's zone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct OfficeHours {
+    pub from: ClockTime,
+    pub until: ClockTime,
+    #[serde(default)]
+    pub weekdays_only: bool,
+}
+
+impl OfficeHours {
+    /// Whether `now` (Unix seconds) is within them in `tz`.
+    pub fn open_at(&self, tz: &TimeZone, now: i64) -> bool {
+        let Ok(t) = Timestamp::from_second(now) else { return true };
+        let dt = t.to_zoned(tz.clone()).datetime();
+        if self.weekdays_only && matches!(dt.weekday(), Weekday::Saturday | Weekday::Sunday) {
+            return false;
+        }
+        let minute = u16::try_from(i32::from(dt.hour()) * 60 + i32::from(dt.minute())).unwrap_or(0);
+        let (from, until) = (self.from.minutes(), self.until.minutes());
+        if from <= until { minute >= from && minute < until } else { minute >= from || minute < until }
+    }
+}
+
 /// How a channel's broadcasts treat the night.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(tag = "mode", rename_all = "lowercase")]
@@ -291,6 +316,15 @@ mod tests {
         assert_eq!(zones_of_number("+352621123456"), Some(&["Europe/Luxembourg"][..]));
         assert_eq!(zones_of_number("+999123"), None);
         assert!(ZONES.iter().flat_map(|(_, z)| z.iter()).all(|n| zone(n).is_some()), "every zone is known");
+    }
+
+    #[test]
+    fn office_hours_on_weekdays() {
+        let o = OfficeHours { from: ClockTime::hm(9, 0), until: ClockTime::hm(17, 0), weekdays_only: true };
+        // Friday 11 December 2026: 10:00 CET open, 17:00 closed; Saturday 10:00 closed.
+        assert!(o.open_at(&berlin(), utc("2026-12-11T09:00:00Z")));
+        assert!(!o.open_at(&berlin(), utc("2026-12-11T16:00:00Z")));
+        assert!(!o.open_at(&berlin(), utc("2026-12-12T09:00:00Z")));
     }
 
     #[test]

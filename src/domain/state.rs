@@ -121,6 +121,28 @@ pub enum DraftState {
     Returned,
 }
 
+/// Where a conversation is: the team should answer it, or it is done.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    EnumString,
+    IntoStaticStr,
+    VariantArray,
+    utoipa::ToSchema,
+)]
+#[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
+pub enum ThreadState {
+    Open,
+    Done,
+}
+
 /// `as_str` and `parse` for the state enums, as the other stored words of the domain have them.
 macro_rules! stored_word {
     ($($t:ty => $what:literal),* $(,)?) => {$(
@@ -148,6 +170,7 @@ stored_word!(
     DeliveryState => "delivery state",
     SubscriptionState => "subscription state",
     DraftState => "draft state",
+    ThreadState => "thread state",
 );
 
 #[cfg(test)]

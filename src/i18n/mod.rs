@@ -290,6 +290,7 @@ mod tests {
             .chain(FrequencyPeriod::ALL.iter().map(|s| s.as_str()))
             .chain(crate::domain::channel::OverCap::ALL.iter().map(|s| s.as_str()))
             .chain(crate::domain::DraftState::ALL.iter().map(|s| s.as_str()))
+            .chain(crate::domain::ThreadState::ALL.iter().map(|s| s.as_str()))
             .chain(Lang::ALL.iter().map(|l| l.code()))
             .chain(crate::domain::audit::Action::ALL.iter().map(|a| a.as_str()))
             .chain(crate::domain::ConsentKind::ALL.iter().map(|k| k.as_str()))

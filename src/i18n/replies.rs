@@ -64,13 +64,27 @@ pub fn choose_channel(keywords: &[String], lang: Lang) -> String {
     text(lang, "reply-choose-channel", &[("list", list.into())])
 }
 
-pub fn help(active: &[(String, String)], lang: Lang) -> String {
+/// HELP: the commands, the channels one is in, and the keywords one can ask about.
+pub fn help(active: &[(String, String)], keywords: &[String], lang: Lang) -> String {
     let mut s = text(lang, "reply-help", &[]);
     if !active.is_empty() {
         let list = active.iter().map(|(n, k)| format!("{n} ({k})")).collect::<Vec<_>>().join(", ");
         s.push_str(&text(lang, "reply-help-subscribed", &[("list", list.into())]));
     }
+    if !keywords.is_empty() {
+        s.push_str(&text(lang, "reply-help-keywords", &[("list", keywords.join(", ").into())]));
+    }
     s
+}
+
+/// The first answer when a conversation opens for the team.
+pub fn handoff(lang: Lang) -> String {
+    text(lang, "reply-handoff", &[])
+}
+
+/// The first answer outside office hours: when the team is back.
+pub fn handoff_closed(lang: Lang, from: &str) -> String {
+    text(lang, "reply-handoff-closed", &[("from", from.into())])
 }
 
 /// MYDATA: what is stored and since when, without a full dump.

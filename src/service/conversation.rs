@@ -14,7 +14,7 @@ use crate::domain::{Channel, ConsentKind, OptInMode, SubscriberId, SubscriptionS
 use crate::i18n::replies;
 use crate::store::ledger::{self, NewEvent};
 use crate::store::subscribers as subs;
-use crate::store::{StoreError, channels, conversation, outbox, privacy};
+use crate::store::{StoreError, answers, channels, conversation, outbox, privacy, threads};
 
 /// Longest inbound text kept (longer texts are cut, and the cut is marked).
 pub const MAX_INBOUND_BYTES: usize = 16 * 1024;
@@ -51,6 +51,8 @@ pub enum Outcome {
     /// YES / JA to DELETE: the last reply is queued; the data is destroyed once it has left.
     Erasing,
     Inbox,
+    /// A keyword answer was sent.
+    KeywordAnswer,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -72,9 +74,20 @@ pub(super) struct Ctx {
     pub confirm_hours: i64,
     /// The installation's zone, for times in replies.
     pub zone: crate::domain::zone::Zone,
+    /// The text as the grammar reads it (for keyword answers); none for a text too long.
+    pub normalised: Option<String>,
+    /// Replies that belong to the conversation (keyword answers, the first answer): author and text.
+    pub answers: Vec<(String, String)>,
+    pub hand_off: super::HandOff,
 }
 
 impl Ctx {
+    /// A reply that belongs to the conversation: sent, and kept in it with its author.
+    fn say(&mut self, author: String, text: String) {
+        self.replies.push(text.clone());
+        self.answers.push((author, text));
+    }
+
     /// Keeps the inbound text (sealed) in the admin inbox.
     fn to_inbox(&self, c: &Connection) -> Result<i64, StoreError> {
         conversation::insert_inbox(
@@ -152,8 +165,26 @@ pub(super) fn dispatch(
     let Command::Keyword { verb, channel, all, .. } = command else {
         privacy::request_erasure(c, ctx.subscriber, None)?;
         ctx.to_inbox(c)?;
+        let asked = match &ctx.normalised {
+            Some(n) => answers::ask(c, n, ctx.subscriber)?,
+            None => None,
+        };
+        if let Some(a) = asked {
+            // Answered by herold: kept in the conversation, which does not open for the team.
+            threads::arrived(c, ctx.subscriber, ctx.transport, false, ctx.now)?;
+            ctx.say(format!("keyword:{}", a.id), a.text(ctx.lang).to_string());
+            return Ok(Outcome::KeywordAnswer);
+        }
+        let opened = threads::arrived(c, ctx.subscriber, ctx.transport, true, ctx.now)?;
         if auto_reply {
-            ctx.replies.push(replies::received(ctx.lang));
+            ctx.say("herold".into(), replies::received(ctx.lang));
+        } else if opened && ctx.hand_off.first_answer {
+            let open = ctx.hand_off.office_hours.is_none_or(|o| o.open_at(ctx.zone.tz(), ctx.now));
+            let text = match ctx.hand_off.office_hours {
+                Some(o) if !open => replies::handoff_closed(ctx.lang, &o.from.to_string()),
+                _ => replies::handoff(ctx.lang),
+            };
+            ctx.say("herold".into(), text);
         }
         return Ok(Outcome::Inbox);
     };
@@ -203,6 +234,8 @@ pub(super) fn dispatch(
                 subs::set_state(c, *id, SubscriptionState::Unsubscribed, ctx.now)?;
                 ledger::append(c, ctx.event(ConsentKind::OptOut, ch))?;
             }
+            // STOP in the middle of a conversation ends it too.
+            threads::close_for(c, ctx.subscriber, ctx.transport, ctx.now)?;
             outbox::cancel_for_subscriber(c, ctx.subscriber, ctx.now)?;
             Ok(Outcome::OptedOut)
         }
@@ -212,7 +245,9 @@ pub(super) fn dispatch(
                 let ch = channels::by_id(c, s.channel_id)?;
                 active.push((ch.draft.name.clone(), ch.draft.keyword.clone()));
             }
-            ctx.replies.push(replies::help(&active, ctx.lang));
+            let words: Vec<String> =
+                answers::for_subscriber(c, ctx.subscriber)?.into_iter().map(|a| a.answer.keyword).collect();
+            ctx.replies.push(replies::help(&active, &words, ctx.lang));
             Ok(Outcome::Help)
         }
         Verb::MyData => {
@@ -360,6 +395,7 @@ impl Service {
         }
         let (vault, now) = (self.vault().clone(), self.now());
         let entry = actor.audit(now, Action::InboxReplied, format!("inbox message {inbox_id}"), "");
+        let author = actor.to_string();
         let refused = self
             .store()
             .call(move |c| {
@@ -375,6 +411,9 @@ impl Service {
                 }
                 let key = vault.unwrap_data_key(SubscriberId(m.subscriber_id), &wrapped)?;
                 outbox::enqueue_reply(&tx, m.subscriber_id, m.transport, &key.seal("reply", text.as_bytes()), now)?;
+                // Kept in their conversation, with who wrote it.
+                let sealed = key.seal(super::threads::ANSWER_AAD, text.as_bytes());
+                threads::add_answer(&tx, m.subscriber_id, m.transport, &author, &sealed, now)?;
                 crate::store::audit::append(&tx, entry)?;
                 tx.commit()?;
                 Ok(None)

@@ -177,6 +177,9 @@ impl Job for Receive {
             replies: vec![],
             confirm_hours: self.settings.confirm_hours,
             zone: self.settings.zone.clone(),
+            normalised: keywords::normalise(&self.text),
+            answers: vec![],
+            hand_off: self.settings.hand_off,
         };
         if self.transport == Transport::Sandbox {
             conversation::insert_sandbox_inbound(c, subscriber, &ctx.inbound_sealed, now)?;
@@ -185,6 +188,10 @@ impl Job for Receive {
         for r in &ctx.replies {
             let sealed = ctx.key.seal("reply", r.as_bytes());
             outbox::enqueue_reply(c, subscriber, self.transport, &sealed, now)?;
+        }
+        for (author, text) in &ctx.answers {
+            let sealed = ctx.key.seal(super::threads::ANSWER_AAD, text.as_bytes());
+            crate::store::threads::add_answer(c, subscriber, self.transport, author, &sealed, now)?;
         }
         self.received = Some(answer(outcome, ctx.replies.len()));
         Ok(())

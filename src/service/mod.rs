@@ -20,6 +20,7 @@ pub mod privacy;
 pub mod rooms;
 pub mod subscribers;
 pub mod test_send;
+pub mod threads;
 
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -135,6 +136,16 @@ pub struct Settings {
     pub cap: Option<crate::domain::Frequency>,
     /// Editors submit broadcasts for an owner's approval instead of sending them.
     pub approval: bool,
+    /// What happens to a message that is neither a command nor a keyword.
+    pub hand_off: HandOff,
+}
+
+/// A message that is neither a command nor a keyword opens a conversation for the team; when it
+/// opens, herold answers once (`first_answer`), with another text outside `office_hours`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct HandOff {
+    pub first_answer: bool,
+    pub office_hours: Option<crate::domain::quiet::OfficeHours>,
 }
 
 /// The installation's quiet hours (`None`: none) and the transports whose broadcasts they hold.
@@ -175,6 +186,7 @@ impl Default for Settings {
             quiet: QuietSettings::default(),
             cap: None,
             approval: false,
+            hand_off: HandOff::default(),
         }
     }
 }

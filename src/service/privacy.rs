@@ -152,6 +152,8 @@ impl Service {
                 .call(move |c| {
                     let tx = crate::store::write_tx(c)?;
                     let inbox = privacy::delete_old_inbox(&tx, inbox_before, BATCH)?;
+                    // Answers in conversations go with the messages they answered.
+                    crate::store::threads::delete_old_answers(&tx, inbox_before, BATCH)?;
                     let deliveries = privacy::delete_old_deliveries(&tx, deliveries_before, BATCH * 10)?;
                     tx.commit()?;
                     Ok((privacy::inactive_subscribers(c, unconfirmed, left, BATCH)?, inbox, deliveries))

@@ -84,6 +84,15 @@ pub fn inbox_for(conn: &Connection, subscriber: i64) -> Result<Vec<InboxRow>> {
     Ok(st.query_map([subscriber], inbox_row)?.collect::<rusqlite::Result<_>>()?)
 }
 
+/// The newest message a subscriber wrote on a transport (what an answer in their conversation replies to).
+pub fn last_inbox_id(conn: &Connection, subscriber: i64, transport: Transport) -> Result<Option<i64>> {
+    Ok(conn.query_row(
+        "SELECT max(id) FROM inbox WHERE subscriber_id = ?1 AND transport = ?2",
+        rusqlite::params![subscriber, transport],
+        |r| r.get(0),
+    )?)
+}
+
 pub fn inbox_count_for(conn: &Connection, subscriber: i64) -> Result<i64> {
     Ok(conn.query_row("SELECT count(*) FROM inbox WHERE subscriber_id = ?1", [subscriber], |r| r.get(0))?)
 }

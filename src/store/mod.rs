@@ -1,6 +1,7 @@
 //! All SQL: the connection pool, PRAGMAs, migrations, and one function per query. Runs on blocking threads.
 
 pub mod admins;
+pub mod answers;
 pub mod audit;
 pub mod broadcasts;
 pub mod caps;
@@ -23,6 +24,7 @@ pub mod sessions;
 pub mod spare_keys;
 pub mod sql;
 pub mod subscribers;
+pub mod threads;
 pub mod tokens;
 
 use std::path::{Path, PathBuf};

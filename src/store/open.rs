@@ -30,6 +30,7 @@ static MAIN_MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../migrations/0014_broadcast_translation.sql")),
         M::up(include_str!("../../migrations/0015_quiet_hours_and_caps.sql")),
         M::up(include_str!("../../migrations/0016_drafts_and_admin_zone.sql")),
+        M::up(include_str!("../../migrations/0017_conversations.sql")),
     ])
 });
 static KEYRING_MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
@@ -45,7 +46,7 @@ pub fn main_migrations() -> &'static Migrations<'static> {
 }
 
 /// Schema versions this binary knows.
-pub const MAIN_SCHEMA: i64 = 16;
+pub const MAIN_SCHEMA: i64 = 17;
 pub const KEYRING_SCHEMA: i64 = 2;
 
 /// Where the files of one installation live.

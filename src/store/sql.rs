@@ -40,7 +40,7 @@ macro_rules! stored_as_integer {
     )*};
 }
 
-stored_as_integer!(ChannelId, BroadcastId, SubscriberId, crate::domain::DraftId);
+stored_as_integer!(ChannelId, BroadcastId, SubscriberId, crate::domain::DraftId, crate::domain::ThreadId);
 
 /// Values with several fields (a reason with its arguments, a broadcast's second language) go in and
 /// out as JSON text.
@@ -75,6 +75,7 @@ stored_as_text!(
     DeliveryState,
     SubscriptionState,
     crate::domain::DraftState,
+    crate::domain::ThreadState,
     crate::domain::event::EventKind
 );
 

@@ -126,6 +126,11 @@ pub async fn guard(
         }
     }
 
+    // Every admin page says how many conversations wait (in the navigation).
+    if matches!(principal, Some(Principal::Admin { .. })) && req.method() == Method::GET {
+        let open = service.open_threads().await.map_err(WebError::from)?;
+        req.extensions_mut().insert(OpenThreads(open));
+    }
     if let Some(p) = principal {
         req.extensions_mut().insert(p);
     }
@@ -139,7 +144,12 @@ pub async fn guard(
 
 /// Extracts the principal the guard put on the request, the language the browser prefers, and the
 /// time zone times on pages are typed and shown in: the admin's own, else the installation's.
-pub struct Me(pub Principal, pub super::i18n::Lang, pub crate::domain::zone::Zone);
+/// The fourth field: how many conversations wait for the team (on pages; 0 for forms posted).
+pub struct Me(pub Principal, pub super::i18n::Lang, pub crate::domain::zone::Zone, pub i64);
+
+/// How many conversations are open, looked up once per admin page.
+#[derive(Debug, Clone, Copy)]
+struct OpenThreads(i64);
 
 /// The language the request's browser prefers; English when it names neither German nor English.
 pub fn browser_lang(req: &actix_web::HttpRequest) -> super::i18n::Lang {
@@ -168,7 +178,8 @@ impl actix_web::FromRequest for Me {
                 }
                 Principal::Token(_) => None,
             };
-            Me(p, lang, own.unwrap_or(zone))
+            let open = req.extensions().get::<OpenThreads>().map_or(0, |o| o.0);
+            Me(p, lang, own.unwrap_or(zone), open)
         });
         std::future::ready(me.ok_or(WebError::Forbidden))
     }

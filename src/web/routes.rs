@@ -102,7 +102,14 @@ routes! {
     post "/broadcasts/{id}/resume"       Editor   => pages::broadcasts::resume;
     post "/broadcasts/{id}/cancel"       Editor   => pages::broadcasts::cancel;
     get  "/inbox"                        Viewer   => pages::inbox::list;
+    get  "/inbox/open-count"             Viewer   => pages::inbox::open_count;
+    get  "/inbox/{id}"                   Viewer   => pages::inbox::show;
     post "/inbox/{id}/reply"             Editor   => pages::inbox::reply;
+    post "/inbox/{id}/assign"            Editor   => pages::inbox::assign;
+    post "/inbox/{id}/state"             Editor   => pages::inbox::set_state;
+    get  "/answers"                      Viewer   => pages::answers::list;
+    post "/answers"                      Editor   => pages::answers::create;
+    post "/answers/{id}/delete"          Editor   => pages::answers::remove;
     get  "/sandbox"                      Editor   => pages::sandbox::show;
     get  "/sandbox/screen"               Editor   => pages::sandbox::screen;
     post "/sandbox"                      Editor   => pages::sandbox::type_message;

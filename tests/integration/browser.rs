@@ -139,8 +139,9 @@ async fn hostile_inbound_text_shows_as_text_and_runs_nothing() {
     b.click("form.stack button[type=submit]").await;
 
     b.goto("/inbox").await;
-    assert_eq!(b.text("td.msg").await, hostile, "the inbox shows the message as written");
-    let inside = b.js("return document.querySelectorAll('td.msg *').length").await;
+    b.click("ul.cards a").await;
+    assert_eq!(b.text(".thread li:not(.ours) .msg").await, hostile, "the conversation shows the message as written");
+    let inside = b.js("return document.querySelectorAll('.thread .msg *').length").await;
     assert_eq!(inside, 0, "no element was made from the message");
     assert_ne!(b.js("return document.title").await, "pwned");
     // The sandbox screen shows it the same way.
@@ -197,6 +198,7 @@ fn every_page(
     broadcasts: &[herold::domain::BroadcastId],
     webhook: i64,
     drafts: &[herold::domain::DraftId],
+    threads: &[herold::domain::ThreadId],
 ) -> Vec<String> {
     let mut pages: Vec<String> = [
         "/",
@@ -208,6 +210,8 @@ fn every_page(
         "/broadcasts",
         "/broadcasts/new",
         "/inbox",
+        "/inbox?show=done",
+        "/answers",
         "/sandbox",
         "/account",
         "/admins",
@@ -229,7 +233,31 @@ fn every_page(
     ]);
     pages.extend(broadcasts.iter().map(|b| format!("/broadcasts/{b}")));
     pages.extend(drafts.iter().map(|d| format!("/broadcasts/drafts/{d}")));
+    pages.extend(threads.iter().map(|t| format!("/inbox/{t}")));
     pages
+}
+
+/// A conversation with a question, a keyword answer and a reply from the team, taken by nobody.
+async fn conversation(app: &TestApp, ch: herold::domain::ChannelId, number: &str) -> herold::domain::ThreadId {
+    use herold::service::Actor;
+    let s = &app.service;
+    let a = herold::domain::answer::NewAnswer {
+        channel: Some(ch),
+        keyword: "TRAINING".into(),
+        answer_de: "Dienstags 18 Uhr, Halle 2".into(),
+        answer_en: "Tuesdays 6 pm, hall 2".into(),
+    };
+    s.add_keyword_answer(&Actor::Cli, a).await.unwrap();
+    s.receive(common::sandbox_message(number, "TRAINING")).await.unwrap();
+    s.receive(common::sandbox_message(
+        number,
+        "Darf ich einen Freund mitbringen, der noch nie Volleyball gespielt hat?",
+    ))
+    .await
+    .unwrap();
+    let (open, _) = s.threads(herold::store::threads::Filter::Open, 1, 0).await.unwrap();
+    s.reply_in_thread(&Actor::Cli, open[0].id, "Gern, bring ihn mit!").await.unwrap();
+    open[0].id
 }
 
 /// A draft submitted for approval and sent back with a comment (its page shows both), with a
@@ -278,10 +306,11 @@ async fn every_page_fits_a_phone_and_labels_every_field() {
     let id = common::subscriber(&app.service, herold::domain::Transport::Sandbox, "+4915112340001", ch.id).await;
     let hook = webhook_to_nowhere(&app).await;
     let returned = returned_draft(&app, ch.id).await;
+    let thread = conversation(&app, ch.id, "+4915112340001").await;
     let mut b = Browser::start("phone_width", &app.base, "en-GB").await;
     b.log_in(user, pw).await;
     b.client.set_window_size(360, 740).await.unwrap();
-    let pages = every_page(ch.id, &id.to_string(), &[], hook, &[returned]);
+    let pages = every_page(ch.id, &id.to_string(), &[], hook, &[returned], &[thread]);
     for page in &pages {
         b.goto(page).await;
         let wide = b.js("return document.documentElement.scrollWidth").await.as_u64().unwrap();
@@ -361,7 +390,8 @@ async fn every_german_page_is_german() {
     b.click("form[action='/gateways/kannel/test'] button").await;
     let tested = b.js("return document.body.innerText").await.as_str().unwrap().to_string();
     let returned = returned_draft(&app, ch.id).await;
-    let pages = every_page(ch.id, &id.to_string(), &[sent.id, paused.id], hook, &[returned]);
+    let thread = conversation(&app, ch.id, number).await;
+    let pages = every_page(ch.id, &id.to_string(), &[sent.id, paused.id], hook, &[returned], &[thread]);
     let english = regex::Regex::new(
         r"(?x)\b(viewer|editor|owner|active|pending|unsubscribed|expired|scheduled|sending|paused|done|cancelled
             |queued|sent|delivered|failed|single|double|day|week|month|subscriber|admin_added|inbox_replied
@@ -533,5 +563,53 @@ async fn an_editor_submits_and_an_owner_approves_schedules_and_sends_in_german()
     assert!(b.text("main").await.contains("Entwurf freigegeben"));
     settle_reports().await;
     assert_eq!(app.service.csp_violations(), 0);
+    b.finish().await;
+}
+
+/// The team notices: the open count on the dashboard (and beside "Posteingang") changes while the page
+/// is open when a message for the team arrives, and the conversations page in German at 360 px is
+/// used by keyboard: take it, answer, mark it done.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_open_count_changes_live_and_a_conversation_is_answered_by_keyboard_in_german() {
+    use herold::domain::{OptInMode, Transport};
+    use herold::service::Actor;
+    let app = TestApp::spawn().await;
+    let s = &app.service;
+    let (user, pw) = owner(&app).await;
+    s.create_channel(&Actor::Cli, common::draft("NEWS", OptInMode::Single, &[Transport::Sandbox])).await.unwrap();
+    let number = "+4915112340001";
+    s.receive(common::sandbox_message(number, "START NEWS")).await.unwrap();
+    let mut b = Browser::start("conversations", &app.base, "de-DE").await;
+    b.client.set_window_size(360, 740).await.unwrap();
+    b.log_in(user, pw).await;
+    assert_eq!(b.text("#open-threads").await, "0");
+    s.receive(common::sandbox_message(number, "Wann ist die Jahresversammlung?")).await.unwrap();
+    b.wait_for(10, "the open count on the dashboard", |c| async move {
+        c.find(Locator::Css("#open-threads")).await.unwrap().text().await.unwrap() == "1"
+    })
+    .await;
+    assert_eq!(b.text("header nav .badge").await, "1", "beside Posteingang too");
+
+    // By keyboard: the first conversation, take it, answer, done.
+    b.goto("/inbox").await;
+    b.click("ul.cards a").await;
+    assert!(b.text("main").await.contains("Wann ist die Jahresversammlung?"));
+    assert!(b.text("main").await.contains("Danke für deine Nachricht!"), "the first answer, by herold");
+    b.click("form[action$='/assign'] button").await;
+    assert!(b.text("main").await.contains("übernommen von"));
+    b.js("document.getElementById('text').focus()").await;
+    b.client.active_element().await.unwrap().send_keys("Am 20. März um 19 Uhr im Vereinsheim.").await.unwrap();
+    b.click("form[action$='/reply'] button").await;
+    assert!(b.text("main").await.contains("Antwort ist unterwegs."));
+    b.click("form[action$='/state'] button").await;
+    assert!(b.text("main p").await.contains("fertig"), "the conversation is done");
+    let wide = b.js("return document.documentElement.scrollWidth").await.as_u64().unwrap();
+    assert!(wide <= 360, "the conversation fits a phone: {wide} px");
+    b.goto("/").await;
+    assert_eq!(b.text("#open-threads").await, "0");
+    let (log, _) = s.audit_log(20, 0).await.unwrap();
+    assert!(log.iter().any(|e| e.action == "thread_assigned") && log.iter().any(|e| e.action == "thread_closed"));
+    settle_reports().await;
+    assert_eq!(s.csp_violations(), 0);
     b.finish().await;
 }

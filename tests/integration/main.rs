@@ -8,6 +8,7 @@ mod common;
 mod api;
 mod browser;
 mod cli;
+mod conversations;
 mod crash;
 mod editorial;
 mod faults;

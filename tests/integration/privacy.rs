@@ -163,7 +163,11 @@ async fn the_export_holds_everything_of_one_subscriber_and_nothing_of_another() 
     assert!(text.contains("Sommerfest am Samstag"), "the broadcast it got");
     assert!(text.contains("Antworte JA"), "the replies it got");
     let deliveries = json["deliveries"].as_array().unwrap();
-    assert_eq!(deliveries.len(), 3, "confirmation request, welcome, broadcast: {deliveries:?}");
+    assert_eq!(
+        deliveries.len(),
+        4,
+        "confirmation request, welcome, first answer to its message, broadcast: {deliveries:?}"
+    );
     for other in spellings(&b).iter().map(String::as_str).chain(["Geheimnis von B"]) {
         assert!(!text.contains(other), "the export holds {other:?} of another subscriber");
     }
@@ -206,8 +210,11 @@ async fn the_retention_sweep_removes_exactly_what_is_due() {
         let c = rusqlite::Connection::open(data.join("herold.sqlite")).unwrap();
         c.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap()
     };
-    // Six replies (two confirmation requests and welcomes, one more request, one goodbye) and one broadcast.
-    assert_eq!(count("SELECT count(*) FROM deliveries"), 7);
+    // Eight replies (two confirmation requests and welcomes, one more request, one goodbye, the first
+    // answers to the two messages for the team) and one broadcast; the first answers are in the
+    // conversations too.
+    assert_eq!(count("SELECT count(*) FROM deliveries"), 9);
+    assert_eq!(count("SELECT count(*) FROM thread_answers"), 2);
 
     // Day 3: the double opt-in has expired (48 h); nothing is due yet.
     clock.advance(3 * DAY);
@@ -242,6 +249,7 @@ async fn the_retention_sweep_removes_exactly_what_is_due() {
     assert!(ids(&writer).await.is_none());
     assert!(ids(&active).await.is_some());
     assert_eq!(count("SELECT count(*) FROM inbox"), 0);
+    assert_eq!(count("SELECT count(*) FROM thread_answers"), 0, "the answers went with the messages");
     assert_eq!(s.retention_sweep().await.unwrap(), Default::default(), "nothing is left to do");
     let c = rusqlite::Connection::open(data.join("herold.sqlite")).unwrap();
     let by_retention: i64 = c

@@ -60,7 +60,8 @@ async fn reasons_stored_as_sentences_by_an_earlier_version_read_back_after_the_u
         c.execute_batch(
             "DROP TABLE webhook_deliveries; DROP TABLE webhook_endpoints; ALTER TABLE subscribers DROP COLUMN note_sealed; \
              ALTER TABLE broadcasts DROP COLUMN translation; ALTER TABLE channels DROP COLUMN quiet; \
-             ALTER TABLE channels DROP COLUMN over_cap; DROP TABLE drafts; ALTER TABLE admins DROP COLUMN time_zone;",
+             ALTER TABLE channels DROP COLUMN over_cap; DROP TABLE drafts; ALTER TABLE admins DROP COLUMN time_zone; \
+             DROP TABLE keyword_answers; DROP TABLE threads; DROP TABLE thread_answers;",
         )
         .unwrap();
         c.pragma_update(None, "user_version", 9).unwrap();

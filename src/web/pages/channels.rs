@@ -32,6 +32,8 @@ struct ShowPage {
     ch: Channel,
     room: Option<crate::service::rooms::RoomInfo>,
     quiet: Option<QuietHours>,
+    /// The channel's keyword answers and how often each was asked for.
+    answers: Vec<crate::domain::answer::Answer>,
 }
 
 #[derive(Template)]
@@ -207,7 +209,9 @@ pub async fn show(state: web::Data<AppState>, me: Me, id: web::Path<ChannelId>) 
     let room = state.service.announcement_room(*id).await?;
     let ch = state.service.channel(*id).await?;
     let quiet = state.service.settings().quiet.shown(&ch.draft.quiet);
-    ok(&ShowPage { ctx: Ctx::new(&me)?, ch, room, quiet })
+    let answers =
+        state.service.keyword_answers().await?.into_iter().filter(|a| a.answer.channel == Some(ch.id)).collect();
+    ok(&ShowPage { ctx: Ctx::new(&me)?, ch, room, quiet, answers })
 }
 
 /// Creates the channel's Matrix announcement room (one room for all: members see each other).

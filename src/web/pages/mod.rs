@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admins;
+pub mod answers;
 pub mod archive;
 pub mod audit;
 pub mod broadcasts;
@@ -37,8 +38,10 @@ pub struct Ctx {
     /// The admin's language (their choice, else the browser's) and its strings.
     pub lang: Lang,
     pub t: &'static Texts,
-    /// The installation's time zone: every time on a page is local.
+    /// The admin's time zone (their own, else the installation's): every time on a page is local.
     pub zone: crate::domain::zone::Zone,
+    /// Conversations waiting for the team (the navigation shows them).
+    pub open_threads: i64,
 }
 
 impl Ctx {
@@ -52,6 +55,7 @@ impl Ctx {
             lang,
             t: texts(lang),
             zone: me.2.clone(),
+            open_threads: me.3,
         })
     }
     /// Why a form was refused, in this admin's language.

@@ -35,7 +35,24 @@ struct ListPage {
 struct ShowPage {
     ctx: Ctx,
     s: SubscriberDetail,
+    /// Their conversations, by transport.
+    threads: Vec<(crate::domain::Transport, crate::domain::ThreadId)>,
     error: Option<Problem>,
+}
+
+/// A subscriber's conversations, one per transport they wrote on.
+async fn threads_of(
+    state: &AppState,
+    id: SubscriberId,
+    s: &SubscriberDetail,
+) -> Result<Vec<(crate::domain::Transport, crate::domain::ThreadId)>, WebError> {
+    let mut out = Vec::new();
+    for a in &s.summary.addresses {
+        if let Some(t) = state.service.thread_of(id, a.transport).await? {
+            out.push((a.transport, t));
+        }
+    }
+    Ok(out)
 }
 
 #[derive(Template)]
@@ -122,7 +139,9 @@ pub async fn search(state: web::Data<AppState>, me: Me, f: web::Form<SearchForm>
 
 pub async fn show(state: web::Data<AppState>, me: Me, id: web::Path<String>) -> Result<HttpResponse, WebError> {
     let id: SubscriberId = id.parse().map_err(|_| WebError::NotFound)?;
-    ok(&ShowPage { ctx: Ctx::new(&me)?, s: state.service.subscriber_detail(id).await?, error: None })
+    let s = state.service.subscriber_detail(id).await?;
+    let threads = threads_of(&state, id, &s).await?;
+    ok(&ShowPage { ctx: Ctx::new(&me)?, s, threads, error: None })
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -228,7 +247,9 @@ pub async fn erase(
 ) -> Result<HttpResponse, WebError> {
     let id = subscriber_id(&id)?;
     if f.confirm != "yes" {
-        let mut page = ShowPage { ctx: Ctx::new(&me)?, s: state.service.subscriber_detail(id).await?, error: None };
+        let s = state.service.subscriber_detail(id).await?;
+        let threads = threads_of(&state, id, &s).await?;
+        let mut page = ShowPage { ctx: Ctx::new(&me)?, s, threads, error: None };
         page.error = Some(Problem::new("sub-erase-tick"));
         return render(StatusCode::BAD_REQUEST, &page);
     }
