@@ -107,3 +107,6 @@ word-keyword_answer_added = Stichwort-Antwort angelegt
 word-keyword_answer_removed = Stichwort-Antwort gelöscht
 audit-thread-assigned = an { $admin }
 audit-thread-unassigned = niemandem mehr
+word-team_room_created = Team-Raum angelegt
+word-team_room_dropped = Team-Raum abgeschaltet
+audit-team-room-created = { $n } eingeladen

@@ -104,3 +104,5 @@ answer-keyword-taken = Für „{ $keyword }“ gibt es hier schon eine Antwort
 answer-text-needed = Schreib die Antwort in mindestens einer Sprache
 answer-too-long = Eine Antwort hat höchstens { $max } Zeichen
 thread-nothing-to-answer = In diesem Gespräch gibt es noch keine Nachricht der Person
+team-room-owner = Den Team-Raum richtet nur ein Eigentümer ein
+team-room-invites = Gib eine bis { $max } Matrix-IDs an, z. B. @anna:example.org

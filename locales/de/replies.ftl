@@ -22,3 +22,5 @@ reply-received = Danke, deine Nachricht ist angekommen. Hilfe: HILFE
 reply-help-keywords = {" "}Stichwörter: { $list }
 reply-handoff = Danke für deine Nachricht! Wir melden uns bis morgen. Abmelden: STOP
 reply-handoff-closed = Danke für deine Nachricht! Wir sind gerade nicht da und melden uns ab { $from } Uhr. Abmelden: STOP
+team-notice = Neue Nachricht in Gespräch #{ $thread } ({ $channels })
+team-notice-no-channel = Neue Nachricht in Gespräch #{ $thread } (ohne Kanal)

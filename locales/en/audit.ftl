@@ -107,3 +107,6 @@ word-keyword_answer_added = keyword answer added
 word-keyword_answer_removed = keyword answer removed
 audit-thread-assigned = to { $admin }
 audit-thread-unassigned = to nobody
+word-team_room_created = team room created
+word-team_room_dropped = team room switched off
+audit-team-room-created = { $n } invited

@@ -104,3 +104,5 @@ answer-keyword-taken = there is already an answer for "{ $keyword }" here
 answer-text-needed = write the answer in at least one language
 answer-too-long = an answer has at most { $max } characters
 thread-nothing-to-answer = this conversation has no message from the person yet
+team-room-owner = only an owner sets up the team room
+team-room-invites = give one to { $max } Matrix ids, e.g. @anna:example.org

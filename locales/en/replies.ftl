@@ -23,3 +23,5 @@ reply-received = Thanks, your message has arrived. Help: HELP
 reply-help-keywords = {" "}Keywords: { $list }
 reply-handoff = Thanks for your message! We will get back to you by tomorrow. To leave: STOP
 reply-handoff-closed = Thanks for your message! We are not in right now and will get back to you from { $from }. To leave: STOP
+team-notice = New message in conversation #{ $thread } ({ $channels })
+team-notice-no-channel = New message in conversation #{ $thread } (no channel)

@@ -53,10 +53,12 @@ pub enum Action {
     ThreadReopened,
     KeywordAnswerAdded,
     KeywordAnswerRemoved,
+    TeamRoomCreated,
+    TeamRoomDropped,
 }
 
 impl Action {
-    pub const ALL: [Action; 43] = [
+    pub const ALL: [Action; 45] = [
         Self::Login,
         Self::LoginFailed,
         Self::PasswordChanged,
@@ -100,6 +102,8 @@ impl Action {
         Self::ThreadReopened,
         Self::KeywordAnswerAdded,
         Self::KeywordAnswerRemoved,
+        Self::TeamRoomCreated,
+        Self::TeamRoomDropped,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -147,6 +151,8 @@ impl Action {
             Self::ThreadReopened => "thread_reopened",
             Self::KeywordAnswerAdded => "keyword_answer_added",
             Self::KeywordAnswerRemoved => "keyword_answer_removed",
+            Self::TeamRoomCreated => "team_room_created",
+            Self::TeamRoomDropped => "team_room_dropped",
         }
     }
 

@@ -71,6 +71,13 @@ pub trait RoomHost: Send + Sync + 'static {
         name: &'a str,
         topic: &'a str,
     ) -> futures_util::future::BoxFuture<'a, Result<String, String>>;
+    /// Creates the team's room: end-to-end encrypted, by invitation only, with `invite` (Matrix ids)
+    /// invited. Returns its id; the error is safe to show.
+    fn create_team_room<'a>(
+        &'a self,
+        name: &'a str,
+        invite: &'a [String],
+    ) -> futures_util::future::BoxFuture<'a, Result<String, String>>;
     /// Members of the room other than the bot, as far as the bot has synced (an aggregate only).
     fn members<'a>(&'a self, room: &'a str) -> futures_util::future::BoxFuture<'a, Option<u64>>;
     /// The public link that opens the room in any Matrix client.

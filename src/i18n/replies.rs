@@ -77,6 +77,14 @@ pub fn help(active: &[(String, String)], keywords: &[String], lang: Lang) -> Str
     s
 }
 
+/// The team room's notice of a new message: the conversation's number and the person's channels.
+pub fn team_notice(lang: Lang, thread: i64, channels: &[String]) -> String {
+    if channels.is_empty() {
+        return text(lang, "team-notice-no-channel", &[("thread", thread.into())]);
+    }
+    text(lang, "team-notice", &[("thread", thread.into()), ("channels", channels.join(", ").into())])
+}
+
 /// The first answer when a conversation opens for the team.
 pub fn handoff(lang: Lang) -> String {
     text(lang, "reply-handoff", &[])

@@ -79,6 +79,8 @@ pub(super) struct Ctx {
     /// Replies that belong to the conversation (keyword answers, the first answer): author and text.
     pub answers: Vec<(String, String)>,
     pub hand_off: super::HandOff,
+    /// The language of notices to the team room (the installation's default language).
+    pub team_lang: Lang,
 }
 
 impl Ctx {
@@ -176,6 +178,7 @@ pub(super) fn dispatch(
             return Ok(Outcome::KeywordAnswer);
         }
         let opened = threads::arrived(c, ctx.subscriber, ctx.transport, true, ctx.now)?;
+        tell_the_team(c, ctx)?;
         if auto_reply {
             ctx.say("herold".into(), replies::received(ctx.lang));
         } else if opened && ctx.hand_off.first_answer {
@@ -267,6 +270,21 @@ pub(super) fn dispatch(
             Ok(Outcome::DeleteRequested)
         }
     }
+}
+
+/// Queues a notice for the team room, if there is one: the conversation's number and the person's
+/// channels, never the text or who wrote it.
+fn tell_the_team(c: &Connection, ctx: &Ctx) -> Result<(), StoreError> {
+    if crate::store::team::room(c)?.is_none() {
+        return Ok(());
+    }
+    let Some(thread) = threads::of(c, ctx.subscriber, ctx.transport)? else { return Ok(()) };
+    let mut names = Vec::new();
+    for s in subs::live(c, ctx.subscriber)? {
+        names.push(channels::by_id(c, s.channel_id)?.draft.name);
+    }
+    let text = replies::team_notice(ctx.team_lang, thread.0, &names);
+    crate::store::team::enqueue(c, &text, ctx.now)
 }
 
 fn opt_in(

@@ -19,6 +19,7 @@ pub mod ops;
 pub mod privacy;
 pub mod rooms;
 pub mod subscribers;
+pub mod team;
 pub mod test_send;
 pub mod threads;
 

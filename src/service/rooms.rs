@@ -35,7 +35,7 @@ impl Service {
         *self.inner.room_host.lock().expect("room host lock") = Some(host);
     }
 
-    fn room_host(&self) -> Result<Arc<dyn RoomHost>> {
+    pub(super) fn room_host(&self) -> Result<Arc<dyn RoomHost>> {
         self.inner
             .room_host
             .lock()

@@ -24,6 +24,7 @@ pub mod sessions;
 pub mod spare_keys;
 pub mod sql;
 pub mod subscribers;
+pub mod team;
 pub mod threads;
 pub mod tokens;
 

@@ -244,7 +244,8 @@ pub fn reclaim_all(conn: &Connection, now: i64) -> Result<usize> {
     Ok(conn.execute(
         "UPDATE deliveries SET state = 'queued', lease_until = NULL, updated_at = ?1 WHERE state = 'sending'",
         [now],
-    )? + super::rooms::reclaim_all(conn, now)?)
+    )? + super::rooms::reclaim_all(conn, now)?
+        + super::team::reclaim_all(conn)?)
 }
 
 /// Rows a worker still holds: the one it leased, not leased again by anyone since (it may have been

@@ -103,6 +103,8 @@ routes! {
     post "/broadcasts/{id}/cancel"       Editor   => pages::broadcasts::cancel;
     get  "/inbox"                        Viewer   => pages::inbox::list;
     get  "/inbox/open-count"             Viewer   => pages::inbox::open_count;
+    post "/inbox/team-room"              Owner    => pages::inbox::create_team_room;
+    post "/inbox/team-room/drop"         Owner    => pages::inbox::drop_team_room;
     get  "/inbox/{id}"                   Viewer   => pages::inbox::show;
     post "/inbox/{id}/reply"             Editor   => pages::inbox::reply;
     post "/inbox/{id}/assign"            Editor   => pages::inbox::assign;

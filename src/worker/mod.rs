@@ -21,6 +21,7 @@ use lane::{Lane, Mode};
 use crate::domain::Transport as Kind;
 use crate::service::Service;
 use crate::store::outbox::Outcome;
+use crate::store::team::Posted;
 use crate::transport::Transport;
 
 #[derive(Debug, Clone)]
@@ -188,6 +189,35 @@ impl Worker {
         }
         if n > 0 {
             self.service.record_room_posts(results).await?;
+        }
+        Ok(n + self.tell_the_team().await?)
+    }
+
+    /// Notices for the team room (a new message in a conversation), posted one by one with their id
+    /// as the transaction id, so a notice posted again after a restart shows once.
+    async fn tell_the_team(&mut self) -> crate::service::Result<usize> {
+        let (room, notices) = self.service.claim_team_notices().await?;
+        let n = notices.len();
+        for notice in notices {
+            let now = self.service.now();
+            let posted = match (&self.rooms, &room) {
+                (_, None) => Posted::Failed,
+                (None, Some(_)) => Posted::Retry(now + 300),
+                (Some(t), Some(room)) => {
+                    while let Err(wait) = t.reserve(1) {
+                        tokio::time::sleep(wait).await;
+                    }
+                    let key = format!("herold-team-{}", notice.id);
+                    let r = t.post_to_room(room, &key, &notice.text, None).await;
+                    match outcome_of(r, Kind::Matrix, notice.attempts, self.settings.max_attempts, self.service.now()) {
+                        Outcome::Sent { .. } => Posted::Sent,
+                        Outcome::Retry { at, .. } | Outcome::Deferred { at, .. } => Posted::Retry(at),
+                        Outcome::Release => Posted::Retry(now),
+                        Outcome::Failed { .. } | Outcome::Cancel { .. } => Posted::Failed,
+                    }
+                }
+            };
+            self.service.record_team_notice(notice.id, posted).await?;
         }
         Ok(n)
     }

@@ -750,3 +750,63 @@ async fn dms_opened_before_the_first_start_and_while_stopped_are_joined_and_answ
     carl.expect(60, "the welcome", |b| b.starts_with("Willkommen")).await;
     herold.stop().await;
 }
+
+/// The team room: an owner sets it up from the conversations page with the team's Matrix ids; each
+/// new message for the team is announced there once — its conversation and channel, never its text or
+/// who wrote it; a keyword answer, which needs nobody, is not announced.
+#[tokio::test]
+async fn the_team_room_gets_one_notice_per_new_message_without_text_or_address() {
+    use matrix_sdk::ruma::OwnedRoomId;
+    let syn = Synapse::start(false);
+    syn.register("herold", BOT_PASSWORD, false).await;
+    syn.register("trainer", "trainer-password", false).await;
+    let dir = tempfile::tempdir().unwrap();
+    let herold = Running::start(&config(dir.path(), &syn, "50/s")).await;
+    wait_connected(&herold.service).await;
+    let d = common::draft("NEWS", OptInMode::Single, &[Transport::Sandbox]);
+    let ch = herold.service.create_channel(&Actor::Cli, d).await.unwrap().id;
+    let training = herold::domain::answer::NewAnswer {
+        channel: Some(ch),
+        keyword: "TRAINING".into(),
+        answer_de: "Dienstags 18 Uhr".into(),
+        answer_en: String::new(),
+    };
+    herold.service.add_keyword_answer(&Actor::Cli, training).await.unwrap();
+    let (c, csrf) = owner(&herold).await;
+    let form = [("csrf", csrf.as_str()), ("invite", "@trainer:localhost")];
+    let r = c.post(format!("{}/inbox/team-room", herold.base)).form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    let info = herold.service.team_room().await.unwrap().expect("the team room is set");
+    let room_id = OwnedRoomId::try_from(info.room.as_str()).unwrap();
+    let mut trainer = Subscriber::login(&syn.url, "trainer", "trainer-password", &dir.path().join("trainer")).await;
+    trainer.client.join_room_by_id(&room_id).await.unwrap();
+    let mut members = None;
+    for _ in 0..120 {
+        members = herold.service.team_room().await.unwrap().unwrap().members;
+        if members == Some(1) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(members, Some(1), "the bot sees the trainer join");
+
+    let number = "+4915123000001";
+    herold.service.receive(common::sandbox_message(number, "START NEWS")).await.unwrap();
+    herold.service.receive(common::sandbox_message(number, "Wann ist das Spiel am Samstag?")).await.unwrap();
+    let notice = trainer.expect(60, "the notice", |b| b.starts_with("Neue Nachricht in Gespräch #")).await;
+    assert!(notice.ends_with("(NEWS channel)"), "{notice}");
+    for secret in ["Spiel", "Samstag", "4915123000001", "+49"] {
+        assert!(!notice.contains(secret), "the notice names {secret:?}: {notice}");
+    }
+    herold.service.receive(common::sandbox_message(number, "TRAINING")).await.unwrap();
+    herold.service.receive(common::sandbox_message(number, "Und wo?")).await.unwrap();
+    trainer.expect(60, "the second notice", |b| b.starts_with("Neue Nachricht in Gespräch #")).await;
+    let more = trainer.collect(4).await;
+    let notices =
+        more.iter().filter(|s| matches!(s, Seen::Text { body, .. } if body.starts_with("Neue Nachricht"))).count();
+    assert_eq!(notices, 0, "one notice per message for the team, none for the keyword: {more:?}");
+    let (log, _) = herold.service.audit_log(20, 0).await.unwrap();
+    let created = log.iter().find(|e| e.action == "team_room_created").expect("audited");
+    assert!(!created.detail.contains("trainer"), "the invited ids are not kept: {created:?}");
+    herold.stop().await;
+}

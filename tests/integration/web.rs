@@ -548,6 +548,8 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("post", "/broadcasts/{id}/unschedule", "editor"),
     ("get", "/inbox", "viewer"),
     ("get", "/inbox/open-count", "viewer"),
+    ("post", "/inbox/team-room", "owner"),
+    ("post", "/inbox/team-room/drop", "owner"),
     ("get", "/inbox/{id}", "viewer"),
     ("post", "/inbox/{id}/reply", "editor"),
     ("post", "/inbox/{id}/assign", "editor"),

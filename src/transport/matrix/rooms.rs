@@ -1,5 +1,6 @@
 //! Announcement rooms: one room per channel that the bot creates and alone may post in; anyone with
-//! the link may join, and its members can see each other (which the UI and README say plainly).
+//! the link may join, and its members can see each other (which the UI and README say plainly). And
+//! the team's room, by invitation, where the bot says that conversations have new messages.
 
 use crate::domain::Reason;
 use futures_util::future::BoxFuture;
@@ -62,6 +63,23 @@ impl Matrix {
 impl RoomHost for Matrix {
     fn create_room<'a>(&'a self, name: &'a str, topic: &'a str) -> BoxFuture<'a, Result<String, String>> {
         Box::pin(self.create_announcement_room(name, topic))
+    }
+
+    fn create_team_room<'a>(&'a self, name: &'a str, invite: &'a [String]) -> BoxFuture<'a, Result<String, String>> {
+        Box::pin(async move {
+            let client = self.client.get().ok_or("the Matrix bot is not connected yet")?;
+            let mut req = Request::new();
+            req.name = Some(name.to_string());
+            req.preset = Some(RoomPreset::PrivateChat); // by invitation only
+            req.visibility = Visibility::Private;
+            req.invite =
+                invite.iter().filter_map(|u| matrix_sdk::ruma::OwnedUserId::try_from(u.as_str()).ok()).collect();
+            req.initial_state = vec![raw(
+                json!({"type": "m.room.encryption", "state_key": "", "content": {"algorithm": "m.megolm.v1.aes-sha2"}}),
+            )];
+            let room = client.create_room(req).await.map_err(|e| format!("the homeserver answered {}", errcode(&e)))?;
+            Ok(room.room_id().to_string())
+        })
     }
 
     fn members<'a>(&'a self, room: &'a str) -> BoxFuture<'a, Option<u64>> {

@@ -29,6 +29,10 @@ struct ListPage {
     show: String,
     page: i64,
     pages: i64,
+    /// The team's Matrix room, and whether there is a bot to make one.
+    team: Option<crate::service::rooms::RoomInfo>,
+    bot: bool,
+    error: Option<Problem>,
 }
 
 #[derive(Template)]
@@ -82,6 +86,16 @@ pub struct ListQuery {
 }
 
 pub async fn list(state: web::Data<AppState>, me: Me, q: web::Query<ListQuery>) -> Result<HttpResponse, WebError> {
+    list_page(&state, &me, &q, StatusCode::OK, None).await
+}
+
+async fn list_page(
+    state: &AppState,
+    me: &Me,
+    q: &ListQuery,
+    status: StatusCode,
+    error: Option<Problem>,
+) -> Result<HttpResponse, WebError> {
     let admin = me.admin()?.id;
     let (filter, show) = match q.show.as_str() {
         "mine" => (Filter::Mine(admin), "mine"),
@@ -91,7 +105,37 @@ pub async fn list(state: web::Data<AppState>, me: Me, q: web::Query<ListQuery>) 
     let page = q.page.max(0);
     let (threads, total) = state.service.threads(filter, PAGE, page * PAGE).await?;
     let pages = (total + PAGE - 1) / PAGE;
-    super::ok(&ListPage { ctx: Ctx::new(&me)?, threads, total, show: show.into(), page, pages })
+    let (team, bot) = (state.service.team_room().await?, state.service.has_matrix_bot());
+    let p = ListPage { ctx: Ctx::new(me)?, threads, total, show: show.into(), page, pages, team, bot, error };
+    render(status, &p)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TeamForm {
+    /// Matrix ids, one per line.
+    #[serde(default)]
+    invite: String,
+}
+
+/// An owner makes the team's room: the bot creates it and invites the ids typed (kept nowhere).
+pub async fn create_team_room(
+    state: web::Data<AppState>,
+    me: Me,
+    f: web::Form<TeamForm>,
+) -> Result<HttpResponse, WebError> {
+    match state.service.create_team_room(&me.0.actor(), &f.invite).await {
+        Ok(_) => Ok(see_other("/inbox")),
+        Err(ServiceError::Invalid(m) | ServiceError::Conflict(m)) => {
+            let q = ListQuery { show: String::new(), page: 0 };
+            list_page(&state, &me, &q, StatusCode::BAD_REQUEST, Some(m)).await
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn drop_team_room(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, WebError> {
+    state.service.drop_team_room(&me.0.actor()).await?;
+    Ok(see_other("/inbox"))
 }
 
 /// The number of open conversations, for the navigation's and the dashboard's live count.
