@@ -455,6 +455,20 @@ pub enum ConfigError {
     Invalid(String),
 }
 
+/// Environment variables that configure herold start with this.
+const ENV_PREFIX: &str = "HEROLD_";
+
+/// The configuration's top-level keys. `HEROLD_<KEY>` and `HEROLD_<KEY>__<SUB>` are read from the
+/// environment; any other `HEROLD_*` variable was set by something else — Kubernetes sets
+/// `HEROLD_PORT=tcp://…` and `HEROLD_SERVICE_HOST` for a Service named `herold` — and is ignored with a
+/// warning. Unknown keys in the file, and under a known section in the environment, stay refused.
+fn top_level_keys() -> Vec<String> {
+    match serde_json::to_value(Config::default()) {
+        Ok(serde_json::Value::Object(m)) => m.keys().cloned().collect(),
+        _ => vec![],
+    }
+}
+
 impl Config {
     /// Loads the layers. `file` is `--config` or `HEROLD_CONFIG`; without it `./herold.toml` is read if present.
     pub fn load(file: Option<&Path>, flags: &Overrides) -> Result<Self, ConfigError> {
@@ -466,7 +480,19 @@ impl Config {
             Some(p) => fig = fig.merge(Toml::file_exact(p)),
             None => fig = fig.merge(Toml::file("herold.toml")),
         }
-        let env = Env::prefixed("HEROLD_").split("__").ignore(&["config"]);
+        let keys = top_level_keys();
+        let known = move |key: &str| {
+            let first = key.split("__").next().unwrap_or(key).to_ascii_lowercase();
+            keys.contains(&first)
+        };
+        for (name, _) in std::env::vars().filter(|(k, _)| k.starts_with(ENV_PREFIX)) {
+            let key = &name[ENV_PREFIX.len()..];
+            if !known(key) && !key.eq_ignore_ascii_case("config") {
+                // Logging is not set up yet; the name is no secret (its value is not shown).
+                eprintln!("herold: ignoring {name}: not a configuration key (set by the platform?)");
+            }
+        }
+        let env = Env::prefixed(ENV_PREFIX).filter(move |k| known(k.as_str())).split("__");
         fig = fig.merge(env).merge(Serialized::defaults(flags));
         let cfg: Config = fig
             .extract()
@@ -608,6 +634,24 @@ mod tests {
             jail.set_env("HEROLD_ADMIN__SESION_HOURS", "3");
             let err = Config::load(Some(&jail.directory().join("ok.toml")), &Overrides::default()).unwrap_err();
             assert!(err.to_string().contains("sesion_hours"), "{err}");
+            Ok(())
+        });
+    }
+
+    /// Kubernetes sets `HEROLD_PORT`, `HEROLD_SERVICE_HOST`, … for a Service named `herold`: they are
+    /// not herold's keys and do not stop it; its own keys still apply beside them.
+    #[test]
+    fn variables_a_platform_sets_are_ignored() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            jail.create_file("ok.toml", "")?;
+            jail.set_env("HEROLD_PORT", "tcp://10.96.0.12:8080");
+            jail.set_env("HEROLD_PORT_8080_TCP_ADDR", "10.96.0.12");
+            jail.set_env("HEROLD_SERVICE_HOST", "10.96.0.12");
+            jail.set_env("HEROLD_SERVICE_PORT", "8080");
+            jail.set_env("HEROLD_LISTEN", "127.0.0.1:9009");
+            let c = Config::load(Some(&jail.directory().join("ok.toml")), &Overrides::default()).unwrap();
+            assert_eq!(c.listen, "127.0.0.1:9009");
             Ok(())
         });
     }

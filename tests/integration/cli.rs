@@ -423,3 +423,43 @@ fn a_passphrase_can_be_the_master_key_and_can_be_rotated() {
     let o = run(herold(dir.path()).args(["admin", "list"]).env("HEROLD_PASSPHRASE", pass));
     assert!(text(&o).contains("master key is wrong"));
 }
+
+/// Kubernetes sets `HEROLD_PORT=tcp://…`, `HEROLD_SERVICE_HOST`, … for a Service named `herold`:
+/// `herold serve` starts all the same (and says which variables it ignored); an unknown key in the
+/// configuration file still stops it, by name.
+#[tokio::test]
+async fn variables_kubernetes_sets_do_not_stop_serve_but_an_unknown_file_key_does() {
+    let dir = tempfile::tempdir().unwrap();
+    assert!(run(herold(dir.path()).arg("init")).status.success());
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut serve = herold(dir.path())
+        .args(["--listen", &format!("127.0.0.1:{port}"), "serve"])
+        .env("HEROLD_PORT", "tcp://10.96.0.12:8080")
+        .env("HEROLD_PORT_8080_TCP", "tcp://10.96.0.12:8080")
+        .env("HEROLD_SERVICE_HOST", "10.96.0.12")
+        .env("HEROLD_SERVICE_PORT", "8080")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let url = format!("http://127.0.0.1:{port}/healthz");
+    let mut up = false;
+    for _ in 0..100 {
+        if reqwest::get(&url).await.is_ok_and(|r| r.status().is_success()) {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    serve.kill().unwrap();
+    let out = serve.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(up, "herold serve did not start beside the platform's variables: {err}");
+    assert!(err.contains("ignoring HEROLD_PORT:") && err.contains("ignoring HEROLD_SERVICE_HOST:"), "{err}");
+    assert!(!err.contains("10.96.0.12"), "values are not printed: {err}");
+
+    std::fs::write(dir.path().join("bad.toml"), "lisen = \"127.0.0.1:9\"\n").unwrap();
+    let o = run(herold(dir.path()).args(["--config", "bad.toml", "serve"]));
+    assert!(!o.status.success());
+    assert!(text(&o).contains("lisen"), "{}", text(&o));
+}
