@@ -213,8 +213,8 @@ async fn run(command: Command, cfg: Config) -> anyhow::Result<ExitCode> {
             println!("erasures applied again: {}", r.erased_again);
             if r.keyless > 0 {
                 println!(
-                    "{} subscribers have no data key in this keyring and cannot be read (erased, or the keyring \
-                     is older than the data)",
+                    "erased {} subscribers who have no data key in this keyring (erased since, or the keyring \
+                     is older than the data): their data could never be read again",
                     r.keyless
                 );
             }

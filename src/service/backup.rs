@@ -95,8 +95,7 @@ impl Service {
         }
         let list = &self.store().paths().erased;
         if list.exists() {
-            let copy = plan.dir.join("erased.list");
-            std::fs::copy(list, &copy).map_err(|e| io_error("copying the erasure list", e))?;
+            copy_private(list, &plan.dir.join("erased.list"))?;
         }
         let pruned = prune(&plan.dir, now, plan.keep_days, plan.keyring_keep_days)
             .map_err(|e| io_error("deleting old backups", e))?;
@@ -126,6 +125,18 @@ impl Service {
     }
 }
 
+/// Copies the erasure list to `dest` (replacing an older copy), readable by its owner only.
+pub(super) fn copy_private(list: &Path, dest: &Path) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let part = dest.with_extension("list.part");
+    let _ = std::fs::remove_file(&part);
+    maintenance::private_new_file(&part)?;
+    std::fs::copy(list, &part).map_err(|e| io_error("copying the erasure list", e))?;
+    std::fs::set_permissions(&part, std::fs::Permissions::from_mode(0o600))
+        .map_err(|e| io_error("protecting the erasure list", e))?;
+    std::fs::rename(&part, dest).map_err(|e| io_error("copying the erasure list", e))
+}
+
 /// Replaces the data (and, if given, the keyring) with a backup. Stop the server first (the caller
 /// holds the data directory's lock). Everything happens on copies in a staging directory: the
 /// backup is checked, opened with the master key, upgraded, and every erasure on the permanent list
@@ -138,7 +149,7 @@ pub async fn restore(
     keyring: Option<&Path>,
 ) -> Result<RestoreReport> {
     for f in std::iter::once(data).chain(keyring) {
-        let (problems, version) = maintenance::check_file(f)
+        let (problems, version) = maintenance::leaving_no_trace(f, || maintenance::check_file(f))
             .map_err(|e| ServiceError::File(format!("{} is not a readable herold backup: {e}", f.display())))?;
         if !problems.is_empty() {
             return Err(ServiceError::File(format!("{} is damaged: {}", f.display(), problems.join("; "))));
@@ -170,13 +181,20 @@ pub async fn restore(
         key_file: paths.key_file.clone(),
         erased: paths.erased.clone(),
     };
-    maintenance::copy_file(data, &staged.main)?;
-    maintenance::copy_file(keyring.unwrap_or(&paths.keyring), &staged.keyring)?;
+    maintenance::leaving_no_trace(data, || maintenance::copy_file(data, &staged.main))?;
+    let keys = keyring.unwrap_or(&paths.keyring);
+    match keyring {
+        Some(k) => maintenance::leaving_no_trace(k, || maintenance::copy_file(k, &staged.keyring))?,
+        None => maintenance::copy_file(keys, &staged.keyring)?,
+    }
     let report = {
         let (st, vault) = store::open(&staged, source, false, 2).map_err(|e| ServiceError::File(e.to_string()))?;
         let service = Service::new(st, vault, Arc::new(SystemClock), Settings::default());
         let erased_again = service.apply_erasure_list().await?;
-        let keyless = service.store().call(|c| maintenance::keyless_subscribers(c)).await?.len();
+        // Whoever has no data key in this keyring can never be read again (erased since, or the
+        // keyring is older than the data): erased now, rather than coming back "unreadable".
+        let ids = service.store().call(|c| maintenance::keyless_subscribers(c)).await?;
+        let keyless = service.erase_ids(ids, "cli".into(), None).await?;
         let detail = crate::domain::Message::new("audit-restored")
             .with("erased", erased_again)
             .with("keyless", keyless)

@@ -60,11 +60,19 @@ pub fn verify(paths: &DataPaths) -> Result<VerifyReport> {
 }
 
 impl Service {
-    /// Online backup of the data file (contacts stay sealed) or, with `keyring`, of the keyring file.
+    /// Online backup of the data file (contacts stay sealed) or, with `keyring`, of the keyring file,
+    /// mode 0600. Beside a data backup goes the erasure list (`erased.list`, as scheduled backups
+    /// have it), so that restoring it elsewhere never brings an erased person back.
     pub async fn backup(&self, dest: &Path, keyring: bool) -> Result<()> {
         let dest = dest.to_path_buf();
         let schema = if keyring { "keyring" } else { "main" };
-        self.store().call(move |c| maintenance::backup(c, schema, &dest)).await?;
+        let d = dest.clone();
+        self.store().call(move |c| maintenance::backup(c, schema, &d)).await?;
+        let list = &self.store().paths().erased;
+        if !keyring && list.exists() {
+            let beside = dest.parent().unwrap_or(Path::new(".")).join("erased.list");
+            super::backup::copy_private(list, &beside)?;
+        }
         tracing::info!(schema, "backup written");
         Ok(())
     }

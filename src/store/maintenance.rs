@@ -30,17 +30,44 @@ pub fn release_cache(conn: &Connection) -> Result<()> {
     Ok(conn.release_memory()?)
 }
 
-/// Copies one schema (`main` or `keyring`) to `dest` with SQLite's online backup, while others keep writing.
+/// Copies one schema (`main` or `keyring`) to `dest` with SQLite's online backup, while others keep
+/// writing. The file is created readable by its owner only (mode 0600, whatever the umask) and is
+/// one self-contained file: in rollback-journal mode, so reading it later leaves no `-wal`/`-shm`.
 pub fn backup(conn: &Connection, schema: &str, dest: &Path) -> Result<()> {
-    if dest.exists() {
-        return Err(StoreError::Exists(dest.display().to_string()));
-    }
+    private_new_file(dest)?;
     let name = match schema {
         "main" => rusqlite::MAIN_DB,
         _ => c"keyring",
     };
     conn.backup(name, dest, None)?;
+    let copy = Connection::open(dest)?;
+    copy.query_row("PRAGMA journal_mode = DELETE", [], |_| Ok(()))?;
     Ok(())
+}
+
+/// Creates an empty file only its owner may read (a backup, an erasure list beside it); an existing
+/// file is an error, never overwritten.
+pub fn private_new_file(path: &Path) -> Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => StoreError::Exists(path.display().to_string()),
+        std::io::ErrorKind::StorageFull => StoreError::DiskFull,
+        _ => StoreError::Task(format!("creating {}: {e}", path.display())),
+    })
+}
+
+/// Runs `read` on a file someone else owns (a backup being restored) and removes the `-wal`/`-shm`
+/// files that reading it made beside it.
+pub fn leaving_no_trace<T>(path: &Path, read: impl FnOnce() -> Result<T>) -> Result<T> {
+    let side = |ext: &str| std::path::PathBuf::from(format!("{}{ext}", path.display()));
+    let before: Vec<bool> = ["-wal", "-shm"].iter().map(|e| side(e).exists()).collect();
+    let out = read();
+    for (ext, was) in ["-wal", "-shm"].iter().zip(before) {
+        if !was {
+            let _ = std::fs::remove_file(side(ext));
+        }
+    }
+    out
 }
 
 /// Re-wraps every data key and the blind-index secret under `new`, then updates both key-check values.

@@ -427,3 +427,53 @@ async fn owners_read_the_audit_log_of_logins_and_changes() {
     let (editor, _) = app.admin_client("erik", Role::Editor).await;
     assert_eq!(editor.get(app.url("/audit")).send().await.unwrap().status(), 403);
 }
+
+/// Backups stay private: `herold backup` writes files only their owner can read (whatever the umask)
+/// with the erasure list beside a data backup; restoring data with a keyring older than it erases the
+/// people whose keys that keyring does not have, instead of bringing them back unreadable; reading a
+/// backup leaves no `-wal`/`-shm` beside it.
+#[tokio::test]
+async fn backups_are_private_and_a_restore_erases_whom_no_key_can_read() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let s = common::open_service(dir.path());
+    let ch = sandbox_channel(&s, "NEWS").await;
+    let [a, b, c]: [String; 3] = test_numbers(3).try_into().unwrap();
+    common::subscriber(&s, Transport::Sandbox, &a, ch).await;
+    let id_b = common::subscriber(&s, Transport::Sandbox, &b, ch).await;
+    s.erase_subscriber(&Actor::Cli, id_b).await.unwrap();
+    let backups = dir.path().join("backups");
+    std::fs::create_dir_all(&backups).unwrap();
+    let old_keys = backups.join("keyring-monday.sqlite");
+    s.backup(&old_keys, true).await.unwrap();
+    // C joins after the keyring backup: the old keyring has no key for C.
+    common::subscriber(&s, Transport::Sandbox, &c, ch).await;
+    let data_backup = backups.join("data-tuesday.sqlite");
+    s.backup(&data_backup, false).await.unwrap();
+    for f in [&old_keys, &data_backup, &backups.join("erased.list")] {
+        let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{} is mode {mode:o}", f.display());
+    }
+    assert!(std::fs::read_to_string(backups.join("erased.list")).unwrap().lines().count() >= 1, "B's erasure is beside");
+    drop(s);
+
+    let o = herold_bin(&data).arg("restore").arg(&data_backup).arg("--keyring").arg(&old_keys).output().unwrap();
+    let out = format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "{out}");
+    assert!(out.contains("erased 1 subscribers who have no data key"), "{out}");
+    let left: Vec<_> = std::fs::read_dir(&backups)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with("-wal") || n.ends_with("-shm"))
+        .collect();
+    assert!(left.is_empty(), "reading the backups left {left:?}");
+    let s = common::open_service(dir.path());
+    assert!(s.find_subscriber(&a).await.unwrap().is_some(), "A is readable as before");
+    assert_eq!(s.find_subscriber(&c).await.unwrap(), None, "C is erased, not back as unreadable");
+    let ch_counts = s.channels().await.unwrap();
+    assert_eq!(ch_counts.len(), 1);
+    drop(s);
+    let o = herold_bin(&data).arg("verify").output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stdout));
+}
