@@ -7,19 +7,18 @@ pub mod chart;
 pub mod error;
 pub mod guard;
 pub mod hooks;
+pub mod logins;
 pub use crate::i18n;
 pub mod pages;
 pub mod qr;
 pub mod routes;
 
-use std::net::{IpAddr, TcpListener};
-use std::num::NonZeroU32;
+use std::net::TcpListener;
 use std::sync::Arc;
 
 use actix_web::dev::Server;
 use actix_web::middleware::{DefaultHeaders, from_fn};
 use actix_web::{App, HttpServer, web};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::service::Service;
 
@@ -36,8 +35,7 @@ pub struct AppState {
     /// Whether cookies get `Secure` (public_url is https).
     pub secure_cookies: bool,
     pub trust_proxy: bool,
-    pub login_per_ip: Arc<DefaultKeyedRateLimiter<IpAddr>>,
-    pub login_per_account: Arc<DefaultKeyedRateLimiter<String>>,
+    pub logins: Arc<logins::LoginLimits>,
 }
 
 /// Web settings taken from the configuration.
@@ -52,16 +50,13 @@ pub struct WebSettings {
 impl AppState {
     pub fn new(service: Service, s: &WebSettings) -> Self {
         let origin: String = s.public_url.splitn(4, '/').take(3).collect::<Vec<_>>().join("/");
-        let per_ip = NonZeroU32::new(s.login_per_ip_per_minute).unwrap_or(NonZeroU32::MIN);
-        let per_account = NonZeroU32::new(s.login_per_account_per_hour).unwrap_or(NonZeroU32::MIN);
         Self {
             service,
             secure_cookies: s.public_url.starts_with("https://"),
             public_origin: origin,
             public_url: s.public_url.clone(),
             trust_proxy: s.trust_proxy,
-            login_per_ip: Arc::new(RateLimiter::keyed(Quota::per_minute(per_ip))),
-            login_per_account: Arc::new(RateLimiter::keyed(Quota::per_hour(per_account))),
+            logins: logins::LoginLimits::new(s.login_per_ip_per_minute, s.login_per_account_per_hour),
         }
     }
 }
@@ -69,7 +64,19 @@ impl AppState {
 /// Builds the HTTP server on an already bound listener (tests bind port 0).
 pub fn server(listener: TcpListener, state: AppState) -> std::io::Result<Server> {
     let state = web::Data::new(state);
+    // Behind https, browsers are told to use nothing else for a year (HSTS).
+    let hsts = state.secure_cookies.then_some(("Strict-Transport-Security", "max-age=31536000"));
     let server = HttpServer::new(move || {
+        let mut headers = DefaultHeaders::new()
+            .add(("Content-Security-Policy", CSP))
+            .add(("X-Content-Type-Options", "nosniff"))
+            .add(("X-Frame-Options", "DENY"))
+            .add(("Referrer-Policy", "same-origin"))
+            .add(("Cross-Origin-Opener-Policy", "same-origin"))
+            .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=()"));
+        if let Some(h) = hsts {
+            headers = headers.add(h);
+        }
         App::new()
             .app_data(state.clone())
             .app_data(web::FormConfig::default().limit(256 * 1024))
@@ -82,15 +89,7 @@ pub fn server(listener: TcpListener, state: AppState) -> std::io::Result<Server>
             }))
             .app_data(web::PayloadConfig::default().limit(256 * 1024))
             .wrap(from_fn(guard::guard))
-            .wrap(
-                DefaultHeaders::new()
-                    .add(("Content-Security-Policy", CSP))
-                    .add(("X-Content-Type-Options", "nosniff"))
-                    .add(("X-Frame-Options", "DENY"))
-                    .add(("Referrer-Policy", "same-origin"))
-                    .add(("Cross-Origin-Opener-Policy", "same-origin"))
-                    .add(("Permissions-Policy", "camera=(), microphone=(), geolocation=()")),
-            )
+            .wrap(headers)
             .wrap(tracing_actix_web::TracingLogger::<RedactedRootSpan>::new())
             .configure(routes::configure)
     })

@@ -455,7 +455,10 @@ async fn backups_are_private_and_a_restore_erases_whom_no_key_can_read() {
         let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{} is mode {mode:o}", f.display());
     }
-    assert!(std::fs::read_to_string(backups.join("erased.list")).unwrap().lines().count() >= 1, "B's erasure is beside");
+    assert!(
+        std::fs::read_to_string(backups.join("erased.list")).unwrap().lines().count() >= 1,
+        "B's erasure is beside"
+    );
     drop(s);
 
     let o = herold_bin(&data).arg("restore").arg(&data_backup).arg("--keyring").arg(&old_keys).output().unwrap();

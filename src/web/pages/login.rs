@@ -98,11 +98,22 @@ pub async fn login_submit(
     };
     let ip = client_ip(&req, &state);
     let account = form.username.trim().to_lowercase();
-    if state.login_per_ip.check_key(&ip).is_err() || state.login_per_account.check_key(&account).is_err() {
-        tracing::warn!("login throttled");
-        return again(StatusCode::TOO_MANY_REQUESTS, Problem::new("login-throttled"));
+    // Admins are not subscribers: their name and address are logged for fail2ban and the like.
+    if let Err(wait) = state.logins.check(&account, ip) {
+        let seconds = wait.as_secs().max(1);
+        tracing::warn!(admin = %account, client = %ip, wait = seconds, "login throttled");
+        return again(StatusCode::TOO_MANY_REQUESTS, Problem::new("login-throttled").with("seconds", seconds));
     }
-    match state.service.login(&form.username, &form.password).await? {
+    let delay = state.logins.delay(&account);
+    if !delay.is_zero() {
+        tokio::time::sleep(delay).await;
+    }
+    let session = state.service.login(&form.username, &form.password).await?;
+    if session.is_none() {
+        state.logins.failed(&account);
+        tracing::warn!(admin = %account, client = %ip, "login failed");
+    }
+    match session {
         Some(session) => {
             let mut resp = see_other("/");
             let mut c = cookie(SESSION_COOKIE, session.token, secure(&req, &state));
