@@ -2,10 +2,21 @@
 
 use pulldown_cmark::{Event, Options, Parser, Tag, TagEnd, html};
 
+/// Bare `http(s)://` addresses (at the start or after a space) become Markdown autolinks, so that a
+/// newsletter written as plain text gets clickable links on Matrix and in its archive. Trailing
+/// punctuation stays outside the link; links written as `[text](url)` or `<url>` are left alone.
+fn link_bare_urls(markdown: &str) -> std::borrow::Cow<'_, str> {
+    static BARE: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+        regex::Regex::new(r#"(?m)(^|[ \t])(https?://[^\s<>]*[^\s<>.,;:!?)\]'"*_])"#).expect("the pattern is valid")
+    });
+    BARE.replace_all(markdown, "$1<$2>")
+}
+
 /// Sanitised HTML: the tags Matrix clients render, no scripts, no styles, no images from elsewhere.
 pub fn to_html(markdown: &str) -> String {
+    let markdown = link_bare_urls(markdown);
     let mut raw = String::new();
-    html::push_html(&mut raw, Parser::new_ext(markdown, Options::ENABLE_STRIKETHROUGH));
+    html::push_html(&mut raw, Parser::new_ext(&markdown, Options::ENABLE_STRIKETHROUGH));
     ammonia::Builder::default()
         .tags(
             [
@@ -99,6 +110,17 @@ mod tests {
         assert!(h.contains("href=\"https://example.org/a\""));
         assert!(!h.contains("<script") && !h.contains("onerror") && !h.contains("<img"));
         assert!(!to_html("[x](javascript:alert(1))").contains("javascript"));
+    }
+
+    #[test]
+    fn bare_addresses_become_links_and_written_links_stay() {
+        let h = to_html(
+            "Anmeldung: https://verein.example/fest?tag=sa. Oder [hier](https://a.example/x) und <https://b.example/>.",
+        );
+        assert!(h.contains(r#"<a href="https://verein.example/fest?tag=sa""#), "{h}");
+        assert!(h.contains(">https://verein.example/fest?tag=sa</a>."), "the full stop stays outside: {h}");
+        assert_eq!(h.matches("<a ").count(), 3, "{h}");
+        assert!(to_html("https://x.example/a").contains(r#"href="https://x.example/a""#));
     }
 
     #[test]

@@ -307,10 +307,30 @@ async fn every_page_fits_a_phone_and_labels_every_field() {
     let hook = webhook_to_nowhere(&app).await;
     let returned = returned_draft(&app, ch.id).await;
     let thread = conversation(&app, ch.id, "+4915112340001").await;
+    // A newsletter channel with a long word in its name, a long link in its description, and an
+    // issue with a 170-character bare link: every public page must still fit.
+    let long_link = format!("https://verein.example/{}", "anmeldung-sommerfest-".repeat(7));
+    let mut news = common::draft("LANG", herold::domain::OptInMode::Single, &[herold::domain::Transport::Sandbox]);
+    news.kind = herold::domain::ChannelKind::Newsletter;
+    news.public_archive = true;
+    news.name = "Donaudampfschifffahrtsgesellschaftskapitänsmützenabteilung".into();
+    news.description = format!("Alles auf {long_link}");
+    let news = app.service.create_channel(&herold::service::Actor::Cli, news).await.unwrap();
+    let mut issue = common::compose_now(news.id, &format!("Anmeldung: {long_link}"), "long-link");
+    issue.kind = herold::domain::ChannelKind::Newsletter;
+    issue.title = "Sommerfest".into();
+    let (issue, _) = app.service.create_broadcast(&herold::service::Actor::Cli, issue).await.unwrap();
     let mut b = Browser::start("phone_width", &app.base, "en-GB").await;
     b.log_in(user, pw).await;
     b.client.set_window_size(360, 740).await.unwrap();
-    let pages = every_page(ch.id, &id.to_string(), &[], hook, &[returned], &[thread]);
+    let mut pages = every_page(ch.id, &id.to_string(), &[], hook, &[returned], &[thread]);
+    pages.extend([
+        "/join/lang".to_string(),
+        "/privacy/lang".to_string(),
+        "/n/lang".to_string(),
+        format!("/n/lang/{}", issue.id),
+        format!("/channels/{}", news.id),
+    ]);
     for page in &pages {
         b.goto(page).await;
         let wide = b.js("return document.documentElement.scrollWidth").await.as_u64().unwrap();
@@ -323,6 +343,10 @@ async fn every_page_fits_a_phone_and_labels_every_field() {
             .await;
         assert_eq!(unlabelled, serde_json::json!([]), "{page}: fields without a label");
     }
+    // The bare link in the plain newsletter is a link on its archive page.
+    b.goto(&format!("/n/lang/{}", issue.id)).await;
+    let href = b.js("return document.querySelector('article a') && document.querySelector('article a').href").await;
+    assert_eq!(href.as_str(), Some(long_link.as_str()), "the archive links the address");
     settle_reports().await;
     assert_eq!(app.service.csp_violations(), 0);
     b.finish().await;
