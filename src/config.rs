@@ -638,6 +638,33 @@ mod tests {
         });
     }
 
+    /// The annotated example in the repository loads, with its secret files where it names them
+    /// (here in a scratch directory instead of /etc/herold), and sets what it says.
+    #[test]
+    fn the_example_configuration_loads() {
+        Jail::expect_with(|jail| {
+            jail.clear_env();
+            let example = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("herold.example.toml");
+            let dir = jail.directory().to_path_buf();
+            let mut text =
+                std::fs::read_to_string(example).unwrap().replace("/etc/herold/", &format!("{}/", dir.display()));
+            if cfg!(not(feature = "matrix")) {
+                // A build without Matrix refuses [matrix]: the example's last section.
+                text.truncate(text.find("# The Matrix bot").expect("the example ends with [matrix]"));
+            }
+            for secret in ["kannel.password", "kannel.webhook", "matrix.password"] {
+                jail.create_file(secret, "aSecretOfTwentyChars42")?;
+            }
+            jail.create_file("herold.toml", &text)?;
+            let c = Config::load(Some(&dir.join("herold.toml")), &Overrides::default()).unwrap();
+            assert_eq!((c.time_zone.as_str(), c.sms.gateways.len()), ("Europe/Berlin", 1));
+            assert_eq!(c.delivery.max_per_person.map(|f| f.max), Some(3));
+            assert!(c.conversation.office_hours.is_some());
+            assert_eq!(c.matrix.is_some(), cfg!(feature = "matrix"));
+            Ok(())
+        });
+    }
+
     /// Kubernetes sets `HEROLD_PORT`, `HEROLD_SERVICE_HOST`, … for a Service named `herold`: they are
     /// not herold's keys and do not stop it; its own keys still apply beside them.
     #[test]
