@@ -3,14 +3,19 @@
 // 2. A textarea with data-sms-counter="ID" shows its SMS encoding and parts in element ID (its words
 //    come from that element's data-l-* attributes, in the admin's language).
 // 3. A file input with data-read-into="ID" puts the chosen file's text into the textarea ID.
+// 4. A sandbox phone's screen shows its newest message (scrolled to the end), as a phone does.
 (function () {
   "use strict";
+  function newest() {
+    document.querySelectorAll(".screen").forEach(function (s) { s.scrollTop = s.scrollHeight; });
+  }
+  newest();
   document.querySelectorAll("[data-poll]").forEach(function (el) {
     var url = el.getAttribute("data-poll");
     setInterval(function () {
       fetch(url, { credentials: "same-origin", headers: { "Accept": "text/html" } })
         .then(function (r) { return r.ok ? r.text() : null; })
-        .then(function (html) { if (html !== null && html !== el.dataset.last) { el.dataset.last = html; el.innerHTML = html; } })
+        .then(function (html) { if (html !== null && html !== el.dataset.last) { el.dataset.last = html; el.innerHTML = html; newest(); } })
         .catch(function () {});
     }, 2000);
   });

@@ -106,3 +106,5 @@ answer-too-long = Eine Antwort hat höchstens { $max } Zeichen
 thread-nothing-to-answer = In diesem Gespräch gibt es noch keine Nachricht der Person
 team-room-owner = Den Team-Raum richtet nur ein Eigentümer ein
 team-room-invites = Gib eine bis { $max } Matrix-IDs an, z. B. @anna:example.org
+admin-remove-confirm = Kreuze an, dass du das Konto wirklich entfernen willst
+admin-remove-self = Dein eigenes Konto kannst du hier nicht entfernen; das kann ein anderer Eigentümer

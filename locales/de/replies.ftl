@@ -10,7 +10,7 @@ reply-goodbye = Abgemeldet von { $channels }. Du bekommst keine Nachrichten mehr
 reply-not-subscribed = Du bist bei keinem Kanal angemeldet.
 reply-no-channels = Hier gibt es noch keine Kanäle.
 reply-choose-channel = Welcher Kanal? Sende { $list }
-reply-help = herold: START <Kanal> anmelden, STOP abmelden, DATEN zeigt gespeicherte Daten, LÖSCHEN löscht sie.
+reply-help = { $sender }: START <Kanal> anmelden, STOP abmelden, DATEN zeigt gespeicherte Daten, LÖSCHEN löscht sie.
 reply-help-subscribed = {" "}Angemeldet: { $list }
 reply-my-data = Gespeichert seit { $since }: deine Nummer (verschlüsselt), Kanäle: { $channels }, Einwilligungen mit Zeitpunkt, { $inbox ->
     [one] 1 Nachricht

@@ -106,3 +106,5 @@ answer-too-long = an answer has at most { $max } characters
 thread-nothing-to-answer = this conversation has no message from the person yet
 team-room-owner = only an owner sets up the team room
 team-room-invites = give one to { $max } Matrix ids, e.g. @anna:example.org
+admin-remove-confirm = tick the box to say you really mean to remove the account
+admin-remove-self = you cannot remove your own account here; another owner can

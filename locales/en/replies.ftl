@@ -11,7 +11,7 @@ reply-goodbye = Unsubscribed from { $channels }. You will get no more messages. 
 reply-not-subscribed = You are not subscribed to any channel.
 reply-no-channels = There are no channels here yet.
 reply-choose-channel = Which channel? Send { $list }
-reply-help = herold: START <channel> to join, STOP to leave, MYDATA shows stored data, DELETE erases it.
+reply-help = { $sender }: START <channel> to join, STOP to leave, MYDATA shows stored data, DELETE erases it.
 reply-help-subscribed = {" "}Subscribed: { $list }
 reply-my-data = Stored since { $since }: your address (encrypted), channels: { $channels }, consents with times, { $inbox ->
     [one] 1 message

@@ -64,9 +64,11 @@ pub fn choose_channel(keywords: &[String], lang: Lang) -> String {
     text(lang, "reply-choose-channel", &[("list", list.into())])
 }
 
-/// HELP: the commands, the channels one is in, and the keywords one can ask about.
-pub fn help(active: &[(String, String)], keywords: &[String], lang: Lang) -> String {
-    let mut s = text(lang, "reply-help", &[]);
+/// HELP: the commands, the channels one is in, and the keywords one can ask about; signed by
+/// `sender` (the organisation, `privacy.controller`, else herold).
+pub fn help(sender: &str, active: &[(String, String)], keywords: &[String], lang: Lang) -> String {
+    let sender = if sender.trim().is_empty() { "herold" } else { sender.trim() };
+    let mut s = text(lang, "reply-help", &[("sender", sender.into())]);
     if !active.is_empty() {
         let list = active.iter().map(|(n, k)| format!("{n} ({k})")).collect::<Vec<_>>().join(", ");
         s.push_str(&text(lang, "reply-help-subscribed", &[("list", list.into())]));

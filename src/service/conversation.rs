@@ -81,6 +81,8 @@ pub(super) struct Ctx {
     pub hand_off: super::HandOff,
     /// The language of notices to the team room (the installation's default language).
     pub team_lang: Lang,
+    /// Who signs the help text: the organisation (`privacy.controller`), else herold.
+    pub sender: String,
 }
 
 impl Ctx {
@@ -250,7 +252,7 @@ pub(super) fn dispatch(
             }
             let words: Vec<String> =
                 answers::for_subscriber(c, ctx.subscriber)?.into_iter().map(|a| a.answer.keyword).collect();
-            ctx.replies.push(replies::help(&active, &words, ctx.lang));
+            ctx.replies.push(replies::help(&ctx.sender, &active, &words, ctx.lang));
             Ok(Outcome::Help)
         }
         Verb::MyData => {

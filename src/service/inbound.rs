@@ -181,6 +181,7 @@ impl Job for Receive {
             answers: vec![],
             hand_off: self.settings.hand_off,
             team_lang: Lang::parse(&self.settings.default_language).unwrap_or(Lang::De),
+            sender: self.settings.notice.controller.clone(),
         };
         if self.transport == Transport::Sandbox {
             conversation::insert_sandbox_inbound(c, subscriber, &ctx.inbound_sealed, now)?;

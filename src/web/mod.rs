@@ -92,6 +92,7 @@ pub fn server(listener: TcpListener, state: AppState) -> std::io::Result<Server>
             .wrap(headers)
             .wrap(tracing_actix_web::TracingLogger::<RedactedRootSpan>::new())
             .configure(routes::configure)
+            .default_service(web::to(pages::misc::not_found))
     })
     .listen(listener)?
     .shutdown_timeout(10)

@@ -144,10 +144,20 @@ async fn hostile_inbound_text_shows_as_text_and_runs_nothing() {
     let inside = b.js("return document.querySelectorAll('.thread .msg *').length").await;
     assert_eq!(inside, 0, "no element was made from the message");
     assert_ne!(b.js("return document.title").await, "pwned");
-    // The sandbox screen shows it the same way.
+    // The sandbox screen shows it the same way; with more messages than fit, the newest is in view
+    // (the screen is scrolled to its end, as a phone's is).
+    for _ in 0..15 {
+        app.service.receive(common::sandbox_message("+4915111112222", "HILFE")).await.unwrap();
+    }
+    common::wait_until_sent(&app.service).await;
     b.goto("/sandbox").await;
     b.click("ul.phones a").await;
     assert!(b.text(".screen").await.contains(hostile));
+    let at_end = b
+        .js("const s = document.querySelector('.screen'); \
+             return s.scrollHeight > s.clientHeight && s.scrollTop + s.clientHeight >= s.scrollHeight - 2")
+        .await;
+    assert_eq!(at_end, true, "the screen shows its newest message");
     assert_eq!(b.js("return document.querySelectorAll('.screen img, .screen script').length").await, 0);
     assert_ne!(b.js("return document.title").await, "pwned");
     settle_reports().await;

@@ -160,3 +160,14 @@ async fn outside_office_hours_the_other_first_answer_and_stop_in_an_open_thread_
     let detail = s.subscriber_detail(id).await.unwrap();
     assert!(detail.subscriptions.iter().all(|x| x.state != herold::domain::SubscriptionState::Active));
 }
+
+#[tokio::test]
+async fn help_is_signed_by_the_organisation_once_it_is_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = common::open_service_at_with(dir.path(), Arc::new(ManualClock::new(FRIDAY_10_BERLIN)), |c| {
+        c.privacy.controller = "SV Musterstadt".into();
+    });
+    club(&s).await;
+    say(&s, "+4915123000001", "HILFE").await;
+    assert!(got(&s, "+4915123000001").await.last().unwrap().starts_with("SV Musterstadt: START"));
+}

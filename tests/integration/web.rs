@@ -1086,3 +1086,59 @@ async fn an_editor_changes_a_subscribers_language() {
     assert_eq!(r.status(), 400);
     assert_eq!(app.service.subscriber_detail(id).await.unwrap().summary.language, "en");
 }
+
+/// The admin sees what is wrong (issue 28, item 5): herold's own page for an unknown address (JSON
+/// under /api/), broadcasts that name their author and channels, a warning while nobody is named
+/// responsible for the data, no announcement-room button without a bot, and removing an admin asks
+/// first and never removes oneself.
+#[tokio::test]
+async fn the_admin_sees_what_is_wrong() {
+    let app = TestApp::spawn().await;
+    let (c, csrf) = app.admin_client("olga", Role::Owner).await;
+    let r = c.get(app.url("/no/such/page")).header("accept-language", "de").send().await.unwrap();
+    assert_eq!(r.status(), 404);
+    let page = r.text().await.unwrap();
+    assert!(page.contains("<h1>404</h1>") && page.contains("class=\"error\""), "{page}");
+    let r = reqwest::get(app.url("/api/v1/nope")).await.unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(r.json::<serde_json::Value>().await.unwrap()["error"]["code"], "not-found");
+
+    let d = herold::domain::ChannelDraft {
+        name: "Jugend".into(),
+        ..common::draft("JUGEND", herold::domain::OptInMode::Single, &[herold::domain::Transport::Sandbox])
+    };
+    let ch = app.service.create_channel(&herold::service::Actor::Cli, d).await.unwrap();
+    let olga = app.service.list_admins().await.unwrap().into_iter().find(|a| a.username == "olga").unwrap();
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("kind", "broadcast"),
+        ("channel", &ch.id.to_string()),
+        ("body", "Hallo"),
+        ("idempotency_key", "seen"),
+    ];
+    let r = c.post(app.url("/broadcasts")).form(&form).send().await.unwrap();
+    let at = r.headers()["location"].to_str().unwrap().to_string();
+    let page = c.get(app.url(&at)).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("<dd>olga</dd>") && page.contains("<dd>Jugend</dd>"), "author and channel by name");
+    assert!(!page.contains(&format!("admin:{}", olga.id)));
+
+    let dash = c.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+    assert!(dash.contains("privacy.controller"), "the dashboard warns while nobody is named responsible");
+    let notice = reqwest::get(app.url("/privacy/jugend?lang=en")).await.unwrap().text().await.unwrap();
+    assert!(notice.contains("does not yet name who is responsible"));
+    let chp = c.get(app.url(&format!("/channels/{}", ch.id))).send().await.unwrap().text().await.unwrap();
+    assert!(!chp.contains(&format!("/channels/{}/room\"", ch.id)) && chp.contains("needs the Matrix bot"));
+
+    let (_, _) = app.admin_client("paul", Role::Viewer).await;
+    let paul = app.service.list_admins().await.unwrap().into_iter().find(|a| a.username == "paul").unwrap();
+    let r = c.post(app.url(&format!("/admins/{}/delete", paul.id))).form(&[("csrf", csrf.as_str())]).send().await;
+    assert_eq!(r.unwrap().status(), 400, "not without ticking the box");
+    let r =
+        c.post(app.url(&format!("/admins/{}/delete", olga.id))).form(&[("csrf", csrf.as_str()), ("confirm", "yes")]);
+    assert_eq!(r.send().await.unwrap().status(), 409, "never oneself");
+    assert_eq!(app.service.list_admins().await.unwrap().len(), 2);
+    let r =
+        c.post(app.url(&format!("/admins/{}/delete", paul.id))).form(&[("csrf", csrf.as_str()), ("confirm", "yes")]);
+    assert_eq!(r.send().await.unwrap().status(), 303);
+    assert_eq!(app.service.list_admins().await.unwrap().len(), 1);
+}

@@ -73,7 +73,26 @@ pub async fn reset_password(
     }
 }
 
-pub async fn remove(state: web::Data<AppState>, me: Me, id: web::Path<i64>) -> Result<HttpResponse, WebError> {
+#[derive(Debug, Deserialize)]
+pub struct RemoveForm {
+    /// The box "yes, remove NAME" was ticked.
+    #[serde(default)]
+    confirm: String,
+}
+
+/// Removes an admin once the owner has ticked that they mean it; never the owner themselves.
+pub async fn remove(
+    state: web::Data<AppState>,
+    me: Me,
+    id: web::Path<i64>,
+    f: web::Form<RemoveForm>,
+) -> Result<HttpResponse, WebError> {
+    if f.confirm != "yes" {
+        return page(&state, &me, StatusCode::BAD_REQUEST, Some(Problem::new("admin-remove-confirm"))).await;
+    }
+    if *id == me.admin()?.id {
+        return page(&state, &me, StatusCode::CONFLICT, Some(Problem::new("admin-remove-self"))).await;
+    }
     match state.service.remove_admin(&me.0.actor(), *id).await {
         Ok(_) => Ok(see_other("/admins")),
         Err(ServiceError::Conflict(m)) => page(&state, &me, StatusCode::CONFLICT, Some(m)).await,

@@ -52,6 +52,9 @@ struct ComposePage {
 struct ShowPage {
     ctx: Ctx,
     p: Progress,
+    /// Who wrote it, by name, and the names of its channels.
+    author: String,
+    channels: Vec<String>,
 }
 
 #[derive(Template)]
@@ -411,7 +414,23 @@ pub async fn unschedule(
 }
 
 pub async fn show(state: web::Data<AppState>, me: Me, id: web::Path<BroadcastId>) -> Result<HttpResponse, WebError> {
-    ok(&ShowPage { ctx: Ctx::new(&me)?, p: state.service.progress(*id).await? })
+    let (ctx, p) = (Ctx::new(&me)?, state.service.progress(*id).await?);
+    let all = state.service.channels().await?;
+    let channels = p
+        .broadcast
+        .channels
+        .iter()
+        .filter_map(|c| all.iter().find(|x| x.id == *c))
+        .map(|c| c.draft.name.clone())
+        .collect();
+    let by = &p.broadcast.created_by;
+    let admin = by.strip_prefix("admin:").and_then(|a| a.parse::<i64>().ok());
+    let author = match admin {
+        Some(a) => state.service.list_admins().await?.into_iter().find(|x| x.id == a).map(|x| x.username),
+        None => None,
+    }
+    .unwrap_or_else(|| ctx.t.actor(by));
+    ok(&ShowPage { ctx, p, author, channels })
 }
 
 pub async fn progress(

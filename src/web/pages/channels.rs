@@ -34,6 +34,8 @@ struct ShowPage {
     quiet: Option<QuietHours>,
     /// The channel's keyword answers and how often each was asked for.
     answers: Vec<crate::domain::answer::Answer>,
+    /// A Matrix bot is configured (an announcement room needs one).
+    bot: bool,
 }
 
 #[derive(Template)]
@@ -211,7 +213,8 @@ pub async fn show(state: web::Data<AppState>, me: Me, id: web::Path<ChannelId>) 
     let quiet = state.service.settings().quiet.shown(&ch.draft.quiet);
     let answers =
         state.service.keyword_answers().await?.into_iter().filter(|a| a.answer.channel == Some(ch.id)).collect();
-    ok(&ShowPage { ctx: Ctx::new(&me)?, ch, room, quiet, answers })
+    let bot = state.service.has_matrix_bot();
+    ok(&ShowPage { ctx: Ctx::new(&me)?, ch, room, quiet, answers, bot })
 }
 
 /// Creates the channel's Matrix announcement room (one room for all: members see each other).

@@ -32,6 +32,8 @@ struct Dashboard {
     webhooks_off: usize,
     /// Drafts waiting for an owner's approval.
     drafts_waiting: i64,
+    /// `privacy.controller` is not set: the privacy notices do not say who is responsible.
+    no_controller: bool,
 }
 
 pub async fn show(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, WebError> {
@@ -70,5 +72,6 @@ pub async fn show(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, We
         csp_violations,
         webhooks_off,
         drafts_waiting,
+        no_controller: state.service.settings().notice.controller.trim().is_empty(),
     })
 }

@@ -4,6 +4,17 @@ use actix_web::{HttpResponse, web};
 
 use crate::web::AppState;
 
+/// Any address herold does not serve: its own "not found" page in the browser's language (JSON
+/// under `/api/`), not an empty answer.
+pub async fn not_found(req: actix_web::HttpRequest) -> HttpResponse {
+    use actix_web::ResponseError;
+    let e = crate::web::error::WebError::NotFound;
+    if req.path().starts_with("/api/") {
+        return crate::web::error::ApiError(e).error_response();
+    }
+    e.page(crate::web::guard::browser_lang(&req))
+}
+
 /// 200 when the database answers, 503 otherwise; no details.
 pub async fn healthz(state: web::Data<AppState>) -> HttpResponse {
     match state.service.admin_count().await {
