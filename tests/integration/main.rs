@@ -10,6 +10,7 @@ mod browser;
 mod cli;
 mod conversations;
 mod crash;
+mod docs;
 mod editorial;
 mod faults;
 mod flow;
