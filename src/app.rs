@@ -252,6 +252,7 @@ impl Application {
         let setup_url = service.setup_token().await?.map(|t| format!("{public_url}/setup?token={t}"));
         let settings = WebSettings {
             public_url: public_url.clone(),
+            public_url_set: cfg.public_url.is_some(),
             trust_proxy: cfg.trust_proxy,
             login_per_ip_per_minute: cfg.admin.login_per_ip_per_minute,
             login_per_account_per_hour: cfg.admin.login_per_account_per_hour,

@@ -33,7 +33,11 @@ fn ct_eq(a: &str, b: &str) -> bool {
 /// An `Origin` (or, without one, `Referer`) header must name this server.
 fn same_origin(req: &ServiceRequest, state: &AppState) -> bool {
     let host_origin = |scheme: &str| format!("{scheme}://{}", req.connection_info().host());
-    let allowed = |o: &str| o == state.public_origin || o == host_origin("http") || o == host_origin("https");
+    // With a configured public_url and no proxy, the request's Host header (which anyone can set)
+    // does not make an origin acceptable.
+    let allowed = |o: &str| {
+        o == state.public_origin || (!state.origin_strict && (o == host_origin("http") || o == host_origin("https")))
+    };
     if let Some(o) = req.headers().get(header::ORIGIN) {
         return o.to_str().map(allowed).unwrap_or(false);
     }

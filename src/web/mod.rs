@@ -34,6 +34,9 @@ pub struct AppState {
     pub public_url: String,
     /// Whether cookies get `Secure` (public_url is https).
     pub secure_cookies: bool,
+    /// Forms are accepted only from `public_origin` (public_url was configured and no proxy is
+    /// trusted); otherwise also from the address the browser used (the sandbox tour on localhost).
+    pub origin_strict: bool,
     pub trust_proxy: bool,
     pub logins: Arc<logins::LoginLimits>,
 }
@@ -42,6 +45,8 @@ pub struct AppState {
 #[derive(Debug, Clone)]
 pub struct WebSettings {
     pub public_url: String,
+    /// `public_url` was configured (not derived from `listen`).
+    pub public_url_set: bool,
     pub trust_proxy: bool,
     pub login_per_ip_per_minute: u32,
     pub login_per_account_per_hour: u32,
@@ -53,6 +58,7 @@ impl AppState {
         Self {
             service,
             secure_cookies: s.public_url.starts_with("https://"),
+            origin_strict: s.public_url_set && !s.trust_proxy,
             public_origin: origin,
             public_url: s.public_url.clone(),
             trust_proxy: s.trust_proxy,

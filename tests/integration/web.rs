@@ -148,6 +148,27 @@ async fn posts_without_csrf_token_or_from_another_origin_are_refused() {
     assert_eq!(app.service.channels().await.unwrap().len(), 1);
 }
 
+/// With a configured public_url and no proxy, a forged Host header does not make a matching Origin
+/// acceptable: only public_url's origin is.
+#[tokio::test]
+async fn a_forged_host_does_not_pass_the_origin_check() {
+    let app = TestApp::spawn_with(|c| c.public_url = Some("https://verein.example".into())).await;
+    let (c, csrf) = app.admin_client("olga", Role::Owner).await;
+    let form = [
+        ("csrf", csrf.as_str()),
+        ("name", "News"),
+        ("keyword", "NEWS"),
+        ("kind", "broadcast"),
+        ("opt_in", "double"),
+        ("t_sandbox", "on"),
+    ];
+    let forged = c.post(app.url("/channels")).header("Host", "evil.example").header("Origin", "http://evil.example");
+    assert_eq!(forged.form(&form).send().await.unwrap().status(), 403);
+    assert!(app.service.channels().await.unwrap().is_empty());
+    let r = c.post(app.url("/channels")).header("Origin", "https://verein.example").form(&form).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+}
+
 #[tokio::test]
 async fn login_is_throttled_per_ip() {
     let app = TestApp::spawn_with(|c| c.admin.login_per_ip_per_minute = 3).await;
