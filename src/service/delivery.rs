@@ -165,7 +165,8 @@ impl Service {
                             continue;
                         }
                     };
-                    if let (Some(b), None) = (broadcast, &cl.body_sealed) {
+                    // Only transports that keep quiet hours read the channels' rules.
+                    if let (Some(b), None, true) = (broadcast, &cl.body_sealed, quiet.transports.contains(&transport)) {
                         let hours = match nights.entry((b.id, transport)) {
                             std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                             std::collections::hash_map::Entry::Vacant(e) => {

@@ -22,32 +22,32 @@ struct Cap {
     over: OverCap,
 }
 
-/// The caps of a broadcast: none when an owner sent it over the promise.
+/// One channel of a broadcast as the caps see it: the broadcast's override, the channel, its promise
+/// (max and period, if it has one) and what happens over it.
+type ChannelCap = (bool, ChannelId, Option<u32>, Option<FrequencyPeriod>, OverCap);
+
+/// The caps of a broadcast: none when an owner sent it over the promise (one query).
 fn caps_of(tx: &Connection, broadcast: BroadcastId, installation: Option<Frequency>) -> Result<Vec<Cap>> {
-    let overridden: bool = tx
-        .prepare_cached("SELECT frequency_override FROM broadcasts WHERE id = ?1")?
-        .query_row([broadcast], |r| r.get(0))
-        .optional()?
-        .unwrap_or(true);
-    if overridden {
+    let rows: Vec<ChannelCap> = tx
+        .prepare_cached(
+            "SELECT b.frequency_override, c.id, c.frequency_max, c.frequency_period, c.over_cap FROM broadcasts b \
+             JOIN broadcast_channels bc ON bc.broadcast_id = b.id JOIN channels c ON c.id = bc.channel_id \
+             WHERE b.id = ?1",
+        )?
+        .query_map([broadcast], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    if rows.is_empty() || rows.iter().any(|r| r.0) {
         return Ok(vec![]);
     }
-    let channels: Vec<(ChannelId, Option<u32>, Option<FrequencyPeriod>, OverCap)> = tx
-        .prepare_cached(
-            "SELECT c.id, c.frequency_max, c.frequency_period, c.over_cap FROM broadcast_channels bc \
-             JOIN channels c ON c.id = bc.channel_id WHERE bc.broadcast_id = ?1",
-        )?
-        .query_map([broadcast], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut caps: Vec<Cap> = channels
+    let mut caps: Vec<Cap> = rows
         .iter()
-        .filter_map(|(id, max, period, over)| {
+        .filter_map(|(_, id, max, period, over)| {
             Some(Cap { channel: Some(*id), frequency: Frequency { max: (*max)?, period: (*period)? }, over: *over })
         })
         .collect();
     if let Some(frequency) = installation {
         // Skipped only if every channel of the broadcast says so; otherwise it waits.
-        let over = if channels.iter().all(|c| c.3 == OverCap::Skip) { OverCap::Skip } else { OverCap::Wait };
+        let over = if rows.iter().all(|c| c.4 == OverCap::Skip) { OverCap::Skip } else { OverCap::Wait };
         caps.push(Cap { channel: None, frequency, over });
     }
     Ok(caps)
