@@ -65,6 +65,7 @@ pub fn open_service_with_clock(cfg: &Config, create: bool, clock: Arc<dyn Clock>
         hand_off: crate::service::HandOff {
             first_answer: cfg.conversation.first_answer,
             office_hours: cfg.conversation.office_hours,
+            open_for_team: cfg.conversation.open_for_team,
         },
     };
     let service = Service::new(store, vault, clock, settings);

@@ -111,6 +111,9 @@ pub struct ConversationConfig {
     pub first_answer: bool,
     /// When the team answers: `{ from = "09:00", until = "17:00", weekdays_only = true }`.
     pub office_hours: Option<crate::domain::quiet::OfficeHours>,
+    /// Messages that are neither commands nor keywords open the conversation for the team (listed as
+    /// open, counted, announced in the team room). Off: they are only kept in the conversation.
+    pub open_for_team: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -414,6 +417,7 @@ impl Default for Config {
                 auto_reply: false,
                 first_answer: true,
                 office_hours: None,
+                open_for_team: true,
             },
             delivery: DeliveryConfig {
                 batch: 500,

@@ -179,8 +179,11 @@ pub(super) fn dispatch(
             ctx.say(format!("keyword:{}", a.id), a.text(ctx.lang).to_string());
             return Ok(Outcome::KeywordAnswer);
         }
-        let opened = threads::arrived(c, ctx.subscriber, ctx.transport, true, ctx.now)?;
-        tell_the_team(c, ctx)?;
+        let for_team = ctx.hand_off.open_for_team;
+        let opened = threads::arrived(c, ctx.subscriber, ctx.transport, for_team, ctx.now)?;
+        if for_team {
+            tell_the_team(c, ctx)?;
+        }
         if auto_reply {
             ctx.say("herold".into(), replies::received(ctx.lang));
         } else if opened && ctx.hand_off.first_answer {

@@ -143,10 +143,19 @@ pub struct Settings {
 
 /// A message that is neither a command nor a keyword opens a conversation for the team; when it
 /// opens, herold answers once (`first_answer`), with another text outside `office_hours`.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Copy)]
 pub struct HandOff {
     pub first_answer: bool,
     pub office_hours: Option<crate::domain::quiet::OfficeHours>,
+    /// Such a message opens the conversation for the team (and is announced in the team room);
+    /// otherwise it is only kept, and the first answer comes after a day of quiet.
+    pub open_for_team: bool,
+}
+
+impl Default for HandOff {
+    fn default() -> Self {
+        Self { first_answer: false, office_hours: None, open_for_team: true }
+    }
 }
 
 /// The installation's quiet hours (`None`: none) and the transports whose broadcasts they hold.

@@ -35,16 +35,22 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Thread> {
     })
 }
 
+/// A conversation that was quiet this long starts again with the next message (for an installation
+/// whose conversations do not open for the team).
+const QUIET_EXCHANGE: i64 = 86_400;
+
 /// A message arrived in the conversation with `subscriber` on `transport`: it is created if new, and
-/// opened when `open` (a message for the team). True when it was opened just now (new, or done before).
+/// opened when `open` (a message for the team). True when it starts an exchange: opened just now (new,
+/// or done before), or — when it does not open — the first message after a day of quiet.
 pub fn arrived(tx: &Connection, subscriber: i64, transport: Transport, open: bool, now: i64) -> Result<bool> {
-    let state: Option<ThreadState> = tx
+    let before: Option<(ThreadState, i64)> = tx
         .query_row(
-            "SELECT state FROM threads WHERE subscriber_id = ?1 AND transport = ?2",
+            "SELECT state, updated_at FROM threads WHERE subscriber_id = ?1 AND transport = ?2",
             params![subscriber, transport],
-            |r| r.get(0),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .optional()?;
+    let state = before.map(|b| b.0);
     let to = match (state, open) {
         (_, true) => ThreadState::Open,
         (Some(s), false) => s,
@@ -55,7 +61,11 @@ pub fn arrived(tx: &Connection, subscriber: i64, transport: Transport, open: boo
          ON CONFLICT (subscriber_id, transport) DO UPDATE SET state = excluded.state, updated_at = excluded.updated_at",
         params![subscriber, transport, to, now],
     )?;
-    Ok(open && state != Some(ThreadState::Open))
+    Ok(match before {
+        _ if open => state != Some(ThreadState::Open),
+        None => true,
+        Some((_, at)) => now - at >= QUIET_EXCHANGE,
+    })
 }
 
 /// Keeps an answer (sealed with the subscriber's key) in their conversation.

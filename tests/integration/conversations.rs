@@ -171,3 +171,28 @@ async fn help_is_signed_by_the_organisation_once_it_is_named() {
     say(&s, "+4915123000001", "HILFE").await;
     assert!(got(&s, "+4915123000001").await.last().unwrap().starts_with("SV Musterstadt: START"));
 }
+
+/// An installation whose team does not take conversations (`open_for_team = false`): messages are
+/// kept, nothing opens or is counted for the team, and the first answer comes once per exchange
+/// (again after a day of quiet).
+#[tokio::test]
+async fn without_a_team_messages_are_kept_and_answered_once_per_exchange() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualClock::new(FRIDAY_10_BERLIN));
+    let s = common::open_service_at_with(dir.path(), clock.clone(), |c| c.conversation.open_for_team = false);
+    club(&s).await;
+    let number = "+4915123000001";
+    say(&s, number, "START NEWS").await;
+    say(&s, number, "Gibt es Trikots?").await;
+    say(&s, number, "In Größe M?").await;
+    let answers: Vec<String> = got(&s, number).await.into_iter().filter(|t| t.starts_with("Danke")).collect();
+    assert_eq!(answers.len(), 1, "one first answer for the exchange: {answers:?}");
+    assert_eq!(s.open_threads().await.unwrap(), 0, "nothing opens for the team");
+    let (done, _) = s.threads(Filter::Done, 10, 0).await.unwrap();
+    let kept = s.thread(done[0].id).await.unwrap();
+    assert!(kept.messages.iter().any(|m| m.text == "In Größe M?"), "the messages are kept");
+    clock.advance(25 * 3600);
+    say(&s, number, "Noch da?").await;
+    let answers = got(&s, number).await.into_iter().filter(|t| t.starts_with("Danke")).count();
+    assert_eq!(answers, 2, "a new exchange after a day of quiet");
+}
