@@ -69,7 +69,7 @@ impl Service {
         )
         .await?;
         tracing::info!(channel = %channel, "announcement room created");
-        Ok(RoomInfo { link: host.link(&room), members: host.members(&room).await, room })
+        Ok(self.room_info(room).await)
     }
 
     /// Stops posting to the channel's room (the room stays; its members can be told to leave).
@@ -92,11 +92,16 @@ impl Service {
     /// The channel's announcement room, if it has one.
     pub async fn announcement_room(&self, channel: ChannelId) -> Result<Option<RoomInfo>> {
         let Some(room) = self.channel(channel).await?.matrix_room else { return Ok(None) };
+        Ok(Some(self.room_info(room).await))
+    }
+
+    /// What a page shows of a room the bot posts to: its link and members, as far as the bot knows.
+    pub(super) async fn room_info(&self, room: String) -> RoomInfo {
         let host = self.inner.room_host.lock().expect("room host lock").clone();
-        Ok(Some(match host {
+        match host {
             Some(h) => RoomInfo { link: h.link(&room), members: h.members(&room).await, room },
             None => RoomInfo { link: String::new(), members: None, room },
-        }))
+        }
     }
 
     /// Leases the due room posts with their text; posts past their broadcast's deadline are cancelled.

@@ -38,7 +38,7 @@ impl Service {
         )
         .await?;
         tracing::info!(invited = n, "team room created");
-        Ok(RoomInfo { link: host.link(&room), members: host.members(&room).await, room })
+        Ok(self.room_info(room).await)
     }
 
     /// Stops the notices (the room stays; its members may leave it).
@@ -60,11 +60,7 @@ impl Service {
     /// The team room, if there is one.
     pub async fn team_room(&self) -> Result<Option<RoomInfo>> {
         let Some(room) = self.store().call(|c| team::room(c)).await? else { return Ok(None) };
-        let host = self.inner.room_host.lock().expect("room host lock").clone();
-        Ok(Some(match host {
-            Some(h) => RoomInfo { link: h.link(&room), members: h.members(&room).await, room },
-            None => RoomInfo { link: String::new(), members: None, room },
-        }))
+        Ok(Some(self.room_info(room).await))
     }
 
     /// Leases the due notices, with the room they go to (none: there is no team room any more).

@@ -8,7 +8,8 @@ use super::{Actor, Result, Service, ServiceError};
 use crate::domain::answer::{Answer, NewAnswer};
 use crate::domain::audit::Action;
 use crate::domain::{Problem, SubscriberId, ThreadId, ThreadState};
-use crate::store::threads::{self, Filter, Thread};
+use crate::store::threads;
+pub use crate::store::threads::{Filter, Thread};
 use crate::store::{answers, audit, subscribers as subs};
 
 /// The additional data an answer kept in a conversation is sealed with.

@@ -265,7 +265,7 @@ async fn conversation(app: &TestApp, ch: herold::domain::ChannelId, number: &str
     ))
     .await
     .unwrap();
-    let (open, _) = s.threads(herold::store::threads::Filter::Open, 1, 0).await.unwrap();
+    let (open, _) = s.threads(herold::service::threads::Filter::Open, 1, 0).await.unwrap();
     s.reply_in_thread(&Actor::Cli, open[0].id, "Gern, bring ihn mit!").await.unwrap();
     open[0].id
 }

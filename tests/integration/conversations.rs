@@ -6,8 +6,8 @@ use std::sync::Arc;
 use herold::domain::answer::NewAnswer;
 use herold::domain::clock::ManualClock;
 use herold::domain::{OptInMode, Role, ThreadState, Transport};
+use herold::service::threads::Filter;
 use herold::service::{Actor, Service, ServiceError};
-use herold::store::threads::Filter;
 
 use crate::common;
 

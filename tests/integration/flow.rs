@@ -158,7 +158,7 @@ async fn other_texts_land_in_the_inbox_as_text() {
     let number = &test_numbers(2)[1];
     let evil = "<script>alert(1)</script><img src=x onerror=alert(2)> Wann ist das Treffen?";
     type_on(&app, &c, &csrf, number, evil).await;
-    let (threads, _) = app.service.threads(herold::store::threads::Filter::Open, 10, 0).await.unwrap();
+    let (threads, _) = app.service.threads(herold::service::threads::Filter::Open, 10, 0).await.unwrap();
     let inbox = c.get(app.url(&format!("/inbox/{}", threads[0].id))).send().await.unwrap().text().await.unwrap();
     assert!(inbox.contains("Wann ist das Treffen?"));
     assert!(!inbox.contains("<script>alert") && !inbox.contains("<img src=x"));
