@@ -12,6 +12,7 @@ use crate::domain::Transport as Kind;
 use crate::domain::hook::Webhook;
 use crate::domain::{Clock, SystemClock};
 use crate::service::backup::BackupPlan;
+use crate::service::gateways::RouteSource;
 use crate::service::{Service, Settings};
 use crate::store::{self, DataPaths};
 use crate::transport::sandbox::Sandbox;
@@ -81,6 +82,8 @@ pub struct Transports {
     pub android: Vec<Arc<Android>>,
     /// Each SMS gateway by name, for the test send on the gateways page.
     pub testers: Vec<(String, Arc<dyn crate::domain::hook::TestSend>)>,
+    /// Whether each SMS gateway answers, by name.
+    pub watches: Vec<(String, Arc<sms::watch::Watch>)>,
 }
 
 /// Builds the transports. Only here are concrete transports named.
@@ -96,7 +99,8 @@ pub fn transports(cfg: &Config, public_url: &str) -> anyhow::Result<Transports> 
     let mut testers: Vec<(String, Arc<dyn crate::domain::hook::TestSend>)> = Vec::new();
     let mut gateways = cfg.sms.gateways.clone();
     gateways.sort_by_key(|g| g.priority);
-    let mut routes: Vec<(Arc<dyn Transport>, f64)> = Vec::new();
+    let mut routes = Vec::new();
+    let mut watches = Vec::new();
     for g in &gateways {
         let settings = GatewaySettings {
             name: g.name.clone(),
@@ -129,7 +133,9 @@ pub fn transports(cfg: &Config, public_url: &str) -> anyhow::Result<Transports> 
             }
         };
         testers.push((g.name.clone(), Arc::new(Tester::new(Kind::Sms, gateway.clone()))));
-        routes.push((gateway, rate));
+        let watch = Arc::new(sms::watch::Watch::new(&g.name, &g.url));
+        watches.push((g.name.clone(), watch.clone()));
+        routes.push((gateway, rate, watch));
     }
     if !routes.is_empty() {
         let routing = match cfg.sms.routing {
@@ -138,7 +144,7 @@ pub fn transports(cfg: &Config, public_url: &str) -> anyhow::Result<Transports> 
         };
         senders.insert(Kind::Sms, Arc::new(Router::new(routes, routing)));
     }
-    Ok(Transports { senders, webhooks, android, testers })
+    Ok(Transports { senders, webhooks, android, testers, watches })
 }
 
 /// Messages in flight at once in each delivery lane.
@@ -276,15 +282,15 @@ impl Application {
         }
         #[cfg_attr(not(feature = "matrix"), allow(unused_mut))]
         let mut senders = built.senders;
+        #[cfg_attr(not(feature = "matrix"), allow(unused_mut))]
+        let mut sources: Vec<RouteSource> =
+            built.watches.into_iter().map(|(name, w)| RouteSource { name, transport: Kind::Sms, source: w }).collect();
         #[cfg(feature = "matrix")]
         let matrix = match &cfg.matrix {
             Some(m) => {
                 let bot = Arc::new(matrix_bot(cfg, m, &service)?);
                 senders.insert(Kind::Matrix, bot.clone());
-                service.set_status_sources(vec![(
-                    "Matrix".into(),
-                    bot.clone() as Arc<dyn crate::domain::hook::StatusSource>,
-                )]);
+                sources.push(RouteSource { name: "Matrix".into(), transport: Kind::Matrix, source: bot.clone() });
                 service.set_room_host(bot.clone());
                 testers.push(("Matrix".into(), Arc::new(Tester::new(Kind::Matrix, bot.clone()))));
                 Some(bot)
@@ -292,6 +298,7 @@ impl Application {
             None => None,
         };
         service.set_testers(testers);
+        service.set_status_sources(sources);
         let worker = Worker::new(service.clone(), senders, worker_settings(cfg));
         let backup = BackupPlan {
             dir: cfg.backup.dir.clone().unwrap_or_else(|| cfg.data_dir.join("backups")),

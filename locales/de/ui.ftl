@@ -453,3 +453,7 @@ dash-no-controller = Die Datenschutzhinweise sagen noch nicht, wer für die Date
 pn-no-controller = Diese Installation nennt noch nicht, wer für die Daten verantwortlich ist. Frag die Organisation, die dir diese Seite gezeigt hat.
 adm-this-is-you = Das bist du
 adm-remove-confirm = Ja, { $name } entfernen
+health-up = erreichbar (letzte Antwort { $at })
+health-down = nicht erreichbar seit { $since }: { $reason }. Nachrichten warten und gehen raus, sobald es wieder antwortet.
+health-unknown = noch nicht geprüft
+dash-no-routes = Kein SMS-Gateway und kein Matrix-Bot eingerichtet: nur das Testtelefon empfängt.

@@ -453,3 +453,7 @@ dash-no-controller = The privacy notices do not yet say who is responsible for t
 pn-no-controller = This installation does not yet name who is responsible for the data. Ask the organisation that showed you this page.
 adm-this-is-you = This is you
 adm-remove-confirm = Yes, remove { $name }
+health-up = reachable (last answer { $at })
+health-down = not reachable since { $since }: { $reason }. Messages wait and go out once it answers.
+health-unknown = not checked yet
+dash-no-routes = No SMS gateway and no Matrix bot configured: only the sandbox phone delivers.

@@ -48,7 +48,18 @@ pub enum HookEvent {
 
 /// What a transport reports about itself for the status page (label, value), no addresses.
 pub trait StatusSource: Send + Sync + 'static {
-    fn status(&self) -> Vec<(String, String)>;
+    /// Details for the Gateways page (label, value).
+    fn status(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    /// Whether it answers, as its last send or check found.
+    fn health(&self) -> crate::domain::health::Health;
+
+    /// Checks now whether it answers, if nothing else told recently (called every minute).
+    fn check(&self) -> futures_util::future::BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
 
     /// A secret that an owner must see once and store elsewhere (the Matrix recovery key): its label
     /// and value, until [`Self::forget_pending_secret`].

@@ -7,6 +7,7 @@ pub mod channel;
 pub mod clock;
 pub mod draft;
 pub mod event;
+pub mod health;
 pub mod hook;
 pub mod ids;
 pub mod keywords;

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use super::conversation::Inbound;
 use super::{Actor, Result, Service, ServiceError};
 use crate::domain::audit::Action;
-use crate::domain::hook::{HookError, HookEvent, HookRequest, Webhook};
+use crate::domain::health::Health;
+use crate::domain::hook::{HookError, HookEvent, HookRequest, StatusSource, Webhook};
 use crate::domain::{ConsentKind, Reason, SubscriptionState, Transport};
 use crate::store::ledger::{self, NewEvent};
 use crate::store::subscribers as subs;
@@ -26,6 +27,14 @@ pub enum HookFailure {
     /// Nothing was stored; the gateway should try again.
     #[error("storage is unavailable; try again")]
     Unavailable,
+}
+
+/// A route that reports about itself: an SMS gateway by its name, or the Matrix bot.
+#[derive(Clone)]
+pub struct RouteSource {
+    pub name: String,
+    pub transport: Transport,
+    pub source: Arc<dyn StatusSource>,
 }
 
 /// What a webhook that was handled should answer.
@@ -105,23 +114,41 @@ impl Service {
         }
     }
 
-    /// What each transport reports about itself, for the status page.
+    /// What each transport that reports details (the Matrix bot) says about itself, for the
+    /// Gateways page.
     pub fn transport_status(&self) -> Vec<(String, Vec<(String, String)>)> {
         let sources = self.inner.status_sources.lock().expect("status lock");
-        sources.iter().map(|(name, s)| (name.clone(), s.status())).collect()
+        sources
+            .iter()
+            .filter(|r| r.transport == Transport::Matrix)
+            .map(|r| (r.name.clone(), r.source.status()))
+            .collect()
+    }
+
+    /// Whether each route (SMS gateway, the Matrix bot) answers, as its last send or check found.
+    pub fn route_health(&self) -> Vec<(String, Transport, Health)> {
+        let sources = self.inner.status_sources.lock().expect("status lock");
+        sources.iter().map(|r| (r.name.clone(), r.transport, r.source.health())).collect()
+    }
+
+    /// Checks the routes that nothing told about recently (every minute, from the worker's chores).
+    pub async fn check_routes(&self) {
+        let sources: Vec<_> =
+            self.inner.status_sources.lock().expect("status lock").iter().map(|r| r.source.clone()).collect();
+        futures_util::future::join_all(sources.iter().map(|s| s.check())).await;
     }
 
     /// Secrets a transport holds for an owner to see once (the Matrix recovery key): source, label, value.
     pub fn pending_secrets(&self) -> Vec<(String, String, zeroize::Zeroizing<String>)> {
         let sources = self.inner.status_sources.lock().expect("status lock");
-        sources.iter().filter_map(|(name, s)| s.pending_secret().map(|(label, v)| (name.clone(), label, v))).collect()
+        sources.iter().filter_map(|r| r.source.pending_secret().map(|(label, v)| (r.name.clone(), label, v))).collect()
     }
 
     /// An owner has stored `source`'s pending secret elsewhere: the transport forgets it (audited).
     pub async fn secret_stored(&self, actor: &Actor, source: &str) -> Result<()> {
         let found = {
             let sources = self.inner.status_sources.lock().expect("status lock");
-            sources.iter().find(|(name, _)| name == source).map(|(_, s)| s.clone())
+            sources.iter().find(|r| r.name == source).map(|r| r.source.clone())
         };
         let s = found.ok_or(ServiceError::NotFound)?;
         s.forget_pending_secret().await.map_err(ServiceError::Unavailable)?;
@@ -134,7 +161,7 @@ impl Service {
         .await
     }
 
-    pub fn set_status_sources(&self, sources: Vec<(String, Arc<dyn crate::domain::hook::StatusSource>)>) {
+    pub fn set_status_sources(&self, sources: Vec<RouteSource>) {
         *self.inner.status_sources.lock().expect("status lock") = sources;
     }
 

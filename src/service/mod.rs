@@ -221,7 +221,7 @@ struct Inner {
     /// The SMS gateways' webhook readers, by gateway name (set by the app).
     webhooks: Mutex<std::collections::HashMap<String, Arc<dyn crate::domain::hook::Webhook>>>,
     /// Transports that report their own state (the Matrix bot), by name.
-    status_sources: Mutex<Vec<(String, Arc<dyn crate::domain::hook::StatusSource>)>>,
+    status_sources: Mutex<Vec<gateways::RouteSource>>,
     /// The Matrix bot, for announcement rooms (set by the app).
     room_host: Mutex<Option<Arc<dyn crate::domain::hook::RoomHost>>>,
     /// Each SMS gateway and the Matrix bot, by name, for the test send (set by the app).

@@ -88,6 +88,17 @@ pub enum SendError {
 }
 
 impl SendError {
+    /// What this answer says about the route itself: `Err` it is down (not reached, failing, or
+    /// refusing herold's credentials), `Ok` it answered (even when it refused this message).
+    pub fn route_health(&self) -> Result<(), Reason> {
+        match self {
+            SendError::Unreachable(r) | SendError::Misconfigured(r) => Err(r.clone()),
+            SendError::Transient { reason: Reason::GatewayAnswered { status: 429, .. }, .. } => Ok(()),
+            SendError::Transient { reason, .. } => Err(reason.clone()),
+            _ => Ok(()),
+        }
+    }
+
     /// Why the message was not sent, as a page shows it (`kind`: whose rate limit it was).
     pub fn reason(self, kind: crate::domain::Transport) -> Reason {
         match self {

@@ -252,7 +252,14 @@ impl Worker {
 
 /// Every few seconds: expired leases back to the queue, due schedules started, stale opt-ins expired.
 async fn chores(service: Service, mut stop: watch::Receiver<bool>) {
+    let mut checked: Option<std::time::Instant> = None;
     loop {
+        // Whether the gateways answer, once a minute (on its own: a check may wait for a timeout).
+        if checked.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+            checked = Some(std::time::Instant::now());
+            let s = service.clone();
+            tokio::spawn(async move { s.check_routes().await });
+        }
         if let Err(e) = service.chores().await {
             tracing::error!(error = %e, "delivery chores failed");
         }

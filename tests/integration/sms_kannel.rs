@@ -267,3 +267,70 @@ async fn a_stop_sent_while_herold_restarts_is_stored_and_confirmed_once_it_is_ba
     stop.stop(true).await;
     task.await.unwrap().unwrap();
 }
+
+/// The dashboard and the Gateways page say whether Kannel answers: unknown or down before it runs,
+/// reachable once a message went through it, and down (with since when, and that messages wait)
+/// after it stopped, found by the next send. The waiting broadcast goes out once it is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_dashboard_says_when_kannel_stops_answering() {
+    let sendsms = free_port();
+    let app = TestApp::spawn_with(|c| {
+        let mut g = common::gateway("kannel", GatewayKind::Kannel, &format!("http://127.0.0.1:{sendsms}"), HOOK_SECRET);
+        g.sender = String::new();
+        c.sms.gateways.push(g);
+    })
+    .await;
+    let (owner, _) = app.admin_client("owner", herold::domain::Role::Owner).await;
+    let health = || async {
+        let page = owner.get(app.url("/")).send().await.unwrap().text().await.unwrap();
+        let at = page.find("<dt>SMS kannel</dt>").unwrap_or_else(|| panic!("the gateway on the dashboard: {page}"));
+        let dd = &page[at..];
+        dd[..dd.find("</dd>").unwrap()].to_string()
+    };
+    // Kannel is not running: the check at start finds nothing listening.
+    let until = Instant::now() + Duration::from_secs(10);
+    while !health().await.contains("not reachable since") {
+        assert!(Instant::now() < until, "the dashboard never said kannel is down: {}", health().await);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let setup = app.service.gateway_setup();
+    let config = setup[0].1.config();
+    let kannel = Kannel::start(sendsms, &config[config.find("group = sms-service").unwrap()..]);
+    let ch = app
+        .service
+        .create_channel(&Actor::Cli, common::draft("NEWS", OptInMode::Single, &[Transport::Sms]))
+        .await
+        .unwrap();
+    let phone = kannel.phone(PHONE, Some("START news"));
+    phone.wait_for(1);
+    let h = health().await;
+    assert!(h.contains("class=\"health-up\"") && h.contains("reachable (last answer"), "{h}");
+
+    // Kannel stops; the next broadcast finds it gone and waits.
+    drop(phone);
+    drop(kannel);
+    let (b, _) = app
+        .service
+        .create_broadcast(&Actor::Cli, common::compose_now(ch.id, "Training fällt aus", "k1"))
+        .await
+        .unwrap();
+    let until = Instant::now() + Duration::from_secs(15);
+    while !health().await.contains("class=\"health-down\"") {
+        assert!(Instant::now() < until, "the dashboard never said kannel stopped: {}", health().await);
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let h = health().await;
+    assert!(h.contains("not reachable since") && h.contains("Messages wait"), "{h}");
+    let gateways = owner.get(app.url("/gateways")).send().await.unwrap().text().await.unwrap();
+    assert!(gateways.contains("class=\"health-down\""), "the Gateways page says it too");
+    assert_eq!(app.service.broadcast(b.id).await.unwrap().sent, 0);
+
+    // Back: the waiting message goes out, and the dashboard says so.
+    let kannel = Kannel::start(sendsms, &config[config.find("group = sms-service").unwrap()..]);
+    let phone = kannel.phone(PHONE, None);
+    let got = phone.wait_for(1);
+    assert_eq!(got[0], "Training fällt aus");
+    wait_until(&app, b.id, "the send", |b| b.sent == 1).await;
+    assert!(health().await.contains("class=\"health-up\""));
+}

@@ -25,6 +25,7 @@ pub use sync::run;
 
 use super::{OutboundMessage, Receipt, SendError, Transport};
 use crate::domain::Address;
+use crate::domain::health::Health;
 use crate::domain::hook::StatusSource;
 
 /// What the bot needs to connect.
@@ -51,6 +52,14 @@ struct Status {
     /// `M_LIMIT_EXCEEDED` answers since start.
     rate_limited: u64,
     recovery: recovery::RecoveryStatus,
+    /// Whether the homeserver answers (see [`StatusSource::health`]).
+    health: Health,
+}
+
+impl Status {
+    fn reached(&mut self, found: Result<(), Reason>) {
+        self.health.record(time::OffsetDateTime::now_utc().unix_timestamp(), found);
+    }
 }
 
 pub struct Matrix {
@@ -190,7 +199,10 @@ fn classify(e: &matrix_sdk::Error, m: &Matrix) -> SendError {
             reason: Reason::HomeserverError { errcode: kind.errcode().to_string() },
             retry_after: None,
         },
-        None if unreachable(e) => SendError::Unreachable(Reason::HomeserverUnreachable),
+        None if unreachable(e) => {
+            m.status_mut(|s| s.reached(Err(Reason::HomeserverUnreachable)));
+            SendError::Unreachable(Reason::HomeserverUnreachable)
+        }
         None => SendError::Transient { reason: Reason::HomeserverFailed, retry_after: None },
     }
 }
@@ -233,6 +245,12 @@ impl Transport for Matrix {
 }
 
 impl StatusSource for Matrix {
+    /// Up once a sync succeeded; down from a failed sync or a send that did not reach the
+    /// homeserver until the sync loop's next success.
+    fn health(&self) -> Health {
+        self.status.lock().expect("matrix status lock").health.clone()
+    }
+
     fn status(&self) -> Vec<(String, String)> {
         let s = self.status.lock().expect("matrix status lock").clone();
         let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();

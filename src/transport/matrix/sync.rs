@@ -12,6 +12,7 @@ use matrix_sdk::{Client, Room, RoomState};
 use tokio::sync::{mpsc, watch};
 
 use super::Matrix;
+use crate::domain::Reason;
 use crate::domain::hook::HookEvent;
 
 /// Runs until `stop` turns true: connect, first sync, then sync forever; on an error, wait (2 s,
@@ -28,6 +29,11 @@ pub async fn run(m: Arc<Matrix>, events: mpsc::UnboundedSender<HookEvent>, mut s
                 tracing::warn!(%error, retry_in_seconds = delay, "the Matrix bot lost its connection");
                 m.status_mut(|s| {
                     s.syncing = false;
+                    let reason = match error.starts_with("M_") {
+                        true => Reason::HomeserverError { errcode: error.clone() },
+                        false => Reason::HomeserverUnreachable,
+                    };
+                    s.reached(Err(reason));
                     s.last_error = Some(error);
                 });
             }
@@ -71,6 +77,7 @@ async fn connect_and_sync(
     m.status_mut(|s| {
         s.syncing = true;
         s.last_error = None;
+        s.reached(Ok(()));
     });
     let settings = SyncSettings::default().timeout(Duration::from_secs(30));
     tokio::select! {

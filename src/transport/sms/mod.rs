@@ -5,6 +5,7 @@
 pub mod android;
 pub mod kannel;
 pub mod twilio;
+pub mod watch;
 
 use crate::domain::Reason;
 use std::sync::Arc;
@@ -115,6 +116,7 @@ pub enum Routing {
 struct Route {
     gateway: Arc<dyn Transport>,
     bucket: Bucket,
+    watch: Arc<watch::Watch>,
 }
 
 /// Spreads SMS over the configured gateways, each paced at its own rate: [`Transport::reserve`]
@@ -127,9 +129,13 @@ pub struct Router {
 }
 
 impl Router {
-    /// `gateways` in priority order, each with its rate in segments per second.
-    pub fn new(gateways: Vec<(Arc<dyn Transport>, f64)>, routing: Routing) -> Self {
-        let routes = gateways.into_iter().map(|(gateway, rate)| Route { gateway, bucket: Bucket::new(rate) }).collect();
+    /// `gateways` in priority order, each with its rate in segments per second and what watches
+    /// whether it answers (every send through it tells).
+    pub fn new(gateways: Vec<(Arc<dyn Transport>, f64, Arc<watch::Watch>)>, routing: Routing) -> Self {
+        let routes = gateways
+            .into_iter()
+            .map(|(gateway, rate, watch)| Route { gateway, bucket: Bucket::new(rate), watch })
+            .collect();
         Self { routes, routing, next: AtomicUsize::new(0) }
     }
 }
@@ -139,6 +145,7 @@ impl Transport for Router {
         Box::pin(async move {
             let route = self.routes.get(msg.slot.0).ok_or(SendError::Permanent(Reason::NoGatewayRoute))?;
             let result = route.gateway.send(msg).await;
+            route.watch.sent(&result);
             if let Err(SendError::Transient { retry_after: Some(d), .. } | SendError::RateLimited { retry_after: d }) =
                 &result
             {
@@ -186,6 +193,10 @@ mod tests {
 
     struct Counting(AtomicU32);
 
+    fn watch(name: &str) -> Arc<watch::Watch> {
+        Arc::new(watch::Watch::new(name, "http://127.0.0.1:9/"))
+    }
+
     impl Transport for Counting {
         fn send<'a>(&'a self, _: &'a OutboundMessage) -> BoxFuture<'a, Result<Receipt, SendError>> {
             self.0.fetch_add(1, Ordering::Relaxed);
@@ -201,7 +212,10 @@ mod tests {
 
     async fn spread(routing: Routing, rates: [f64; 2], n: u32) -> [u32; 2] {
         let (a, b) = (Arc::new(Counting(AtomicU32::new(0))), Arc::new(Counting(AtomicU32::new(0))));
-        let router = Router::new(vec![(a.clone() as Arc<dyn Transport>, rates[0]), (b.clone(), rates[1])], routing);
+        let router = Router::new(
+            vec![(a.clone() as Arc<dyn Transport>, rates[0], watch("a")), (b.clone(), rates[1], watch("b"))],
+            routing,
+        );
         let to = Address::Phone(crate::domain::Transport::Sms, E164::parse("+4915112345678", "DE").unwrap());
         for i in 0..n {
             let mut msg = OutboundMessage::new(i64::from(i), to.clone(), "Hallo".into(), None, None);
@@ -226,7 +240,7 @@ mod tests {
     #[test]
     fn a_gateway_without_room_keeps_its_turn_and_says_how_long() {
         let gw = || Arc::new(Counting(AtomicU32::new(0))) as Arc<dyn Transport>;
-        let router = Router::new(vec![(gw(), 1.0), (gw(), 1000.0)], Routing::RoundRobin);
+        let router = Router::new(vec![(gw(), 1.0, watch("a")), (gw(), 1000.0, watch("b"))], Routing::RoundRobin);
         assert_eq!(router.reserve(1), Ok(Slot(0)));
         assert_eq!(router.reserve(1), Ok(Slot(1)));
         // The first gateway's one segment a second is used up: the turn waits for it.
@@ -234,7 +248,7 @@ mod tests {
         assert!(wait > Duration::from_millis(900) && wait <= Duration::from_secs(1), "{wait:?}");
         assert!(router.reserve(1).is_err(), "the turn did not move on to the second gateway");
         // By priority the second gateway takes what the first has no room for.
-        let router = Router::new(vec![(gw(), 1.0), (gw(), 1000.0)], Routing::Priority);
+        let router = Router::new(vec![(gw(), 1.0, watch("a")), (gw(), 1000.0, watch("b"))], Routing::Priority);
         assert_eq!(router.reserve(1), Ok(Slot(0)));
         assert_eq!(router.reserve(1), Ok(Slot(1)));
     }

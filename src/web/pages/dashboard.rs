@@ -25,8 +25,8 @@ struct Dashboard {
     legend: Vec<(String, &'static str)>,
     recent: Vec<Broadcast>,
     /// Transports that report their state (the Matrix bot): name and its first lines.
-    health: Vec<(String, Vec<(String, String)>)>,
-    sms_gateways: Vec<String>,
+    /// Each SMS gateway and the bot: name, transport, whether it answers.
+    routes: Vec<(String, crate::domain::Transport, crate::domain::health::Health)>,
     csp_violations: u64,
     /// Webhooks herold switched off after a day of failures (owners are told).
     webhooks_off: usize,
@@ -52,9 +52,7 @@ pub async fn show(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, We
         .collect();
     let growth = chart::lines(&series, &ctx.t.get("dash-growth"), |day| ctx.zone.day(day * 86_400 + 43_200));
     let recent = state.service.broadcasts(5).await?;
-    let health =
-        state.service.transport_status().into_iter().map(|(n, rows)| (n, rows.into_iter().take(3).collect())).collect();
-    let sms_gateways = state.service.gateway_setup().into_iter().map(|(name, _)| name).collect();
+    let routes = state.service.route_health();
     let csp_violations = state.service.csp_violations();
     let webhooks_off = state.service.webhooks().await?.iter().filter(|e| !e.enabled).count();
     let drafts_waiting = state.service.drafts_waiting().await?;
@@ -67,8 +65,7 @@ pub async fn show(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, We
         growth,
         legend,
         recent,
-        health,
-        sms_gateways,
+        routes,
         csp_violations,
         webhooks_off,
         drafts_waiting,

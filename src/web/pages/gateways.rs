@@ -23,6 +23,8 @@ struct GatewaysPage {
     hook_base: String,
     /// Transports that report their own state (the Matrix bot).
     status: Vec<(String, Vec<(String, String)>)>,
+    /// Whether each gateway and the bot answers.
+    routes: Vec<(String, Transport, crate::domain::health::Health)>,
     /// Secrets to show once (the Matrix recovery key): source, label, value.
     secrets: Vec<(String, String, String)>,
     /// Gateways offered for a test send: name, and whether it takes a Matrix id (else a number).
@@ -42,7 +44,9 @@ fn page(
     let secrets = state.service.pending_secrets().into_iter().map(|(s, l, v)| (s, l, v.to_string())).collect();
     let testers = state.service.testers().into_iter().map(|(n, t)| (n, t == Transport::Matrix)).collect();
     let transports = state.service.transport_status();
-    let page = GatewaysPage { ctx: Ctx::new(me)?, gateways, hook_base, status: transports, secrets, testers, tested };
+    let routes = state.service.route_health();
+    let page =
+        GatewaysPage { ctx: Ctx::new(me)?, gateways, hook_base, status: transports, routes, secrets, testers, tested };
     render(status, &page)
 }
 

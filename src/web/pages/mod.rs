@@ -71,6 +71,17 @@ impl Ctx {
         let until = self.zone.when(w.until);
         self.t.with2("reason-waiting-until", "reason", self.reason(&w.reason), "until", until)
     }
+    /// Whether a gateway or the bot answers, in a few words.
+    pub fn health(&self, h: &crate::domain::health::Health) -> String {
+        use crate::domain::health::Health;
+        match h {
+            Health::Unknown => self.t.get("health-unknown"),
+            Health::Up { at } => self.t.with("health-up", "at", self.zone.when(*at)),
+            Health::Down { since, reason } => {
+                self.t.with2("health-down", "since", self.zone.when(*since), "reason", self.reason(reason))
+            }
+        }
+    }
     /// A time as people read it here: `2026-12-24 18:00 CET`.
     pub fn when(&self, ts: &i64) -> String {
         self.zone.when(*ts)
