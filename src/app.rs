@@ -163,6 +163,8 @@ pub fn worker_settings(cfg: &Config) -> WorkerSettings {
 pub struct Application {
     port: u16,
     server: actix_web::dev::Server,
+    /// `/metrics` on an address of its own (`metrics.listen`).
+    metrics_server: Option<actix_web::dev::Server>,
     service: Service,
     worker: Worker,
     setup_url: Option<String>,
@@ -250,6 +252,15 @@ impl Application {
         service.startup_check().await?;
         service.reclaim_leases_at_start().await?;
         let listener = TcpListener::bind(&cfg.listen).with_context(|| format!("listening on {}", cfg.listen))?;
+        let scrapers = cfg.metrics.enabled.then(|| cfg.metrics.token().map(|token| web::metrics::Scrapers { token }));
+        let scrapers = scrapers.transpose()?;
+        let metrics_server = match (&scrapers, &cfg.metrics.listen) {
+            (Some(who), Some(addr)) => {
+                let l = TcpListener::bind(addr).with_context(|| format!("listening on metrics.listen {addr}"))?;
+                Some(web::metrics::server(l, service.clone(), who.clone())?)
+            }
+            _ => None,
+        };
         let port = listener.local_addr()?.port();
         let public_url = match &cfg.public_url {
             Some(u) => u.trim_end_matches('/').to_string(),
@@ -263,6 +274,7 @@ impl Application {
             trust_proxy: cfg.trust_proxy,
             login_per_ip_per_minute: cfg.admin.login_per_ip_per_minute,
             login_per_account_per_hour: cfg.admin.login_per_account_per_hour,
+            metrics: scrapers.filter(|_| cfg.metrics.listen.is_none()),
         };
         let server = web::server(listener, AppState::new(service.clone(), &settings))?;
         service.set_sms_max_parts(
@@ -309,6 +321,7 @@ impl Application {
         Ok(Self {
             port,
             server,
+            metrics_server,
             service,
             worker,
             setup_url,
@@ -349,7 +362,15 @@ impl Application {
             tokio::spawn(crate::transport::matrix::run(bot, tx, stopped.clone()))
         });
         let worker = tokio::spawn(self.worker.run(stopped));
+        let metrics = self.metrics_server.map(|s| {
+            let handle = s.handle();
+            (tokio::spawn(s), handle)
+        });
         let result = self.server.await;
+        if let Some((server, handle)) = metrics {
+            handle.stop(true).await;
+            let _ = server.await;
+        }
         let _ = stop.send(true);
         let _ = worker.await;
         let _ = housekeeping.await;

@@ -33,8 +33,9 @@ pub struct Inbound {
     pub room: Option<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, strum::IntoStaticStr)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Outcome {
     /// Seen before (same gateway message id): nothing done again.
     Duplicate,
@@ -55,9 +56,19 @@ pub enum Outcome {
     KeywordAnswer,
 }
 
+impl Outcome {
+    /// As the API and `/metrics` name it (`opted_out`).
+    pub fn as_str(self) -> &'static str {
+        self.into()
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Received {
     pub subscriber: String,
+    /// The subscriber's row (not shown: it pairs a reply with its message for `/metrics`).
+    #[serde(skip)]
+    pub subscriber_id: i64,
     pub outcome: Outcome,
     pub replies: usize,
 }

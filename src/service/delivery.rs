@@ -8,6 +8,7 @@ use std::time::Duration;
 use super::{Result, Service};
 use crate::domain::quiet::{self, QuietHours};
 use crate::domain::{Address, BroadcastState, SubscriberId, Transport};
+use crate::metrics::{DeliveryResult, RateLimit};
 use crate::store::broadcasts::{self, Broadcast};
 use crate::store::outbox::{self, Claimed, Outcome};
 use crate::store::reports;
@@ -51,10 +52,26 @@ impl Service {
             return Ok(vec![]);
         }
         let (now, cap) = (self.now(), self.settings().cap);
-        Ok(self
+        let counts = count_outcomes(&results);
+        let claimed = self
             .store()
             .write_grouped(move |c| outbox::record_and_claim(c, &results, &held, claim, now, lease, cap))
-            .await?)
+            .await?;
+        self.add_to_metrics(counts);
+        Ok(claimed)
+    }
+
+    fn add_to_metrics(&self, counts: OutcomeCounts) {
+        let m = self.metrics();
+        for ((transport, result), n) in counts.by_result {
+            m.delivered(transport, result, n);
+        }
+        for limit in counts.rate_limited {
+            m.rate_limited(limit);
+        }
+        for (subscriber, transport, sent) in counts.replies {
+            m.reply_done(subscriber, transport, sent);
+        }
     }
 
     /// Leases up to `limit` due deliveries of one transport (a write).
@@ -194,8 +211,10 @@ impl Service {
         if results.is_empty() {
             return Ok(());
         }
-        let now = self.now();
-        Ok(self.store().call(move |c| outbox::record(c, &results, now)).await?)
+        let (now, counts) = (self.now(), count_outcomes(&results));
+        self.store().call(move |c| outbox::record(c, &results, now)).await?;
+        self.add_to_metrics(counts);
+        Ok(())
     }
 
     /// Periodic chores: expired leases back to the queue, due schedules started, stale opt-ins expired.
@@ -269,4 +288,42 @@ impl Service {
         let error = error.map(|detail| Reason::GatewayReported { detail });
         Ok(self.store().call(move |c| reports::report(c, transport, &gid, delivered, error.as_ref(), now)).await?)
     }
+}
+
+/// What a group of recorded outcomes adds to the metrics (counted before the write, added once it
+/// committed).
+#[derive(Default)]
+struct OutcomeCounts {
+    by_result: HashMap<(Transport, DeliveryResult), u64>,
+    rate_limited: Vec<RateLimit>,
+    /// Replies done with: subscriber, transport, sent.
+    replies: Vec<(i64, Transport, bool)>,
+}
+
+fn count_outcomes(results: &[(Claimed, Outcome)]) -> OutcomeCounts {
+    let mut c = OutcomeCounts::default();
+    for (claimed, outcome) in results {
+        let result = match outcome {
+            Outcome::Sent { .. } => DeliveryResult::Sent,
+            Outcome::Retry { .. } => DeliveryResult::Retried,
+            Outcome::Deferred { error, .. } => {
+                match error {
+                    Reason::RateLimitedGateway => c.rate_limited.push(RateLimit::Gateway),
+                    Reason::RateLimitedHomeserver => c.rate_limited.push(RateLimit::Homeserver),
+                    _ => {}
+                }
+                DeliveryResult::Deferred
+            }
+            Outcome::Failed { .. } => DeliveryResult::Failed,
+            Outcome::Cancel { .. } => DeliveryResult::Cancelled,
+            Outcome::Release => continue,
+        };
+        *c.by_result.entry((claimed.transport, result)).or_default() += 1;
+        if claimed.broadcast_id.is_none()
+            && matches!(result, DeliveryResult::Sent | DeliveryResult::Failed | DeliveryResult::Cancelled)
+        {
+            c.replies.push((claimed.subscriber_id, claimed.transport, result == DeliveryResult::Sent));
+        }
+    }
+    c
 }

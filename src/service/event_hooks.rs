@@ -137,7 +137,9 @@ impl Service {
 
     pub async fn webhook_delivered(&self, id: i64, status: u16) -> Result<()> {
         let now = self.now();
-        Ok(self.store().call(move |c| event_hooks::delivered(c, id, status, now)).await?)
+        self.store().call(move |c| event_hooks::delivered(c, id, status, now)).await?;
+        self.metrics().event_webhook("delivered");
+        Ok(())
     }
 
     /// Records a failed attempt, to be tried again in `retry_in` seconds; switches the endpoint off
@@ -163,6 +165,7 @@ impl Service {
                 Ok(disabled)
             })
             .await?;
+        self.metrics().event_webhook(if disabled { "switched_off" } else { "failed" });
         if disabled {
             tracing::warn!(webhook = endpoint, "a webhook failed for a day and was switched off");
         }

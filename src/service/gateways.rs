@@ -61,6 +61,19 @@ impl Service {
     /// Authenticates and reads a gateway's webhook, then stores what it says. Returns only after every
     /// event is committed; a retry of the same message (same gateway id) is recognised and not stored twice.
     pub async fn gateway_hook(&self, gateway: &str, req: HookRequest) -> Result<HookAnswer, HookFailure> {
+        let answer = self.gateway_hook_uncounted(gateway, req).await;
+        let result = match &answer {
+            Ok(_) => "stored",
+            Err(HookFailure::UnknownGateway) => return answer, // a name from the URL: not a label
+            Err(HookFailure::Refused(_)) => "refused",
+            Err(HookFailure::Invalid(_)) => "invalid",
+            Err(HookFailure::Unavailable) => "unavailable",
+        };
+        self.metrics().gateway_hook(gateway, result);
+        answer
+    }
+
+    async fn gateway_hook_uncounted(&self, gateway: &str, req: HookRequest) -> Result<HookAnswer, HookFailure> {
         let hook = self.inner.webhooks.lock().expect("webhooks lock").get(gateway).cloned();
         let hook = hook.ok_or(HookFailure::UnknownGateway)?;
         let events = hook.read(&req)?;

@@ -21,6 +21,21 @@ impl Service {
     /// Handles one inbound message durably: when this returns `Ok`, the message, its ledger events and
     /// the replies are committed.
     pub async fn receive(&self, msg: Inbound) -> Result<Received> {
+        let (arrived, transport) = (std::time::Instant::now(), msg.transport);
+        let received = self.receive_counted(msg).await;
+        match &received {
+            Ok(r) => {
+                self.metrics().inbound(transport, r.outcome.as_str());
+                if r.replies > 0 {
+                    self.metrics().replies_queued(r.subscriber_id, transport, r.replies, arrived);
+                }
+            }
+            Err(_) => self.metrics().inbound(transport, "failed"),
+        }
+        received
+    }
+
+    async fn receive_counted(&self, msg: Inbound) -> Result<Received> {
         let address = Address::parse(msg.transport, &msg.from, &self.settings().default_country)?;
         let mut text = msg.text;
         if text.len() > MAX_INBOUND_BYTES {
@@ -147,7 +162,12 @@ impl Job for Receive {
             },
         };
         self.used = Some(subscriber);
-        let answer = |outcome, replies| Received { subscriber: SubscriberId(subscriber).to_string(), outcome, replies };
+        let answer = |outcome, replies| Received {
+            subscriber: SubscriberId(subscriber).to_string(),
+            subscriber_id: subscriber,
+            outcome,
+            replies,
+        };
         if let Some(g) = &self.gateway_id
             && !conversation::first_time(c, self.transport, g, now)?
         {

@@ -232,6 +232,8 @@ struct Inner {
     sms_max_parts: Mutex<Option<(String, u32)>>,
     /// Data keys written ahead for first contacts.
     key_stock: key_stock::KeyStock,
+    /// The counts `/metrics` shows.
+    metrics: crate::metrics::Metrics,
 }
 
 impl Service {
@@ -252,6 +254,7 @@ impl Service {
                 csp_violations: Default::default(),
                 sms_max_parts: Mutex::new(None),
                 key_stock: Default::default(),
+                metrics: Default::default(),
             }),
         }
     }
@@ -266,6 +269,11 @@ impl Service {
 
     pub fn now(&self) -> i64 {
         self.inner.clock.now()
+    }
+
+    /// The counts `/metrics` shows (recorded by the use cases, the worker and the login page).
+    pub fn metrics(&self) -> &crate::metrics::Metrics {
+        &self.inner.metrics
     }
 
     pub fn settings(&self) -> &Settings {

@@ -7,7 +7,7 @@ use serde::Serialize;
 use super::{Result, Service, ServiceError};
 use crate::crypto::MasterKey;
 use crate::crypto::vault::Kek;
-use crate::store::{DataPaths, maintenance, open};
+use crate::store::{DataPaths, maintenance, meta_get, meta_set, open, outbox};
 
 /// What `herold verify` found.
 #[derive(Debug, Clone, Serialize)]
@@ -59,7 +59,26 @@ pub fn verify(paths: &DataPaths) -> Result<VerifyReport> {
     })
 }
 
+/// When `herold backup` last wrote a data backup (scheduled backups keep their own time).
+const MANUAL_BACKUP_AT: &str = "manual_backup_at";
+
 impl Service {
+    /// When the newest data backup, scheduled or made with `herold backup`, was written.
+    pub async fn last_backup_at(&self) -> Result<Option<i64>> {
+        let read = |c: &rusqlite::Connection, key: &str| -> crate::store::Result<Option<i64>> {
+            Ok(meta_get(c, "main", key)?.and_then(|v| v.try_into().ok()).map(i64::from_be_bytes))
+        };
+        Ok(self.store().call(move |c| Ok(read(c, "backup_at")?.max(read(c, MANUAL_BACKUP_AT)?))).await?)
+    }
+
+    /// What `/metrics` reads at a scrape: the queue per transport, whether each route answers, and
+    /// the last backup's age.
+    pub async fn metrics_snapshot(&self) -> Result<crate::metrics::Snapshot> {
+        let (queued, leased) = self.store().call(|c| outbox::queue_sizes(c)).await?;
+        let backup_age = self.last_backup_at().await?.map(|t| (self.now() - t).max(0));
+        Ok(crate::metrics::Snapshot { queued, leased, routes: self.route_health(), backup_age })
+    }
+
     /// Online backup of the data file (contacts stay sealed) or, with `keyring`, of the keyring file,
     /// mode 0600. Beside a data backup goes the erasure list (`erased.list`, as scheduled backups
     /// have it), so that restoring it elsewhere never brings an erased person back.
@@ -68,6 +87,10 @@ impl Service {
         let schema = if keyring { "keyring" } else { "main" };
         let d = dest.clone();
         self.store().call(move |c| maintenance::backup(c, schema, &d)).await?;
+        if !keyring {
+            let now = self.now();
+            self.store().call(move |c| meta_set(c, "main", MANUAL_BACKUP_AT, &now.to_be_bytes())).await?;
+        }
         let list = &self.store().paths().erased;
         if !keyring && list.exists() {
             let beside = dest.parent().unwrap_or(Path::new(".")).join("erased.list");

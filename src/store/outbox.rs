@@ -229,6 +229,18 @@ fn lease_rows(conn: &Connection, select: &str, params: &[&dyn rusqlite::ToSql]) 
         .collect::<rusqlite::Result<_>>()?)
 }
 
+/// Rows per transport waiting in the queue, and leased by a lane now (for `/metrics`).
+#[allow(clippy::type_complexity)]
+pub fn queue_sizes(conn: &Connection) -> Result<(Vec<(Transport, i64)>, Vec<(Transport, i64)>)> {
+    let count = |state: &str| -> Result<Vec<(Transport, i64)>> {
+        let mut st = conn.prepare_cached(
+            "SELECT transport, count(*) FROM deliveries WHERE state = ?1 GROUP BY transport ORDER BY transport",
+        )?;
+        Ok(st.query_map([state], |r| Ok((r.get(0)?, r.get(1)?)))?.collect::<rusqlite::Result<_>>()?)
+    };
+    Ok((count("queued")?, count("sending")?))
+}
+
 /// Returns rows whose lease ran out (a worker died) to the queue.
 pub fn reclaim_expired(conn: &Connection, now: i64) -> Result<usize> {
     Ok(conn

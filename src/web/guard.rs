@@ -74,7 +74,7 @@ pub async fn guard(
     let service = &state.service;
 
     let principal = match spec.access {
-        Access::Public | Access::Gateway | Access::Report => None,
+        Access::Public | Access::Gateway | Access::Report | Access::Metrics => None,
         a if a.is_api() => match bearer(&req) {
             Some(t) => service.authenticate_token(&t).await.map_err(ApiError::from)?,
             None => None,
@@ -92,7 +92,7 @@ pub async fn guard(
     }
     .unwrap_or_else(|| browser_lang(req.request()));
     let allowed = match (spec.access, &principal) {
-        (Access::Public | Access::Gateway | Access::Report, _) => true,
+        (Access::Public | Access::Gateway | Access::Report | Access::Metrics, _) => true,
         (Access::Viewer, Some(Principal::Admin { admin, .. })) => admin.role.allows(crate::domain::Role::Viewer),
         (Access::Editor, Some(Principal::Admin { admin, .. })) => admin.role.allows(crate::domain::Role::Editor),
         (Access::Owner, Some(Principal::Admin { admin, .. })) => admin.role.allows(crate::domain::Role::Owner),

@@ -8,6 +8,7 @@ pub mod error;
 pub mod guard;
 pub mod hooks;
 pub mod logins;
+pub mod metrics;
 pub use crate::i18n;
 pub mod pages;
 pub mod qr;
@@ -39,6 +40,8 @@ pub struct AppState {
     pub origin_strict: bool,
     pub trust_proxy: bool,
     pub logins: Arc<logins::LoginLimits>,
+    /// Who may scrape `/metrics` on this address (`None`: it is not served here).
+    pub metrics: Option<metrics::Scrapers>,
 }
 
 /// Web settings taken from the configuration.
@@ -50,6 +53,8 @@ pub struct WebSettings {
     pub trust_proxy: bool,
     pub login_per_ip_per_minute: u32,
     pub login_per_account_per_hour: u32,
+    /// `/metrics` on this address, for callers with this bearer token.
+    pub metrics: Option<metrics::Scrapers>,
 }
 
 impl AppState {
@@ -63,6 +68,7 @@ impl AppState {
             public_url: s.public_url.clone(),
             trust_proxy: s.trust_proxy,
             logins: logins::LoginLimits::new(s.login_per_ip_per_minute, s.login_per_account_per_hour),
+            metrics: s.metrics.clone(),
         }
     }
 }

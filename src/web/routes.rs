@@ -17,6 +17,8 @@ pub enum Access {
     Gateway,
     /// A browser's own report (CSP violations): no session, no CSRF token, the body is only counted.
     Report,
+    /// The Prometheus scrape: the handler checks the bearer token of `[metrics]` (404 when off).
+    Metrics,
     /// An API token with at least this scope (read < send < write).
     ApiRead,
     ApiSend,
@@ -51,6 +53,7 @@ macro_rules! routes {
 
 routes! {
     get  "/healthz"                      Public   => pages::misc::healthz;
+    get  "/metrics"                      Metrics  => super::metrics::on_main;
     get  "/static/{file:.*}"             Public   => super::assets::serve;
     get  "/setup"                        Public   => pages::login::setup_form;
     post "/setup"                        Public   => pages::login::setup_submit;

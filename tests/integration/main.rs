@@ -18,6 +18,7 @@ mod fuzz;
 mod import;
 mod logs;
 mod matrix_synapse;
+mod metrics;
 mod openapi;
 mod privacy;
 mod security;

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use herold::app::Application;
 use herold::config::{Config, MatrixConfig};
+use herold::domain::health::Health;
 use herold::domain::{OptInMode, Transport};
 use herold::service::{Actor, Service};
 use synapse::{Seen, Subscriber, Synapse};
@@ -586,12 +587,26 @@ async fn a_homeserver_that_stops_and_comes_back_is_resumed_within_a_minute() {
         said += usize::from(p.waiting.is_some_and(|w| w.reason == herold::domain::Reason::HomeserverUnreachable));
     }
     assert!(said >= 5, "the page said why in {said} of 7 looks");
+    // The dashboard and /metrics say the homeserver is not reachable.
+    let routes = s.route_health();
+    assert!(
+        matches!(
+            &routes[..],
+            [(_, Transport::Matrix, Health::Down { reason: herold::domain::Reason::HomeserverUnreachable, .. })]
+        ),
+        "{routes:?}"
+    );
+    let scrape = s.metrics().render(&s.metrics_snapshot().await.unwrap());
+    assert!(scrape.contains("herold_route_up{transport=\"matrix\",route=\"Matrix\"} 0"), "{scrape}");
     let during = s.progress(second.id).await.unwrap();
     assert_eq!((during.broadcast.sent, during.broadcast.failed), (0, 0), "{during:?}");
     syn.restart();
     let (b, took) = done(second.id, 60).await;
     println!("homeserver back: the broadcast finished {:.1} s later", took.as_secs_f64());
     assert_eq!((b.sent, b.failed), (N as i64, 0));
+    assert_eq!(s.route_health()[0].2.up(), Some(true), "up again once the sync runs");
+    let scrape = s.metrics().render(&s.metrics_snapshot().await.unwrap());
+    assert!(scrape.contains("herold_route_up{transport=\"matrix\",route=\"Matrix\"} 1"), "{scrape}");
     let per_user = syn.bot_messages_per_user(&admin).await;
     for n in &names {
         assert_eq!(per_user.get(&format!("@{n}:localhost")).copied(), Some(2), "{n}: {per_user:?}");

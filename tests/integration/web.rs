@@ -549,6 +549,7 @@ async fn api_tokens_have_scopes() {
 /// Every route and who may use it. A route added to the router without a line here fails this test.
 const EXPECTED: &[(&str, &str, &str)] = &[
     ("get", "/healthz", "public"),
+    ("get", "/metrics", "metrics"),
     ("get", "/static/{file:.*}", "public"),
     ("get", "/setup", "public"),
     ("post", "/setup", "public"),
@@ -677,6 +678,8 @@ fn allowed(access: &str, who: Who) -> bool {
         "public" | "report" => true,
         // Only the gateway's own secret or signature opens a webhook: no session or token does.
         "gateway" => false,
+        // Only `[metrics]`'s own bearer token opens the scrape (off here: 404 for everyone).
+        "metrics" => false,
         "viewer" => matches!(who, Viewer | Editor | Owner),
         "editor" => matches!(who, Editor | Owner),
         "owner" => who == Owner,
@@ -706,6 +709,8 @@ async fn authorisation_table_covers_every_route() {
     let app = TestApp::spawn_with(|c| {
         let kind = herold::config::GatewayKind::Kannel;
         c.sms.gateways.push(common::gateway("auth", kind, "http://127.0.0.1:9", "authHookSecret0123456789"));
+        c.metrics.enabled = true;
+        c.metrics.token = Some(common::secret("metricsToken0123456789abcdef"));
     })
     .await;
     let (viewer, viewer_csrf) = app.admin_client("viewer1", Role::Viewer).await;

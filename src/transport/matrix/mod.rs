@@ -221,7 +221,11 @@ impl Transport for Matrix {
             let room = Self::stored_room(client, room)?;
             self.know_devices(client, &user).await;
             // The delivery id as the transaction id: the homeserver answers a repeat with the first event.
-            self.post(&room, &format!("herold-{}", msg.delivery_id), &msg.text, msg.html.as_deref()).await
+            let sent = self.post(&room, &format!("herold-{}", msg.delivery_id), &msg.text, msg.html.as_deref()).await;
+            if sent.is_ok() {
+                self.status_mut(|s| s.reached(Ok(())));
+            }
+            sent
         })
     }
 

@@ -102,6 +102,7 @@ pub async fn login_submit(
     if let Err(wait) = state.logins.check(&account, ip) {
         let seconds = wait.as_secs().max(1);
         tracing::warn!(admin = %account, client = %ip, wait = seconds, "login throttled");
+        state.service.metrics().rate_limited(crate::metrics::RateLimit::Login);
         return again(StatusCode::TOO_MANY_REQUESTS, Problem::new("login-throttled").with("seconds", seconds));
     }
     let delay = state.logins.delay(&account);
