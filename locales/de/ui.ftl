@@ -457,3 +457,6 @@ health-up = erreichbar (letzte Antwort { $at })
 health-down = nicht erreichbar seit { $since }: { $reason }. Nachrichten warten und gehen raus, sobald es wieder antwortet.
 health-unknown = noch nicht geprüft
 dash-no-routes = Kein SMS-Gateway und kein Matrix-Bot eingerichtet: nur das Testtelefon empfängt.
+gap-sms-gateway = SMS ist angekreuzt, aber kein SMS-Gateway ist eingerichtet: SMS-Abonnenten bekommen nichts, und die Anmeldeseite bietet SMS nicht an. Füge eines als [[sms.gateways]] ein (siehe Seite Gateways).
+gap-sms-number = SMS ist angekreuzt, aber sms.public_number ist nicht gesetzt: Die Anmeldeseite kann nicht sagen, wohin man START schickt.
+gap-matrix-bot = Matrix ist angekreuzt, aber kein Matrix-Bot ist eingerichtet: Matrix-Abonnenten bekommen nichts, und die Anmeldeseite bietet Matrix nicht an. Füge einen Abschnitt [matrix] ein.

@@ -457,3 +457,6 @@ health-up = reachable (last answer { $at })
 health-down = not reachable since { $since }: { $reason }. Messages wait and go out once it answers.
 health-unknown = not checked yet
 dash-no-routes = No SMS gateway and no Matrix bot configured: only the sandbox phone delivers.
+gap-sms-gateway = SMS is ticked, but no SMS gateway is configured: SMS subscribers get nothing, and the sign-up page does not offer SMS. Add one as [[sms.gateways]] (see the Gateways page).
+gap-sms-number = SMS is ticked, but sms.public_number is not set: the sign-up page cannot say where to text START.
+gap-matrix-bot = Matrix is ticked, but no Matrix bot is configured: Matrix subscribers get nothing, and the sign-up page does not offer Matrix. Add a [matrix] section.

@@ -162,7 +162,44 @@ impl Signup {
     }
 }
 
+/// What this installation reaches people with, for the channel pages' warnings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reach {
+    pub sms_gateway: bool,
+    /// `sms.public_number` is set (the sign-up pages can offer SMS).
+    pub sms_number: bool,
+    pub matrix_bot: bool,
+}
+
+impl Reach {
+    /// What is missing for a channel on `transports` to reach people, as text keys.
+    pub fn gaps(&self, transports: &[Transport]) -> Vec<&'static str> {
+        let mut gaps = Vec::new();
+        if transports.contains(&Transport::Sms) {
+            if !self.sms_gateway {
+                gaps.push("gap-sms-gateway");
+            } else if !self.sms_number {
+                gaps.push("gap-sms-number");
+            }
+        }
+        if transports.contains(&Transport::Matrix) && !self.matrix_bot {
+            gaps.push("gap-matrix-bot");
+        }
+        gaps
+    }
+}
+
 impl Service {
+    /// Whether an SMS gateway, the public number and a Matrix bot are configured.
+    pub fn reach(&self) -> Reach {
+        let s = &self.settings().signup;
+        Reach {
+            sms_gateway: !self.inner.webhooks.lock().expect("webhooks lock").is_empty(),
+            sms_number: !s.sms_number.is_empty(),
+            matrix_bot: !s.matrix_user.is_empty(),
+        }
+    }
+
     /// The public sign-up page of the channel with this keyword.
     pub async fn signup(&self, keyword: &str) -> Result<Signup> {
         let kw = keyword.to_uppercase();
@@ -170,7 +207,9 @@ impl Service {
             self.store().call(move |c| channels::by_keyword(c, &kw)?.ok_or(crate::store::StoreError::NotFound)).await?;
         let s = &self.settings().signup;
         let on = |t| channel.draft.transports.contains(&t);
-        let sms_number = (on(Transport::Sms) && !s.sms_number.is_empty()).then(|| s.sms_number.clone());
+        // SMS is offered only when a gateway would receive the message.
+        let sms_number =
+            (on(Transport::Sms) && self.reach().sms_gateway && !s.sms_number.is_empty()).then(|| s.sms_number.clone());
         let matrix_link = (on(Transport::Matrix) && !s.matrix_user.is_empty())
             .then(|| format!("https://matrix.to/#/{}", s.matrix_user));
         let host = self.inner.room_host.lock().expect("room host lock").clone();

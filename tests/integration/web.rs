@@ -933,7 +933,12 @@ fn decode_qr_svg(svg: &str) -> String {
 /// channel not on SMS; a matrix.to link to the bot for a channel on Matrix.
 #[tokio::test]
 async fn the_sign_up_page_shows_how_to_subscribe_with_qr_codes() {
-    let app = TestApp::spawn_with(|c| c.sms.public_number = "+49 170 1234567".into()).await;
+    let app = TestApp::spawn_with(|c| {
+        c.sms.public_number = "+49 170 1234567".into();
+        let kind = herold::config::GatewayKind::Kannel;
+        c.sms.gateways.push(common::gateway("kannel", kind, "http://127.0.0.1:9", "kannelHookSecret0123456789"));
+    })
+    .await;
     let mut draft = common::draft("TREFF", herold::domain::OptInMode::Double, &[herold::domain::Transport::Sms]);
     draft.description = "Termine des Lauftreffs".into();
     app.service.create_channel(&herold::service::Actor::Cli, draft).await.unwrap();
@@ -1167,4 +1172,53 @@ async fn the_admin_sees_what_is_wrong() {
         c.post(app.url(&format!("/admins/{}/delete", paul.id))).form(&[("csrf", csrf.as_str()), ("confirm", "yes")]);
     assert_eq!(r.send().await.unwrap().status(), 303);
     assert_eq!(app.service.list_admins().await.unwrap().len(), 1);
+}
+
+/// A channel on a transport that nothing delivers says so: on its page, beside the box in its form,
+/// and the sign-up page does not offer SMS without a gateway (even with a public number). A search
+/// that finds no one is not shown as a success.
+#[tokio::test]
+async fn a_ticked_transport_without_a_gateway_or_bot_is_warned_about() {
+    use herold::domain::{OptInMode, Role, Transport};
+    let app = TestApp::spawn_with(|c| c.sms.public_number = "+49 170 1234567".into()).await;
+    let ch = app
+        .service
+        .create_channel(
+            &herold::service::Actor::Cli,
+            common::draft("TREFF", OptInMode::Single, &[Transport::Sms, Transport::Matrix]),
+        )
+        .await
+        .unwrap();
+    let (owner, csrf) = app.admin_client("owner", Role::Owner).await;
+    let get = |path: String| {
+        let owner = owner.clone();
+        async move { owner.get(path).send().await.unwrap().text().await.unwrap() }
+    };
+    let page = get(app.url(&format!("/channels/{}", ch.id))).await;
+    assert!(page.contains("SMS is ticked, but no SMS gateway is configured"), "{page}");
+    assert!(page.contains("Matrix is ticked, but no Matrix bot is configured"), "{page}");
+    let form = get(app.url(&format!("/channels/{}/edit", ch.id))).await;
+    assert_eq!(form.matches("class=\"warning\"").count(), 2, "{form}");
+    let signup = app.client().get(app.url("/join/treff")).header("accept-language", "en").send().await.unwrap();
+    let signup = signup.text().await.unwrap();
+    assert!(!signup.contains("+49 170 1234567") && !signup.contains("sms:"), "no SMS without a gateway: {signup}");
+
+    let r = owner.post(app.url("/subscribers/search")).form(&[("csrf", csrf.as_str()), ("q", "+4915199999999")]);
+    let body = r.send().await.unwrap().text().await.unwrap();
+    assert!(body.contains("<p class=\"warning\" role=\"status\">No subscriber has this address.</p>"), "{body}");
+
+    // With a gateway but no public number, the page says what is missing for the sign-up page.
+    let app = TestApp::spawn_with(|c| {
+        let kind = herold::config::GatewayKind::Kannel;
+        c.sms.gateways.push(common::gateway("kannel", kind, "http://127.0.0.1:9", "kannelHookSecret0123456789"));
+    })
+    .await;
+    let ch = app
+        .service
+        .create_channel(&herold::service::Actor::Cli, common::draft("TREFF", OptInMode::Single, &[Transport::Sms]))
+        .await
+        .unwrap();
+    let (owner, _) = app.admin_client("owner", Role::Owner).await;
+    let page = owner.get(app.url(&format!("/channels/{}", ch.id))).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains("sms.public_number is not set") && !page.contains("no SMS gateway"), "{page}");
 }

@@ -36,6 +36,8 @@ struct ShowPage {
     answers: Vec<crate::domain::answer::Answer>,
     /// A Matrix bot is configured (an announcement room needs one).
     bot: bool,
+    /// What keeps the channel's transports from reaching people (text keys).
+    gaps: Vec<&'static str>,
 }
 
 #[derive(Template)]
@@ -45,6 +47,8 @@ struct FormPage {
     action: String,
     f: ChannelForm,
     error: Option<Problem>,
+    /// What the installation reaches people with: a transport without a route says so beside it.
+    reach: crate::service::channels::Reach,
 }
 
 /// The channel form as posted (checkboxes arrive as optional fields).
@@ -214,7 +218,8 @@ pub async fn show(state: web::Data<AppState>, me: Me, id: web::Path<ChannelId>) 
     let answers =
         state.service.keyword_answers().await?.into_iter().filter(|a| a.answer.channel == Some(ch.id)).collect();
     let bot = state.service.has_matrix_bot();
-    ok(&ShowPage { ctx: Ctx::new(&me)?, ch, room, quiet, answers, bot })
+    let gaps = state.service.reach().gaps(&ch.draft.transports);
+    ok(&ShowPage { ctx: Ctx::new(&me)?, ch, room, quiet, answers, bot, gaps })
 }
 
 /// Creates the channel's Matrix announcement room (one room for all: members see each other).
@@ -233,8 +238,9 @@ pub async fn drop_room(state: web::Data<AppState>, me: Me, id: web::Path<Channel
     Ok(see_other(&format!("/channels/{id}")))
 }
 
-pub async fn new_form(me: Me) -> Result<HttpResponse, WebError> {
-    ok(&FormPage { ctx: Ctx::new(&me)?, action: "/channels".into(), f: ChannelForm::blank(), error: None })
+pub async fn new_form(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, WebError> {
+    let reach = state.service.reach();
+    ok(&FormPage { ctx: Ctx::new(&me)?, action: "/channels".into(), f: ChannelForm::blank(), error: None, reach })
 }
 
 pub async fn edit_form(state: web::Data<AppState>, me: Me, id: web::Path<ChannelId>) -> Result<HttpResponse, WebError> {
@@ -244,6 +250,7 @@ pub async fn edit_form(state: web::Data<AppState>, me: Me, id: web::Path<Channel
         action: format!("/channels/{}", ch.id),
         f: ChannelForm::from_channel(&ch),
         error: None,
+        reach: state.service.reach(),
     })
 }
 
@@ -264,7 +271,8 @@ async fn save(state: &AppState, me: &Me, id: Option<ChannelId>, f: ChannelForm) 
         }
     };
     let error = result.err();
-    render(StatusCode::BAD_REQUEST, &FormPage { ctx: Ctx::new(me)?, action, f, error })
+    let reach = state.service.reach();
+    render(StatusCode::BAD_REQUEST, &FormPage { ctx: Ctx::new(me)?, action, f, error, reach })
 }
 
 pub async fn create(state: web::Data<AppState>, me: Me, f: web::Form<ChannelForm>) -> Result<HttpResponse, WebError> {

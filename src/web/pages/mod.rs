@@ -100,6 +100,25 @@ impl Ctx {
     }
 }
 
+/// How a message on a page looks: done (green), nothing there (amber), refused (red).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tone {
+    Done,
+    Missing,
+    Refused,
+}
+
+impl Tone {
+    /// The CSS class it is shown with.
+    pub fn class(self) -> &'static str {
+        match self {
+            Tone::Done => "notice",
+            Tone::Missing => "warning",
+            Tone::Refused => "error",
+        }
+    }
+}
+
 pub fn see_other(location: &str) -> HttpResponse {
     HttpResponse::SeeOther().insert_header((header::LOCATION, location)).finish()
 }

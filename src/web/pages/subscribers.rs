@@ -26,7 +26,7 @@ struct ListPage {
     channels: Vec<Channel>,
     rows: Vec<SubscriberSummary>,
     total: i64,
-    message: Option<String>,
+    message: Option<(super::Tone, String)>,
     next_offset: Option<i64>,
 }
 
@@ -111,7 +111,7 @@ pub async fn list(state: web::Data<AppState>, me: Me, q: web::Query<ListQuery>) 
     let offset = q.offset.max(0);
     let (rows, total) = state.service.list_subscribers(q.filter()?, PAGE, offset).await?;
     let next_offset = (offset + PAGE < total).then_some(offset + PAGE);
-    let message = q.erased.is_some().then(|| ctx.t.get("sub-erased"));
+    let message = q.erased.is_some().then(|| (super::Tone::Done, ctx.t.get("sub-erased")));
     ok(&ListPage { ctx, q, channels, rows, total, message, next_offset })
 }
 
@@ -126,8 +126,8 @@ pub async fn search(state: web::Data<AppState>, me: Me, f: web::Form<SearchForm>
     let ctx = Ctx::new(&me)?;
     let (status, message) = match state.service.find_subscriber(&f.q).await {
         Ok(Some(id)) => return Ok(see_other(&format!("/subscribers/{id}"))),
-        Ok(None) => (StatusCode::OK, ctx.t.get("sub-not-found")),
-        Err(ServiceError::Invalid(m)) => (StatusCode::BAD_REQUEST, ctx.problem(&m)),
+        Ok(None) => (StatusCode::OK, (super::Tone::Missing, ctx.t.get("sub-not-found"))),
+        Err(ServiceError::Invalid(m)) => (StatusCode::BAD_REQUEST, (super::Tone::Refused, ctx.problem(&m))),
         Err(e) => return Err(e.into()),
     };
     let channels = state.service.channels().await?;
