@@ -309,7 +309,12 @@ async fn webhook_to_nowhere(app: &TestApp) -> i64 {
 /// fills in has a label.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_fits_a_phone_and_labels_every_field() {
-    let app = TestApp::spawn().await;
+    // A Kannel gateway: the Gateways page then shows its long kannel.conf snippet and its health.
+    let app = TestApp::spawn_with(|c| {
+        let kind = herold::config::GatewayKind::Kannel;
+        c.sms.gateways.push(common::gateway("kannel", kind, "http://127.0.0.1:9", "kannelHookSecret0123456789"));
+    })
+    .await;
     let (user, pw) = owner(&app).await;
     let draft = common::draft("NEWS", herold::domain::OptInMode::Single, &[herold::domain::Transport::Sandbox]);
     let ch = app.service.create_channel(&herold::service::Actor::Cli, draft).await.unwrap();
