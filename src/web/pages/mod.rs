@@ -82,6 +82,14 @@ impl Ctx {
             }
         }
     }
+    /// The CSS class a route's health is shown with.
+    pub fn health_class(&self, h: &crate::domain::health::Health) -> &'static str {
+        match h.up() {
+            Some(true) => "health-up",
+            Some(false) => "health-down",
+            None => "health-unknown",
+        }
+    }
     /// A time as people read it here: `2026-12-24 18:00 CET`.
     pub fn when(&self, ts: &i64) -> String {
         self.zone.when(*ts)
