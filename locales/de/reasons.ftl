@@ -46,3 +46,6 @@ reason-paused-by-api = Über die API angehalten
 reason-endpoint-unreachable = Der Empfänger des Webhooks ist nicht erreichbar
 reason-endpoint-timed-out = Der Empfänger des Webhooks hat nicht rechtzeitig geantwortet
 reason-endpoint-answered = Der Empfänger des Webhooks antwortete mit Status { $status }
+reason-day-quota = Das heutige Kontingent von Gateway { $gateway } ist aufgebraucht; es wird auf das von morgen gewartet
+reason-month-quota = Gateway { $gateway } hat seine Empfänger für diesen Monat erreicht; neue Empfänger warten auf das Kontingent des nächsten Monats
+reason-gateway-limit = Das Telefon von Gateway { $gateway } meldet ein Sendelimit; es wird gewartet und erneut versucht

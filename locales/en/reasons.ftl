@@ -46,3 +46,6 @@ reason-paused-by-api = paused through the API
 reason-endpoint-unreachable = the webhook endpoint cannot be reached
 reason-endpoint-timed-out = the webhook endpoint did not answer in time
 reason-endpoint-answered = the webhook endpoint answered with status { $status }
+reason-day-quota = today's quota of gateway { $gateway } is used up; waiting for tomorrow's
+reason-month-quota = gateway { $gateway } reached its recipients for this month; new recipients wait for next month's quota
+reason-gateway-limit = the phone of gateway { $gateway } reported a sending limit; waiting and trying again

@@ -15,6 +15,7 @@ pub mod ledger;
 pub mod markdown;
 pub mod message;
 pub mod quiet;
+pub mod quota;
 pub mod reason;
 pub mod role;
 pub mod segments;

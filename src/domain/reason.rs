@@ -50,6 +50,18 @@ pub enum Reason {
         gateway: String,
     },
     RateLimitedGateway,
+    /// The gateway's parts for today are used up (for broadcasts: all but the replies' reserve).
+    DayQuotaReached {
+        gateway: String,
+    },
+    /// The gateway reached its distinct recipients for this calendar month.
+    MonthQuotaReached {
+        gateway: String,
+    },
+    /// The phone said it hit a sending limit (Android's, or the app's own): waiting, not failed.
+    GatewayLimitReached {
+        gateway: String,
+    },
     /// It is night (or Sunday) where the recipient is: the broadcast waits for the morning.
     QuietHours,
     /// The person already got as many broadcasts as the channel promised (or the installation's cap

@@ -66,6 +66,34 @@ impl Zone {
         self.format(ts, "%Y-%m-%dT%H:%M")
     }
 
+    /// The local day `ts` falls on, as a number (`20261224`), and when the next day begins there.
+    pub fn day_period(&self, ts: i64) -> (i64, i64) {
+        self.period(ts, jiff::Unit::Day)
+    }
+
+    /// The local calendar month `ts` falls in (`202612`), and when the next month begins there.
+    pub fn month_period(&self, ts: i64) -> (i64, i64) {
+        self.period(ts, jiff::Unit::Month)
+    }
+
+    fn period(&self, ts: i64, unit: jiff::Unit) -> (i64, i64) {
+        let Some(z) = self.local(ts) else { return (0, ts + 86_400) };
+        let start = match unit {
+            jiff::Unit::Month => z.first_of_month().and_then(|d| d.start_of_day()),
+            _ => z.start_of_day(),
+        };
+        let step = match unit {
+            jiff::Unit::Month => jiff::Span::new().months(1),
+            _ => jiff::Span::new().days(1),
+        };
+        let next = start.and_then(|s| s.checked_add(step)).map(|n| n.timestamp().as_second());
+        let key = match unit {
+            jiff::Unit::Month => i64::from(z.year()) * 100 + i64::from(z.month()),
+            _ => i64::from(z.year()) * 10_000 + i64::from(z.month()) * 100 + i64::from(z.day()),
+        };
+        (key, next.unwrap_or(ts + 86_400))
+    }
+
     /// What a person typed as local time (`2026-12-24T18:00`) as a Unix time. A time the clocks skip
     /// (02:30 when summer time begins) is the same wall time after the jump (03:30); a time that comes
     /// twice (02:30 when it ends) is the first, in summer time — what a wall clock shows first.
@@ -73,6 +101,25 @@ impl Zone {
         let dt: DateTime = input.trim().parse().ok()?;
         let zoned = self.tz.to_ambiguous_zoned(dt).disambiguate(Disambiguation::Compatible).ok()?;
         Some(zoned.timestamp().as_second())
+    }
+}
+
+#[cfg(test)]
+mod period_tests {
+    use super::*;
+
+    #[test]
+    fn days_and_months_end_at_local_midnight_across_daylight_saving() {
+        let z = Zone::parse("Europe/Berlin").unwrap();
+        // 2026-03-28 23:30 CET: the next day (summer time starts that night) begins 30 min later.
+        let t = z.from_input("2026-03-28T23:30").unwrap();
+        assert_eq!(z.day_period(t), (20260328, t + 1800));
+        let (day, next) = z.day_period(t + 1800);
+        assert_eq!(day, 20260329);
+        assert_eq!(next - (t + 1800), 23 * 3600, "a 23-hour day");
+        assert_eq!(z.month_period(t), (202603, z.from_input("2026-04-01T00:00").unwrap()));
+        let dec = z.from_input("2026-12-31T12:00").unwrap();
+        assert_eq!(z.month_period(dec), (202612, z.from_input("2027-01-01T00:00").unwrap()));
     }
 }
 
