@@ -40,8 +40,8 @@ impl Transport for Stopwatch {
     fn segments_per_second(&self) -> Option<f64> {
         self.inner.segments_per_second()
     }
-    fn reserve(&self, units: u32) -> Result<herold::transport::Slot, std::time::Duration> {
-        self.inner.reserve(units)
+    fn reserve(&self, msg: &OutboundMessage) -> Result<herold::transport::Slot, herold::transport::Hold> {
+        self.inner.reserve(msg)
     }
 }
 
@@ -62,7 +62,9 @@ async fn run(kind: Kind, people: usize) -> Vec<Duration> {
     let service = herold::app::open_service(&cfg, true).unwrap();
     let ch = service.create_channel(&Actor::Cli, common::draft("NEWS", kind)).await.unwrap();
     common::add_subscribers(&service, kind, "+49151", ch.id, MEMBERS).await;
-    let built = herold::app::transports(&cfg, "http://127.0.0.1:1").unwrap();
+    let built =
+        herold::app::transports(&cfg, "http://127.0.0.1:1", herold::app::quota_book(&cfg, service.clock()).unwrap())
+            .unwrap();
     let left = Arc::new(Mutex::new(HashMap::new()));
     let route: Arc<dyn Transport> = Arc::new(Stopwatch { inner: built.senders[&kind].clone(), left: left.clone() });
     let settings: WorkerSettings = herold::app::worker_settings(&cfg);

@@ -91,7 +91,12 @@ fn main() {
                 .collect();
             service.add_subscribers(&Actor::Cli, reqs).await.unwrap();
         }
-        let built = herold::app::transports(&cfg, "http://127.0.0.1:1").unwrap();
+        let built = herold::app::transports(
+            &cfg,
+            "http://127.0.0.1:1",
+            herold::app::quota_book(&cfg, service.clock()).unwrap(),
+        )
+        .unwrap();
         let settings = WorkerSettings {
             batch: 500,
             lease: std::time::Duration::from_secs(60),

@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use crate::config::{Config, GatewayKind, Routing};
 use crate::domain::Transport as Kind;
 use crate::domain::hook::Webhook;
+use crate::domain::quota::QuotaBook;
 use crate::domain::{Clock, SystemClock};
 use crate::service::backup::BackupPlan;
 use crate::service::gateways::RouteSource;
@@ -86,8 +87,16 @@ pub struct Transports {
     pub watches: Vec<(String, Arc<sms::watch::Watch>)>,
 }
 
-/// Builds the transports. Only here are concrete transports named.
-pub fn transports(cfg: &Config, public_url: &str) -> anyhow::Result<Transports> {
+/// Every SMS gateway's quotas, counted on `clock` in the installation's zone.
+pub fn quota_book(cfg: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Arc<QuotaBook>> {
+    let zone = crate::domain::zone::Zone::parse(&cfg.time_zone).map_err(|e| anyhow::anyhow!("time_zone: {}", e.0))?;
+    let limits = cfg.sms.gateways.iter().map(|g| (g.name.clone(), g.limits())).collect();
+    Ok(Arc::new(QuotaBook::new(clock, zone, limits)))
+}
+
+/// Builds the transports. Only here are concrete transports named. `quotas`: the gateways'
+/// quotas, shared with the use cases (see [`quota_book`]).
+pub fn transports(cfg: &Config, public_url: &str, quotas: Arc<QuotaBook>) -> anyhow::Result<Transports> {
     let mut senders: HashMap<Kind, Arc<dyn Transport>> = HashMap::new();
     let mut sandbox = Sandbox::new(cfg.delivery.sandbox_per_second);
     if let Some(p) = &cfg.delivery.sandbox_log {
@@ -112,6 +121,7 @@ pub fn transports(cfg: &Config, public_url: &str) -> anyhow::Result<Transports> 
             max_parts: g.max_parts,
             timeout: std::time::Duration::from_secs(u64::from(g.timeout_seconds)),
             hook_base: format!("{public_url}/hooks/sms/{}", g.name),
+            sim_number: g.sim_number,
         };
         let rate = g.per_second()?;
         let gateway: Arc<dyn Transport> = match g.kind {
@@ -135,14 +145,15 @@ pub fn transports(cfg: &Config, public_url: &str) -> anyhow::Result<Transports> 
         testers.push((g.name.clone(), Arc::new(Tester::new(Kind::Sms, gateway.clone()))));
         let watch = Arc::new(sms::watch::Watch::new(&g.name, &g.url));
         watches.push((g.name.clone(), watch.clone()));
-        routes.push((gateway, rate, watch));
+        routes.push(sms::Gateway { name: g.name.clone(), transport: gateway, rate, watch });
     }
     if !routes.is_empty() {
         let routing = match cfg.sms.routing {
             Routing::Priority => sms::Routing::Priority,
             Routing::RoundRobin => sms::Routing::RoundRobin,
+            Routing::Capacity => sms::Routing::Capacity,
         };
-        senders.insert(Kind::Sms, Arc::new(Router::new(routes, routing)));
+        senders.insert(Kind::Sms, Arc::new(Router::new(routes, routing, quotas)));
     }
     Ok(Transports { senders, webhooks, android, testers, watches })
 }
@@ -280,7 +291,9 @@ impl Application {
         service.set_sms_max_parts(
             cfg.sms.gateways.iter().min_by_key(|g| g.max_parts).map(|g| (g.name.clone(), g.max_parts)),
         );
-        let built = transports(cfg, &public_url)?;
+        let quotas = quota_book(cfg, service.clock())?;
+        service.set_quotas(quotas.clone()).await?;
+        let built = transports(cfg, &public_url, quotas)?;
         service.set_webhooks(built.webhooks);
         #[cfg_attr(not(feature = "matrix"), allow(unused_mut))]
         let mut testers = built.testers;

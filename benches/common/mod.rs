@@ -69,6 +69,10 @@ pub fn kannel_gateway(name: &str, url: &str, user: &str, password: &str, rate: &
         priority: 0,
         max_parts: 10,
         timeout_seconds: 10,
+        parts_per_day: None,
+        recipients_per_month: None,
+        reply_reserve_percent: 10,
+        sim_number: None,
     }
 }
 

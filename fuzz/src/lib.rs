@@ -129,6 +129,7 @@ fn settings(secret: &str) -> GatewaySettings {
         max_parts: 10,
         timeout: Duration::from_secs(1),
         hook_base: "http://127.0.0.1:8080/hooks/sms/fuzz".into(),
+        sim_number: None,
     }
 }
 

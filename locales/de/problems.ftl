@@ -108,3 +108,4 @@ team-room-owner = Den Team-Raum richtet nur ein Eigentümer ein
 team-room-invites = Gib eine bis { $max } Matrix-IDs an, z. B. @anna:example.org
 admin-remove-confirm = Kreuze an, dass du das Konto wirklich entfernen willst
 admin-remove-self = Dein eigenes Konto kannst du hier nicht entfernen; das kann ein anderer Eigentümer
+quota-after-deadline = bei { $per_day } Teilen am Tag (und { $waiting } Empfängern, die auf den nächsten Monat warten) gingen die SMS bis { $date } raus, nach dem Stichtag: Wähle einen späteren Stichtag, weniger Empfänger oder einen kürzeren Text

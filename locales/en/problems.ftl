@@ -108,3 +108,4 @@ team-room-owner = only an owner sets up the team room
 team-room-invites = give one to { $max } Matrix ids, e.g. @anna:example.org
 admin-remove-confirm = tick the box to say you really mean to remove the account
 admin-remove-self = you cannot remove your own account here; another owner can
+quota-after-deadline = at { $per_day } parts a day (and { $waiting } recipients waiting for next month) the SMS would go out until { $date }, after the deadline: choose a later deadline, fewer recipients or a shorter text

@@ -30,6 +30,8 @@ pub struct SmsConfig {
 pub enum Routing {
     Priority,
     RoundRobin,
+    /// By the share of today's quota each gateway has left.
+    Capacity,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -78,6 +80,22 @@ pub struct GatewayConfig {
     /// Seconds to wait for the gateway's answer.
     #[serde(default = "default_timeout")]
     pub timeout_seconds: u32,
+    /// SMS parts this gateway may send a local day (a phone's contract: a few hundred).
+    #[serde(default)]
+    pub parts_per_day: Option<u32>,
+    /// Distinct recipients this gateway may reach a calendar month ("unlimited" plans: 99–250).
+    #[serde(default)]
+    pub recipients_per_month: Option<u32>,
+    /// Percent of the day's parts broadcasts leave for replies.
+    #[serde(default = "default_reply_reserve")]
+    pub reply_reserve_percent: u32,
+    /// Android: the SIM card to send from on a dual-SIM phone (1 or 2; empty: the phone's default).
+    #[serde(default)]
+    pub sim_number: Option<u8>,
+}
+
+fn default_reply_reserve() -> u32 {
+    10
 }
 
 /// `N/s`, `N/min` or `N/h` as a rate per second; `what` names the setting in the error.
@@ -179,6 +197,15 @@ impl GatewayConfig {
         secret(&self.webhook_secret, &self.webhook_secret_file)
     }
 
+    /// Its quotas, as the router and the compose page count them.
+    pub fn limits(&self) -> crate::domain::quota::Limits {
+        crate::domain::quota::Limits {
+            parts_per_day: self.parts_per_day,
+            recipients_per_month: self.recipients_per_month,
+            reply_reserve_percent: self.reply_reserve_percent,
+        }
+    }
+
     pub(super) fn check(&self) -> Result<(), ConfigError> {
         let name_ok = !self.name.is_empty()
             && self.name.len() <= 32
@@ -201,6 +228,24 @@ impl GatewayConfig {
         }
         if self.password()?.is_none() {
             return Err(ConfigError::Invalid(format!("sms gateway {name}: set password or password_file")));
+        }
+        if self.reply_reserve_percent > 90 {
+            return Err(ConfigError::Invalid(format!("sms gateway {name}: reply_reserve_percent must be 0 to 90")));
+        }
+        // Every message must fit into a day, or it would wait for ever.
+        if self.limits().broadcast_parts().is_some_and(|p| p < self.max_parts) {
+            return Err(ConfigError::Invalid(format!(
+                "sms gateway {name}: parts_per_day less the reply reserve must be at least max_parts ({})",
+                self.max_parts
+            )));
+        }
+        if self.sim_number.is_some() && (self.kind != GatewayKind::Android || !matches!(self.sim_number, Some(1..=3))) {
+            return Err(ConfigError::Invalid(format!(
+                "sms gateway {name}: sim_number is 1, 2 or 3, and only for kind = android"
+            )));
+        }
+        if self.recipients_per_month == Some(0) {
+            return Err(ConfigError::Invalid(format!("sms gateway {name}: recipients_per_month must be at least 1")));
         }
         let hook = self.webhook_secret()?;
         match self.kind {

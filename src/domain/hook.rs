@@ -41,6 +41,9 @@ pub enum HookEvent {
     /// gateway's name, as transports do in their receipts.
     /// `delivered`: `Some(true)` delivered, `Some(false)` failed, `None` an interim state (ignored).
     Report { gateway_id: String, delivered: Option<bool>, error: Option<String> },
+    /// The gateway took the message but cannot send it for now (the phone hit a sending limit): it
+    /// goes back to the queue, to be tried again later, not failed.
+    Held { gateway_id: String },
     /// The subscriber ended the conversation on the transport itself (left the Matrix room, rejected
     /// the invite, kicked or banned the bot): an opt-out of every channel on that transport.
     Left { from: String, id: String, how: &'static str },
@@ -145,5 +148,14 @@ pub trait Webhook: Send + Sync + 'static {
     /// The body and content type of a success answer (Twilio expects TwiML).
     fn success(&self) -> (&'static str, &'static str) {
         ("text/plain; charset=utf-8", "")
+    }
+}
+
+/// The SMS gateway a message came through, from the id herold stored for it (`kannel:123`: the
+/// gateway's name, then its own id); `None` for other transports.
+pub fn gateway_of(transport: crate::domain::Transport, gateway_message_id: Option<&str>) -> Option<String> {
+    match transport {
+        crate::domain::Transport::Sms => Some(gateway_message_id?.split_once(':')?.0.to_string()),
+        _ => None,
     }
 }

@@ -135,6 +135,13 @@ impl QuotaBook {
         }
     }
 
+    /// The gateways with quotas, by name.
+    pub fn gateways(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.counts.lock().expect("quota lock").keys().cloned().collect();
+        names.sort();
+        names
+    }
+
     /// Whether `gateway` has quotas at all.
     pub fn limited(&self, gateway: &str) -> bool {
         self.counts.lock().expect("quota lock").contains_key(gateway)

@@ -83,6 +83,8 @@ pub struct Preview {
     pub total_segments: i64,
     /// Why sending this text would be refused (too many parts for a gateway), said before sending.
     pub refusal: Option<Problem>,
+    /// What the SMS gateways' quotas mean for it, sent now (`None`: no quotas, or no SMS).
+    pub quota: Option<super::quotas::QuotaEstimate>,
 }
 
 /// Why a text is too long for SMS: more parts than herold sends, or than a gateway takes.
@@ -205,7 +207,17 @@ impl Service {
             ),
             None => None,
         };
-        Ok(Preview { total_segments: sms * i64::from(segments.parts), sms_text, html, segments, audience, refusal })
+        let by_sms_count = audience.iter().filter(|(t, _)| *t == Transport::Sms).map(|(_, n)| n).sum();
+        let quota = self.quota_estimate(by_sms_count, parts, self.now());
+        Ok(Preview {
+            total_segments: sms * i64::from(segments.parts),
+            sms_text,
+            html,
+            segments,
+            audience,
+            refusal,
+            quota,
+        })
     }
 
     /// Creates (or, for a known idempotency key, returns) a broadcast; one due now is materialised at
@@ -290,6 +302,21 @@ impl Service {
             ServiceError::NotFound => ServiceError::Invalid(Problem::new("channels-missing")),
             e => e,
         })?;
+        // A deadline the gateways' quotas cannot meet is refused now, not missed later.
+        if let Some(deadline) = c.deadline
+            && by_sms_quota(&chosen)
+        {
+            let chans = c.channels.clone();
+            let audience = self.store().call(move |conn| outbox::audience(conn, &chans)).await?;
+            let n = audience.iter().filter(|(t, _)| *t == Transport::Sms).map(|(_, n)| n).sum();
+            if let Some(e) = self.quota_estimate(n, parts, send_at).filter(|e| e.finish() > deadline) {
+                let problem = Problem::new("quota-after-deadline")
+                    .with("date", zone.day(e.finish()))
+                    .with("per_day", e.per_day.unwrap_or(0))
+                    .with("waiting", e.month_waiting);
+                return Err(ServiceError::Invalid(problem));
+            }
+        }
         // A newsletter too long for SMS goes out as a short text with a link to its archive page.
         let archive = chosen.iter().find(|ch| ch.draft.public_archive && c.kind == ChannelKind::Newsletter);
         let by_sms = chosen.iter().any(|ch| ch.draft.transports.contains(&crate::domain::Transport::Sms));
@@ -538,4 +565,9 @@ impl Service {
         tracing::info!(broadcast = %id, "broadcast cancelled");
         Ok(())
     }
+}
+
+/// Whether a broadcast to `channels` goes out by SMS (where gateway quotas can hold it).
+fn by_sms_quota(channels: &[crate::domain::Channel]) -> bool {
+    channels.iter().any(|ch| ch.draft.transports.contains(&Transport::Sms))
 }

@@ -444,7 +444,9 @@ impl Service {
                     return Ok(Some(Problem::new("sender-opted-out")));
                 }
                 let key = vault.unwrap_data_key(SubscriberId(m.subscriber_id), &wrapped)?;
-                outbox::enqueue_reply(&tx, m.subscriber_id, m.transport, &key.seal("reply", text.as_bytes()), now)?;
+                let via = crate::domain::hook::gateway_of(m.transport, m.gateway_message_id.as_deref());
+                let sealed = key.seal("reply", text.as_bytes());
+                outbox::enqueue_reply(&tx, m.subscriber_id, m.transport, via.as_deref(), &sealed, now)?;
                 // Kept in their conversation, with who wrote it.
                 let sealed = key.seal(super::threads::ANSWER_AAD, text.as_bytes());
                 threads::add_answer(&tx, m.subscriber_id, m.transport, &author, &sealed, now)?;

@@ -197,7 +197,8 @@ impl Service {
                             continue;
                         }
                     }
-                    let msg = crate::transport::OutboundMessage::new(cl.id, to, text, html, room);
+                    let mut msg = crate::transport::OutboundMessage::new(cl.id, to, text, html, room);
+                    (msg.recipient, msg.reply, msg.via) = (cl.subscriber_id, cl.broadcast_id.is_none(), cl.via.clone());
                     jobs.push(Job { claimed: cl, transport, msg });
                 }
                 Ok((jobs, dropped))
@@ -287,6 +288,24 @@ impl Service {
         let (now, gid) = (self.now(), gateway_id.to_string());
         let error = error.map(|detail| Reason::GatewayReported { detail });
         Ok(self.store().call(move |c| reports::report(c, transport, &gid, delivered, error.as_ref(), now)).await?)
+    }
+}
+
+/// How long a message the phone held for its sending limit waits before it is tried again.
+pub const LIMIT_WAIT: i64 = 15 * 60;
+
+impl Service {
+    /// The gateway took a message but could not send it for now (a phone's sending limit): it goes
+    /// back to the queue for [`LIMIT_WAIT`], with the reason the broadcast page shows.
+    pub async fn delivery_held(&self, transport: Transport, gateway: &str, gateway_id: &str) -> Result<bool> {
+        let (now, gid) = (self.now(), gateway_id.to_string());
+        let reason = Reason::GatewayLimitReached { gateway: gateway.into() };
+        let held =
+            self.store().call(move |c| reports::requeue(c, transport, &gid, &reason, now, now + LIMIT_WAIT)).await?;
+        if held {
+            tracing::info!(gateway, "the phone reported a sending limit; the message waits and is tried again");
+        }
+        Ok(held)
     }
 }
 

@@ -94,6 +94,9 @@ impl Service {
                     .await
                     .map(|_| ()),
                 HookEvent::Report { delivered: None, .. } => Ok(()),
+                HookEvent::Held { gateway_id } => {
+                    self.delivery_held(Transport::Sms, gateway, &format!("{gateway}:{gateway_id}")).await.map(|_| ())
+                }
                 HookEvent::Left { from, id, how } => {
                     self.left_on_transport(Transport::Sms, &from, &format!("{gateway}:{id}"), how).await.map(|_| ())
                 }
@@ -123,7 +126,7 @@ impl Service {
                 .await
                 .map(|_| ()),
             HookEvent::Left { from, id, how } => self.left_on_transport(transport, &from, &id, how).await.map(|_| ()),
-            HookEvent::Report { .. } => Ok(()),
+            HookEvent::Report { .. } | HookEvent::Held { .. } => Ok(()),
         }
     }
 

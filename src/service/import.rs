@@ -398,7 +398,7 @@ fn subscribe(
         )?;
         if let Some(hours) = ask {
             let text = crate::i18n::replies::confirm_request(channel, *lang, hours);
-            crate::store::outbox::enqueue_reply(tx, id, transport, &key.seal("reply", text.as_bytes()), now)?;
+            crate::store::outbox::enqueue_reply(tx, id, transport, None, &key.seal("reply", text.as_bytes()), now)?;
         }
     }
     Ok(())

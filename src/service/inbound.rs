@@ -207,9 +207,10 @@ impl Job for Receive {
             conversation::insert_sandbox_inbound(c, subscriber, &ctx.inbound_sealed, now)?;
         }
         let outcome = dispatch(c, &mut ctx, &self.command, self.settings.auto_reply)?;
+        let via = crate::domain::hook::gateway_of(self.transport, self.gateway_id.as_deref());
         for r in &ctx.replies {
             let sealed = ctx.key.seal("reply", r.as_bytes());
-            outbox::enqueue_reply(c, subscriber, self.transport, &sealed, now)?;
+            outbox::enqueue_reply(c, subscriber, self.transport, via.as_deref(), &sealed, now)?;
         }
         for (author, text) in &ctx.answers {
             let sealed = ctx.key.seal(super::threads::ANSWER_AAD, text.as_bytes());

@@ -17,6 +17,7 @@ mod key_stock;
 pub mod lanes;
 pub mod ops;
 pub mod privacy;
+pub mod quotas;
 pub mod rooms;
 pub mod subscribers;
 pub mod team;
@@ -234,6 +235,8 @@ struct Inner {
     key_stock: key_stock::KeyStock,
     /// The counts `/metrics` shows.
     metrics: crate::metrics::Metrics,
+    /// The SMS gateways' quotas, shared with the router (set by the app).
+    quotas: Mutex<Option<Arc<crate::domain::quota::QuotaBook>>>,
 }
 
 impl Service {
@@ -255,6 +258,7 @@ impl Service {
                 sms_max_parts: Mutex::new(None),
                 key_stock: Default::default(),
                 metrics: Default::default(),
+                quotas: Mutex::new(None),
             }),
         }
     }
@@ -269,6 +273,11 @@ impl Service {
 
     pub fn now(&self) -> i64 {
         self.inner.clock.now()
+    }
+
+    /// The clock every use case reads (tests move it).
+    pub fn clock(&self) -> Arc<dyn Clock> {
+        self.inner.clock.clone()
     }
 
     /// The counts `/metrics` shows (recorded by the use cases, the worker and the login page).

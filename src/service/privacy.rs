@@ -144,6 +144,10 @@ impl Service {
     pub async fn retention_sweep(&self) -> Result<SweepReport> {
         let (now, r) = (self.now(), self.settings().retention);
         let mut report = SweepReport::default();
+        // The gateways' quota counts: days a month old, and months before last, are not needed.
+        let zone = &self.settings().zone;
+        let (day, month) = (zone.day_period(now - 31 * 86_400).0, zone.month_period(now - 62 * 86_400).0);
+        self.store().call(move |c| crate::store::quotas::prune(c, day, month)).await?;
         loop {
             let (unconfirmed, left) = (cutoff(now, r.unconfirmed_days), cutoff(now, r.left_days));
             let (inbox_before, deliveries_before) = (cutoff(now, r.inbox_days), cutoff(now, r.deliveries_days));

@@ -124,7 +124,7 @@ impl Service {
                         let key = vault.unwrap_data_key(phone, &stored.wrapped_key)?;
                         for text in &texts {
                             let sealed = key.seal("reply", text.as_bytes());
-                            crate::store::outbox::enqueue_reply(&tx, phone.0, Transport::Sandbox, &sealed, now)?;
+                            crate::store::outbox::enqueue_reply(&tx, phone.0, Transport::Sandbox, None, &sealed, now)?;
                         }
                         tx.commit()?;
                         Ok(())

@@ -43,9 +43,12 @@ pub struct InboxRow {
     #[serde(skip)]
     pub text_sealed: Vec<u8>,
     pub received_at: i64,
+    /// `gateway:id` as the gateway gave it (which SMS gateway the message came through).
+    #[serde(skip)]
+    pub gateway_message_id: Option<String>,
 }
 
-const INBOX: &str = "SELECT id, subscriber_id, transport, text_sealed, received_at FROM inbox";
+const INBOX: &str = "SELECT id, subscriber_id, transport, text_sealed, received_at, gateway_message_id FROM inbox";
 
 fn inbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InboxRow> {
     Ok(InboxRow {
@@ -54,6 +57,7 @@ fn inbox_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<InboxRow> {
         transport: r.get(2)?,
         text_sealed: r.get(3)?,
         received_at: r.get(4)?,
+        gateway_message_id: r.get(5)?,
     })
 }
 

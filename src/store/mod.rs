@@ -18,6 +18,7 @@ pub mod open;
 pub mod outbox;
 pub mod outcome;
 pub mod privacy;
+pub mod quotas;
 pub mod reports;
 pub mod rooms;
 pub mod sessions;

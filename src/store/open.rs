@@ -32,6 +32,7 @@ static MAIN_MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../../migrations/0016_drafts_and_admin_zone.sql")),
         M::up(include_str!("../../migrations/0017_conversations.sql")),
         M::up(include_str!("../../migrations/0018_team_room.sql")),
+        M::up(include_str!("../../migrations/0019_gateway_quotas.sql")),
     ])
 });
 static KEYRING_MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
@@ -47,7 +48,7 @@ pub fn main_migrations() -> &'static Migrations<'static> {
 }
 
 /// Schema versions this binary knows.
-pub const MAIN_SCHEMA: i64 = 18;
+pub const MAIN_SCHEMA: i64 = 19;
 pub const KEYRING_SCHEMA: i64 = 2;
 
 /// Where the files of one installation live.

@@ -92,12 +92,20 @@ pub fn materialise(conn: &Connection, broadcast: BroadcastId, now: i64) -> Resul
 }
 
 /// Queues a direct message (a reply), sealed with the subscriber's key, ahead of broadcasts.
-pub fn enqueue_reply(conn: &Connection, subscriber: i64, transport: Transport, sealed: &[u8], now: i64) -> Result<i64> {
+/// `via`: the SMS gateway it should go back through (the one the recipient wrote to).
+pub fn enqueue_reply(
+    conn: &Connection,
+    subscriber: i64,
+    transport: Transport,
+    via: Option<&str>,
+    sealed: &[u8],
+    now: i64,
+) -> Result<i64> {
     conn.prepare_cached(
-        "INSERT INTO deliveries(subscriber_id, transport, body_sealed, priority, state, next_attempt_at, updated_at) \
-         VALUES (?1, ?2, ?3, 0, 'queued', ?4, ?4)",
+        "INSERT INTO deliveries(subscriber_id, transport, body_sealed, priority, state, next_attempt_at, updated_at, via) \
+         VALUES (?1, ?2, ?3, 0, 'queued', ?4, ?4, ?5)",
     )?
-    .execute(params![subscriber, transport, sealed, now])?;
+    .execute(params![subscriber, transport, sealed, now, via])?;
     Ok(conn.last_insert_rowid())
 }
 
@@ -110,6 +118,8 @@ pub struct Claimed {
     pub transport: Transport,
     pub body_sealed: Option<Vec<u8>>,
     pub attempts: i64,
+    /// The SMS gateway a reply should go back through.
+    pub via: Option<String>,
 }
 
 /// Leases up to `limit` due rows of one transport (one lane) until `now + lease`: first replies and
@@ -213,7 +223,7 @@ fn lease_rows(conn: &Connection, select: &str, params: &[&dyn rusqlite::ToSql]) 
     let mut st = conn.prepare_cached(&format!(
         "UPDATE deliveries SET state = 'sending', lease_until = ?2, attempts = attempts + 1, updated_at = ?1 \
          WHERE id IN ({select}) \
-         RETURNING id, broadcast_id, subscriber_id, transport, body_sealed, attempts"
+         RETURNING id, broadcast_id, subscriber_id, transport, body_sealed, attempts, via"
     ))?;
     Ok(st
         .query_map(params, |r| {
@@ -224,6 +234,7 @@ fn lease_rows(conn: &Connection, select: &str, params: &[&dyn rusqlite::ToSql]) 
                 transport: r.get(3)?,
                 body_sealed: r.get(4)?,
                 attempts: r.get(5)?,
+                via: r.get(6)?,
             })
         })?
         .collect::<rusqlite::Result<_>>()?)
@@ -275,7 +286,7 @@ fn record_in(tx: &Connection, results: &[(Claimed, Outcome)], now: i64) -> Resul
     let mut counts: HashMap<BroadcastId, (i64, i64, i64)> = HashMap::new();
     for (c, outcome) in results {
         let (set, extra, counter): (&str, Vec<&dyn rusqlite::ToSql>, Option<usize>) = match outcome {
-            Outcome::Sent { gateway_id } => {
+            Outcome::Sent { gateway_id, .. } => {
                 ("state = 'sent', gateway_id = ?4, error = NULL", vec![gateway_id], Some(0))
             }
             Outcome::Retry { at, error } => {
@@ -305,6 +316,9 @@ fn record_in(tx: &Connection, results: &[(Claimed, Outcome)], now: i64) -> Resul
         }
         if let (Outcome::Deferred { at, error }, Some(b)) = (outcome, c.broadcast_id) {
             note_waiting(tx, b, *at, error)?;
+        }
+        if let Outcome::Sent { usage: Some(u), .. } = outcome {
+            super::quotas::add(tx, u)?;
         }
         // A fresh row again (no attempt counted): the walk over its broadcast's range must see it.
         if let (Outcome::Release, Some(b), 1) = (outcome, c.broadcast_id, c.attempts) {

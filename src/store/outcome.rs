@@ -8,6 +8,8 @@ use crate::domain::Reason;
 pub enum Outcome {
     Sent {
         gateway_id: String,
+        /// What it took of its gateway's quotas (stored in the same transaction).
+        usage: Option<crate::domain::quota::Usage>,
     },
     /// Try again at `at` (transient error).
     Retry {

@@ -23,6 +23,7 @@ pub fn erase(tx: &Connection, subscriber: i64, now: i64) -> Result<bool> {
          AND (gateway_id IS NOT NULL OR error IS NOT NULL OR body_sealed IS NOT NULL)",
         [subscriber],
     )?;
+    tx.execute("DELETE FROM gateway_recipients WHERE subscriber_id = ?1", [subscriber])?;
     let rows = tx.execute("DELETE FROM subscribers WHERE id = ?1", [subscriber])?;
     let keys = tx.execute("DELETE FROM keyring.data_keys WHERE subscriber_id = ?1", [subscriber])?;
     Ok(rows + keys > 0)

@@ -33,6 +33,38 @@ pub fn report(
     })
 }
 
+/// Puts a sent delivery the gateway could not send after all (a phone's sending limit) back in the
+/// queue until `at`: no longer counted as sent, its broadcast running again if it had finished.
+pub fn requeue(
+    conn: &Connection,
+    transport: Transport,
+    gateway_id: &str,
+    reason: &Reason,
+    now: i64,
+    at: i64,
+) -> Result<bool> {
+    in_write_tx(conn, |tx| {
+        let hit: Option<Option<i64>> = tx
+            .prepare_cached(
+                "UPDATE deliveries SET state = 'queued', gateway_id = NULL, error = ?3, next_attempt_at = ?4, updated_at = ?5 \
+                 WHERE gateway_id = ?2 AND transport = ?1 AND state = 'sent' RETURNING broadcast_id",
+            )?
+            .query_row(params![transport, gateway_id, reason, at, now], |r| r.get(0))
+            .optional()?;
+        let Some(broadcast) = hit else { return Ok(false) };
+        if let Some(b) = broadcast {
+            tx.prepare_cached(
+                "UPDATE broadcasts SET sent = sent - 1, \
+                 state = CASE state WHEN 'done' THEN 'sending' ELSE state END, \
+                 finished_at = CASE state WHEN 'done' THEN NULL ELSE finished_at END WHERE id = ?1",
+            )?
+            .execute([b])?;
+            super::broadcasts::note_waiting(tx, crate::domain::BroadcastId(b), at, reason)?;
+        }
+        Ok(true)
+    })
+}
+
 /// Applies one report to the sent delivery with that gateway id; `false` when there is none.
 fn apply(
     conn: &Connection,

@@ -69,7 +69,7 @@ pub fn record(conn: &Connection, results: &[(RoomPost, Outcome)], now: i64) -> R
     let tx = super::write_tx(conn)?;
     for (p, outcome) in results {
         let (set, extra, counts): (&str, Vec<&dyn rusqlite::ToSql>, (i64, i64, i64)) = match outcome {
-            Outcome::Sent { gateway_id } => {
+            Outcome::Sent { gateway_id, .. } => {
                 ("state = 'sent', event_id = ?3, error = NULL", vec![gateway_id], (1, 0, 0))
             }
             Outcome::Retry { at, error } => {

@@ -15,10 +15,27 @@ use futures_util::future::BoxFuture;
 use crate::domain::Address;
 use crate::domain::segments::{self, Segments};
 
-/// Which of a transport's routes took a message's place in its pace (for SMS: which gateway);
-/// transports with one route use the default.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Slot(pub usize);
+/// Which of a transport's routes took a message's place in its pace (for SMS: which gateway), and
+/// what it took of that route's quotas; transports with one route use the default.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Slot {
+    pub route: usize,
+    pub usage: Option<crate::domain::quota::Usage>,
+}
+
+impl Slot {
+    pub fn route(route: usize) -> Self {
+        Self { route, usage: None }
+    }
+}
+
+/// Why a message cannot be sent now: its route's pace has no room for this long, or a quota holds
+/// it until a time (the row then waits in the outbox, with the reason the broadcast page shows).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Hold {
+    Pace(Duration),
+    Until { at: i64, reason: Reason },
+}
 
 /// One message for one address.
 #[derive(Debug, Clone)]
@@ -36,12 +53,29 @@ pub struct OutboundMessage {
     pub segments: Segments,
     /// The route [`Transport::reserve`] gave it.
     pub slot: Slot,
+    /// The subscriber it goes to (pseudonymous; quotas count distinct recipients).
+    pub recipient: i64,
+    /// A reply to someone who wrote (not a broadcast): it may use a quota's reserve.
+    pub reply: bool,
+    /// The gateway the recipient wrote through: a reply goes back the same way when it can.
+    pub via: Option<String>,
 }
 
 impl OutboundMessage {
     pub fn new(delivery_id: i64, to: Address, text: String, html: Option<String>, room: Option<String>) -> Self {
         let segments = segments::count(&text);
-        Self { delivery_id, to, text, html, room, segments, slot: Slot::default() }
+        Self {
+            delivery_id,
+            to,
+            text,
+            html,
+            room,
+            segments,
+            slot: Slot::default(),
+            recipient: 0,
+            reply: false,
+            via: None,
+        }
     }
 
     /// What the message takes of its transport's pace: its SMS segments, or 1 on Matrix (a message
@@ -58,6 +92,14 @@ impl OutboundMessage {
 pub struct Receipt {
     /// The gateway's id for the message (for delivery reports).
     pub gateway_id: String,
+    /// What it took of the gateway's quotas (stored with the outcome).
+    pub usage: Option<crate::domain::quota::Usage>,
+}
+
+impl Receipt {
+    pub fn new(gateway_id: String) -> Self {
+        Self { gateway_id, usage: None }
+    }
 }
 
 #[derive(Debug, Clone, thiserror::Error)]
@@ -120,11 +162,15 @@ pub trait Transport: Send + Sync + 'static {
     fn send<'a>(&'a self, msg: &'a OutboundMessage) -> BoxFuture<'a, Result<Receipt, SendError>>;
     /// Sends per second this transport takes, in SMS segments (`None`: no limit), for estimates.
     fn segments_per_second(&self) -> Option<f64>;
-    /// Takes `units` (SMS segments, or messages) of the transport's pace for one message now, and
-    /// says which route took them; or says how long until they can be taken. This is the only place
-    /// a message is paced: each gateway's bucket (SMS), the bot's (Matrix), the sandbox's. Unpaced
-    /// transports always have room.
-    fn reserve(&self, units: u32) -> Result<Slot, Duration>;
+    /// Takes the message's place (its [`OutboundMessage::pace_units`]) in the transport's pace, and
+    /// its quotas, now, and says which route took it; or says how long until it can, or until when
+    /// a quota holds it. This is the only place a message is paced: each gateway's bucket and
+    /// quotas (SMS), the bot's bucket (Matrix), the sandbox's. Unpaced transports always have room.
+    fn reserve(&self, msg: &OutboundMessage) -> Result<Slot, Hold>;
+    /// Takes one post into a room the transport owns from its pace, or says how long until it can.
+    fn reserve_room_post(&self) -> Result<(), Duration> {
+        Ok(())
+    }
     /// Posts one message into a room the transport owns (Matrix announcement rooms); `key` makes a
     /// repeat harmless. Transports without rooms refuse.
     fn post_to_room<'a>(

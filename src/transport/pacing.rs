@@ -45,8 +45,8 @@ impl Bucket {
     }
 
     /// [`Bucket::try_take`] for a transport with one route.
-    pub fn reserve(&self, n: u32) -> Result<super::Slot, Duration> {
-        self.try_take(n).map(|()| super::Slot::default())
+    pub fn reserve(&self, n: u32) -> Result<super::Slot, super::Hold> {
+        self.try_take(n).map(|()| super::Slot::default()).map_err(super::Hold::Pace)
     }
 
     pub fn rate(&self) -> f64 {

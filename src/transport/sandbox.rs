@@ -50,7 +50,7 @@ impl Transport for Sandbox {
                             retry_after: None,
                         })?;
                     }
-                    Ok(Receipt { gateway_id: format!("sandbox-{}", msg.delivery_id) })
+                    Ok(Receipt::new(format!("sandbox-{}", msg.delivery_id)))
                 }
                 _ => Err(SendError::Permanent(Reason::BadAddress)),
             }
@@ -61,7 +61,7 @@ impl Transport for Sandbox {
         self.bucket.as_ref().map(Bucket::rate)
     }
 
-    fn reserve(&self, units: u32) -> Result<Slot, std::time::Duration> {
-        self.bucket.as_ref().map_or(Ok(Slot::default()), |b| b.reserve(units))
+    fn reserve(&self, msg: &OutboundMessage) -> Result<Slot, crate::transport::Hold> {
+        self.bucket.as_ref().map_or(Ok(Slot::default()), |b| b.reserve(msg.pace_units()))
     }
 }

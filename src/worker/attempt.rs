@@ -82,7 +82,7 @@ pub(super) fn outcome_of(
     now: i64,
 ) -> Outcome {
     match result {
-        Ok(r) => Outcome::Sent { gateway_id: r.gateway_id },
+        Ok(r) => Outcome::Sent { gateway_id: r.gateway_id, usage: r.usage },
         // A gateway's or the homeserver's `Retry-After` also holds its pace (the transport does that).
         Err(SendError::Transient { reason, retry_after }) if attempts < max_attempts => {
             let wait = retry_after.map(|d| d.as_secs() as i64).unwrap_or_else(|| backoff(attempts));

@@ -15,7 +15,8 @@ use super::attempt::{Attempt, send_one};
 use crate::domain::Transport as Kind;
 use crate::service::Service;
 use crate::service::delivery::Job;
-use crate::transport::Transport;
+use crate::store::outbox::Outcome;
+use crate::transport::{Hold, Transport};
 
 /// How the lane runs: until told to stop, or through what one lease gives and then return (tests and
 /// benches drive the worker step by step this way).
@@ -48,13 +49,24 @@ impl Lane {
 
     /// The next row that may go now, with the route its transport reserved for it, or how long
     /// until the pace allows it (`Err(None)`: none left). A row waits here, not in the transport: a
-    /// reply that arrives meanwhile goes ahead of it.
-    fn next_ready(&mut self) -> Result<Job, Option<Duration>> {
-        let job = self.buffer.front().ok_or(None)?;
-        let slot = self.transport.reserve(job.msg.pace_units()).map_err(Some)?;
-        let mut job = self.buffer.pop_front().expect("a row is at the front");
-        job.msg.slot = slot;
-        Ok(job)
+    /// reply that arrives meanwhile goes ahead of it. A row a quota holds goes back to the outbox
+    /// until then (to `out`, as a deferral) and the next one is tried.
+    async fn next_ready(&mut self, out: &mpsc::Sender<Attempt>) -> Result<Job, Option<Duration>> {
+        loop {
+            let job = self.buffer.front().ok_or(None)?;
+            match self.transport.reserve(&job.msg) {
+                Ok(slot) => {
+                    let mut job = self.buffer.pop_front().expect("a row is at the front");
+                    job.msg.slot = slot;
+                    return Ok(job);
+                }
+                Err(Hold::Pace(wait)) => return Err(Some(wait)),
+                Err(Hold::Until { at, reason }) => {
+                    let job = self.buffer.pop_front().expect("a row is at the front");
+                    let _ = out.send(Attempt::decided(job.claimed, Outcome::Deferred { at, error: reason })).await;
+                }
+            }
+        }
     }
 
     /// Leases up to `limit` more rows and opens them; replies go before the broadcast rows already
@@ -83,7 +95,7 @@ impl Lane {
     /// Gives back every row held but not sent (not counted as an attempt).
     async fn give_back(&mut self, out: &mpsc::Sender<Attempt>) {
         for job in std::mem::take(&mut self.buffer) {
-            let _ = out.send(Attempt::decided(job.claimed, crate::store::outbox::Outcome::Release)).await;
+            let _ = out.send(Attempt::decided(job.claimed, Outcome::Release)).await;
         }
     }
 
@@ -135,7 +147,7 @@ impl Lane {
             }
             let mut wait = None;
             while inflight.len() < self.concurrency {
-                match self.next_ready() {
+                match self.next_ready(out).await {
                     Ok(job) => {
                         let held = (job.claimed.id, job.claimed.attempts);
                         let send = send_one(service.clone(), self.transport.clone(), job, settings.max_attempts);

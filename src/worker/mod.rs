@@ -177,7 +177,7 @@ impl Worker {
                 None => Outcome::Retry { at: now + 300, error: Reason::NoMatrix },
                 Some(t) => {
                     // The bot's pace, shared with its DMs.
-                    while let Err(wait) = t.reserve(1) {
+                    while let Err(wait) = t.reserve_room_post() {
                         tokio::time::sleep(wait).await;
                     }
                     let key = format!("herold-room-{}", job.post.id);
@@ -204,7 +204,7 @@ impl Worker {
                 (_, None) => Posted::Failed,
                 (None, Some(_)) => Posted::Retry(now + 300),
                 (Some(t), Some(room)) => {
-                    while let Err(wait) = t.reserve(1) {
+                    while let Err(wait) = t.reserve_room_post() {
                         tokio::time::sleep(wait).await;
                     }
                     let key = format!("herold-team-{}", notice.id);

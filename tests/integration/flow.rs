@@ -340,7 +340,8 @@ async fn an_outcome_reported_after_its_lease_ran_out_is_counted_once() {
     let news = channel(&s, "NEWS").await;
     common::import_sandbox(&s, &test_numbers(4), news.id).await;
     let (b, _) = s.create_broadcast(&Actor::Cli, common::compose_now(news.id, "Hallo", "lease")).await.unwrap();
-    let sent = |c: Vec<Claimed>| c.into_iter().map(|c| (c, Result::Sent { gateway_id: "g".into() })).collect();
+    let sent =
+        |c: Vec<Claimed>| c.into_iter().map(|c| (c, Result::Sent { gateway_id: "g".into(), usage: None })).collect();
 
     // Two rows: a slow worker leases them, its lease runs out, another worker leases them again and
     // reports first; the slow one's late report is dropped.
@@ -396,13 +397,16 @@ impl herold::transport::Transport for Gated {
         self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         Box::pin(async move {
             self.gate.acquire().await.unwrap().forget();
-            Ok(herold::transport::Receipt { gateway_id: format!("g-{}", msg.delivery_id) })
+            Ok(herold::transport::Receipt::new(format!("g-{}", msg.delivery_id)))
         })
     }
     fn segments_per_second(&self) -> Option<f64> {
         None
     }
-    fn reserve(&self, _: u32) -> Result<herold::transport::Slot, Duration> {
+    fn reserve(
+        &self,
+        _: &herold::transport::OutboundMessage,
+    ) -> Result<herold::transport::Slot, herold::transport::Hold> {
         Ok(herold::transport::Slot::default())
     }
 }
@@ -460,14 +464,17 @@ impl herold::transport::Transport for Scripted {
         &'a self,
         msg: &'a herold::transport::OutboundMessage,
     ) -> futures_util::future::BoxFuture<'a, Result<herold::transport::Receipt, herold::transport::SendError>> {
-        let r = (self.answer)(msg.delivery_id)
-            .map(|()| herold::transport::Receipt { gateway_id: format!("s-{}", msg.delivery_id) });
+        let r =
+            (self.answer)(msg.delivery_id).map(|()| herold::transport::Receipt::new(format!("s-{}", msg.delivery_id)));
         Box::pin(async move { r })
     }
     fn segments_per_second(&self) -> Option<f64> {
         None
     }
-    fn reserve(&self, _: u32) -> Result<herold::transport::Slot, Duration> {
+    fn reserve(
+        &self,
+        _: &herold::transport::OutboundMessage,
+    ) -> Result<herold::transport::Slot, herold::transport::Hold> {
         Ok(herold::transport::Slot::default())
     }
 }
@@ -921,7 +928,8 @@ async fn a_delivery_report_that_beats_its_send_record_is_applied_when_the_send_i
     assert!(!s.delivery_report(Transport::Sandbox, &ids[1], false, Some("absent".into())).await.unwrap());
     let p = s.progress(b).await.unwrap().broadcast;
     assert_eq!((p.sent, p.delivered, p.failed), (0, 0, 0));
-    let outcomes = leased.into_iter().zip(&ids).map(|(c, g)| (c, Result::Sent { gateway_id: g.clone() })).collect();
+    let outcomes =
+        leased.into_iter().zip(&ids).map(|(c, g)| (c, Result::Sent { gateway_id: g.clone(), usage: None })).collect();
     s.record_outcomes(outcomes).await.unwrap();
     let p = s.progress(b).await.unwrap().broadcast;
     assert_eq!((p.sent, p.delivered, p.failed, p.state.as_str()), (1, 1, 1, "done"));
@@ -1003,8 +1011,11 @@ impl herold::transport::Transport for Stopwatch {
     fn segments_per_second(&self) -> Option<f64> {
         self.inner.segments_per_second()
     }
-    fn reserve(&self, units: u32) -> Result<herold::transport::Slot, Duration> {
-        self.inner.reserve(units)
+    fn reserve(
+        &self,
+        msg: &herold::transport::OutboundMessage,
+    ) -> Result<herold::transport::Slot, herold::transport::Hold> {
+        self.inner.reserve(msg)
     }
 }
 

@@ -21,6 +21,7 @@ mod matrix_synapse;
 mod metrics;
 mod openapi;
 mod privacy;
+mod quotas;
 mod security;
 mod sms_gateways;
 mod sms_kannel;

@@ -20,10 +20,10 @@ const BLOCKED: &str = "+4915187654321";
 const KEY: &str = "androidSigningKey0123456789";
 
 /// What the mock gateway was asked and answered: (path, Authorization header, body, answer).
-type Seen = Arc<Mutex<Vec<(String, String, String, serde_json::Value)>>>;
+pub(crate) type Seen = Arc<Mutex<Vec<(String, String, String, serde_json::Value)>>>;
 
 /// Starts a mock provider on a free loopback port; `answer` maps (path, body) to (status, JSON).
-fn mock(answer: fn(&str, &str) -> (u16, serde_json::Value)) -> (String, Seen) {
+pub(crate) fn mock(answer: fn(&str, &str) -> (u16, serde_json::Value)) -> (String, Seen) {
     mock_at("127.0.0.1:0", answer)
 }
 
@@ -118,8 +118,12 @@ async fn android_gateway_sends_receives_signed_webhooks_and_refuses_forged_repla
         "/webhooks" => (201, serde_json::json!({ "id": "w1" })),
         _ => (404, serde_json::json!({})),
     });
-    let app =
-        TestApp::spawn_with(|c| c.sms.gateways.push(common::gateway("phone", GatewayKind::Android, &url, KEY))).await;
+    let app = TestApp::spawn_with(|c| {
+        let mut g = common::gateway("phone", GatewayKind::Android, &url, KEY);
+        g.sim_number = Some(2);
+        c.sms.gateways.push(g);
+    })
+    .await;
     let ch = app
         .service
         .create_channel(&herold::service::Actor::Cli, common::draft("NEWS", OptInMode::Double, &[Transport::Sms]))
@@ -149,6 +153,7 @@ async fn android_gateway_sends_receives_signed_webhooks_and_refuses_forged_repla
     let first: serde_json::Value = serde_json::from_str(&sent[0]).unwrap();
     assert_eq!(first["phoneNumbers"][0], PHONE);
     assert_eq!(first["withDeliveryReport"], true);
+    assert_eq!(first["simNumber"], 2, "sent from the SIM configured");
     assert!(first["textMessage"]["text"].as_str().unwrap().contains("JA"));
     assert_eq!(android_hook(&app, &received("m2", "JA"), now, None).await, 200);
     wait_for(&seen, "/messages", 2).await;
@@ -376,6 +381,7 @@ async fn gateway_failures_are_classed_for_retry_pause_or_failure() {
         max_parts: 2,
         timeout: Duration::from_secs(1),
         hook_base: "http://127.0.0.1:1/hooks/sms/k".into(),
+        sim_number: None,
     };
     let send = |url: String| {
         let msg = msg.clone();
@@ -465,4 +471,59 @@ async fn a_gateway_that_is_down_is_waited_for_and_the_broadcast_completes_when_i
     let done = done.expect("the broadcast completes within 15 s of the gateway's return");
     assert_eq!((done.sent, done.failed), (5, 0));
     assert_eq!(wait_for(&seen, "/Messages.json", 5).await.len(), 5, "each message sent once");
+}
+
+/// The phone reports a sending limit (Android's `RESULT_ERROR_LIMIT_EXCEEDED`) for a message it had
+/// taken: the message goes back to the queue and waits, the broadcast runs again and says why; any
+/// other failure is a failure.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_that_reports_its_sending_limit_gets_the_message_again_later_not_failed() {
+    let (url, seen) = mock(|path, body| match path {
+        "/messages" => {
+            let b: serde_json::Value = serde_json::from_str(body).unwrap();
+            (202, serde_json::json!({ "id": b["id"], "state": "Pending", "recipients": [] }))
+        }
+        _ => (201, serde_json::json!({})),
+    });
+    let app =
+        TestApp::spawn_with(|c| c.sms.gateways.push(common::gateway("phone", GatewayKind::Android, &url, KEY))).await;
+    let ch = app
+        .service
+        .create_channel(&Actor::Cli, common::draft("NEWS", OptInMode::Single, &[Transport::Sms]))
+        .await
+        .unwrap();
+    common::subscriber(&app.service, Transport::Sms, PHONE, ch.id).await;
+    common::subscriber(&app.service, Transport::Sms, BLOCKED, ch.id).await;
+    let (b, _) = app.service.create_broadcast(&Actor::Cli, common::compose_now(ch.id, "Probe", "l1")).await.unwrap();
+    let sent = wait_for(&seen, "/messages", 2).await;
+    for _ in 0..200 {
+        if app.service.broadcast(b.id).await.unwrap().sent == 2 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(app.service.broadcast(b.id).await.unwrap().sent, 2);
+    let ids: Vec<(String, String)> = sent
+        .iter()
+        .map(|s| {
+            let v: serde_json::Value = serde_json::from_str(s).unwrap();
+            (v["id"].as_str().unwrap().to_string(), v["phoneNumbers"][0].as_str().unwrap().to_string())
+        })
+        .collect();
+    let now = app.service.now();
+    for (id, to) in &ids {
+        let reason = if to == PHONE { "RESULT_ERROR_LIMIT_EXCEEDED" } else { "RESULT_ERROR_NO_SERVICE" };
+        let failed = envelope(
+            "sms:failed",
+            serde_json::json!({ "messageId": id, "phoneNumber": to, "failedAt": "2026-12-05T01:00:00.000+01:00", "reason": reason }),
+        );
+        assert_eq!(android_hook(&app, &failed, now, None).await, 200);
+    }
+    let p = app.service.progress(b.id).await.unwrap();
+    assert_eq!((p.broadcast.sent, p.broadcast.failed), (0, 1), "{:?}", p.broadcast);
+    assert_eq!(p.broadcast.state, herold::domain::BroadcastState::Sending, "running again for the held one");
+    let waiting = p.waiting.expect("the page says why it waits");
+    assert_eq!(waiting.reason, Reason::GatewayLimitReached { gateway: "phone".into() });
+    assert!((waiting.until - now - 900).abs() <= 5, "a quarter of an hour: {}", waiting.until - now);
+    assert_eq!(p.queued, 1);
 }

@@ -62,7 +62,8 @@ async fn reasons_stored_as_sentences_by_an_earlier_version_read_back_after_the_u
              ALTER TABLE broadcasts DROP COLUMN translation; ALTER TABLE channels DROP COLUMN quiet; \
              ALTER TABLE channels DROP COLUMN over_cap; DROP TABLE drafts; ALTER TABLE admins DROP COLUMN time_zone; \
              DROP TABLE keyword_answers; DROP TABLE threads; DROP TABLE thread_answers; \
-             DROP TABLE team_room; DROP TABLE team_notices;",
+             DROP TABLE team_room; DROP TABLE team_notices; DROP TABLE gateway_days; DROP TABLE gateway_recipients; \
+             ALTER TABLE deliveries DROP COLUMN via;",
         )
         .unwrap();
         c.pragma_update(None, "user_version", 9).unwrap();

@@ -158,7 +158,7 @@ impl Matrix {
             .with_request_config(RequestConfig::new().disable_retry().timeout(Duration::from_secs(30)))
             .await
             .map_err(|e| classify(&e, self))?;
-        Ok(Receipt { gateway_id: format!("matrix:{}", sent.response.event_id) })
+        Ok(Receipt::new(format!("matrix:{}", sent.response.event_id)))
     }
 }
 
@@ -243,8 +243,13 @@ impl Transport for Matrix {
         Some(self.settings.per_second)
     }
 
-    fn reserve(&self, units: u32) -> Result<crate::transport::Slot, Duration> {
-        self.bucket.reserve(units)
+    fn reserve(&self, msg: &OutboundMessage) -> Result<crate::transport::Slot, crate::transport::Hold> {
+        self.bucket.reserve(msg.pace_units())
+    }
+
+    /// Room posts share the bot's pace with its DMs.
+    fn reserve_room_post(&self) -> Result<(), Duration> {
+        self.bucket.try_take(1)
     }
 }
 

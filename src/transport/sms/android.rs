@@ -41,6 +41,9 @@ struct Payload {
     message_id: Option<String>,
     message: Option<String>,
     sender: Option<String>,
+    /// Why `sms:failed` (Android's result code, e.g. `RESULT_ERROR_LIMIT_EXCEEDED`); only its kind is
+    /// read, it is never kept.
+    reason: Option<String>,
 }
 
 impl Android {
@@ -78,12 +81,15 @@ impl Transport for Android {
         Box::pin(async move {
             let to = number(msg)?;
             self.s.check_parts(msg)?;
-            let body = json!({
+            let mut body = json!({
                 "id": format!("herold-{}", msg.delivery_id),
                 "textMessage": { "text": msg.text },
                 "phoneNumbers": [to],
                 "withDeliveryReport": true,
             });
+            if let Some(sim) = self.s.sim_number {
+                body["simNumber"] = json!(sim);
+            }
             let resp = self
                 .http
                 .post(format!("{}/messages", self.s.url))
@@ -101,7 +107,7 @@ impl Transport for Android {
                 reason: Reason::GatewayUnreadable { gateway: self.s.name.clone(), detail: "no message id".into() },
                 retry_after: None,
             })?;
-            Ok(Receipt { gateway_id: format!("{}:{}", self.s.name, sent.id) })
+            Ok(Receipt::new(format!("{}:{}", self.s.name, sent.id)))
         })
     }
 
@@ -110,7 +116,7 @@ impl Transport for Android {
     }
 
     /// The router that holds this gateway paces it (its bucket).
-    fn reserve(&self, _: u32) -> Result<crate::transport::Slot, std::time::Duration> {
+    fn reserve(&self, _: &OutboundMessage) -> Result<crate::transport::Slot, crate::transport::Hold> {
         Ok(crate::transport::Slot::default())
     }
 }
@@ -159,9 +165,20 @@ impl Webhook for Android {
             }]),
             "sms:sent" => report(None, None),
             "sms:delivered" => report(Some(true), None),
+            // A sending limit (Android's 30 a minute, or the app's own) is a wait, not a failure.
+            "sms:failed" if p.reason.as_deref().is_some_and(is_limit) => {
+                Ok(vec![HookEvent::Held { gateway_id: id()? }])
+            }
             // The phone's reason text may name the number; it is not kept.
             "sms:failed" => report(Some(false), Some("sms:failed")),
             _ => Ok(vec![]),
         }
     }
+}
+
+/// Whether the phone's failure reason is a sending limit (`RESULT_ERROR_LIMIT_EXCEEDED`, or the app's
+/// own limits).
+fn is_limit(reason: &str) -> bool {
+    let r = reason.to_ascii_uppercase();
+    r.contains("LIMIT_EXCEEDED") || r.contains("LIMIT EXCEEDED")
 }

@@ -82,7 +82,7 @@ impl Transport for Kannel {
             let body = resp.text().await.unwrap_or_default();
             // 202 "0: Accepted for delivery"; 200 "3: Queued for later delivery" when the SMSC is down.
             if status.is_success() && (body.starts_with("0:") || body.starts_with("3:")) {
-                return Ok(Receipt { gateway_id: format!("{}:{}", self.s.name, msg.delivery_id) });
+                return Ok(Receipt::new(format!("{}:{}", self.s.name, msg.delivery_id)));
             }
             if status.is_success() {
                 return Err(SendError::Transient {
@@ -99,7 +99,7 @@ impl Transport for Kannel {
     }
 
     /// The router that holds this gateway paces it (its bucket).
-    fn reserve(&self, _: u32) -> Result<crate::transport::Slot, std::time::Duration> {
+    fn reserve(&self, _: &OutboundMessage) -> Result<crate::transport::Slot, crate::transport::Hold> {
         Ok(crate::transport::Slot::default())
     }
 }

@@ -16,7 +16,9 @@ use futures_util::future::BoxFuture;
 use zeroize::Zeroizing;
 
 use super::pacing::Bucket;
-use super::{OutboundMessage, Receipt, SendError, Slot, Transport};
+use super::{Hold, OutboundMessage, Receipt, SendError, Slot, Transport};
+use crate::domain::hook::StatusSource;
+use crate::domain::quota::{Held, QuotaBook};
 use crate::domain::segments;
 
 /// What every gateway is configured with (the app maps the configuration onto this).
@@ -33,6 +35,8 @@ pub struct GatewaySettings {
     pub timeout: Duration,
     /// Where this gateway's webhooks arrive: `<public_url>/hooks/sms/<name>`.
     pub hook_base: String,
+    /// Android: the SIM card to send from.
+    pub sim_number: Option<u8>,
 }
 
 impl GatewaySettings {
@@ -109,41 +113,82 @@ pub fn number(msg: &OutboundMessage) -> Result<&str, SendError> {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Routing {
+    /// The first gateway (by priority) with room in its pace and quotas.
     Priority,
+    /// Each gateway in turn.
     RoundRobin,
+    /// The gateway with the largest share of today's quota left, so that they run out together.
+    Capacity,
+}
+
+/// One gateway as the router knows it.
+pub struct Gateway {
+    pub name: String,
+    pub transport: Arc<dyn Transport>,
+    /// Segments per second.
+    pub rate: f64,
+    pub watch: Arc<watch::Watch>,
 }
 
 struct Route {
+    name: String,
     gateway: Arc<dyn Transport>,
     bucket: Bucket,
     watch: Arc<watch::Watch>,
 }
 
-/// Spreads SMS over the configured gateways, each paced at its own rate: [`Transport::reserve`]
-/// picks the gateway whose bucket has room (the first by priority, or the next in turn) and the
-/// message goes there.
+/// Spreads SMS over the configured gateways, each paced at its own rate and held by its quotas:
+/// [`Transport::reserve`] picks the gateway (a reply the one its recipient wrote through; then by
+/// priority, in turn, or by the capacity left; a gateway that is down last) and the message goes
+/// there.
 pub struct Router {
     routes: Vec<Route>,
     routing: Routing,
     next: AtomicUsize,
+    quotas: Arc<QuotaBook>,
 }
 
 impl Router {
-    /// `gateways` in priority order, each with its rate in segments per second and what watches
-    /// whether it answers (every send through it tells).
-    pub fn new(gateways: Vec<(Arc<dyn Transport>, f64, Arc<watch::Watch>)>, routing: Routing) -> Self {
+    /// `gateways` in priority order.
+    pub fn new(gateways: Vec<Gateway>, routing: Routing, quotas: Arc<QuotaBook>) -> Self {
         let routes = gateways
             .into_iter()
-            .map(|(gateway, rate, watch)| Route { gateway, bucket: Bucket::new(rate), watch })
+            .map(|g| Route { name: g.name, gateway: g.transport, bucket: Bucket::new(g.rate), watch: g.watch })
             .collect();
-        Self { routes, routing, next: AtomicUsize::new(0) }
+        Self { routes, routing, next: AtomicUsize::new(0), quotas }
+    }
+
+    /// The gateways to try for `msg`, best first.
+    fn candidates(&self, msg: &OutboundMessage) -> Vec<usize> {
+        let n = self.routes.len();
+        let mut order: Vec<usize> = match self.routing {
+            Routing::Priority => (0..n).collect(),
+            Routing::RoundRobin => {
+                let start = self.next.load(Ordering::Relaxed) % n.max(1);
+                (0..n).map(|i| (start + i) % n).collect()
+            }
+            Routing::Capacity => {
+                let mut by: Vec<(usize, f64)> =
+                    (0..n).map(|i| (i, self.quotas.share_left(&self.routes[i].name))).collect();
+                by.sort_by(|a, b| b.1.total_cmp(&a.1));
+                by.into_iter().map(|(i, _)| i).collect()
+            }
+        };
+        // A reply goes back through the gateway its recipient wrote to (the same sender number).
+        if let Some(pos) = msg.via.as_ref().and_then(|v| order.iter().position(|&i| self.routes[i].name == *v)) {
+            let i = order.remove(pos);
+            order.insert(0, i);
+        }
+        // A gateway that is down is tried last.
+        order.sort_by_key(|&i| self.routes[i].watch.health().up() == Some(false));
+        order
     }
 }
 
 impl Transport for Router {
     fn send<'a>(&'a self, msg: &'a OutboundMessage) -> BoxFuture<'a, Result<Receipt, SendError>> {
         Box::pin(async move {
-            let route = self.routes.get(msg.slot.0).ok_or(SendError::Permanent(Reason::NoGatewayRoute))?;
+            let route = self.routes.get(msg.slot.route).ok_or(SendError::Permanent(Reason::NoGatewayRoute))?;
             let result = route.gateway.send(msg).await;
             route.watch.sent(&result);
             if let Err(SendError::Transient { retry_after: Some(d), .. } | SendError::RateLimited { retry_after: d }) =
@@ -151,30 +196,60 @@ impl Transport for Router {
             {
                 route.bucket.hold(*d);
             }
-            result
+            match result {
+                Ok(mut receipt) => {
+                    receipt.usage = msg.slot.usage.clone();
+                    Ok(receipt)
+                }
+                Err(e) => {
+                    // Not sent: what it took of the quotas is free again.
+                    if let Some(u) = &msg.slot.usage {
+                        self.quotas.give_back(u);
+                    }
+                    Err(e)
+                }
+            }
         })
     }
 
-    fn reserve(&self, units: u32) -> Result<Slot, Duration> {
-        match self.routing {
-            // The next gateway in turn, once its bucket has room (the turn moves on only then).
-            Routing::RoundRobin => {
-                let i = self.next.load(Ordering::Relaxed) % self.routes.len();
-                self.routes[i].bucket.try_take(units)?;
-                self.next.store(i + 1, Ordering::Relaxed);
-                Ok(Slot(i))
-            }
-            // The first gateway with room.
-            Routing::Priority => {
-                let mut soonest = Duration::MAX;
-                for (i, r) in self.routes.iter().enumerate() {
-                    match r.bucket.try_take(units) {
-                        Ok(()) => return Ok(Slot(i)),
-                        Err(wait) => soonest = soonest.min(wait),
+    fn reserve(&self, msg: &OutboundMessage) -> Result<Slot, Hold> {
+        let units = msg.pace_units();
+        let (mut pace, mut held): (Option<Duration>, Option<Held>) = (None, None);
+        for i in self.candidates(msg) {
+            let route = &self.routes[i];
+            let usage = match self.quotas.take(&route.name, units, msg.recipient, msg.reply) {
+                Ok(u) => u,
+                Err(h) => {
+                    held = Some(match held {
+                        Some(o) if o.until <= h.until => o,
+                        _ => h,
+                    });
+                    continue;
+                }
+            };
+            match route.bucket.try_take(units) {
+                Ok(()) => {
+                    if self.routing == Routing::RoundRobin {
+                        self.next.store(i + 1, Ordering::Relaxed);
+                    }
+                    return Ok(Slot { route: i, usage });
+                }
+                Err(wait) => {
+                    if let Some(u) = &usage {
+                        self.quotas.give_back(u);
+                    }
+                    pace = Some(pace.map_or(wait, |p| p.min(wait)));
+                    // In turn: the gateway whose turn it is keeps it until its pace has room.
+                    if self.routing == Routing::RoundRobin && route.watch.health().up() != Some(false) {
+                        break;
                     }
                 }
-                Err(soonest)
             }
+        }
+        match (pace, held) {
+            (Some(wait), _) => Err(Hold::Pace(wait)),
+            (None, Some(h)) => Err(Hold::Until { at: h.until, reason: h.reason }),
+            (None, None) => Err(Hold::Pace(Duration::from_secs(1))),
         }
     }
 
@@ -189,40 +264,68 @@ mod tests {
     use std::sync::atomic::AtomicU32;
 
     use super::*;
-    use crate::domain::{Address, E164};
+    use crate::domain::quota::Limits;
+    use crate::domain::zone::Zone;
+    use crate::domain::{Address, E164, ManualClock};
 
     struct Counting(AtomicU32);
-
-    fn watch(name: &str) -> Arc<watch::Watch> {
-        Arc::new(watch::Watch::new(name, "http://127.0.0.1:9/"))
-    }
 
     impl Transport for Counting {
         fn send<'a>(&'a self, _: &'a OutboundMessage) -> BoxFuture<'a, Result<Receipt, SendError>> {
             self.0.fetch_add(1, Ordering::Relaxed);
-            Box::pin(async { Ok(Receipt { gateway_id: String::new() }) })
+            Box::pin(async { Ok(Receipt::new(String::new())) })
         }
         fn segments_per_second(&self) -> Option<f64> {
             None
         }
-        fn reserve(&self, _: u32) -> Result<Slot, Duration> {
+        fn reserve(&self, _: &OutboundMessage) -> Result<Slot, Hold> {
             Ok(Slot::default())
         }
     }
 
-    async fn spread(routing: Routing, rates: [f64; 2], n: u32) -> [u32; 2] {
-        let (a, b) = (Arc::new(Counting(AtomicU32::new(0))), Arc::new(Counting(AtomicU32::new(0))));
-        let router = Router::new(
-            vec![(a.clone() as Arc<dyn Transport>, rates[0], watch("a")), (b.clone(), rates[1], watch("b"))],
-            routing,
-        );
+    fn counting() -> Arc<Counting> {
+        Arc::new(Counting(AtomicU32::new(0)))
+    }
+
+    /// A router over `gateways` (name, transport, rate, day quota), the clock at a fixed noon.
+    fn router(gateways: Vec<(&str, Arc<Counting>, f64, Option<u32>)>, routing: Routing) -> Router {
+        let zone = Zone::parse("Europe/Berlin").unwrap();
+        let clock = Arc::new(ManualClock::new(zone.from_input("2026-12-04T12:00").unwrap()));
+        let limits = gateways
+            .iter()
+            .map(|(n, _, _, day)| (n.to_string(), Limits { parts_per_day: *day, ..Limits::default() }))
+            .collect();
+        let quotas = Arc::new(QuotaBook::new(clock, zone, limits));
+        let gateways = gateways
+            .into_iter()
+            .map(|(name, t, rate, _)| Gateway {
+                name: name.into(),
+                transport: t,
+                rate,
+                watch: Arc::new(watch::Watch::new(name, "http://127.0.0.1:9/")),
+            })
+            .collect();
+        Router::new(gateways, routing, quotas)
+    }
+
+    fn msg(i: i64) -> OutboundMessage {
         let to = Address::Phone(crate::domain::Transport::Sms, E164::parse("+4915112345678", "DE").unwrap());
+        let mut m = OutboundMessage::new(i, to, "Hallo".into(), None, None);
+        m.recipient = i;
+        m
+    }
+
+    /// Sends `n` messages through the router as a lane does; returns how many each gateway took.
+    async fn spread(routing: Routing, rates: [f64; 2], n: u32) -> [u32; 2] {
+        let (a, b) = (counting(), counting());
+        let router = router(vec![("a", a.clone(), rates[0], None), ("b", b.clone(), rates[1], None)], routing);
         for i in 0..n {
-            let mut msg = OutboundMessage::new(i64::from(i), to.clone(), "Hallo".into(), None, None);
+            let mut msg = msg(i64::from(i));
             msg.slot = loop {
-                match router.reserve(msg.pace_units()) {
+                match router.reserve(&msg) {
                     Ok(slot) => break slot,
-                    Err(wait) => tokio::time::sleep(wait).await,
+                    Err(Hold::Pace(wait)) => tokio::time::sleep(wait).await,
+                    Err(h) => panic!("{h:?}"),
                 }
             };
             router.send(&msg).await.unwrap();
@@ -239,22 +342,50 @@ mod tests {
 
     #[test]
     fn a_gateway_without_room_keeps_its_turn_and_says_how_long() {
-        let gw = || Arc::new(Counting(AtomicU32::new(0))) as Arc<dyn Transport>;
-        let router = Router::new(vec![(gw(), 1.0, watch("a")), (gw(), 1000.0, watch("b"))], Routing::RoundRobin);
-        assert_eq!(router.reserve(1), Ok(Slot(0)));
-        assert_eq!(router.reserve(1), Ok(Slot(1)));
+        let r = router(vec![("a", counting(), 1.0, None), ("b", counting(), 1000.0, None)], Routing::RoundRobin);
+        assert_eq!(r.reserve(&msg(1)), Ok(Slot::route(0)));
+        assert_eq!(r.reserve(&msg(2)), Ok(Slot::route(1)));
         // The first gateway's one segment a second is used up: the turn waits for it.
-        let wait = router.reserve(1).unwrap_err();
+        let Err(Hold::Pace(wait)) = r.reserve(&msg(3)) else { panic!("a pace wait") };
         assert!(wait > Duration::from_millis(900) && wait <= Duration::from_secs(1), "{wait:?}");
-        assert!(router.reserve(1).is_err(), "the turn did not move on to the second gateway");
+        assert!(r.reserve(&msg(3)).is_err(), "the turn did not move on to the second gateway");
         // By priority the second gateway takes what the first has no room for.
-        let router = Router::new(vec![(gw(), 1.0, watch("a")), (gw(), 1000.0, watch("b"))], Routing::Priority);
-        assert_eq!(router.reserve(1), Ok(Slot(0)));
-        assert_eq!(router.reserve(1), Ok(Slot(1)));
+        let r = router(vec![("a", counting(), 1.0, None), ("b", counting(), 1000.0, None)], Routing::Priority);
+        assert_eq!(r.reserve(&msg(1)), Ok(Slot::route(0)));
+        assert_eq!(r.reserve(&msg(2)), Ok(Slot::route(1)));
     }
 
     #[tokio::test]
     async fn round_robin_alternates() {
         assert_eq!(spread(Routing::RoundRobin, [1000.0, 1000.0], 10).await, [5, 5]);
+    }
+
+    #[test]
+    fn by_capacity_gateways_share_by_what_they_have_left_and_then_hold_until_tomorrow() {
+        let r = router(vec![("a", counting(), 1e6, Some(30)), ("b", counting(), 1e6, Some(10))], Routing::Capacity);
+        let mut took = [0, 0];
+        for i in 0..40 {
+            took[r.reserve(&msg(i)).unwrap().route] += 1;
+        }
+        assert_eq!(took, [30, 10]);
+        let Err(Hold::Until { reason, .. }) = r.reserve(&msg(41)) else { panic!("held by the quotas") };
+        assert!(matches!(reason, Reason::DayQuotaReached { .. }), "{reason:?}");
+        // Halfway, both had the same share left: each took in proportion.
+        let r = router(vec![("a", counting(), 1e6, Some(30)), ("b", counting(), 1e6, Some(10))], Routing::Capacity);
+        let mut took = [0, 0];
+        for i in 0..20 {
+            took[r.reserve(&msg(i)).unwrap().route] += 1;
+        }
+        assert!((took[0] - 15i32).abs() <= 1 && (took[1] - 5i32).abs() <= 1, "{took:?}");
+    }
+
+    #[test]
+    fn a_reply_goes_back_through_the_gateway_its_recipient_wrote_to() {
+        let r = router(vec![("a", counting(), 1e6, None), ("b", counting(), 1e6, None)], Routing::Priority);
+        let mut m = msg(1);
+        m.via = Some("b".into());
+        assert_eq!(r.reserve(&m).unwrap().route, 1);
+        m.via = Some("gone".into());
+        assert_eq!(r.reserve(&m).unwrap().route, 0, "an unknown gateway is ignored");
     }
 }

@@ -74,7 +74,7 @@ impl Transport for Twilio {
                     reason: Reason::GatewayUnreadable { gateway: self.s.name.clone(), detail: "no message id".into() },
                     retry_after: None,
                 })?;
-                return Ok(Receipt { gateway_id: format!("{}:{}", self.s.name, created.sid) });
+                return Ok(Receipt::new(format!("{}:{}", self.s.name, created.sid)));
             }
             let retry = resp.headers().get("retry-after").and_then(|v| v.to_str().ok()).map(str::to_owned);
             let code = resp.json::<ApiError>().await.ok().and_then(|e| e.code);
@@ -96,7 +96,7 @@ impl Transport for Twilio {
     }
 
     /// The router that holds this gateway paces it (its bucket).
-    fn reserve(&self, _: u32) -> Result<crate::transport::Slot, std::time::Duration> {
+    fn reserve(&self, _: &OutboundMessage) -> Result<crate::transport::Slot, crate::transport::Hold> {
         Ok(crate::transport::Slot::default())
     }
 }

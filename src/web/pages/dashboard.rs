@@ -27,6 +27,8 @@ struct Dashboard {
     /// Transports that report their state (the Matrix bot): name and its first lines.
     /// Each SMS gateway and the bot: name, transport, whether it answers.
     routes: Vec<(String, crate::domain::Transport, crate::domain::health::Health)>,
+    /// Each SMS gateway with quotas and its use of them.
+    quotas: Vec<(String, crate::domain::quota::Left)>,
     csp_violations: u64,
     /// Webhooks herold switched off after a day of failures (owners are told).
     webhooks_off: usize,
@@ -66,6 +68,7 @@ pub async fn show(state: web::Data<AppState>, me: Me) -> Result<HttpResponse, We
         legend,
         recent,
         routes,
+        quotas: state.service.quotas_left(),
         csp_violations,
         webhooks_off,
         drafts_waiting,

@@ -25,6 +25,8 @@ struct GatewaysPage {
     status: Vec<(String, Vec<(String, String)>)>,
     /// Whether each gateway and the bot answers.
     routes: Vec<(String, Transport, crate::domain::health::Health)>,
+    /// Each SMS gateway with quotas and its use of them.
+    quotas: Vec<(String, crate::domain::quota::Left)>,
     /// Secrets to show once (the Matrix recovery key): source, label, value.
     secrets: Vec<(String, String, String)>,
     /// Gateways offered for a test send: name, and whether it takes a Matrix id (else a number).
@@ -45,8 +47,9 @@ fn page(
     let testers = state.service.testers().into_iter().map(|(n, t)| (n, t == Transport::Matrix)).collect();
     let transports = state.service.transport_status();
     let routes = state.service.route_health();
-    let page =
-        GatewaysPage { ctx: Ctx::new(me)?, gateways, hook_base, status: transports, routes, secrets, testers, tested };
+    let quotas = state.service.quotas_left();
+    let ctx = Ctx::new(me)?;
+    let page = GatewaysPage { ctx, gateways, hook_base, status: transports, routes, quotas, secrets, testers, tested };
     render(status, &page)
 }
 

@@ -14,6 +14,7 @@ pub mod inbox;
 pub mod login;
 pub mod misc;
 pub mod privacy;
+mod quota_text;
 pub mod sandbox;
 pub mod signup;
 pub mod subscribers;

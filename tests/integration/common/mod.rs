@@ -261,6 +261,10 @@ pub fn gateway(
         priority: 0,
         max_parts: 10,
         timeout_seconds: 5,
+        parts_per_day: None,
+        recipients_per_month: None,
+        reply_reserve_percent: 10,
+        sim_number: None,
     }
 }
 
