@@ -490,12 +490,15 @@ mod tests {
                 // A build without Matrix refuses [matrix]: the example's last section.
                 text.truncate(text.find("# The Matrix bot").expect("the example ends with [matrix]"));
             }
-            for secret in ["kannel.password", "kannel.webhook", "matrix.password"] {
+            for secret in
+                ["kannel.password", "kannel.webhook", "phone.password", "phone.signing-key", "matrix.password"]
+            {
                 jail.create_file(secret, "aSecretOfTwentyChars42")?;
             }
             jail.create_file("herold.toml", &text)?;
             let c = Config::load(Some(&dir.join("herold.toml")), &Overrides::default()).unwrap();
-            assert_eq!((c.time_zone.as_str(), c.sms.gateways.len()), ("Europe/Berlin", 1));
+            assert_eq!((c.time_zone.as_str(), c.sms.gateways.len()), ("Europe/Berlin", 2));
+            assert_eq!(c.sms.gateways[1].limits().broadcast_parts(), Some(450));
             assert_eq!(c.delivery.max_per_person.map(|f| f.max), Some(3));
             assert!(c.conversation.office_hours.is_some());
             assert_eq!(c.matrix.is_some(), cfg!(feature = "matrix"));
