@@ -28,6 +28,7 @@ fn main() {
         log: "warn".into(),
         ..Config::default()
     };
+    common::any_hour(&mut cfg);
     // The broadcast drains at 1,000 a second for the whole measurement.
     cfg.delivery.sandbox_per_second = 1_000;
 

@@ -36,6 +36,7 @@ fn main() {
             log: "warn".into(),
             ..Config::default()
         };
+        common::any_hour(&mut cfg);
         cfg.sms.gateways.push(common::kannel_gateway("bench", &sink, "u", "p", "100000/s"));
         let app = herold::app::Application::build(&cfg).await.unwrap();
         let base = format!("http://127.0.0.1:{}", app.port());

@@ -38,7 +38,7 @@ const PASSWORD: &str = "bench-bot-password";
 const CONCURRENCY: usize = 32;
 
 fn config(dir: &std::path::Path, url: &str) -> Config {
-    Config {
+    let mut cfg = Config {
         data_dir: dir.join("data"),
         listen: "127.0.0.1:0".into(),
         log: "warn".into(),
@@ -51,7 +51,9 @@ fn config(dir: &std::path::Path, url: &str) -> Config {
             rate: "100000/s".into(),
         }),
         ..Config::default()
-    }
+    };
+    common::any_hour(&mut cfg);
+    cfg
 }
 
 /// Sends one broadcast and returns the seconds until every delivery is recorded.

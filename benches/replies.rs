@@ -54,6 +54,7 @@ fn newcomer(i: usize) -> String {
 async fn run(kind: Kind, people: usize) -> Vec<Duration> {
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = Config { data_dir: dir.path().join("data"), log: "warn".into(), ..Config::default() };
+    common::any_hour(&mut cfg);
     cfg.delivery.sandbox_per_second = RATE;
     if kind == Kind::Sms {
         let sink = common::kannel_sink();

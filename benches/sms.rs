@@ -120,6 +120,7 @@ async fn through_worker(sink: &str, n: usize, quotas: bool) -> f64 {
         (gateway.parts_per_day, gateway.recipients_per_month) = (Some(100_000_000), Some(100_000_000));
     }
     let mut cfg = Config { data_dir: dir.path().join("data"), log: "warn".into(), ..Config::default() };
+    common::any_hour(&mut cfg);
     cfg.sms.gateways.push(gateway);
     let service = herold::app::open_service(&cfg, true).unwrap();
     let ch = service.create_channel(&herold::service::Actor::Cli, draft("BENCH")).await.unwrap();
@@ -168,6 +169,7 @@ async fn through_kannel(n: usize) -> f64 {
         log: "warn".into(),
         ..Config::default()
     };
+    common::any_hour(&mut cfg);
     cfg.sms.gateways.push(common::kannel_gateway(
         "kannel",
         &format!("http://127.0.0.1:{sendsms}"),

@@ -1222,3 +1222,27 @@ async fn a_ticked_transport_without_a_gateway_or_bot_is_warned_about() {
     let page = owner.get(app.url(&format!("/channels/{}", ch.id))).send().await.unwrap().text().await.unwrap();
     assert!(page.contains("sms.public_number is not set") && !page.contains("no SMS gateway"), "{page}");
 }
+
+/// Every form that deletes, erases, cancels or drops something submits with a button that looks
+/// destructive (`class="danger"`), in every template.
+#[test]
+fn destructive_buttons_look_destructive() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        for (at, _) in text.match_indices("<form method=\"post\" action=\"") {
+            let form = &text[at..at + text[at..].find("</form>").expect("a closed form")];
+            let action = &form[28..form[28..].find('"').unwrap() + 28];
+            if !["/delete", "/erase", "/cancel", "/drop"].iter().any(|w| action.ends_with(w)) {
+                continue;
+            }
+            let button = &form[form.find("<button").unwrap_or_else(|| panic!("{action}: no button"))..];
+            let button = &button[..button.find('>').unwrap()];
+            assert!(button.contains("class=\"danger\""), "{}: {action} has a plain button", path.display());
+            checked += 1;
+        }
+    }
+    assert!(checked >= 9, "the destructive forms were found: {checked}");
+}
