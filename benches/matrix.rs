@@ -216,7 +216,7 @@ fn main() {
         s.add_subscribers(&Actor::Cli, reqs).await.unwrap();
         for _ in 0..240 {
             let status = s.transport_status();
-            if status.iter().any(|(_, rows)| rows.iter().any(|(k, v)| k == "Syncing" && v == "yes")) {
+            if status.iter().any(|(_, rows)| rows.iter().any(|(k, v)| k.code == "mx-syncing" && v.code == "mx-yes")) {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(250)).await;

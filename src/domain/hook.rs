@@ -51,8 +51,8 @@ pub enum HookEvent {
 
 /// What a transport reports about itself for the status page (label, value), no addresses.
 pub trait StatusSource: Send + Sync + 'static {
-    /// Details for the Gateways page (label, value).
-    fn status(&self) -> Vec<(String, String)> {
+    /// Details for the Gateways page (label, value), in words shown in the reader's language.
+    fn status(&self) -> Vec<(crate::domain::Message, crate::domain::Message)> {
         Vec::new()
     }
 
@@ -66,7 +66,7 @@ pub trait StatusSource: Send + Sync + 'static {
 
     /// A secret that an owner must see once and store elsewhere (the Matrix recovery key): its label
     /// and value, until [`Self::forget_pending_secret`].
-    fn pending_secret(&self) -> Option<(String, zeroize::Zeroizing<String>)> {
+    fn pending_secret(&self) -> Option<(crate::domain::Message, zeroize::Zeroizing<String>)> {
         None
     }
 

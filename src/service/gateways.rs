@@ -132,7 +132,7 @@ impl Service {
 
     /// What each transport that reports details (the Matrix bot) says about itself, for the
     /// Gateways page.
-    pub fn transport_status(&self) -> Vec<(String, Vec<(String, String)>)> {
+    pub fn transport_status(&self) -> Vec<(String, Vec<(crate::domain::Message, crate::domain::Message)>)> {
         let sources = self.inner.status_sources.lock().expect("status lock");
         sources
             .iter()
@@ -155,7 +155,7 @@ impl Service {
     }
 
     /// Secrets a transport holds for an owner to see once (the Matrix recovery key): source, label, value.
-    pub fn pending_secrets(&self) -> Vec<(String, String, zeroize::Zeroizing<String>)> {
+    pub fn pending_secrets(&self) -> Vec<(String, crate::domain::Message, zeroize::Zeroizing<String>)> {
         let sources = self.inner.status_sources.lock().expect("status lock");
         sources.iter().filter_map(|r| r.source.pending_secret().map(|(label, v)| (r.name.clone(), label, v))).collect()
     }

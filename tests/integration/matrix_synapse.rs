@@ -55,7 +55,7 @@ impl Running {
 async fn wait_connected(s: &Service) {
     for _ in 0..240 {
         let status = s.transport_status();
-        if status.iter().any(|(_, rows)| rows.iter().any(|(k, v)| k == "Syncing" && v == "yes")) {
+        if status.iter().any(|(_, rows)| rows.iter().any(|(k, v)| k.code == "mx-syncing" && v.code == "mx-yes")) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(250)).await;
@@ -65,7 +65,8 @@ async fn wait_connected(s: &Service) {
 
 fn status_row(s: &Service, label: &str) -> String {
     let status = s.transport_status();
-    status[0].1.iter().find(|(k, _)| k == label).map(|(_, v)| v.clone()).unwrap_or_default()
+    let en = herold::i18n::texts(herold::i18n::Lang::En);
+    status[0].1.iter().find(|(k, _)| k.code == label).map(|(_, v)| en.message(v)).unwrap_or_default()
 }
 
 /// An owner logged in to the admin UI: the client and its CSRF token.
@@ -130,7 +131,7 @@ async fn opt_in_by_dm_decrypt_help_stop_restart_and_leave() {
     wait_connected(&herold.service).await;
     let status = herold.service.transport_status();
     let rows = &status[0].1;
-    assert!(rows.iter().any(|(k, v)| k == "Cross-signed" && v == "yes"), "{rows:?}");
+    assert!(rows.iter().any(|(k, v)| k.code == "mx-cross-signed" && v.code == "mx-yes"), "{rows:?}");
     let d = common::draft("NEWS", OptInMode::Double, &[Transport::Matrix]);
     let ch = herold.service.create_channel(&Actor::Cli, d).await.unwrap().id;
 
@@ -281,8 +282,7 @@ async fn with_synapses_default_rate_limits_herold_paces_and_fails_nothing() {
         let b = herold.service.broadcast(id).await.unwrap();
         assert_eq!((b.sent, b.failed), (1, 0), "broadcast {id}");
     }
-    let status = herold.service.transport_status();
-    let limited = status[0].1.iter().find(|(k, _)| k.starts_with("Rate-limit answers")).unwrap().1.clone();
+    let limited = status_row(&herold.service, "mx-rate-limit-answers");
     assert_ne!(limited, "0", "the test must meet Synapse's rate limit to prove anything");
     let extra = bert.collect(1).await;
     assert!(
@@ -391,7 +391,7 @@ async fn recovery_key_shown_once_and_recover_after_a_lost_store() {
     let cfg = config(dir.path(), &syn, "50/s");
     let herold = Running::start(&cfg).await;
     wait_connected(&herold.service).await;
-    assert!(status_row(&herold.service, "Recovery").contains("waiting"), "{:?}", herold.service.transport_status());
+    assert!(status_row(&herold.service, "mx-recovery").contains("waiting"), "{:?}", herold.service.transport_status());
     let (c, csrf) = owner(&herold).await;
     let page = c.get(format!("{}/gateways", herold.base)).send().await.unwrap().text().await.unwrap();
     let key = page.split("id=\"recovery-key\">").nth(1).and_then(|r| r.split("</pre>").next()).unwrap().to_string();
@@ -412,15 +412,15 @@ async fn recovery_key_shown_once_and_recover_after_a_lost_store() {
     let herold = Running::start(&cfg).await;
     wait_connected(&herold.service).await;
     assert!(herold.service.pending_secrets().is_empty());
-    assert_eq!(status_row(&herold.service, "Recovery"), "enabled");
+    assert_eq!(status_row(&herold.service, "mx-recovery"), "enabled");
     herold.stop().await;
 
     // The store is lost: herold logs in as a new device, which it cannot sign by itself.
     std::fs::remove_dir_all(dir.path().join("data/matrix")).unwrap();
     let herold = Running::start(&cfg).await;
     wait_connected(&herold.service).await;
-    assert_eq!(status_row(&herold.service, "Cross-signed"), "no");
-    assert!(status_row(&herold.service, "Recovery").contains("herold matrix recover"));
+    assert_eq!(status_row(&herold.service, "mx-cross-signed"), "no");
+    assert!(status_row(&herold.service, "mx-recovery").contains("herold matrix recover"));
     herold.stop().await;
 
     let toml = format!(
@@ -439,8 +439,8 @@ async fn recovery_key_shown_once_and_recover_after_a_lost_store() {
 
     let herold = Running::start(&cfg).await;
     wait_connected(&herold.service).await;
-    assert_eq!(status_row(&herold.service, "Cross-signed"), "yes");
-    assert_eq!(status_row(&herold.service, "Recovery"), "enabled");
+    assert_eq!(status_row(&herold.service, "mx-cross-signed"), "yes");
+    assert_eq!(status_row(&herold.service, "mx-recovery"), "enabled");
     let d = common::draft("VEREIN", OptInMode::Single, &[Transport::Matrix]);
     let ch = herold.service.create_channel(&Actor::Cli, d).await.unwrap().id;
     let strict = synapse::TrustRequirement::CrossSigned;

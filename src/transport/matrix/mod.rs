@@ -24,9 +24,9 @@ use zeroize::Zeroizing;
 pub use sync::run;
 
 use super::{OutboundMessage, Receipt, SendError, Transport};
-use crate::domain::Address;
 use crate::domain::health::Health;
 use crate::domain::hook::StatusSource;
+use crate::domain::{Address, Message};
 
 /// What the bot needs to connect.
 pub struct MatrixSettings {
@@ -260,29 +260,33 @@ impl StatusSource for Matrix {
         self.status.lock().expect("matrix status lock").health.clone()
     }
 
-    fn status(&self) -> Vec<(String, String)> {
+    fn status(&self) -> Vec<(Message, Message)> {
         let s = self.status.lock().expect("matrix status lock").clone();
-        let yes_no = |b: bool| if b { "yes" } else { "no" }.to_string();
+        let text = |v: String| Message::new("mx-value").with("text", v);
+        let yes_no = |b: bool| Message::new(if b { "mx-yes" } else { "mx-no" });
         let mut rows = vec![
-            ("Bot account".into(), self.settings.user_id.clone()),
-            ("Homeserver".into(), self.settings.homeserver.clone()),
-            ("Logged in".into(), yes_no(s.logged_in)),
-            ("Device".into(), s.device.unwrap_or_else(|| "—".into())),
-            ("Syncing".into(), yes_no(s.syncing)),
-            ("Cross-signed".into(), s.cross_signed.map(yes_no).unwrap_or_else(|| "unknown".into())),
-            ("Recovery".into(), s.recovery.describe().into()),
+            (Message::new("mx-bot-account"), text(self.settings.user_id.clone())),
+            (Message::new("mx-homeserver"), text(self.settings.homeserver.clone())),
+            (Message::new("mx-logged-in"), yes_no(s.logged_in)),
+            (Message::new("mx-device"), text(s.device.unwrap_or_else(|| "—".into()))),
+            (Message::new("mx-syncing"), yes_no(s.syncing)),
+            (Message::new("mx-cross-signed"), s.cross_signed.map(yes_no).unwrap_or(Message::new("mx-unknown"))),
+            (Message::new("mx-recovery"), Message::new(s.recovery.key())),
         ];
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
         if let Some(t) = s.rate_limited_until.filter(|t| *t > now) {
-            rows.push(("Rate-limited by the homeserver until".into(), crate::domain::clock::format_utc(t)));
+            rows.push((Message::new("mx-rate-limited-until"), text(crate::domain::clock::format_utc(t))));
         }
-        rows.push(("Rate-limit answers since start".into(), s.rate_limited.to_string()));
-        rows.push(("Last error".into(), s.last_error.unwrap_or_else(|| "none".into())));
+        rows.push((
+            Message::new("mx-rate-limit-answers"),
+            Message::new("mx-value").with("text", s.rate_limited.to_string()),
+        ));
+        rows.push((Message::new("mx-last-error"), s.last_error.map(text).unwrap_or(Message::new("mx-none"))));
         rows
     }
 
-    fn pending_secret(&self) -> Option<(String, Zeroizing<String>)> {
-        self.pending_recovery_key().map(|k| ("Recovery key".to_string(), k))
+    fn pending_secret(&self) -> Option<(Message, Zeroizing<String>)> {
+        self.pending_recovery_key().map(|k| (Message::new("mx-recovery-key"), k))
     }
 
     fn forget_pending_secret(&self) -> BoxFuture<'_, Result<(), String>> {

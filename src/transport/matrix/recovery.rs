@@ -29,15 +29,14 @@ pub(super) enum RecoveryStatus {
 }
 
 impl RecoveryStatus {
-    pub(super) fn describe(self) -> &'static str {
+    /// What the Gateways page says about it (a text key, in the reader's language).
+    pub(super) fn key(self) -> &'static str {
         match self {
-            Self::Unknown => "unknown",
-            Self::Enabled => "enabled",
-            Self::KeyWaiting => "enabled; the recovery key is waiting below",
-            Self::Needed => {
-                "needed: this device is not cross-signed (was the Matrix store lost?); stop herold and run `herold matrix recover`"
-            }
-            Self::Failed => "could not be enabled (see the last error)",
+            Self::Unknown => "mx-recovery-unknown",
+            Self::Enabled => "mx-recovery-enabled",
+            Self::KeyWaiting => "mx-recovery-key-waiting",
+            Self::Needed => "mx-recovery-needed",
+            Self::Failed => "mx-recovery-failed",
         }
     }
 }

@@ -22,7 +22,7 @@ struct GatewaysPage {
     gateways: Vec<(String, crate::domain::hook::SetupHint)>,
     hook_base: String,
     /// Transports that report their own state (the Matrix bot).
-    status: Vec<(String, Vec<(String, String)>)>,
+    status: Vec<(String, Vec<(crate::domain::Message, crate::domain::Message)>)>,
     /// Whether each gateway and the bot answers.
     routes: Vec<(String, Transport, crate::domain::health::Health)>,
     /// Each SMS gateway with quotas and its use of them.
@@ -43,12 +43,13 @@ fn page(
 ) -> Result<HttpResponse, WebError> {
     let gateways = state.service.gateway_setup();
     let hook_base = format!("{}/hooks/sms", state.public_url);
-    let secrets = state.service.pending_secrets().into_iter().map(|(s, l, v)| (s, l, v.to_string())).collect();
+    let ctx = Ctx::new(me)?;
+    let secrets =
+        state.service.pending_secrets().into_iter().map(|(s, l, v)| (s, ctx.t.message(&l), v.to_string())).collect();
     let testers = state.service.testers().into_iter().map(|(n, t)| (n, t == Transport::Matrix)).collect();
     let transports = state.service.transport_status();
     let routes = state.service.route_health();
     let quotas = state.service.quotas_left();
-    let ctx = Ctx::new(me)?;
     let page = GatewaysPage { ctx, gateways, hook_base, status: transports, routes, quotas, secrets, testers, tested };
     render(status, &page)
 }
