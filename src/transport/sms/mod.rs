@@ -239,8 +239,10 @@ impl Transport for Router {
                         self.quotas.give_back(u);
                     }
                     pace = Some(pace.map_or(wait, |p| p.min(wait)));
-                    // In turn: the gateway whose turn it is keeps it until its pace has room.
-                    if self.routing == Routing::RoundRobin && route.watch.health().up() != Some(false) {
+                    // In turn, the gateway whose turn it is keeps it until its pace has room; a reply
+                    // waits for the gateway its recipient wrote to. Unless that one is down.
+                    let keeps = self.routing == Routing::RoundRobin || msg.via.as_deref() == Some(route.name.as_str());
+                    if keeps && route.watch.health().up() != Some(false) {
                         break;
                     }
                 }
@@ -387,5 +389,10 @@ mod tests {
         assert_eq!(r.reserve(&m).unwrap().route, 1);
         m.via = Some("gone".into());
         assert_eq!(r.reserve(&m).unwrap().route, 0, "an unknown gateway is ignored");
+        // Its gateway's pace is full: the reply waits for it rather than change the sender number.
+        let r = router(vec![("a", counting(), 1e6, None), ("b", counting(), 1.0, None)], Routing::Priority);
+        m.via = Some("b".into());
+        assert_eq!(r.reserve(&m).unwrap().route, 1);
+        assert!(matches!(r.reserve(&m), Err(Hold::Pace(_))), "waits for b");
     }
 }
