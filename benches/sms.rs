@@ -124,19 +124,7 @@ async fn through_worker(sink: &str, n: usize, quotas: bool) -> f64 {
     cfg.sms.gateways.push(gateway);
     let service = herold::app::open_service(&cfg, true).unwrap();
     let ch = service.create_channel(&herold::service::Actor::Cli, draft("BENCH")).await.unwrap();
-    for chunk in (0..n).collect::<Vec<_>>().chunks(2000) {
-        let reqs = chunk
-            .iter()
-            .map(|i| AddSubscriber {
-                transport: Transport::Sms,
-                address: format!("+49151{:08}", 10_000_000 + i),
-                language: "de".into(),
-                channels: vec![ch.id],
-                consent_note: "bench".into(),
-            })
-            .collect();
-        service.add_subscribers(&Actor::Cli, reqs).await.unwrap();
-    }
+    add_sms_subscribers(&service, ch.id, 10_000_000, n).await;
     let book = herold::app::quota_book(&cfg, service.clock()).unwrap();
     service.set_quotas(book.clone()).await.unwrap();
     let built = herold::app::transports(&cfg, "http://127.0.0.1:1", book).unwrap();
@@ -181,16 +169,7 @@ async fn through_kannel(n: usize) -> f64 {
     let service = app.service().clone();
     tokio::task::spawn_local(app.run_until_stopped());
     let ch = service.create_channel(&herold::service::Actor::Cli, draft("KANNEL")).await.unwrap();
-    let reqs = (0..n)
-        .map(|i| AddSubscriber {
-            transport: Transport::Sms,
-            address: format!("+49151{:08}", 20_000_000 + i),
-            language: "de".into(),
-            channels: vec![ch.id],
-            consent_note: "bench".into(),
-        })
-        .collect();
-    service.add_subscribers(&Actor::Cli, reqs).await.unwrap();
+    add_sms_subscribers(&service, ch.id, 20_000_000, n).await;
     let setup = service.gateway_setup();
     let config = setup[0].1.config();
     let k = kannel::Kannel::start(sendsms, &config[config.find("group = sms-service").unwrap()..]);
@@ -200,4 +179,26 @@ async fn through_kannel(n: usize) -> f64 {
     service.create_broadcast(&Actor::Cli, compose).await.unwrap();
     phone.wait_for(n);
     n as f64 / t.elapsed().as_secs_f64()
+}
+
+/// `n` SMS subscribers of `channel`, numbered from +49151 `first`.
+async fn add_sms_subscribers(
+    service: &herold::service::Service,
+    channel: herold::domain::ChannelId,
+    first: usize,
+    n: usize,
+) {
+    for chunk in (0..n).collect::<Vec<_>>().chunks(2000) {
+        let reqs = chunk
+            .iter()
+            .map(|i| AddSubscriber {
+                transport: Transport::Sms,
+                address: format!("+49151{:08}", first + i),
+                language: "de".into(),
+                channels: vec![channel],
+                consent_note: "bench".into(),
+            })
+            .collect();
+        service.add_subscribers(&Actor::Cli, reqs).await.unwrap();
+    }
 }

@@ -1,5 +1,7 @@
 //! Broadcasts and newsletters: preview (encoding, segments, audience), create with an idempotency key,
-//! the declared frequency, schedule, pause, resume, cancel, and progress with rate and ETA.
+//! the declared frequency, schedule. A running one is watched and steered in [`super::running`].
+
+pub use super::running::{Progress, Waiting};
 
 use serde::{Deserialize, Serialize};
 
@@ -7,7 +9,7 @@ use super::{Actor, Result, Service, ServiceError};
 use crate::domain::Problem;
 use crate::domain::audit::Action;
 use crate::domain::segments::{self, Segments};
-use crate::domain::{BroadcastId, BroadcastState, ChannelId, ChannelKind, Message, Reason, Transport, markdown};
+use crate::domain::{BroadcastId, ChannelId, ChannelKind, Message, Transport, markdown};
 use crate::store::audit;
 use crate::store::broadcasts::{self, Broadcast, Inserted, NewBroadcast, Promise, Translation};
 use crate::store::{channels, outbox};
@@ -91,31 +93,6 @@ pub struct Preview {
 enum TooLong {
     Parts,
     Gateway(String, u32),
-}
-
-/// A broadcast with its live figures.
-#[derive(Debug, Clone, Serialize)]
-pub struct Progress {
-    #[serde(flatten)]
-    pub broadcast: Broadcast,
-    pub queued: i64,
-    pub percent: f64,
-    /// Deliveries per minute over the last minute.
-    pub rate_per_minute: i64,
-    pub eta_seconds: Option<i64>,
-    /// Why deliveries wait just now, and until when (a rate limit, a gateway that is down).
-    pub waiting: Option<Waiting>,
-    /// Sent and failed per minute (minutes since 1970), the last two hours with any.
-    pub timeline: Vec<(i64, i64, i64)>,
-    /// Why deliveries failed, were cancelled or wait to be tried again: (state, reason, count).
-    pub reasons: Vec<(crate::domain::DeliveryState, Reason, i64)>,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct Waiting {
-    pub reason: Reason,
-    /// Unix time.
-    pub until: i64,
 }
 
 pub(super) fn render(kind: ChannelKind, title: &str, body: &str) -> (String, Option<String>) {
@@ -302,24 +279,13 @@ impl Service {
             ServiceError::NotFound => ServiceError::Invalid(Problem::new("channels-missing")),
             e => e,
         })?;
-        // A deadline the gateways' quotas cannot meet is refused now, not missed later.
-        if let Some(deadline) = c.deadline
-            && by_sms_quota(&chosen)
-        {
-            let chans = c.channels.clone();
-            let audience = self.store().call(move |conn| outbox::audience(conn, &chans)).await?;
-            let n = audience.iter().filter(|(t, _)| *t == Transport::Sms).map(|(_, n)| n).sum();
-            if let Some(e) = self.quota_estimate(n, parts, send_at).filter(|e| e.finish() > deadline) {
-                let problem = Problem::new("quota-after-deadline")
-                    .with("date", zone.day(e.finish()))
-                    .with("per_day", e.per_day.unwrap_or(0))
-                    .with("waiting", e.month_waiting);
-                return Err(ServiceError::Invalid(problem));
-            }
-        }
         // A newsletter too long for SMS goes out as a short text with a link to its archive page.
         let archive = chosen.iter().find(|ch| ch.draft.public_archive && c.kind == ChannelKind::Newsletter);
         let by_sms = chosen.iter().any(|ch| ch.draft.transports.contains(&crate::domain::Transport::Sms));
+        // A deadline the gateways' quotas cannot meet is refused now, not missed later.
+        if let Some(deadline) = c.deadline.filter(|_| by_sms) {
+            self.refuse_after_deadline(c.channels.clone(), parts, send_at, deadline).await?;
+        }
         let hint = if c.kind == ChannelKind::Newsletter { "yes" } else { "no" };
         match self.too_long_for_sms(parts, by_sms).filter(|_| archive.is_none()) {
             Some(TooLong::Parts) => {
@@ -467,107 +433,4 @@ impl Service {
     pub async fn broadcasts(&self, limit: i64) -> Result<Vec<Broadcast>> {
         Ok(self.store().call(move |c| broadcasts::list(c, limit)).await?)
     }
-
-    /// A broadcast's deliveries per transport and state.
-    pub async fn per_transport(&self, id: BroadcastId) -> Result<Vec<(Transport, crate::domain::DeliveryState, i64)>> {
-        Ok(self.store().call(move |c| outbox::per_transport(c, id)).await?)
-    }
-
-    pub async fn progress(&self, id: BroadcastId) -> Result<Progress> {
-        let now = self.now();
-        let (b, rate, timeline, reasons) = self
-            .store()
-            .call(move |c| {
-                let b = broadcasts::get(c, id)?;
-                // Only a broadcast with trouble has reasons; reading them reads its rows.
-                let trouble =
-                    b.failed + b.cancelled > 0 || b.waiting_until.is_some() || b.state == BroadcastState::Paused;
-                let reasons = if trouble { outbox::reasons(c, id, 10)? } else { vec![] };
-                Ok((b, outbox::recent_rate(c, id, now, 60)?, broadcasts::minutes(c, id, 120)?, reasons))
-            })
-            .await?;
-        let done = b.sent + b.failed + b.cancelled;
-        let queued = (b.total - done).max(0);
-        let percent = if b.total == 0 { 100.0 } else { done as f64 * 100.0 / b.total as f64 };
-        // While a rate limit holds the deliveries back, the wait is part of the time left.
-        // The next try happens at `waiting_until` and, if it is held again, moves it on within a moment:
-        // a grace of 2 s keeps the note from flickering off at each try.
-        let held = b.waiting_until.filter(|t| *t + 2 > now && queued > 0 && b.state == BroadcastState::Sending);
-        let eta_seconds = (rate > 0 && queued > 0).then(|| queued * 60 / rate + held.map_or(0, |t| (t - now).max(0)));
-        let waiting = held.map(|until| Waiting { reason: b.waiting_reason.clone().unwrap_or(Reason::Earlier), until });
-        Ok(Progress { broadcast: b, queued, percent, rate_per_minute: rate, eta_seconds, waiting, timeline, reasons })
-    }
-
-    pub async fn pause_broadcast(&self, actor: &Actor, id: BroadcastId, reason: Reason) -> Result<()> {
-        let (now, actor) = (self.now(), actor.clone());
-        let detail = serde_json::to_string(&reason).map_err(|e| ServiceError::Internal(e.to_string()))?;
-        self.audited(
-            move |c| {
-                broadcasts::transition(
-                    c,
-                    id,
-                    &[BroadcastState::Sending, BroadcastState::Scheduled],
-                    BroadcastState::Paused,
-                    Some(&reason),
-                    now,
-                )
-            },
-            move |_| actor.audit(now, Action::BroadcastPaused, format!("broadcast {id}"), detail),
-        )
-        .await?;
-        self.revoke_leases();
-        tracing::info!(broadcast = %id, "broadcast paused");
-        Ok(())
-    }
-
-    pub async fn resume_broadcast(&self, actor: &Actor, id: BroadcastId) -> Result<()> {
-        let (now, actor) = (self.now(), actor.clone());
-        self.audited(
-            move |c| {
-                let b = broadcasts::get(c, id)?;
-                let to = if b.started_at.is_some() { BroadcastState::Sending } else { BroadcastState::Scheduled };
-                broadcasts::transition(c, id, &[BroadcastState::Paused], to, None, now)
-            },
-            move |_| actor.audit(now, Action::BroadcastResumed, format!("broadcast {id}"), ""),
-        )
-        .await?;
-        self.start_due_broadcasts().await?;
-        self.wake_worker();
-        tracing::info!(broadcast = %id, "broadcast resumed");
-        Ok(())
-    }
-
-    pub async fn cancel_broadcast(&self, actor: &Actor, id: BroadcastId) -> Result<()> {
-        let (now, actor) = (self.now(), actor.clone());
-        self.audited(
-            move |tx| {
-                broadcasts::transition(
-                    tx,
-                    id,
-                    &[BroadcastState::Scheduled, BroadcastState::Sending, BroadcastState::Paused],
-                    BroadcastState::Cancelled,
-                    None,
-                    now,
-                )?;
-                outbox::cancel_broadcast(tx, id, &Reason::BroadcastCancelled, now)
-            },
-            move |n| {
-                actor.audit(
-                    now,
-                    Action::BroadcastCancelled,
-                    format!("broadcast {id}"),
-                    Message::new("audit-deliveries-cancelled").with("n", n).stored(),
-                )
-            },
-        )
-        .await?;
-        self.revoke_leases();
-        tracing::info!(broadcast = %id, "broadcast cancelled");
-        Ok(())
-    }
-}
-
-/// Whether a broadcast to `channels` goes out by SMS (where gateway quotas can hold it).
-fn by_sms_quota(channels: &[crate::domain::Channel]) -> bool {
-    channels.iter().any(|ch| ch.draft.transports.contains(&Transport::Sms))
 }

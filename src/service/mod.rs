@@ -19,6 +19,7 @@ pub mod ops;
 pub mod privacy;
 pub mod quotas;
 pub mod rooms;
+pub mod running;
 pub mod subscribers;
 pub mod team;
 pub mod test_send;

@@ -92,4 +92,26 @@ impl Service {
         let next_month = gateways[0].1.next_month;
         Some(QuotaEstimate { gateways, parts: needed, per_day, days, last_day, month_waiting, next_month })
     }
+
+    /// Refuses a broadcast to `channels` (`parts` parts each) sent from `send_at` that the gateways'
+    /// quotas cannot finish before `deadline`.
+    pub(super) async fn refuse_after_deadline(
+        &self,
+        channels: Vec<crate::domain::ChannelId>,
+        parts: u32,
+        send_at: i64,
+        deadline: i64,
+    ) -> Result<()> {
+        let audience = self.store().call(move |c| crate::store::outbox::audience(c, &channels)).await?;
+        let n = audience.iter().filter(|(t, _)| *t == crate::domain::Transport::Sms).map(|(_, n)| n).sum();
+        match self.quota_estimate(n, parts, send_at).filter(|e| e.finish() > deadline) {
+            Some(e) => Err(super::ServiceError::Invalid(
+                crate::domain::Problem::new("quota-after-deadline")
+                    .with("date", self.settings().zone.day(e.finish()))
+                    .with("per_day", e.per_day.unwrap_or(0))
+                    .with("waiting", e.month_waiting),
+            )),
+            None => Ok(()),
+        }
+    }
 }

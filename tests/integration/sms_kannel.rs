@@ -33,19 +33,28 @@ async fn wait_until<F: Fn(&herold::service::Broadcast) -> bool>(
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_phone_opts_in_gets_gsm7_and_ucs2_broadcasts_as_written_and_nothing_after_stop() {
-    let sendsms = free_port();
-    let app = TestApp::spawn_with(|c| {
+/// herold with one Kannel gateway on `sendsms`, sending with Kannel's global sender.
+async fn with_kannel(sendsms: u16) -> TestApp {
+    TestApp::spawn_with(|c| {
         let mut g = common::gateway("kannel", GatewayKind::Kannel, &format!("http://127.0.0.1:{sendsms}"), HOOK_SECRET);
         g.sender = String::new();
         c.sms.gateways.push(g);
     })
-    .await;
-    // herold's own kannel.conf snippet connects the two.
+    .await
+}
+
+/// Kannel on `sendsms`, connected by herold's own kannel.conf snippet (its sms-service).
+fn start_kannel(app: &TestApp, sendsms: u16) -> Kannel {
     let setup = app.service.gateway_setup();
     let config = setup[0].1.config();
-    let kannel = Kannel::start(sendsms, &config[config.find("group = sms-service").unwrap()..]);
+    Kannel::start(sendsms, &config[config.find("group = sms-service").unwrap()..])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_phone_opts_in_gets_gsm7_and_ucs2_broadcasts_as_written_and_nothing_after_stop() {
+    let sendsms = free_port();
+    let app = with_kannel(sendsms).await;
+    let kannel = start_kannel(&app, sendsms);
     let ch = app
         .service
         .create_channel(&herold::service::Actor::Cli, common::draft("NEWS", OptInMode::Double, &[Transport::Sms]))
@@ -274,12 +283,7 @@ async fn a_stop_sent_while_herold_restarts_is_stored_and_confirmed_once_it_is_ba
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_dashboard_says_when_kannel_stops_answering() {
     let sendsms = free_port();
-    let app = TestApp::spawn_with(|c| {
-        let mut g = common::gateway("kannel", GatewayKind::Kannel, &format!("http://127.0.0.1:{sendsms}"), HOOK_SECRET);
-        g.sender = String::new();
-        c.sms.gateways.push(g);
-    })
-    .await;
+    let app = with_kannel(sendsms).await;
     let (owner, _) = app.admin_client("owner", herold::domain::Role::Owner).await;
     let health = || async {
         let page = owner.get(app.url("/")).send().await.unwrap().text().await.unwrap();
@@ -294,9 +298,7 @@ async fn the_dashboard_says_when_kannel_stops_answering() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 
-    let setup = app.service.gateway_setup();
-    let config = setup[0].1.config();
-    let kannel = Kannel::start(sendsms, &config[config.find("group = sms-service").unwrap()..]);
+    let kannel = start_kannel(&app, sendsms);
     let ch = app
         .service
         .create_channel(&Actor::Cli, common::draft("NEWS", OptInMode::Single, &[Transport::Sms]))
@@ -327,7 +329,7 @@ async fn the_dashboard_says_when_kannel_stops_answering() {
     assert_eq!(app.service.broadcast(b.id).await.unwrap().sent, 0);
 
     // Back: the waiting message goes out, and the dashboard says so.
-    let kannel = Kannel::start(sendsms, &config[config.find("group = sms-service").unwrap()..]);
+    let kannel = start_kannel(&app, sendsms);
     let phone = kannel.phone(PHONE, None);
     let got = phone.wait_for(1);
     assert_eq!(got[0], "Training fällt aus");
